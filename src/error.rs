@@ -1,0 +1,169 @@
+//! The errors of the core layer: one public enum a caller can act on, and the
+//! decoding error that says exactly what was wrong with untrusted bytes.
+
+use std::fmt;
+
+/// Every failure of the core layer (crypto, encoding, identities, accounts).
+///
+/// Variants are chosen so that an app can act on them: show "wrong password",
+/// ask the user to confirm a changed key, report a corrupted object. Every
+/// failure to decrypt or authenticate collapses into [`Error::DecryptionFailed`]
+/// so that no error reveals which check failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Bytes from outside could not be decoded; the inner error says what was wrong.
+    #[error("malformed input: {0}")]
+    Decode(#[from] DecodeError),
+    /// A ciphertext, wrapped key or content stream failed to authenticate, or was
+    /// opened in the wrong context (collection, epoch, recipient, object).
+    #[error("decryption failed: the data was altered, truncated, or is not meant for this key or context")]
+    DecryptionFailed,
+    /// A signature did not verify under the claimed key.
+    #[error("signature verification failed for {what}")]
+    BadSignature {
+        /// Which signed object (or which entry of a batch) failed.
+        what: String,
+    },
+    /// The password did not unlock the keystore.
+    #[error("wrong password")]
+    WrongPassword,
+    /// The recovery phrase is well formed but does not unlock this keystore.
+    #[error("wrong recovery phrase")]
+    WrongRecoveryPhrase,
+    /// The recovery phrase is not 24 words of the BIP39 English list with a valid checksum.
+    #[error("not a valid recovery phrase: {0}")]
+    InvalidRecoveryPhrase(String),
+    /// A handle now presents a different identity card from the one pinned for it.
+    /// The app must show this to the user and ask them to confirm the new key.
+    #[error("the identity key of {handle:?} changed since it was first seen; confirm the new key before using it")]
+    KeyChanged {
+        /// The handle whose card changed.
+        handle: String,
+    },
+    /// A public key is unusable: low order, non-canonical, or it yields an all-zero
+    /// shared secret.
+    #[error("unusable public key: {0}")]
+    WeakKey(&'static str),
+    /// Stored password-hashing parameters lie outside the accepted bounds (a doctored
+    /// blob, or one from a device with other limits). Nothing was allocated.
+    #[error("password-hashing parameters refused: {0}")]
+    UnsafeParameters(String),
+    /// An argument from the caller is out of range (the message says which and why).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// The operating system's random generator failed.
+    #[error("the operating system's random generator is unavailable")]
+    RandomUnavailable,
+    /// Reading or writing a stream failed.
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The result type of the core layer.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What was wrong with bytes that failed to decode. Decoders check every length and
+/// count against a bound before allocating, and never panic.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The input ended before `what` was complete.
+    #[error("{what} is truncated")]
+    Truncated {
+        /// The object or field being read.
+        what: &'static str,
+    },
+    /// Bytes remain after a complete `what`.
+    #[error("{count} unexpected trailing byte(s) after {what}")]
+    TrailingBytes {
+        /// The object that was complete.
+        what: &'static str,
+        /// How many bytes were left over.
+        count: usize,
+    },
+    /// The object starts with a format version this library does not read.
+    #[error("{what} has unsupported format version {found}")]
+    UnsupportedVersion {
+        /// The object.
+        what: &'static str,
+        /// The version byte found.
+        found: u8,
+    },
+    /// The object is of another kind than expected (its kind tag differs).
+    #[error("expected {expected}, found an object of kind {found}")]
+    WrongKind {
+        /// The object kind expected.
+        expected: &'static str,
+        /// The kind tag found.
+        found: u8,
+    },
+    /// A length or count exceeds the bound for that field.
+    #[error("{what} is too long: {len} > {max}")]
+    TooLong {
+        /// The field.
+        what: &'static str,
+        /// The length found.
+        len: u64,
+        /// The largest accepted.
+        max: u64,
+    },
+    /// A field holds a value outside its domain.
+    #[error("{what} is invalid: {reason}")]
+    Invalid {
+        /// The field.
+        what: &'static str,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+    /// A text form is not valid unpadded base64url.
+    #[error("{what} is not valid base64url")]
+    Base64 {
+        /// The text object.
+        what: &'static str,
+    },
+}
+
+impl DecodeError {
+    /// Shorthand for [`DecodeError::Invalid`].
+    pub(crate) fn invalid(what: &'static str, reason: &'static str) -> Self {
+        DecodeError::Invalid { what, reason }
+    }
+}
+
+/// A stable, machine-readable name for an error variant, for logs and bindings.
+impl Error {
+    /// The variant's name in snake case, stable across releases.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Decode(_) => "malformed_input",
+            Error::DecryptionFailed => "decryption_failed",
+            Error::BadSignature { .. } => "bad_signature",
+            Error::WrongPassword => "wrong_password",
+            Error::WrongRecoveryPhrase => "wrong_recovery_phrase",
+            Error::InvalidRecoveryPhrase(_) => "invalid_recovery_phrase",
+            Error::KeyChanged { .. } => "key_changed",
+            Error::WeakKey(_) => "weak_key",
+            Error::UnsafeParameters(_) => "unsafe_parameters",
+            Error::InvalidArgument(_) => "invalid_argument",
+            Error::RandomUnavailable => "random_unavailable",
+            Error::Io(_) => "io",
+        }
+    }
+}
+
+/// Formats a byte count for messages without pulling in a dependency.
+pub(crate) struct Bytes(pub u64);
+
+impl fmt::Display for Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const MIB: u64 = 1 << 20;
+        if self.0 >= MIB && self.0 % MIB == 0 {
+            write!(f, "{} MiB", self.0 / MIB)
+        } else if self.0 >= 1024 && self.0 % 1024 == 0 {
+            write!(f, "{} KiB", self.0 / 1024)
+        } else {
+            write!(f, "{} bytes", self.0)
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! # sealshare
+//!
+//! End-to-end encrypted sharing of collections (notebooks, folders, vaults)
+//! between users. The server is untrusted storage: everything is encrypted and
+//! signed on the client, and every client enforces the rules.
+//!
+//! This crate is the core: the cryptographic primitives, the canonical wire
+//! format, accounts with their password-protected keystore, identity cards with
+//! fingerprints and safety numbers, and the trust store that pins them.
+//! See README.md for a walkthrough, SECURITY.md for the threat model and SPEC.md
+//! for the byte-level format.
+#![forbid(unsafe_code)]
+
+pub mod account;
+pub mod crypto;
+pub mod error;
+pub mod identity;
+pub mod keystore;
+pub mod trust;
+pub mod wire;
+
+
+pub use error::{DecodeError, Error, Result};
+
+
+
