@@ -11,7 +11,7 @@
 //! for the byte-level format.
 #![forbid(unsafe_code)]
 
-pub mod account;
+// pub mod account; (waits for keystore)
 pub mod crypto;
 pub mod error;
 pub mod identity;
@@ -24,3 +24,6 @@ pub use error::{DecodeError, Error, Result};
 
 
 
+// pub use account::Account;
+pub use identity::{Fingerprint, Identity, SafetyNumber};
+pub use trust::{TrustStatus, TrustStore};

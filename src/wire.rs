@@ -64,6 +64,14 @@ impl Writer {
         }
     }
 
+    /// Starts an object whose final size is known, so secrets are never copied by
+    /// a reallocation.
+    pub fn with_capacity(kind: Kind, capacity: usize) -> Self {
+        let mut buf = Vec::with_capacity(capacity.max(2));
+        buf.extend_from_slice(&[VERSION, kind as u8]);
+        Self { buf }
+    }
+
     /// Starts a byte string without a header (for signed-message bodies and AAD).
     pub fn raw() -> Self {
         Self::default()
