@@ -2,11 +2,19 @@
 //! Ed25519 batch verification of 10,000 signatures against one-by-one checks.
 //!
 //! Run: `cargo bench --bench primitives`
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::time::Instant;
 
 use sealshare::crypto::secret::SecretKey;
-use sealshare::crypto::sign::{BatchItem, Domain, Signature, SigningKey, VerifyingKey, verify_batch};
+use sealshare::crypto::sign::{
+    BatchItem, Domain, Signature, SigningKey, VerifyingKey, verify_batch,
+};
 use sealshare::crypto::wrap::{WrapContext, WrappedSecret};
 use sealshare::crypto::x25519::KemSecretKey;
 
@@ -23,29 +31,50 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let recipient = KemSecretKey::generate()?;
     let pk = recipient.public_key();
     let rid = [7u8; 32];
-    let ctx = WrapContext { purpose: "epoch-key", collection: b"bench", epoch: 1, recipient: &rid };
+    let ctx = WrapContext {
+        purpose: "epoch-key",
+        collection: b"bench",
+        epoch: 1,
+        recipient: &rid,
+    };
     let key = SecretKey::random()?;
     let n = 5_000;
     let mut wrapped = Vec::with_capacity(n);
-    let wraps = per_second(n, |_| wrapped.push(WrappedSecret::wrap_key(&pk, &ctx, &key).ok()));
+    let wraps = per_second(n, |_| {
+        wrapped.push(WrappedSecret::wrap_key(&pk, &ctx, &key).ok())
+    });
     let unwraps = per_second(n, |i| {
-        let ok = wrapped[i].as_ref().and_then(|w| w.unwrap_key(&recipient, &ctx).ok()).is_some();
+        let ok = wrapped[i]
+            .as_ref()
+            .and_then(|w| w.unwrap_key(&recipient, &ctx).ok())
+            .is_some();
         assert!(ok);
     });
     println!("HPKE wrap (X25519, 32-byte key):   {wraps:>10.0} /s");
     println!("HPKE unwrap:                        {unwraps:>10.0} /s");
 
     let n = 10_000;
-    let signers: Vec<SigningKey> = (0..32).map(|_| SigningKey::generate()).collect::<Result<_, _>>()?;
+    let signers: Vec<SigningKey> = (0..32)
+        .map(|_| SigningKey::generate())
+        .collect::<Result<_, _>>()?;
     let keys: Vec<VerifyingKey> = signers.iter().map(|s| s.verifying_key()).collect();
     let domain = Domain::new("bench");
     let msgs: Vec<Vec<u8>> = (0..n).map(|i| format!("operation {i:08} with a body of typical size .......................................").into_bytes()).collect();
-    let sigs: Vec<Signature> = msgs.iter().enumerate().map(|(i, m)| signers[i % 32].sign(domain, m)).collect();
+    let sigs: Vec<Signature> = msgs
+        .iter()
+        .enumerate()
+        .map(|(i, m)| signers[i % 32].sign(domain, m))
+        .collect();
     let items: Vec<BatchItem<'_>> = msgs
         .iter()
         .zip(&sigs)
         .enumerate()
-        .map(|(i, (msg, signature))| BatchItem { key: &keys[i % 32], domain, msg, signature })
+        .map(|(i, (msg, signature))| BatchItem {
+            key: &keys[i % 32],
+            domain,
+            msg,
+            signature,
+        })
         .collect();
 
     let t = Instant::now();
@@ -55,16 +84,36 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let single = t.elapsed().as_secs_f64();
     let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
     let t = Instant::now();
-    one_thread.install(|| verify_batch(&items)).map_err(|(i, e)| format!("batch failed at {i}: {e}"))?;
+    one_thread
+        .install(|| verify_batch(&items))
+        .map_err(|(i, e)| format!("batch failed at {i}: {e}"))?;
     let batch1 = t.elapsed().as_secs_f64();
     let t = Instant::now();
     verify_batch(&items).map_err(|(i, e)| format!("batch failed at {i}: {e}"))?;
     let batch_all = t.elapsed().as_secs_f64();
     println!("Ed25519, {n} signatures:");
-    println!("  one by one, 1 thread:             {:>8.1} ms ({:.1} us/sig)", single * 1e3, single * 1e6 / n as f64);
-    println!("  batch, 1 thread:                  {:>8.1} ms ({:.1} us/sig)", batch1 * 1e3, batch1 * 1e6 / n as f64);
-    println!("  batch, {} threads:                 {:>8.1} ms", rayon::current_num_threads(), batch_all * 1e3);
-    println!("  ratio one-by-one / batch (1 thread): {:.2}x", single / batch1);
-    println!("  ratio one-by-one / batch (all cores): {:.2}x", single / batch_all);
+    println!(
+        "  one by one, 1 thread:             {:>8.1} ms ({:.1} us/sig)",
+        single * 1e3,
+        single * 1e6 / n as f64
+    );
+    println!(
+        "  batch, 1 thread:                  {:>8.1} ms ({:.1} us/sig)",
+        batch1 * 1e3,
+        batch1 * 1e6 / n as f64
+    );
+    println!(
+        "  batch, {} threads:                 {:>8.1} ms",
+        rayon::current_num_threads(),
+        batch_all * 1e3
+    );
+    println!(
+        "  ratio one-by-one / batch (1 thread): {:.2}x",
+        single / batch1
+    );
+    println!(
+        "  ratio one-by-one / batch (all cores): {:.2}x",
+        single / batch_all
+    );
     Ok(())
 }

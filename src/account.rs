@@ -39,7 +39,8 @@ impl Account {
         profile: Profile,
     ) -> Result<(Self, Keystore, RecoveryPhrase)> {
         let account = Self::create(handle, created_at)?;
-        let (keystore, phrase) = Keystore::create(account.to_secret_bytes().expose(), password, profile)?;
+        let (keystore, phrase) =
+            Keystore::create(account.to_secret_bytes().expose(), password, profile)?;
         Ok((account, keystore, phrase))
     }
 
@@ -53,7 +54,12 @@ impl Account {
         Self::from_secret_bytes(keystore.unlock_with_recovery(phrase)?.expose())
     }
 
-    fn from_keys(handle: &str, created_at: u64, signing: SigningKey, kem: KemSecretKey) -> Result<Self> {
+    fn from_keys(
+        handle: &str,
+        created_at: u64,
+        signing: SigningKey,
+        kem: KemSecretKey,
+    ) -> Result<Self> {
         let identity = Identity::new(handle, &signing, kem.public_key(), created_at)?;
         Ok(Self {
             signing,
@@ -78,12 +84,20 @@ impl Account {
     }
 
     /// Unwraps a secret wrapped to this account for `context`.
-    pub fn unwrap(&self, wrapped: &WrappedSecret, context: &WrapContext<'_>) -> Result<SecretBytes> {
+    pub fn unwrap(
+        &self,
+        wrapped: &WrappedSecret,
+        context: &WrapContext<'_>,
+    ) -> Result<SecretBytes> {
         wrapped.unwrap(&self.kem, context)
     }
 
     /// Unwraps a 32-byte key wrapped to this account for `context`.
-    pub fn unwrap_key(&self, wrapped: &WrappedSecret, context: &WrapContext<'_>) -> Result<SecretKey> {
+    pub fn unwrap_key(
+        &self,
+        wrapped: &WrappedSecret,
+        context: &WrapContext<'_>,
+    ) -> Result<SecretKey> {
         wrapped.unwrap_key(&self.kem, context)
     }
 
@@ -108,7 +122,12 @@ impl Account {
         let seed = SecretKey::from_bytes(r.array()?);
         let kem = SecretKey::from_bytes(r.array()?);
         r.finish()?;
-        Self::from_keys(handle, created_at, SigningKey::from_seed(&seed), KemSecretKey::from_secret(&kem))
+        Self::from_keys(
+            handle,
+            created_at,
+            SigningKey::from_seed(&seed),
+            KemSecretKey::from_secret(&kem),
+        )
     }
 }
 

@@ -1,8 +1,6 @@
 //! The errors of the core layer: one public enum a caller can act on, and the
 //! decoding error that says exactly what was wrong with untrusted bytes.
 
-use std::fmt;
-
 /// Every failure of the core layer (crypto, encoding, identities, accounts).
 ///
 /// Variants are chosen so that an app can act on them: show "wrong password",
@@ -17,7 +15,9 @@ pub enum Error {
     Decode(#[from] DecodeError),
     /// A ciphertext, wrapped key or content stream failed to authenticate, or was
     /// opened in the wrong context (collection, epoch, recipient, object).
-    #[error("decryption failed: the data was altered, truncated, or is not meant for this key or context")]
+    #[error(
+        "decryption failed: the data was altered, truncated, or is not meant for this key or context"
+    )]
     DecryptionFailed,
     /// A signature did not verify under the claimed key.
     #[error("signature verification failed for {what}")]
@@ -36,7 +36,9 @@ pub enum Error {
     InvalidRecoveryPhrase(String),
     /// A handle now presents a different identity card from the one pinned for it.
     /// The app must show this to the user and ask them to confirm the new key.
-    #[error("the identity key of {handle:?} changed since it was first seen; confirm the new key before using it")]
+    #[error(
+        "the identity key of {handle:?} changed since it was first seen; confirm the new key before using it"
+    )]
     KeyChanged {
         /// The handle whose card changed.
         handle: String,
@@ -155,12 +157,12 @@ impl Error {
 /// Formats a byte count for messages without pulling in a dependency.
 pub(crate) struct Bytes(pub u64);
 
-impl fmt::Display for Bytes {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl std::fmt::Display for Bytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         const MIB: u64 = 1 << 20;
-        if self.0 >= MIB && self.0 % MIB == 0 {
+        if self.0 >= MIB && self.0.is_multiple_of(MIB) {
             write!(f, "{} MiB", self.0 / MIB)
-        } else if self.0 >= 1024 && self.0 % 1024 == 0 {
+        } else if self.0 >= 1024 && self.0.is_multiple_of(1024) {
             write!(f, "{} KiB", self.0 / 1024)
         } else {
             write!(f, "{} bytes", self.0)

@@ -33,7 +33,10 @@ pub fn check_handle(handle: &str) -> Result<(), DecodeError> {
         });
     }
     if handle.chars().any(char::is_control) {
-        return Err(DecodeError::invalid("handle", "contains a control character"));
+        return Err(DecodeError::invalid(
+            "handle",
+            "contains a control character",
+        ));
     }
     Ok(())
 }
@@ -51,7 +54,12 @@ pub struct Identity {
 
 impl Identity {
     /// Creates and self-signs a card.
-    pub(crate) fn new(handle: &str, signer: &SigningKey, kem_key: KemPublicKey, created_at: u64) -> Result<Self> {
+    pub(crate) fn new(
+        handle: &str,
+        signer: &SigningKey,
+        kem_key: KemPublicKey,
+        created_at: u64,
+    ) -> Result<Self> {
         check_handle(handle)?;
         let mut card = Self {
             handle: handle.to_owned(),
@@ -192,7 +200,11 @@ impl Fingerprint {
             .finalize()
             .into();
         for _ in 1..5200 {
-            h = Sha512::new().chain_update(h).chain_update(self.0).finalize().into();
+            h = Sha512::new()
+                .chain_update(h)
+                .chain_update(self.0)
+                .finalize()
+                .into();
         }
         h.chunks_exact(5)
             .take(6)

@@ -1,1 +1,525 @@
-//! (being written)
+//! The account keystore: the account's secrets sealed under a random master key,
+//! which is wrapped twice, under the password (Argon2id) and under a recovery key
+//! shown to the user once as 24 BIP39 words.
+//!
+//! # Keys
+//!
+//! - master key `M`: 32 random bytes, made once per keystore and never changed.
+//! - payload key: `HKDF(M, label "keystore/payload-key")`; seals the payload.
+//! - password key: `HKDF(Argon2id(password, salt, params), label
+//!   "keystore/password-key")`. The HKDF step keeps the Argon2id output, a
+//!   password hash, from ever being used as a key directly.
+//! - recovery key: `HKDF(entropy, label "keystore/recovery-key")` where `entropy`
+//!   is the 256 random bits the 24 words encode. No slow hash: 256 bits need none.
+//!
+//! (HKDF here is [`kdf::derive_key`] with an empty salt and an empty context.)
+//!
+//! # What the associated data binds
+//!
+//! - the master key under the password: the label
+//!   `"sealshare/v1/keystore/master-by-password"`, a zero byte, then the first 30
+//!   bytes of the encoding (version, kind, parameters, salt). A parameter or salt
+//!   changed within bounds yields another key *and* other associated data:
+//!   [`Error::WrongPassword`].
+//! - the master key under the recovery key: `"sealshare/v1/keystore/master-by-recovery"`,
+//!   a zero byte, version and kind. It cannot bind the parameters or the salt: a
+//!   change of password rewrites those and leaves this box untouched.
+//! - the payload: `"sealshare/v1/keystore/payload"`, a zero byte, version, kind,
+//!   then the encoded recovery box (nonce, length, ciphertext). After a password
+//!   unlock every byte of the blob has therefore been authenticated: the header
+//!   and password box by the password box's tag, the recovery box and payload by
+//!   the payload's tag.
+//!
+//! # Encoding (SPEC.md §Keystore)
+//!
+//! ```text
+//! offset  size  field
+//!      0     1  version 0x01
+//!      1     1  kind 0x05 (keystore)
+//!      2     4  memory_kib, u32 big-endian
+//!      6     4  passes, u32 big-endian
+//!     10     4  lanes, u32 big-endian
+//!     14    16  salt
+//!     30    24  master-by-password: nonce
+//!     54     4  master-by-password: ciphertext length, always 48
+//!     58    48  master-by-password: ciphertext (32-byte key + 16-byte tag)
+//!    106    24  master-by-recovery: nonce
+//!    130     4  master-by-recovery: ciphertext length, always 48
+//!    134    48  master-by-recovery: ciphertext
+//!    182    24  payload: nonce
+//!    206     4  payload: ciphertext length n + 16, at most 1 MiB + 16
+//!    210  n+16  payload: ciphertext (payload + tag)
+//! ```
+//!
+//! Total `226 + n` bytes. A wrapped master key must be exactly 48 bytes: besides
+//! keeping the encoding canonical, this leaves no room for the long multi-key
+//! ciphertexts of partitioning-oracle attacks (one doctored wrap that opens under
+//! many candidate passwords). Decoding checks only the structure (header, lengths, no
+//! trailing bytes); the parameters are checked when the password path uses them,
+//! so a blob whose parameters this device refuses can still be opened with the
+//! recovery phrase and given a new password.
+
+use std::fmt;
+
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use crate::crypto::aead::{NONCE_LEN, SealedBox, TAG_LEN};
+use crate::crypto::kdf;
+use crate::crypto::password::{self, Argon2Params, SALT_LEN};
+use crate::crypto::random;
+use crate::crypto::secret::{SecretBytes, SecretKey};
+use crate::error::{DecodeError, Error, Result};
+use crate::wire::{self, Kind, Reader, Writer};
+
+/// The largest payload a keystore seals: 1 MiB (account secrets are a few hundred bytes).
+pub const MAX_PAYLOAD_LEN: usize = 1 << 20;
+
+/// Length of the header: version, kind, parameters, salt.
+const HEADER_LEN: usize = 2 + 3 * 4 + SALT_LEN;
+/// Length of a sealed box body inside the keystore, without its ciphertext.
+const BOX_OVERHEAD: usize = NONCE_LEN + 4;
+/// Ciphertext length of a wrapped master key.
+const WRAPPED_KEY_LEN: usize = SecretKey::LEN + TAG_LEN;
+/// The largest encoded keystore.
+const MAX_ENCODED_LEN: usize =
+    HEADER_LEN + 2 * (BOX_OVERHEAD + WRAPPED_KEY_LEN) + BOX_OVERHEAD + MAX_PAYLOAD_LEN + TAG_LEN;
+
+const AD_MASTER_BY_PASSWORD: &[u8] = b"sealshare/v1/keystore/master-by-password";
+const AD_MASTER_BY_RECOVERY: &[u8] = b"sealshare/v1/keystore/master-by-recovery";
+const AD_PAYLOAD: &[u8] = b"sealshare/v1/keystore/payload";
+
+const LABEL_PASSWORD_KEY: &str = "keystore/password-key";
+const LABEL_RECOVERY_KEY: &str = "keystore/recovery-key";
+const LABEL_PAYLOAD_KEY: &str = "keystore/payload-key";
+
+/// Number of words in a recovery phrase.
+pub const RECOVERY_WORDS: usize = 24;
+
+/// A password-protected store of an account's secrets. Holds only ciphertext and
+/// public parameters; `Debug` shows the parameters and the payload size.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Keystore {
+    params: Argon2Params,
+    salt: [u8; SALT_LEN],
+    by_password: SealedBox,
+    by_recovery: SealedBox,
+    payload: SealedBox,
+    payload_len: usize,
+}
+
+impl Keystore {
+    /// Seals `payload` (the account's secrets) under a fresh master key, wrapped
+    /// under `password` with the Argon2id parameters of `profile` (a [`Profile`] or
+    /// explicit, checked [`Argon2Params`]) and under a fresh recovery key.
+    ///
+    /// Returns the keystore and the recovery phrase, which the app shows the user
+    /// once ([`RecoveryPhrase::words`]) and then drops. Refuses an empty password
+    /// and a payload above [`MAX_PAYLOAD_LEN`] with [`Error::InvalidArgument`].
+    ///
+    /// [`Profile`]: crate::crypto::password::Profile
+    pub fn create(
+        payload: &[u8],
+        password: &str,
+        profile: impl Into<Argon2Params>,
+    ) -> Result<(Keystore, RecoveryPhrase)> {
+        let params = profile.into();
+        params.check()?;
+        check_new_password(password)?;
+        check_payload(payload)?;
+        let master = SecretKey::random()?;
+        let phrase = RecoveryPhrase::generate()?;
+        let by_recovery =
+            SealedBox::seal(&phrase.wrapping_key()?, master.expose(), &recovery_ad())?;
+        let payload_box = seal_payload(&master, payload, &by_recovery)?;
+        let (salt, by_password) = wrap_under_password(&master, password, params)?;
+        let keystore = Keystore {
+            params,
+            salt,
+            by_password,
+            by_recovery,
+            payload: payload_box,
+            payload_len: payload.len(),
+        };
+        Ok((keystore, phrase))
+    }
+
+    /// Opens the payload with the password.
+    ///
+    /// Checks the stored parameters first ([`Error::UnsafeParameters`], nothing
+    /// allocated); a password that does not open the master key gives
+    /// [`Error::WrongPassword`] (so does a doctored salt or parameter); a payload
+    /// that fails to open after the right password gives [`Error::DecryptionFailed`].
+    pub fn unlock_with_password(&self, password: &str) -> Result<SecretBytes> {
+        let master = self.master_by_password(password)?;
+        open_payload(&master, &self.payload, &self.by_recovery)
+    }
+
+    /// Opens the payload with the recovery phrase. A well-formed phrase that does
+    /// not open this keystore gives [`Error::WrongRecoveryPhrase`].
+    pub fn unlock_with_recovery(&self, phrase: &RecoveryPhrase) -> Result<SecretBytes> {
+        let master = self.master_by_recovery(phrase)?;
+        open_payload(&master, &self.payload, &self.by_recovery)
+    }
+
+    /// Wraps the master key under `new_password` with a new salt and the parameters
+    /// of `profile`, after unlocking with `old_password`. The payload and the
+    /// recovery wrap are not touched (their bytes stay the same). On error the
+    /// keystore is unchanged.
+    pub fn change_password(
+        &mut self,
+        old_password: &str,
+        new_password: &str,
+        profile: impl Into<Argon2Params>,
+    ) -> Result<()> {
+        let params = profile.into();
+        params.check()?;
+        check_new_password(new_password)?;
+        let master = self.master_by_password(old_password)?;
+        // Refuse to re-wrap a master key whose payload no longer opens.
+        open_payload(&master, &self.payload, &self.by_recovery)?;
+        self.set_password(&master, new_password, params)
+    }
+
+    /// Sets a new password with the recovery phrase (the user forgot theirs, or
+    /// this device refuses the stored parameters). The payload and the recovery
+    /// wrap are not touched. On error the keystore is unchanged.
+    pub fn recover_and_set_password(
+        &mut self,
+        phrase: &RecoveryPhrase,
+        new_password: &str,
+        profile: impl Into<Argon2Params>,
+    ) -> Result<()> {
+        let params = profile.into();
+        params.check()?;
+        check_new_password(new_password)?;
+        let master = self.master_by_recovery(phrase)?;
+        open_payload(&master, &self.payload, &self.by_recovery)?;
+        self.set_password(&master, new_password, params)
+    }
+
+    /// Replaces the payload (the account's secrets changed), after unlocking with
+    /// `password`. The master key and both of its wraps are not touched. On error
+    /// the keystore is unchanged.
+    pub fn reseal_payload(&mut self, password: &str, new_payload: &[u8]) -> Result<()> {
+        check_payload(new_payload)?;
+        let master = self.master_by_password(password)?;
+        self.payload = seal_payload(&master, new_payload, &self.by_recovery)?;
+        self.payload_len = new_payload.len();
+        Ok(())
+    }
+
+    /// The stored Argon2id parameters (for example to offer a stronger profile
+    /// once the device allows it, through [`Keystore::change_password`]).
+    pub fn params(&self) -> Argon2Params {
+        self.params
+    }
+
+    /// The canonical encoding (see the module documentation).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::with_capacity(
+            Kind::Keystore,
+            HEADER_LEN + 3 * BOX_OVERHEAD + 2 * WRAPPED_KEY_LEN + self.payload_len + TAG_LEN,
+        );
+        write_header(&mut w, self.params, &self.salt);
+        self.by_password.write(&mut w);
+        self.by_recovery.write(&mut w);
+        self.payload.write(&mut w);
+        w.finish()
+    }
+
+    /// Decodes a keystore, checking its structure (header, every length against
+    /// its bound, no trailing bytes) before allocating. The Argon2id parameters are
+    /// checked when the password path uses them.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Keystore, DecodeError> {
+        // First pass: borrow only, check every length against the keystore's own
+        // bounds (tighter than a sealed box's).
+        let payload_len = check_structure(bytes)?;
+        // Second pass: the structure is known to be sound; build the boxes.
+        let mut r = Reader::new(bytes, Kind::Keystore)?;
+        let params = Argon2Params {
+            memory_kib: r.u32()?,
+            passes: r.u32()?,
+            lanes: r.u32()?,
+        };
+        let salt = r.array()?;
+        let by_password = SealedBox::read(&mut r)?;
+        let by_recovery = SealedBox::read(&mut r)?;
+        let payload = SealedBox::read(&mut r)?;
+        r.finish()?;
+        Ok(Keystore {
+            params,
+            salt,
+            by_password,
+            by_recovery,
+            payload,
+            payload_len,
+        })
+    }
+
+    /// The text form: unpadded base64url of [`Keystore::to_bytes`].
+    pub fn to_text(&self) -> String {
+        wire::to_text(&self.to_bytes())
+    }
+
+    /// Decodes the text form.
+    pub fn from_text(text: &str) -> Result<Keystore, DecodeError> {
+        let bytes = wire::from_text(text, "keystore", MAX_ENCODED_LEN)?;
+        Self::from_bytes(&bytes)
+    }
+
+    /// Checks the parameters, runs Argon2id and opens the master key.
+    fn master_by_password(&self, password: &str) -> Result<SecretKey> {
+        self.params.check()?;
+        let key = password_key(password, &self.salt, self.params)?;
+        let master = self
+            .by_password
+            .open(&key, &password_ad(self.params, &self.salt))
+            .map_err(|_| Error::WrongPassword)?;
+        SecretKey::from_slice(master.expose()).ok_or(Error::WrongPassword)
+    }
+
+    fn master_by_recovery(&self, phrase: &RecoveryPhrase) -> Result<SecretKey> {
+        let master = self
+            .by_recovery
+            .open(&phrase.wrapping_key()?, &recovery_ad())
+            .map_err(|_| Error::WrongRecoveryPhrase)?;
+        SecretKey::from_slice(master.expose()).ok_or(Error::WrongRecoveryPhrase)
+    }
+
+    /// Replaces the password wrap; nothing is assigned until everything succeeded.
+    fn set_password(
+        &mut self,
+        master: &SecretKey,
+        password: &str,
+        params: Argon2Params,
+    ) -> Result<()> {
+        let (salt, by_password) = wrap_under_password(master, password, params)?;
+        self.params = params;
+        self.salt = salt;
+        self.by_password = by_password;
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Keystore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Keystore")
+            .field("params", &self.params)
+            .field("payload_len", &self.payload_len)
+            .finish_non_exhaustive()
+    }
+}
+
+fn check_new_password(password: &str) -> Result<()> {
+    if password.is_empty() {
+        return Err(Error::InvalidArgument("the password is empty".into()));
+    }
+    Ok(())
+}
+
+fn check_payload(payload: &[u8]) -> Result<()> {
+    if payload.len() > MAX_PAYLOAD_LEN {
+        return Err(Error::InvalidArgument(format!(
+            "a keystore payload holds at most {} bytes, got {}",
+            MAX_PAYLOAD_LEN,
+            payload.len()
+        )));
+    }
+    Ok(())
+}
+
+fn write_header(w: &mut Writer, params: Argon2Params, salt: &[u8; SALT_LEN]) {
+    w.u32(params.memory_kib)
+        .u32(params.passes)
+        .u32(params.lanes)
+        .fixed(salt);
+}
+
+/// `label || 0x00 || version || kind`.
+fn ad_start(label: &[u8]) -> Writer {
+    let mut w = Writer::raw();
+    w.fixed(label)
+        .u8(0)
+        .u8(wire::VERSION)
+        .u8(Kind::Keystore as u8);
+    w
+}
+
+fn password_ad(params: Argon2Params, salt: &[u8; SALT_LEN]) -> Vec<u8> {
+    let mut w = ad_start(AD_MASTER_BY_PASSWORD);
+    write_header(&mut w, params, salt);
+    w.finish()
+}
+
+fn recovery_ad() -> Vec<u8> {
+    ad_start(AD_MASTER_BY_RECOVERY).finish()
+}
+
+fn payload_ad(by_recovery: &SealedBox) -> Vec<u8> {
+    let mut w = ad_start(AD_PAYLOAD);
+    by_recovery.write(&mut w);
+    w.finish()
+}
+
+fn password_key(password: &str, salt: &[u8; SALT_LEN], params: Argon2Params) -> Result<SecretKey> {
+    let hash = password::derive(password.as_bytes(), salt, params)?;
+    kdf::derive_key(hash.expose(), b"", LABEL_PASSWORD_KEY, &[])
+}
+
+/// A fresh salt and the master key sealed under `password`.
+fn wrap_under_password(
+    master: &SecretKey,
+    password: &str,
+    params: Argon2Params,
+) -> Result<([u8; SALT_LEN], SealedBox)> {
+    let salt = random::array::<SALT_LEN>()?;
+    let key = password_key(password, &salt, params)?;
+    let sealed = SealedBox::seal(&key, master.expose(), &password_ad(params, &salt))?;
+    Ok((salt, sealed))
+}
+
+fn payload_key(master: &SecretKey) -> Result<SecretKey> {
+    kdf::derive_key(master.expose(), b"", LABEL_PAYLOAD_KEY, &[])
+}
+
+fn seal_payload(master: &SecretKey, payload: &[u8], by_recovery: &SealedBox) -> Result<SealedBox> {
+    SealedBox::seal(&payload_key(master)?, payload, &payload_ad(by_recovery))
+}
+
+fn open_payload(
+    master: &SecretKey,
+    payload: &SealedBox,
+    by_recovery: &SealedBox,
+) -> Result<SecretBytes> {
+    payload
+        .open(&payload_key(master)?, &payload_ad(by_recovery))
+        .map_err(|_| Error::DecryptionFailed)
+}
+
+/// Walks the encoding without allocating: header, then three box bodies whose
+/// ciphertext lengths are exactly 48, exactly 48, and 16 to 1 MiB + 16. Returns
+/// the payload length.
+fn check_structure(bytes: &[u8]) -> Result<usize, DecodeError> {
+    let mut r = Reader::new(bytes, Kind::Keystore)?;
+    r.array::<{ HEADER_LEN - 2 }>()?;
+    for what in [
+        "keystore master-by-password box",
+        "keystore master-by-recovery box",
+    ] {
+        r.array::<NONCE_LEN>()?;
+        let ciphertext = r.bytes(what, WRAPPED_KEY_LEN)?;
+        if ciphertext.len() != WRAPPED_KEY_LEN {
+            return Err(DecodeError::invalid(what, "a wrapped key is 48 bytes"));
+        }
+    }
+    let what = "keystore payload box";
+    r.array::<NONCE_LEN>()?;
+    let ciphertext = r.bytes(what, MAX_PAYLOAD_LEN + TAG_LEN)?;
+    let payload_len = ciphertext
+        .len()
+        .checked_sub(TAG_LEN)
+        .ok_or(DecodeError::Truncated { what })?;
+    r.finish()?;
+    Ok(payload_len)
+}
+
+/// The recovery key: 256 random bits, shown to the user as 24 words of the BIP39
+/// English list (the last word carries an 8-bit checksum).
+///
+/// Zeroized on drop, redacted in `Debug`, compared in constant time, never
+/// `Display`ed: the words leave only through [`RecoveryPhrase::words`].
+pub struct RecoveryPhrase {
+    entropy: SecretKey,
+}
+
+impl RecoveryPhrase {
+    /// 256 fresh random bits.
+    fn generate() -> Result<Self> {
+        Ok(Self {
+            entropy: SecretKey::random()?,
+        })
+    }
+
+    /// Parses 24 words of the BIP39 English list. Case and whitespace (spaces, tabs,
+    /// line breaks, repeated) do not matter.
+    ///
+    /// Refuses with [`Error::InvalidRecoveryPhrase`] saying why: the word count, the
+    /// position of a word not in the list, or a checksum that does not match. The
+    /// message never contains a word.
+    pub fn parse(phrase: &str) -> Result<Self> {
+        let normalized = Zeroizing::new(phrase.to_lowercase());
+        let count = normalized.split_whitespace().count();
+        if count != RECOVERY_WORDS {
+            return Err(Error::InvalidRecoveryPhrase(format!(
+                "expected {RECOVERY_WORDS} words, found {count}"
+            )));
+        }
+        let mnemonic = bip39::Mnemonic::parse_in_normalized(bip39::Language::English, &normalized)
+            .map_err(|e| {
+                Error::InvalidRecoveryPhrase(match e {
+                    bip39::Error::UnknownWord(i) => {
+                        format!("word {} is not in the BIP39 English word list", i + 1)
+                    }
+                    bip39::Error::InvalidChecksum => {
+                        "the checksum does not match: a word is wrong or two words are swapped"
+                            .into()
+                    }
+                    bip39::Error::BadWordCount(n) => {
+                        format!("expected {RECOVERY_WORDS} words, found {n}")
+                    }
+                    _ => "not a BIP39 English phrase".into(),
+                })
+            })?;
+        let (entropy, len) = mnemonic.to_entropy_array();
+        let entropy = Zeroizing::new(entropy);
+        let key = entropy
+            .get(..len)
+            .and_then(SecretKey::from_slice)
+            .ok_or_else(|| Error::InvalidRecoveryPhrase("not 256 bits of entropy".into()))?;
+        Ok(Self { entropy: key })
+    }
+
+    /// The 24 words separated by single spaces, to show the user once. The string
+    /// is zeroized when dropped; do not copy it elsewhere.
+    pub fn words(&self) -> Zeroizing<String> {
+        // The longest English word has 8 letters: no reallocation leaves a copy.
+        let mut out = Zeroizing::new(String::with_capacity(RECOVERY_WORDS * 9));
+        // `from_entropy` fails only for entropy of a length other than 16 to 32
+        // bytes in steps of 4; ours is always 32.
+        if let Ok(mnemonic) = bip39::Mnemonic::from_entropy(self.entropy.expose()) {
+            for (i, word) in mnemonic.words().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                out.push_str(word);
+            }
+        }
+        out
+    }
+
+    /// The key that wraps the master key.
+    fn wrapping_key(&self) -> Result<SecretKey> {
+        kdf::derive_key(self.entropy.expose(), b"", LABEL_RECOVERY_KEY, &[])
+    }
+}
+
+impl fmt::Debug for RecoveryPhrase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RecoveryPhrase(***)")
+    }
+}
+
+impl ConstantTimeEq for RecoveryPhrase {
+    fn ct_eq(&self, other: &Self) -> subtle::Choice {
+        self.entropy.ct_eq(&other.entropy)
+    }
+}
+
+impl PartialEq for RecoveryPhrase {
+    fn eq(&self, other: &Self) -> bool {
+        self.ct_eq(other).into()
+    }
+}
+
+impl Eq for RecoveryPhrase {}

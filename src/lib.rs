@@ -11,7 +11,7 @@
 //! for the byte-level format.
 #![forbid(unsafe_code)]
 
-// pub mod account; (waits for keystore)
+pub mod account;
 pub mod crypto;
 pub mod error;
 pub mod identity;
@@ -19,11 +19,9 @@ pub mod keystore;
 pub mod trust;
 pub mod wire;
 
-
 pub use error::{DecodeError, Error, Result};
 
-
-
-// pub use account::Account;
+pub use account::Account;
 pub use identity::{Fingerprint, Identity, SafetyNumber};
+pub use keystore::{Keystore, RecoveryPhrase};
 pub use trust::{TrustStatus, TrustStore};

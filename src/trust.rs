@@ -75,10 +75,9 @@ impl TrustStore {
     /// Checks a card against the pin without changing anything. A handle never
     /// seen is refused with [`Error::InvalidArgument`]; use [`TrustStore::observe`].
     pub fn check(&self, card: &Identity) -> Result<TrustStatus> {
-        let pinned = self
-            .pins
-            .get(card.handle())
-            .ok_or_else(|| Error::InvalidArgument(format!("no card pinned for {:?}", card.handle())))?;
+        let pinned = self.pins.get(card.handle()).ok_or_else(|| {
+            Error::InvalidArgument(format!("no card pinned for {:?}", card.handle()))
+        })?;
         if pinned.card.fingerprint() != card.fingerprint() {
             return Err(Error::KeyChanged {
                 handle: card.handle().to_owned(),
@@ -105,7 +104,12 @@ impl TrustStore {
 
     /// Records that the user compared safety numbers with the holder of the card
     /// with this fingerprint. Fails if that is not the pinned card.
-    pub fn mark_verified(&mut self, handle: &str, fingerprint: &Fingerprint, now: u64) -> Result<()> {
+    pub fn mark_verified(
+        &mut self,
+        handle: &str,
+        fingerprint: &Fingerprint,
+        now: u64,
+    ) -> Result<()> {
         let pinned = self
             .pins
             .get_mut(handle)
@@ -168,15 +172,32 @@ impl TrustStore {
             let verified_at = match (r.u8()?, r.u64()?) {
                 (0, 0) => None,
                 (1, at) => Some(at),
-                _ => return Err(DecodeError::invalid("verified flag", "must be 0 (with time 0) or 1").into()),
+                _ => {
+                    return Err(DecodeError::invalid(
+                        "verified flag",
+                        "must be 0 (with time 0) or 1",
+                    )
+                    .into());
+                }
             };
             let handle = card.handle().to_owned();
             if last.as_ref().is_some_and(|l| *l >= handle) {
-                return Err(DecodeError::invalid("trust store", "entries not in strict handle order").into());
+                return Err(DecodeError::invalid(
+                    "trust store",
+                    "entries not in strict handle order",
+                )
+                .into());
             }
             debug_assert!(handle.len() <= MAX_HANDLE_LEN);
             last = Some(handle.clone());
-            pins.insert(handle, PinnedCard { card, first_seen, verified_at });
+            pins.insert(
+                handle,
+                PinnedCard {
+                    card,
+                    first_seen,
+                    verified_at,
+                },
+            );
         }
         r.finish()?;
         Ok(Self { pins })

@@ -272,11 +272,7 @@ pub fn to_text(bytes: &[u8]) -> String {
 }
 
 /// Decodes unpadded base64url, refusing input longer than `max_bytes` once decoded.
-pub fn from_text(
-    text: &str,
-    what: &'static str,
-    max_bytes: usize,
-) -> Result<Vec<u8>, DecodeError> {
+pub fn from_text(text: &str, what: &'static str, max_bytes: usize) -> Result<Vec<u8>, DecodeError> {
     let text = text.trim();
     let decoded_len = text.len() / 4 * 3 + 3;
     if decoded_len > max_bytes.saturating_add(3) {
@@ -298,7 +294,12 @@ mod tests {
     #[test]
     fn round_trip_fields() {
         let mut w = Writer::new(Kind::SealedBox);
-        w.u8(7).u16(300).u32(70_000).u64(1 << 40).bytes(b"abc").str("hé");
+        w.u8(7)
+            .u16(300)
+            .u32(70_000)
+            .u64(1 << 40)
+            .bytes(b"abc")
+            .str("hé");
         let bytes = w.finish();
         let mut r = Reader::new(&bytes, Kind::SealedBox).unwrap();
         assert_eq!(r.u8().unwrap(), 7);
@@ -314,7 +315,10 @@ mod tests {
     fn refuses_bad_headers_and_bounds() {
         assert_eq!(
             Reader::new(&[2, 1], Kind::IdentityCard).err(),
-            Some(DecodeError::UnsupportedVersion { what: "identity card", found: 2 })
+            Some(DecodeError::UnsupportedVersion {
+                what: "identity card",
+                found: 2
+            })
         );
         assert!(matches!(
             Reader::new(&[1, 2], Kind::IdentityCard).err(),
@@ -326,11 +330,20 @@ mod tests {
         ));
         // A forged huge length is refused before allocation.
         let mut r = Reader::raw(&[0xff, 0xff, 0xff, 0xff, 1], "x");
-        assert!(matches!(r.bytes("field", 1024), Err(DecodeError::TooLong { .. })));
+        assert!(matches!(
+            r.bytes("field", 1024),
+            Err(DecodeError::TooLong { .. })
+        ));
         let mut r = Reader::raw(&[0, 0, 0, 9, 1], "x");
-        assert!(matches!(r.bytes("field", 1024), Err(DecodeError::Truncated { .. })));
+        assert!(matches!(
+            r.bytes("field", 1024),
+            Err(DecodeError::Truncated { .. })
+        ));
         let mut r = Reader::raw(&[0, 1, 0, 0], "x");
-        assert!(matches!(r.count("items", 1 << 20, 8), Err(DecodeError::Truncated { .. })));
+        assert!(matches!(
+            r.count("items", 1 << 20, 8),
+            Err(DecodeError::Truncated { .. })
+        ));
         let r = Reader::raw(&[1], "x");
         assert!(matches!(r.finish(), Err(DecodeError::TrailingBytes { .. })));
     }

@@ -85,39 +85,83 @@ impl SealedBox {
 
 /// XChaCha20-Poly1305 encryption with an explicit nonce. Exposed for the
 /// Wycheproof vectors; sealshare's own objects use [`SealedBox`].
-pub fn xchacha_seal(key: &SecretKey, nonce: &[u8; 24], plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
+pub fn xchacha_seal(
+    key: &SecretKey,
+    nonce: &[u8; 24],
+    plaintext: &[u8],
+    aad: &[u8],
+) -> Result<Vec<u8>> {
     let cipher = XChaCha20Poly1305::new(key.expose().into());
     let nonce = chacha20poly1305::XNonce::from(*nonce);
     cipher
-        .encrypt(&nonce, Payload { msg: plaintext, aad })
+        .encrypt(
+            &nonce,
+            Payload {
+                msg: plaintext,
+                aad,
+            },
+        )
         .map_err(|_| Error::InvalidArgument("plaintext too long for XChaCha20-Poly1305".into()))
 }
 
 /// XChaCha20-Poly1305 decryption with an explicit nonce.
-pub fn xchacha_open(key: &SecretKey, nonce: &[u8; 24], ciphertext: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
+pub fn xchacha_open(
+    key: &SecretKey,
+    nonce: &[u8; 24],
+    ciphertext: &[u8],
+    aad: &[u8],
+) -> Result<Vec<u8>> {
     let cipher = XChaCha20Poly1305::new(key.expose().into());
     let nonce = chacha20poly1305::XNonce::from(*nonce);
     cipher
-        .decrypt(&nonce, Payload { msg: ciphertext, aad })
+        .decrypt(
+            &nonce,
+            Payload {
+                msg: ciphertext,
+                aad,
+            },
+        )
         .map_err(|_| Error::DecryptionFailed)
 }
 
 /// ChaCha20-Poly1305 (RFC 8439) encryption with an explicit 12-byte nonce, the
 /// primitive under content streams. Exposed for the Wycheproof vectors.
-pub fn chacha_seal(key: &SecretKey, nonce: &[u8; 12], plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
+pub fn chacha_seal(
+    key: &SecretKey,
+    nonce: &[u8; 12],
+    plaintext: &[u8],
+    aad: &[u8],
+) -> Result<Vec<u8>> {
     let cipher = ChaCha20Poly1305::new(key.expose().into());
     let nonce = chacha20poly1305::Nonce::from(*nonce);
     cipher
-        .encrypt(&nonce, Payload { msg: plaintext, aad })
+        .encrypt(
+            &nonce,
+            Payload {
+                msg: plaintext,
+                aad,
+            },
+        )
         .map_err(|_| Error::InvalidArgument("plaintext too long for ChaCha20-Poly1305".into()))
 }
 
 /// ChaCha20-Poly1305 decryption with an explicit 12-byte nonce.
-pub fn chacha_open(key: &SecretKey, nonce: &[u8; 12], ciphertext: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
+pub fn chacha_open(
+    key: &SecretKey,
+    nonce: &[u8; 12],
+    ciphertext: &[u8],
+    aad: &[u8],
+) -> Result<Vec<u8>> {
     let cipher = ChaCha20Poly1305::new(key.expose().into());
     let nonce = chacha20poly1305::Nonce::from(*nonce);
     cipher
-        .decrypt(&nonce, Payload { msg: ciphertext, aad })
+        .decrypt(
+            &nonce,
+            Payload {
+                msg: ciphertext,
+                aad,
+            },
+        )
         .map_err(|_| Error::DecryptionFailed)
 }
 
@@ -131,10 +175,19 @@ mod tests {
         let sealed = SealedBox::seal(&key, b"metadata", b"collection 1").unwrap();
         let decoded = SealedBox::from_bytes(&sealed.to_bytes()).unwrap();
         assert_eq!(decoded, sealed);
-        assert_eq!(decoded.open(&key, b"collection 1").unwrap().expose(), b"metadata");
-        assert!(matches!(decoded.open(&key, b"collection 2"), Err(Error::DecryptionFailed)));
+        assert_eq!(
+            decoded.open(&key, b"collection 1").unwrap().expose(),
+            b"metadata"
+        );
+        assert!(matches!(
+            decoded.open(&key, b"collection 2"),
+            Err(Error::DecryptionFailed)
+        ));
         let other = SecretKey::random().unwrap();
-        assert!(matches!(decoded.open(&other, b"collection 1"), Err(Error::DecryptionFailed)));
+        assert!(matches!(
+            decoded.open(&other, b"collection 1"),
+            Err(Error::DecryptionFailed)
+        ));
     }
 
     #[test]
@@ -145,7 +198,9 @@ mod tests {
             for bit in 0..8 {
                 let mut b = bytes.clone();
                 b[i] ^= 1 << bit;
-                let opened = SealedBox::from_bytes(&b).map_err(Error::from).and_then(|s| s.open(&key, b"ad"));
+                let opened = SealedBox::from_bytes(&b)
+                    .map_err(Error::from)
+                    .and_then(|s| s.open(&key, b"ad"));
                 assert!(opened.is_err(), "flip at byte {i} bit {bit} accepted");
             }
         }

@@ -20,7 +20,12 @@ pub fn hkdf_sha256(salt: &[u8], ikm: &[u8], info: &[u8], out: &mut [u8]) -> Resu
     let salt = if salt.is_empty() { None } else { Some(salt) };
     Hkdf::<Sha256>::new(salt, ikm)
         .expand(info, out)
-        .map_err(|_| Error::InvalidArgument(format!("HKDF-SHA256 output of {} bytes exceeds 8160", out.len())))
+        .map_err(|_| {
+            Error::InvalidArgument(format!(
+                "HKDF-SHA256 output of {} bytes exceeds 8160",
+                out.len()
+            ))
+        })
 }
 
 /// Derives a 32-byte key for the purpose named by `label` (without the prefix),
@@ -56,10 +61,7 @@ mod tests {
         let info: Vec<u8> = (0xf0..=0xf9).collect();
         let mut okm = [0u8; 42];
         hkdf_sha256(&salt, &ikm, &info, &mut okm).unwrap();
-        assert_eq!(
-            okm[..8],
-            [0x3c, 0xb2, 0x5f, 0x25, 0xfa, 0xac, 0xd5, 0x7a]
-        );
+        assert_eq!(okm[..8], [0x3c, 0xb2, 0x5f, 0x25, 0xfa, 0xac, 0xd5, 0x7a]);
     }
 
     #[test]

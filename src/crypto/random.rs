@@ -49,7 +49,11 @@ impl PreparedRng {
         // Position-labelled HKDF-Expand blocks: distinct for every call.
         let hk = hkdf::Hkdf::<sha2::Sha256>::from_prk(self.seed.as_slice());
         for block in dst.chunks_mut(255 * 32) {
-            let info = [b"sealshare/v1/prepared-rng".as_slice(), &self.served.to_be_bytes()].concat();
+            let info = [
+                b"sealshare/v1/prepared-rng".as_slice(),
+                &self.served.to_be_bytes(),
+            ]
+            .concat();
             if let Ok(hk) = &hk {
                 // A block of at most 255*32 bytes never exceeds HKDF's output limit.
                 let _ = hk.expand(&info, block);

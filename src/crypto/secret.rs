@@ -140,7 +140,10 @@ mod tests {
         let c = SecretKey::from_bytes([2; 32]);
         assert_eq!(a, b);
         assert_ne!(a, c);
-        assert_ne!(SecretBytes::new(vec![1, 2]), SecretBytes::new(vec![1, 2, 3]));
+        assert_ne!(
+            SecretBytes::new(vec![1, 2]),
+            SecretBytes::new(vec![1, 2, 3])
+        );
     }
 
     #[test]

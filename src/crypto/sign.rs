@@ -102,7 +102,11 @@ impl SigningKey {
 
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SigningKey(public: {:?}, secret: ***)", self.verifying_key())
+        write!(
+            f,
+            "SigningKey(public: {:?}, secret: ***)",
+            self.verifying_key()
+        )
     }
 }
 
@@ -117,7 +121,8 @@ pub struct VerifyingKey {
 impl VerifyingKey {
     /// Accepts only canonical encodings of points that are not of small order.
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self> {
-        let point = decompress_strict(bytes).ok_or(Error::WeakKey("not a canonical Ed25519 point"))?;
+        let point =
+            decompress_strict(bytes).ok_or(Error::WeakKey("not a canonical Ed25519 point"))?;
         if point.is_small_order() {
             return Err(Error::WeakKey("Ed25519 key of small order"));
         }
@@ -140,20 +145,27 @@ impl VerifyingKey {
     /// Verifies a signature on `msg` made for kind `domain`.
     pub fn verify(&self, domain: Domain, msg: &[u8], sig: &Signature) -> Result<()> {
         self.verify_raw(&domain.message(msg), sig)
-            .map_err(|_| Error::BadSignature { what: domain.0.to_string() })
+            .map_err(|_| Error::BadSignature {
+                what: domain.0.to_string(),
+            })
     }
 
     /// Verifies a signature on exactly `msg`, without a domain label. This is the
     /// bare primitive, exposed for the external test vectors.
     pub fn verify_raw(&self, msg: &[u8], sig: &Signature) -> Result<()> {
-        let parts = SigParts::parse(sig).ok_or(Error::BadSignature { what: "signature encoding".into() })?;
+        let parts = SigParts::parse(sig).ok_or(Error::BadSignature {
+            what: "signature encoding".into(),
+        })?;
         let k = challenge(&parts.r_bytes, &self.bytes, msg);
         // [s]B - [k]A - R, times the cofactor.
-        let check = EdwardsPoint::vartime_double_scalar_mul_basepoint(&k, &(-self.point), &parts.s) - parts.r;
+        let check = EdwardsPoint::vartime_double_scalar_mul_basepoint(&k, &(-self.point), &parts.s)
+            - parts.r;
         if check.mul_by_cofactor().is_identity() {
             Ok(())
         } else {
-            Err(Error::BadSignature { what: "signature".into() })
+            Err(Error::BadSignature {
+                what: "signature".into(),
+            })
         }
     }
 }
@@ -276,7 +288,12 @@ pub fn verify_batch(items: &[BatchItem<'_>]) -> std::result::Result<(), (usize, 
     }
     // The batch failed but no single signature did: only possible with
     // probability 2^-128; report it rather than accept.
-    Err((start, Error::BadSignature { what: "batch".into() }))
+    Err((
+        start,
+        Error::BadSignature {
+            what: "batch".into(),
+        },
+    ))
 }
 
 /// `[8]( -(sum z_i s_i) B + sum z_i R_i + sum z_i k_i A_i ) == identity`.
@@ -293,7 +310,11 @@ fn batch_equation_holds(items: &[BatchItem<'_>]) -> Result<bool> {
         let mut zb = [0u8; 32];
         zb[..16].copy_from_slice(z16);
         let z = Scalar::from_bytes_mod_order(zb);
-        let k = challenge(&parts.r_bytes, &item.key.bytes, &item.domain.message(item.msg));
+        let k = challenge(
+            &parts.r_bytes,
+            &item.key.bytes,
+            &item.domain.message(item.msg),
+        );
         b_coeff += z * parts.s;
         scalars.push(z);
         points.push(parts.r);
@@ -329,11 +350,20 @@ mod tests {
         }
     }
 
-    fn items<'a>(keys: &'a [VerifyingKey], msgs: &'a [Vec<u8>], sigs: &'a [Signature]) -> Vec<BatchItem<'a>> {
+    fn items<'a>(
+        keys: &'a [VerifyingKey],
+        msgs: &'a [Vec<u8>],
+        sigs: &'a [Signature],
+    ) -> Vec<BatchItem<'a>> {
         keys.iter()
             .zip(msgs)
             .zip(sigs)
-            .map(|((key, msg), signature)| BatchItem { key, domain: Domain::IDENTITY_CARD, msg, signature })
+            .map(|((key, msg), signature)| BatchItem {
+                key,
+                domain: Domain::IDENTITY_CARD,
+                msg,
+                signature,
+            })
             .collect()
     }
 
@@ -343,10 +373,17 @@ mod tests {
         let sks: Vec<SigningKey> = (0..n).map(|_| SigningKey::generate().unwrap()).collect();
         let keys: Vec<VerifyingKey> = sks.iter().map(|k| k.verifying_key()).collect();
         let msgs: Vec<Vec<u8>> = (0..n).map(|i| format!("op {i}").into_bytes()).collect();
-        let mut sigs: Vec<Signature> = sks.iter().zip(&msgs).map(|(k, m)| k.sign(Domain::IDENTITY_CARD, m)).collect();
+        let mut sigs: Vec<Signature> = sks
+            .iter()
+            .zip(&msgs)
+            .map(|(k, m)| k.sign(Domain::IDENTITY_CARD, m))
+            .collect();
         verify_batch(&items(&keys, &msgs, &sigs)).unwrap();
         sigs[417].0[40] ^= 1;
-        assert_eq!(verify_batch(&items(&keys, &msgs, &sigs)).unwrap_err().0, 417);
+        assert_eq!(
+            verify_batch(&items(&keys, &msgs, &sigs)).unwrap_err().0,
+            417
+        );
     }
 
     /// A signature whose R carries a torsion component (only its signer can make
@@ -368,7 +405,12 @@ mod tests {
         let sig = Signature(sig);
         let single = vk.verify(Domain::IDENTITY_CARD, msg, &sig).is_ok();
         for _ in 0..32 {
-            let item = [BatchItem { key: &vk, domain: Domain::IDENTITY_CARD, msg, signature: &sig }];
+            let item = [BatchItem {
+                key: &vk,
+                domain: Domain::IDENTITY_CARD,
+                msg,
+                signature: &sig,
+            }];
             assert_eq!(verify_batch(&item).is_ok(), single);
         }
     }

@@ -49,9 +49,12 @@ impl WrapContext<'_> {
         }
         let mut w = Writer::raw();
         w.fixed(INFO_LABEL).u8(0);
-        w.u8(self.purpose.len() as u8).fixed(self.purpose.as_bytes());
+        w.u8(self.purpose.len() as u8)
+            .fixed(self.purpose.as_bytes());
         w.u8(self.collection.len() as u8).fixed(self.collection);
-        w.u64(self.epoch).fixed(self.recipient).fixed(recipient_pk.as_bytes());
+        w.u64(self.epoch)
+            .fixed(self.recipient)
+            .fixed(recipient_pk.as_bytes());
         Ok(w.finish())
     }
 }
@@ -67,7 +70,11 @@ pub struct WrappedSecret {
 
 impl WrappedSecret {
     /// Wraps `secret` to `recipient` for `context`.
-    pub fn wrap(recipient: &KemPublicKey, context: &WrapContext<'_>, secret: &[u8]) -> Result<Self> {
+    pub fn wrap(
+        recipient: &KemPublicKey,
+        context: &WrapContext<'_>,
+        secret: &[u8],
+    ) -> Result<Self> {
         if secret.len() > MAX_WRAPPED_SECRET {
             return Err(Error::InvalidArgument(format!(
                 "a wrapped secret holds at most {MAX_WRAPPED_SECRET} bytes"
@@ -77,10 +84,14 @@ impl WrappedSecret {
         let pk = <Kem as hpke::Kem>::PublicKey::from_bytes(recipient.as_bytes())
             .map_err(|_| Error::WeakKey("not an X25519 public key"))?;
         let mut rng = PreparedRng::new()?;
-        let (enc, mut ctx) =
-            hpke::setup_sender_with_rng::<ChaCha20Poly1305, HkdfSha256, Kem>(&OpModeS::Base, &pk, &info, &mut rng)
-                // The only failure is a low-order recipient key (all-zero DH output).
-                .map_err(|_| Error::WeakKey("X25519 shared secret is all zero"))?;
+        let (enc, mut ctx) = hpke::setup_sender_with_rng::<ChaCha20Poly1305, HkdfSha256, Kem>(
+            &OpModeS::Base,
+            &pk,
+            &info,
+            &mut rng,
+        )
+        // The only failure is a low-order recipient key (all-zero DH output).
+        .map_err(|_| Error::WeakKey("X25519 shared secret is all zero"))?;
         let ciphertext = ctx.seal(secret, b"").map_err(|_| Error::DecryptionFailed)?;
         let enc: [u8; 32] = enc
             .to_bytes()
@@ -91,26 +102,45 @@ impl WrappedSecret {
     }
 
     /// Wraps a 32-byte key.
-    pub fn wrap_key(recipient: &KemPublicKey, context: &WrapContext<'_>, key: &SecretKey) -> Result<Self> {
+    pub fn wrap_key(
+        recipient: &KemPublicKey,
+        context: &WrapContext<'_>,
+        key: &SecretKey,
+    ) -> Result<Self> {
         Self::wrap(recipient, context, key.expose())
     }
 
     /// Unwraps with the recipient's secret key; fails unless `context` is exactly
     /// the one the secret was wrapped for.
-    pub fn unwrap(&self, recipient: &KemSecretKey, context: &WrapContext<'_>) -> Result<SecretBytes> {
+    pub fn unwrap(
+        &self,
+        recipient: &KemSecretKey,
+        context: &WrapContext<'_>,
+    ) -> Result<SecretBytes> {
         let info = context.info(&recipient.public_key())?;
         let secret = recipient.to_secret();
-        let sk = <Kem as hpke::Kem>::PrivateKey::from_bytes(secret.expose()).map_err(|_| Error::DecryptionFailed)?;
-        let enc = <Kem as hpke::Kem>::EncappedKey::from_bytes(&self.enc).map_err(|_| Error::DecryptionFailed)?;
-        let mut ctx = hpke::setup_receiver::<ChaCha20Poly1305, HkdfSha256, Kem>(&OpModeR::Base, &sk, &enc, &info)
+        let sk = <Kem as hpke::Kem>::PrivateKey::from_bytes(secret.expose())
             .map_err(|_| Error::DecryptionFailed)?;
+        let enc = <Kem as hpke::Kem>::EncappedKey::from_bytes(&self.enc)
+            .map_err(|_| Error::DecryptionFailed)?;
+        let mut ctx = hpke::setup_receiver::<ChaCha20Poly1305, HkdfSha256, Kem>(
+            &OpModeR::Base,
+            &sk,
+            &enc,
+            &info,
+        )
+        .map_err(|_| Error::DecryptionFailed)?;
         ctx.open(&self.ciphertext, b"")
             .map(SecretBytes::new)
             .map_err(|_| Error::DecryptionFailed)
     }
 
     /// Unwraps a 32-byte key.
-    pub fn unwrap_key(&self, recipient: &KemSecretKey, context: &WrapContext<'_>) -> Result<SecretKey> {
+    pub fn unwrap_key(
+        &self,
+        recipient: &KemSecretKey,
+        context: &WrapContext<'_>,
+    ) -> Result<SecretKey> {
         let bytes = self.unwrap(recipient, context)?;
         SecretKey::from_slice(bytes.expose()).ok_or(Error::DecryptionFailed)
     }
@@ -140,7 +170,9 @@ impl WrappedSecret {
         let enc = r.array()?;
         let ciphertext = r.bytes("wrapped secret ciphertext", MAX_WRAPPED_SECRET + 16)?;
         if ciphertext.len() < 16 {
-            return Err(DecodeError::Truncated { what: "wrapped secret ciphertext" });
+            return Err(DecodeError::Truncated {
+                what: "wrapped secret ciphertext",
+            });
         }
         Ok(Self {
             enc,
@@ -158,17 +190,31 @@ mod tests {
         let bob = KemSecretKey::generate().unwrap();
         let eve = KemSecretKey::generate().unwrap();
         let rid = [9u8; 32];
-        let ctx = WrapContext { purpose: "epoch-key", collection: b"c1", epoch: 3, recipient: &rid };
+        let ctx = WrapContext {
+            purpose: "epoch-key",
+            collection: b"c1",
+            epoch: 3,
+            recipient: &rid,
+        };
         let key = SecretKey::random().unwrap();
         let w = WrappedSecret::wrap_key(&bob.public_key(), &ctx, &key).unwrap();
         let w = WrappedSecret::from_bytes(&w.to_bytes()).unwrap();
         assert_eq!(w.unwrap_key(&bob, &ctx).unwrap(), key);
         let other_rid = [8u8; 32];
         for bad in [
-            WrapContext { collection: b"c2", ..ctx },
+            WrapContext {
+                collection: b"c2",
+                ..ctx
+            },
             WrapContext { epoch: 4, ..ctx },
-            WrapContext { recipient: &other_rid, ..ctx },
-            WrapContext { purpose: "item-key", ..ctx },
+            WrapContext {
+                recipient: &other_rid,
+                ..ctx
+            },
+            WrapContext {
+                purpose: "item-key",
+                ..ctx
+            },
         ] {
             assert!(matches!(w.unwrap(&bob, &bad), Err(Error::DecryptionFailed)));
         }

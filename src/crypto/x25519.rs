@@ -38,7 +38,9 @@ impl KemSecretKey {
 
     /// X25519(self, peer). Refuses an all-zero result (a low-order peer key).
     pub fn diffie_hellman(&self, peer: &KemPublicKey) -> Result<SecretKey> {
-        let shared = self.0.diffie_hellman(&x25519_dalek::PublicKey::from(peer.0));
+        let shared = self
+            .0
+            .diffie_hellman(&x25519_dalek::PublicKey::from(peer.0));
         if !shared.was_contributory() {
             return Err(Error::WeakKey("X25519 shared secret is all zero"));
         }
@@ -48,7 +50,11 @@ impl KemSecretKey {
 
 impl fmt::Debug for KemSecretKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "KemSecretKey(public: {:?}, secret: ***)", self.public_key())
+        write!(
+            f,
+            "KemSecretKey(public: {:?}, secret: ***)",
+            self.public_key()
+        )
     }
 }
 
