@@ -25,3 +25,8 @@ pub use account::Account;
 pub use identity::{Fingerprint, Identity, SafetyNumber};
 pub use keystore::{Keystore, RecoveryPhrase};
 pub use trust::{TrustStatus, TrustStore};
+
+/// The README's code examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
