@@ -24,6 +24,9 @@ cargo clippy --workspace --all-targets --locked --features test-vectors -- -D wa
 step "cargo test"
 cargo test --workspace --locked 2>&1 | tee "$log_dir/cargo-test.log"
 
+step "frozen vectors match the generator (tests/vectors/sealshare_v1.json)"
+cargo run --quiet --locked --features test-vectors --bin gen-vectors -- --check
+
 passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log_dir/cargo-test.log" | awk '{s+=$4} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed' "$log_dir/cargo-test.log" | awk '{s+=$1} END {print s+0}')
 printf '\nAll steps passed.\n'
