@@ -83,6 +83,34 @@ impl SealedBox {
     }
 }
 
+/// One AEAD pass with an explicit nonce: seal when `seal`, else open. Every
+/// opening failure is [`Error::DecryptionFailed`].
+fn apply<C, const N: usize>(
+    key: &SecretKey,
+    nonce: &[u8; N],
+    msg: &[u8],
+    aad: &[u8],
+    seal: bool,
+) -> Result<Vec<u8>>
+where
+    C: Aead + KeyInit,
+    chacha20poly1305::aead::Nonce<C>: From<[u8; N]>,
+{
+    let cipher = C::new_from_slice(key.expose())
+        .map_err(|_| Error::InvalidArgument("the AEAD takes a 32-byte key".into()))?;
+    let nonce = chacha20poly1305::aead::Nonce::<C>::from(*nonce);
+    let payload = Payload { msg, aad };
+    if seal {
+        cipher
+            .encrypt(&nonce, payload)
+            .map_err(|_| Error::InvalidArgument("plaintext too long for the AEAD".into()))
+    } else {
+        cipher
+            .decrypt(&nonce, payload)
+            .map_err(|_| Error::DecryptionFailed)
+    }
+}
+
 /// XChaCha20-Poly1305 encryption with an explicit nonce. Exposed for the
 /// Wycheproof vectors; sealshare's own objects use [`SealedBox`].
 pub fn xchacha_seal(
@@ -91,17 +119,7 @@ pub fn xchacha_seal(
     plaintext: &[u8],
     aad: &[u8],
 ) -> Result<Vec<u8>> {
-    let cipher = XChaCha20Poly1305::new(key.expose().into());
-    let nonce = chacha20poly1305::XNonce::from(*nonce);
-    cipher
-        .encrypt(
-            &nonce,
-            Payload {
-                msg: plaintext,
-                aad,
-            },
-        )
-        .map_err(|_| Error::InvalidArgument("plaintext too long for XChaCha20-Poly1305".into()))
+    apply::<XChaCha20Poly1305, 24>(key, nonce, plaintext, aad, true)
 }
 
 /// XChaCha20-Poly1305 decryption with an explicit nonce.
@@ -111,17 +129,7 @@ pub fn xchacha_open(
     ciphertext: &[u8],
     aad: &[u8],
 ) -> Result<Vec<u8>> {
-    let cipher = XChaCha20Poly1305::new(key.expose().into());
-    let nonce = chacha20poly1305::XNonce::from(*nonce);
-    cipher
-        .decrypt(
-            &nonce,
-            Payload {
-                msg: ciphertext,
-                aad,
-            },
-        )
-        .map_err(|_| Error::DecryptionFailed)
+    apply::<XChaCha20Poly1305, 24>(key, nonce, ciphertext, aad, false)
 }
 
 /// ChaCha20-Poly1305 (RFC 8439) encryption with an explicit 12-byte nonce, the
@@ -132,17 +140,7 @@ pub fn chacha_seal(
     plaintext: &[u8],
     aad: &[u8],
 ) -> Result<Vec<u8>> {
-    let cipher = ChaCha20Poly1305::new(key.expose().into());
-    let nonce = chacha20poly1305::Nonce::from(*nonce);
-    cipher
-        .encrypt(
-            &nonce,
-            Payload {
-                msg: plaintext,
-                aad,
-            },
-        )
-        .map_err(|_| Error::InvalidArgument("plaintext too long for ChaCha20-Poly1305".into()))
+    apply::<ChaCha20Poly1305, 12>(key, nonce, plaintext, aad, true)
 }
 
 /// ChaCha20-Poly1305 decryption with an explicit 12-byte nonce.
@@ -152,17 +150,7 @@ pub fn chacha_open(
     ciphertext: &[u8],
     aad: &[u8],
 ) -> Result<Vec<u8>> {
-    let cipher = ChaCha20Poly1305::new(key.expose().into());
-    let nonce = chacha20poly1305::Nonce::from(*nonce);
-    cipher
-        .decrypt(
-            &nonce,
-            Payload {
-                msg: ciphertext,
-                aad,
-            },
-        )
-        .map_err(|_| Error::DecryptionFailed)
+    apply::<ChaCha20Poly1305, 12>(key, nonce, ciphertext, aad, false)
 }
 
 #[cfg(test)]
