@@ -58,14 +58,7 @@ impl TrustStore {
     pub fn observe(&mut self, card: &Identity, now: u64) -> Result<TrustStatus> {
         match self.pins.get(card.handle()) {
             None => {
-                self.pins.insert(
-                    card.handle().to_owned(),
-                    PinnedCard {
-                        card: card.clone(),
-                        first_seen: now,
-                        verified_at: None,
-                    },
-                );
+                self.accept_changed_key(card, now);
                 Ok(TrustStatus::NewlyPinned)
             }
             Some(_) => self.check(card),
