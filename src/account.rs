@@ -11,6 +11,7 @@ use crate::crypto::x25519::KemSecretKey;
 use crate::error::Result;
 use crate::identity::{self, Identity, MAX_HANDLE_LEN};
 use crate::keystore::{Keystore, RecoveryPhrase};
+use crate::log::{Body, CollectionId, OpHash, Operation};
 use crate::wire::{Kind, Reader, Writer};
 
 /// A user's account: who they are to the app (the handle) and the keys that act
@@ -81,6 +82,39 @@ impl Account {
     /// Signs `msg` as an object of kind `domain`.
     pub fn sign(&self, domain: Domain, msg: &[u8]) -> Signature {
         self.signing.sign(domain, msg)
+    }
+
+    /// Signs an operation of a collection's log as this account (the author is
+    /// the account's handle). Whether honest clients accept it is for the log to
+    /// decide; see [`crate::log::LogState`].
+    pub fn sign_operation(
+        &self,
+        collection: CollectionId,
+        seq: u64,
+        prev: OpHash,
+        time: u64,
+        body: Body,
+    ) -> Result<Operation> {
+        Operation::sign(
+            &self.signing,
+            collection,
+            seq,
+            prev,
+            self.handle(),
+            time,
+            body,
+        )
+    }
+
+    /// A key for sealing this account's local data at rest (checkpoints, caches),
+    /// derived from its secrets, so only this account opens what it sealed.
+    pub fn storage_key(&self) -> Result<SecretKey> {
+        crate::crypto::kdf::derive_key(
+            self.signing.seed().expose(),
+            b"",
+            "local-storage",
+            self.handle().as_bytes(),
+        )
     }
 
     /// Unwraps a secret wrapped to this account for `context`.

@@ -57,6 +57,55 @@ pub enum Error {
     /// The operating system's random generator failed.
     #[error("the operating system's random generator is unavailable")]
     RandomUnavailable,
+    /// An operation of a collection's log was refused: it broke the named rule.
+    /// Everything verified before it stays usable.
+    #[error("operation #{seq} ({op}) refused: {violation}")]
+    InvalidOperation {
+        /// Its sequence number.
+        seq: u64,
+        /// What kind of operation it is.
+        op: &'static str,
+        /// The rule it broke.
+        violation: crate::log::Violation,
+    },
+    /// The server showed two different operations at the same position of a log:
+    /// the history was forked. Nothing after the fork point is trusted.
+    #[error(
+        "the server forked the log at operation #{seq}: two different operations were served there"
+    )]
+    Fork {
+        /// The position served two ways.
+        seq: u64,
+    },
+    /// The server served a log shorter than one already verified (truncated or
+    /// rolled back, or an operation it accepted was dropped).
+    #[error("the server rolled the log back: {verified} operations were verified, {served} served")]
+    RolledBack {
+        /// Operations verified before.
+        verified: u64,
+        /// Operations the server now serves.
+        served: u64,
+    },
+    /// A key unwrapped for an epoch does not match the commitment the log holds:
+    /// someone handed this member a different key from the others.
+    #[error("the key of epoch {epoch} does not match its commitment in the log")]
+    EpochKeyMismatch {
+        /// The epoch.
+        epoch: u64,
+    },
+    /// This account may not do this in this collection (not a member, removed, or
+    /// its role does not allow it).
+    #[error("not allowed: {0}")]
+    NotAllowed(String),
+    /// The named thing does not exist (item, member, version).
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// Content served for an item does not match the item's signed header.
+    #[error("the content served does not match the item's signed header")]
+    ContentMismatch,
+    /// The storage server (or the app's transport to it) failed.
+    #[error("server: {0}")]
+    Remote(String),
     /// Reading or writing a stream failed.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
@@ -149,6 +198,14 @@ impl Error {
             Error::UnsafeParameters(_) => "unsafe_parameters",
             Error::InvalidArgument(_) => "invalid_argument",
             Error::RandomUnavailable => "random_unavailable",
+            Error::InvalidOperation { .. } => "invalid_operation",
+            Error::Fork { .. } => "fork",
+            Error::RolledBack { .. } => "rolled_back",
+            Error::EpochKeyMismatch { .. } => "epoch_key_mismatch",
+            Error::NotAllowed(_) => "not_allowed",
+            Error::NotFound(_) => "not_found",
+            Error::ContentMismatch => "content_mismatch",
+            Error::Remote(_) => "remote",
             Error::Io(_) => "io",
         }
     }

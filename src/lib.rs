@@ -12,18 +12,24 @@
 #![forbid(unsafe_code)]
 
 pub mod account;
+pub mod collection;
 pub mod crypto;
 pub mod error;
 pub mod identity;
 pub mod keystore;
+pub mod log;
 pub mod trust;
 pub mod wire;
 
 pub use error::{DecodeError, Error, Result};
 
 pub use account::Account;
+pub use collection::{
+    Appended, Client, Collection, HistoryEntry, Item, ItemMetadata, Remote, SharedWithMe,
+};
 pub use identity::{Fingerprint, Identity, SafetyNumber};
 pub use keystore::{Keystore, RecoveryPhrase};
+pub use log::{CollectionId, ItemId, ItemKind, LogState, Operation, Role, Violation};
 pub use trust::{TrustStatus, TrustStore};
 
 /// The README's code examples, compiled and run as doc tests.

@@ -33,6 +33,10 @@ pub enum Kind {
     AccountSecrets = 0x06,
     /// A serialized trust store.
     TrustStore = 0x07,
+    /// A signed operation of a collection's log.
+    Operation = 0x10,
+    /// A client's verified checkpoint of a collection (sealed at rest).
+    Checkpoint = 0x11,
 }
 
 impl Kind {
@@ -46,6 +50,8 @@ impl Kind {
             Kind::Keystore => "keystore",
             Kind::AccountSecrets => "account secrets",
             Kind::TrustStore => "trust store",
+            Kind::Operation => "operation",
+            Kind::Checkpoint => "checkpoint",
         }
     }
 }

@@ -255,6 +255,21 @@ fn too_long() -> Error {
     Error::InvalidArgument("content too long to seal: more than 2^32 - 1 chunks".into())
 }
 
+/// The ciphertext hash of a whole sealed content, as its [`ContentDigest`] records
+/// it: lets a caller check a blob against a signed header before opening it.
+pub fn ciphertext_hash(sealed: &[u8]) -> [u8; 32] {
+    let mut h = hasher();
+    if sealed.len() >= PARALLEL_HASH_MIN {
+        h.update_rayon(sealed);
+    } else {
+        h.update(sealed);
+    }
+    *h.finalize().as_bytes()
+}
+
+/// From this size on, hashing uses every core.
+const PARALLEL_HASH_MIN: usize = 1 << 20;
+
 fn hasher() -> blake3::Hasher {
     blake3::Hasher::new_derive_key(HASH_CONTEXT)
 }

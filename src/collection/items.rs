@@ -1,0 +1,406 @@
+//! Items and folders: encrypted metadata, content sealed with the streaming
+//! construction and checked against the signed header, versions, trash.
+
+use rayon::prelude::*;
+
+use crate::collection::{Client, Collection, keys};
+use crate::crypto::aead::SealedBox;
+use crate::crypto::secret::SecretKey;
+use crate::crypto::stream::{self, ContentDigest, ContentKey};
+use crate::error::{Error, Result};
+use crate::log::{Body, ItemHeader, ItemId, ItemKind, ItemRecord, ItemVersion};
+use crate::wire::{Reader, Writer};
+
+/// The longest item name or media type, in bytes.
+pub const MAX_ITEM_NAME: usize = 4096;
+/// From this size on, content is sealed and opened on all cores.
+const PARALLEL_FROM: usize = 4 << 20;
+
+/// An item's metadata: encrypted in the log, readable by members only.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ItemMetadata {
+    /// The name shown to users.
+    pub name: String,
+    /// The media type (empty for folders).
+    pub media_type: String,
+    /// The plaintext size in bytes (0 for folders).
+    pub size: u64,
+    /// When the item was created (author's clock, seconds since the Unix epoch).
+    pub created: u64,
+    /// When this version was made.
+    pub modified: u64,
+}
+
+impl ItemMetadata {
+    fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::raw();
+        w.str(&self.name)
+            .str(&self.media_type)
+            .u64(self.size)
+            .u64(self.created)
+            .u64(self.modified);
+        w.finish()
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self> {
+        let mut r = Reader::raw(bytes, "item metadata");
+        let m = Self {
+            name: r.str("item name", MAX_ITEM_NAME)?.to_owned(),
+            media_type: r.str("media type", MAX_ITEM_NAME)?.to_owned(),
+            size: r.u64()?,
+            created: r.u64()?,
+            modified: r.u64()?,
+        };
+        r.finish()?;
+        Ok(m)
+    }
+}
+
+/// One version of an item, with its verified author.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VersionInfo {
+    /// The version number, from 1.
+    pub version: u32,
+    /// Who wrote it (verified signer of the operation).
+    pub author: String,
+    /// When (the operation's claimed time).
+    pub time: u64,
+}
+
+/// An item or folder as a member reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Item {
+    /// Its id.
+    pub id: ItemId,
+    /// Folder or file.
+    pub kind: ItemKind,
+    /// The folder holding it, or `None` at the top.
+    pub parent: Option<ItemId>,
+    /// The newest version's metadata.
+    pub metadata: ItemMetadata,
+    /// Who created it.
+    pub creator: String,
+    /// Every version, oldest first, with its author.
+    pub versions: Vec<VersionInfo>,
+    /// Whether it is in the trash.
+    pub trashed: bool,
+}
+
+impl Item {
+    /// The newest version number.
+    pub fn version(&self) -> u32 {
+        self.versions.last().map_or(0, |v| v.version)
+    }
+}
+
+/// A version about to be written: its key, sealed metadata and content digest,
+/// made once and reused on every rebase.
+struct Prepared {
+    item: ItemId,
+    kind: ItemKind,
+    parent: Option<ItemId>,
+    key: SecretKey,
+    metadata: SealedBox,
+    content: Option<ContentDigest>,
+}
+
+impl Collection {
+    /// Adds a folder (a sub-notebook) under `parent` (or at the top).
+    pub fn add_folder(
+        &mut self,
+        client: &mut Client,
+        parent: Option<ItemId>,
+        name: &str,
+    ) -> Result<ItemId> {
+        let item = ItemId::random()?;
+        let now = client.now();
+        self.put(client, item, ItemKind::Folder, parent, name, "", None, now)?;
+        Ok(item)
+    }
+
+    /// Adds a file with its content under `parent` (or at the top). The content is
+    /// sealed once on this device and stored under its ciphertext hash.
+    pub fn add_file(
+        &mut self,
+        client: &mut Client,
+        parent: Option<ItemId>,
+        name: &str,
+        media_type: &str,
+        content: &[u8],
+    ) -> Result<ItemId> {
+        let item = ItemId::random()?;
+        let now = client.now();
+        self.put(
+            client,
+            item,
+            ItemKind::File,
+            parent,
+            name,
+            media_type,
+            Some(content),
+            now,
+        )?;
+        Ok(item)
+    }
+
+    /// Adds a new version of a file: new content, and optionally a new name.
+    /// Returns the new version number.
+    pub fn update_file(
+        &mut self,
+        client: &mut Client,
+        item: ItemId,
+        name: Option<&str>,
+        content: &[u8],
+    ) -> Result<u32> {
+        let current = self.item(item)?;
+        let name = name.unwrap_or(&current.metadata.name).to_owned();
+        self.put(
+            client,
+            item,
+            current.kind,
+            current.parent,
+            &name,
+            &current.metadata.media_type.clone(),
+            Some(content),
+            current.metadata.created,
+        )
+    }
+
+    /// Renames a folder (a new version with the new name).
+    pub fn rename_folder(&mut self, client: &mut Client, item: ItemId, name: &str) -> Result<u32> {
+        let current = self.item(item)?;
+        if current.kind != ItemKind::Folder {
+            return Err(Error::InvalidArgument("not a folder".into()));
+        }
+        self.put(
+            client,
+            item,
+            ItemKind::Folder,
+            current.parent,
+            name,
+            "",
+            None,
+            current.metadata.created,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn put(
+        &mut self,
+        client: &mut Client,
+        item: ItemId,
+        kind: ItemKind,
+        parent: Option<ItemId>,
+        name: &str,
+        media_type: &str,
+        content: Option<&[u8]>,
+        created: u64,
+    ) -> Result<u32> {
+        if name.len() > MAX_ITEM_NAME || media_type.len() > MAX_ITEM_NAME {
+            return Err(Error::InvalidArgument(format!(
+                "an item name or media type is at most {MAX_ITEM_NAME} bytes"
+            )));
+        }
+        let id = self.id();
+        let key = SecretKey::random()?;
+        let digest = match content {
+            None => None,
+            Some(data) => {
+                let ckey = ContentKey::from_secret(keys::content_key(&key, &id, &item)?);
+                let sealed = if data.len() >= PARALLEL_FROM {
+                    stream::seal_parallel(&ckey, data, stream::DEFAULT_CHUNK_SIZE)?
+                } else {
+                    stream::seal(&ckey, data, stream::DEFAULT_CHUNK_SIZE)?
+                };
+                client
+                    .remote
+                    .put_blob(&id, &sealed.digest.ciphertext_hash, &sealed.ciphertext)?;
+                Some(sealed.digest)
+            }
+        };
+        let metadata = ItemMetadata {
+            name: name.to_owned(),
+            media_type: media_type.to_owned(),
+            size: content.map_or(0, |c| c.len() as u64),
+            created,
+            modified: client.now(),
+        };
+        let prepared = Prepared {
+            item,
+            kind,
+            parent,
+            metadata: SealedBox::seal(
+                &keys::metadata_key(&key, &id, &item)?,
+                &metadata.encode(),
+                &keys::metadata_aad(&id, &item),
+            )?,
+            key,
+            content: digest,
+        };
+        let mut version = 0;
+        self.commit(client, true, &mut |this, _| {
+            // Built on each attempt against the head known then: only the
+            // version number, epoch and item-key seal change on a rebase.
+            version = this
+                .state
+                .items()
+                .get(&prepared.item)
+                .map_or(1, |r| r.latest.header.version.saturating_add(1));
+            let epoch = this.state.epoch();
+            let wrapped_key = SealedBox::seal(
+                this.current_key()?,
+                prepared.key.expose(),
+                &keys::item_key_aad(&this.id(), &prepared.item, version, epoch),
+            )?;
+            Ok(Body::PutItem(Box::new(ItemHeader {
+                item: prepared.item,
+                version,
+                kind: prepared.kind,
+                parent: prepared.parent,
+                epoch,
+                wrapped_key,
+                metadata: prepared.metadata.clone(),
+                content: prepared.content.clone(),
+            })))
+        })?;
+        Ok(version)
+    }
+
+    /// Moves an item to the trash (own items from Collaborator, anyone's from Editor).
+    pub fn trash(&mut self, client: &mut Client, item: ItemId) -> Result<()> {
+        self.commit(client, false, &mut |_, _| Ok(Body::Trash { item }))?;
+        Ok(())
+    }
+
+    /// Restores an item from the trash.
+    pub fn restore(&mut self, client: &mut Client, item: ItemId) -> Result<()> {
+        self.commit(client, false, &mut |_, _| Ok(Body::Restore { item }))?;
+        Ok(())
+    }
+
+    /// Deletes a trashed item for good (Admin and up).
+    pub fn purge(&mut self, client: &mut Client, item: ItemId) -> Result<()> {
+        self.commit(client, false, &mut |_, _| Ok(Body::Purge { item }))?;
+        Ok(())
+    }
+
+    fn record(&self, item: ItemId) -> Result<&ItemRecord> {
+        self.state
+            .items()
+            .get(&item)
+            .ok_or_else(|| Error::NotFound(format!("item {item}")))
+    }
+
+    fn version_record(&self, item: ItemId, version: u32) -> Result<&ItemVersion> {
+        self.record(item)?
+            .versions()
+            .find(|v| v.header.version == version)
+            .ok_or_else(|| Error::NotFound(format!("version {version} of item {item}")))
+    }
+
+    /// The key of one item version, unwrapped with its epoch key.
+    fn item_key(&self, header: &ItemHeader) -> Result<SecretKey> {
+        let plain = header.wrapped_key.open(
+            self.key(header.epoch)?,
+            &keys::item_key_aad(&self.id(), &header.item, header.version, header.epoch),
+        )?;
+        SecretKey::from_slice(plain.expose()).ok_or(Error::DecryptionFailed)
+    }
+
+    fn metadata_of(&self, header: &ItemHeader) -> Result<ItemMetadata> {
+        let key = self.item_key(header)?;
+        let id = self.id();
+        let plain = header.metadata.open(
+            &keys::metadata_key(&key, &id, &header.item)?,
+            &keys::metadata_aad(&id, &header.item),
+        )?;
+        ItemMetadata::decode(plain.expose())
+    }
+
+    fn to_item(&self, id: ItemId, rec: &ItemRecord) -> Result<Item> {
+        Ok(Item {
+            id,
+            kind: rec.kind(),
+            parent: rec.latest.header.parent,
+            metadata: self.metadata_of(&rec.latest.header)?,
+            creator: rec.creator.clone(),
+            versions: rec
+                .versions()
+                .map(|v| VersionInfo {
+                    version: v.header.version,
+                    author: v.author.clone(),
+                    time: v.time,
+                })
+                .collect(),
+            trashed: rec.trashed.is_some(),
+        })
+    }
+
+    /// One item, decrypted.
+    pub fn item(&self, item: ItemId) -> Result<Item> {
+        self.to_item(item, self.record(item)?)
+    }
+
+    /// Every item and folder (trashed ones too), decrypted on all cores, sorted by name.
+    pub fn items(&self) -> Result<Vec<Item>> {
+        let records: Vec<_> = self.state.items().iter().collect();
+        let mut items = records
+            .par_iter()
+            .map(|(id, rec)| self.to_item(**id, rec))
+            .collect::<Result<Vec<_>>>()?;
+        items.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name).then(a.id.cmp(&b.id)));
+        Ok(items)
+    }
+
+    /// The items directly inside `folder` (or at the top), not trashed.
+    pub fn children(&self, folder: Option<ItemId>) -> Result<Vec<Item>> {
+        Ok(self
+            .items()?
+            .into_iter()
+            .filter(|i| i.parent == folder && !i.trashed)
+            .collect())
+    }
+
+    /// The names of every item, decrypted on all cores.
+    pub fn item_names(&self) -> Result<Vec<(ItemId, String)>> {
+        let records: Vec<_> = self.state.items().iter().collect();
+        records
+            .par_iter()
+            .map(|(id, rec)| Ok((**id, self.metadata_of(&rec.latest.header)?.name)))
+            .collect()
+    }
+
+    /// The newest content of a file, fetched from the server and checked against
+    /// its signed header before anything is returned.
+    pub fn read(&self, client: &Client, item: ItemId) -> Result<Vec<u8>> {
+        let version = self.record(item)?.latest.header.version;
+        self.read_version(client, item, version)
+    }
+
+    /// The content of one version of a file, checked as [`Collection::read`] does.
+    pub fn read_version(&self, client: &Client, item: ItemId, version: u32) -> Result<Vec<u8>> {
+        let header = &self.version_record(item, version)?.header;
+        let digest = header
+            .content
+            .as_ref()
+            .ok_or_else(|| Error::InvalidArgument("a folder has no content".into()))?;
+        let blob = client
+            .remote
+            .get_blob(&self.id(), &digest.ciphertext_hash)?;
+        if blob.len() as u64 != digest.ciphertext_len
+            || stream::ciphertext_hash(&blob) != digest.ciphertext_hash
+        {
+            return Err(Error::ContentMismatch);
+        }
+        let key = ContentKey::from_secret(keys::content_key(
+            &self.item_key(header)?,
+            &self.id(),
+            &item,
+        )?);
+        if blob.len() >= PARALLEL_FROM {
+            stream::open_parallel(&key, &blob, digest)
+        } else {
+            stream::open(&key, &blob, digest)
+        }
+    }
+}

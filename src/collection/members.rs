@@ -1,0 +1,191 @@
+//! Sharing: adding members at a role, accepting and declining, roles, removal
+//! with key rotation, leaving, unsharing, transferring ownership, and the
+//! "shared with me" list.
+
+use rayon::prelude::*;
+
+use crate::collection::{Client, Collection, keys};
+use crate::error::{Error, Result};
+use crate::identity::Identity;
+use crate::log::{Body, CollectionId, Grant, Member, Role};
+
+impl Collection {
+    /// Shares the collection with the holder of `card` at `role`. The card is
+    /// checked against the trust store first: a card that differs from the one
+    /// pinned for its handle is refused with [`Error::KeyChanged`].
+    pub fn share(&mut self, client: &mut Client, card: &Identity, role: Role) -> Result<()> {
+        self.share_many(client, &[(card.clone(), role)])
+    }
+
+    /// Shares with several people in one operation (one wrap each, on all cores).
+    pub fn share_many(&mut self, client: &mut Client, grants: &[(Identity, Role)]) -> Result<()> {
+        for (card, _) in grants {
+            client.observe(card)?;
+        }
+        self.commit(client, true, &mut |this, _| {
+            let id = this.id();
+            let epoch = this.state.epoch();
+            let key = this.current_key()?;
+            let grants = grants
+                .par_iter()
+                .map(|(card, role)| {
+                    Ok(Grant {
+                        card: card.clone(),
+                        role: *role,
+                        wrap: keys::wrap_to(card, &id, epoch, key)?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(Body::Share { epoch, grants })
+        })?;
+        Ok(())
+    }
+
+    /// Accepts the share (this account must have been added and not yet accepted).
+    pub fn accept(&mut self, client: &mut Client) -> Result<()> {
+        self.commit(client, false, &mut |_, _| Ok(Body::Accept))?;
+        Ok(())
+    }
+
+    /// Declines the share: the same as leaving.
+    pub fn decline(&mut self, client: &mut Client) -> Result<()> {
+        self.leave(client)
+    }
+
+    /// Leaves the collection. The owner must transfer ownership first. The
+    /// remaining members rotate the key before anyone writes again.
+    pub fn leave(&mut self, client: &mut Client) -> Result<()> {
+        self.commit(client, false, &mut |_, _| Ok(Body::Leave))?;
+        Ok(())
+    }
+
+    /// Changes a member's role (to a role below the author's own).
+    pub fn change_role(&mut self, client: &mut Client, member: &str, role: Role) -> Result<()> {
+        self.commit(client, false, &mut |_, _| {
+            Ok(Body::ChangeRole {
+                member: member.to_owned(),
+                role,
+            })
+        })?;
+        Ok(())
+    }
+
+    /// Removes a member and starts a new epoch: one wrap per remaining member,
+    /// no item is re-encrypted. The removed member cannot open anything added
+    /// after this.
+    pub fn remove(&mut self, client: &mut Client, member: &str) -> Result<()> {
+        self.commit(client, false, &mut |this, _| {
+            Ok(Body::Remove {
+                member: member.to_owned(),
+                rotation: this.rotation(|h| h != member)?,
+            })
+        })?;
+        Ok(())
+    }
+
+    /// Removes every member but the owner and starts a new epoch only the owner
+    /// holds (owner only).
+    pub fn unshare(&mut self, client: &mut Client) -> Result<()> {
+        self.commit(client, false, &mut |this, _| {
+            let owner = this.owner().to_owned();
+            Ok(Body::Unshare {
+                rotation: this.rotation(|h| h == owner)?,
+            })
+        })?;
+        Ok(())
+    }
+
+    /// Makes `member` the owner; this account (the owner) becomes an admin.
+    pub fn transfer_ownership(&mut self, client: &mut Client, member: &str) -> Result<()> {
+        self.commit(client, false, &mut |_, _| {
+            Ok(Body::Transfer {
+                to: member.to_owned(),
+            })
+        })?;
+        Ok(())
+    }
+
+    /// Every member, the owner included, with role, who added them and when, and
+    /// when they accepted.
+    pub fn members(&self) -> impl Iterator<Item = &Member> {
+        self.state.members().values()
+    }
+
+    /// One member.
+    pub fn member(&self, handle: &str) -> Option<&Member> {
+        self.state.member(handle)
+    }
+}
+
+/// A collection shared with this account, as the "shared with me" list shows it.
+#[derive(Debug)]
+pub struct SharedCollection {
+    /// The collection, verified and ready to use.
+    pub collection: Collection,
+    /// Its name.
+    pub name: String,
+    /// The owner's handle.
+    pub owner: String,
+    /// This account's role.
+    pub role: Role,
+    /// Who added this account.
+    pub added_by: String,
+    /// When.
+    pub added_at: u64,
+    /// When this account accepted, if it did.
+    pub accepted_at: Option<u64>,
+}
+
+/// The "shared with me" list: collections others shared with this account, and
+/// those the server listed that failed verification (never silently dropped).
+#[derive(Debug, Default)]
+pub struct SharedWithMe {
+    /// Collections shared with this account.
+    pub shared: Vec<SharedCollection>,
+    /// Collections that could not be verified, with why.
+    pub failed: Vec<(CollectionId, Error)>,
+}
+
+impl SharedWithMe {
+    /// Fetches and verifies every collection the server lists for this account,
+    /// keeping those where it is a member but not the owner.
+    pub fn fetch(client: &mut Client) -> Result<Self> {
+        let ids = client.remote.collections_of(client.account.handle())?;
+        let me = client.account.handle().to_owned();
+        let mut out = Self::default();
+        for id in ids {
+            let collection = match Collection::open(client, id) {
+                Ok(c) => c,
+                Err(e) => {
+                    out.failed.push((id, e));
+                    continue;
+                }
+            };
+            let Some(member) = collection.member(&me) else {
+                continue;
+            };
+            if member.role == Role::Owner {
+                continue;
+            }
+            let (role, added_by, added_at, accepted_at) = (
+                member.role,
+                member.added_by.clone(),
+                member.added_at,
+                member.accepted_at,
+            );
+            match collection.name() {
+                Ok(name) => out.shared.push(SharedCollection {
+                    name,
+                    owner: collection.owner().to_owned(),
+                    role,
+                    added_by,
+                    added_at,
+                    accepted_at,
+                    collection,
+                }),
+                Err(e) => out.failed.push((id, e)),
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,340 @@
+//! Collections as a member sees them: the verified log state, the epoch keys this
+//! account holds, and every action of the roles table, each turned into a signed
+//! operation that is appended on the server, rebased when the server reports
+//! another head.
+
+mod checkpoint;
+pub mod client;
+mod history;
+mod items;
+mod keys;
+mod members;
+pub mod remote;
+
+use rayon::prelude::*;
+
+use crate::crypto::aead::SealedBox;
+use crate::crypto::secret::SecretKey;
+use crate::error::{Error, Result};
+use crate::log::op::hash_op;
+use crate::log::{Body, CollectionId, LogState, OpHash, Operation, Role, Rotation};
+use crate::wire::{Reader, Writer};
+
+pub use client::{Client, Clock};
+pub use history::HistoryEntry;
+pub use items::{Item, ItemMetadata, VersionInfo};
+pub use members::{SharedCollection, SharedWithMe};
+pub use remote::{Appended, Remote};
+
+use keys::EpochKeys;
+
+/// How many times an operation is rebased onto a newer head before giving up.
+const MAX_REBASES: usize = 32;
+/// The longest collection name and description, in bytes.
+pub const MAX_NAME_LEN: usize = 4096;
+
+/// A collection (notebook, folder, vault) as this account sees it: its verified
+/// state and the keys this account holds.
+///
+/// Everything read from it comes from operations that verified; every change is
+/// checked against the roles table before it is sent, so an honest client never
+/// sends an operation other clients would refuse.
+pub struct Collection {
+    state: LogState,
+    keys: EpochKeys,
+    hashes: Vec<OpHash>,
+}
+
+impl std::fmt::Debug for Collection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Collection")
+            .field("id", &self.state.collection())
+            .field("operations", &self.state.len())
+            .field("epoch", &self.state.epoch())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Collection {
+    /// Creates a collection owned by the client's account, with an encrypted name
+    /// and description, and stores its first operation on the server.
+    pub fn create(client: &mut Client, name: &str, description: &str) -> Result<Self> {
+        let id = CollectionId::random()?;
+        let key = SecretKey::random()?;
+        let commitment = keys::commitment(&id, 0, &key)?;
+        let wrap = keys::wrap_to(client.account.identity(), &id, 0, &key)?;
+        let info = seal_info(&id, 0, &key, name, description)?;
+        let body = Body::Create {
+            owner: client.account.identity().clone(),
+            commitment,
+            wrap,
+            info,
+        };
+        let op = client
+            .account
+            .sign_operation(id, 0, [0; 32], client.now(), body)?;
+        let mut collection = Self::empty(id);
+        match client.remote.append(&id, 0, op.to_bytes())? {
+            Appended::Accepted => collection.apply_own(client, &op)?,
+            Appended::Conflict => {
+                return Err(Error::Remote(
+                    "a collection with this id already exists".into(),
+                ));
+            }
+        }
+        Ok(collection)
+    }
+
+    /// Opens a collection from the server: fetches its whole log and verifies it.
+    pub fn open(client: &mut Client, id: CollectionId) -> Result<Self> {
+        let mut collection = Self::empty(id);
+        collection.sync(client)?;
+        if collection.state.is_empty() {
+            return Err(Error::NotFound(format!("collection {id}")));
+        }
+        Ok(collection)
+    }
+
+    fn empty(id: CollectionId) -> Self {
+        Self {
+            state: LogState::empty(id),
+            keys: EpochKeys::default(),
+            hashes: Vec::new(),
+        }
+    }
+
+    /// The collection's id.
+    pub fn id(&self) -> CollectionId {
+        self.state.collection()
+    }
+
+    /// The verified state of the log (members, epochs, items, history).
+    pub fn state(&self) -> &LogState {
+        &self.state
+    }
+
+    /// The owner's handle.
+    pub fn owner(&self) -> &str {
+        self.state.owner()
+    }
+
+    /// The role of `handle`, if they are a member.
+    pub fn role_of(&self, handle: &str) -> Option<Role> {
+        self.state.member(handle).map(|m| m.role)
+    }
+
+    /// Fetches what is new on the server and verifies it. Returns how many
+    /// operations were added. On error, everything verified before stays, and
+    /// the error names the refused operation (or the fork or rollback seen).
+    pub fn sync(&mut self, client: &mut Client) -> Result<u64> {
+        let id = self.id();
+        let known = self.state.len();
+        let from = known.saturating_sub(1);
+        let served = client.remote.fetch(&id, from)?;
+        let new: &[Vec<u8>] = if known == 0 {
+            &served
+        } else {
+            let Some(first) = served.first() else {
+                return Err(Error::RolledBack {
+                    verified: known,
+                    served: from,
+                });
+            };
+            let expected = self.hashes.last().copied().unwrap_or([0; 32]);
+            if hash_op(first) != expected {
+                return Err(Error::Fork { seq: from });
+            }
+            served.get(1..).unwrap_or_default()
+        };
+        let outcome = {
+            let now = client.now();
+            let trust = &mut client.trust;
+            let mut observe = |card: &crate::Identity| trust.observe(card, now).map(|_| ());
+            self.state.extend_from_bytes_observing(new, &mut observe)
+        };
+        let added = self.state.len() - known;
+        for bytes in new.iter().take(added as usize) {
+            self.hashes.push(hash_op(bytes));
+        }
+        let refreshed = self.keys.refresh(&self.state, &client.account);
+        outcome?;
+        refreshed?;
+        Ok(added)
+    }
+
+    /// Applies an operation this client just appended.
+    fn apply_own(&mut self, client: &mut Client, op: &Operation) -> Result<()> {
+        let now = client.now();
+        let trust = &mut client.trust;
+        let mut observe = |card: &crate::Identity| trust.observe(card, now).map(|_| ());
+        self.state
+            .extend_observing(std::slice::from_ref(op), &mut observe)?;
+        self.hashes.push(op.hash());
+        self.keys.refresh(&self.state, &client.account)
+    }
+
+    /// Signs the body `build` makes against the current head, checks it as every
+    /// client will, and appends it; when the server reports another head, syncs
+    /// and builds again on the new head (a rebase: content is never re-sealed).
+    /// With `fresh_key`, first rotates the epoch key if a member left since it
+    /// was made. Returns the sequence number the operation landed at.
+    pub(crate) fn commit(
+        &mut self,
+        client: &mut Client,
+        fresh_key: bool,
+        build: &mut dyn FnMut(&Self, &mut Client) -> Result<Body>,
+    ) -> Result<u64> {
+        for _ in 0..MAX_REBASES {
+            if fresh_key && self.state.needs_rotation() {
+                self.rotate(client)?;
+            }
+            let body = build(self, client)?;
+            let time = client.now().max(self.state.last_time());
+            let op = client.account.sign_operation(
+                self.id(),
+                self.state.len(),
+                self.state.head(),
+                time,
+                body,
+            )?;
+            self.state
+                .check(&op)
+                .map_err(|violation| Error::InvalidOperation {
+                    seq: op.seq,
+                    op: op.body.name(),
+                    violation,
+                })?;
+            match client.remote.append(&self.id(), op.seq, op.to_bytes())? {
+                Appended::Accepted => {
+                    self.apply_own(client, &op)?;
+                    return Ok(op.seq);
+                }
+                Appended::Conflict => {
+                    self.sync(client)?;
+                }
+            }
+        }
+        Err(Error::Remote(format!(
+            "the log kept moving: gave up after {MAX_REBASES} rebases"
+        )))
+    }
+
+    /// Starts a new epoch for the current members (what the library does before
+    /// its next write after a member left). Any member may.
+    pub fn rotate(&mut self, client: &mut Client) -> Result<()> {
+        self.commit(client, false, &mut |this, _| {
+            Ok(Body::Rotate {
+                rotation: this.rotation(|_| true)?,
+            })
+        })?;
+        Ok(())
+    }
+
+    /// A fresh epoch key, wrapped (on all cores) to each current member `keep` keeps.
+    pub(crate) fn rotation(&self, keep: impl Fn(&str) -> bool) -> Result<Rotation> {
+        let id = self.id();
+        let current = self.state.epoch();
+        let old = self.current_key()?;
+        let epoch = current + 1;
+        let key = SecretKey::random()?;
+        let cards: Vec<_> = self
+            .state
+            .members()
+            .values()
+            .filter(|m| keep(m.card.handle()))
+            .map(|m| &m.card)
+            .collect();
+        let wraps = cards
+            .par_iter()
+            .map(|card| {
+                Ok((
+                    card.handle().to_owned(),
+                    keys::wrap_to(card, &id, epoch, &key)?,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Rotation {
+            epoch,
+            commitment: keys::commitment(&id, epoch, &key)?,
+            previous_key: EpochKeys::seal_previous(&id, epoch, &key, old)?,
+            wraps,
+        })
+    }
+
+    /// The key of the current epoch.
+    pub(crate) fn current_key(&self) -> Result<&SecretKey> {
+        self.keys.get(self.state.epoch()).ok_or_else(|| {
+            Error::NotAllowed("this account holds no key for the current epoch".into())
+        })
+    }
+
+    /// The key of `epoch`, if this account holds it.
+    pub(crate) fn key(&self, epoch: u64) -> Result<&SecretKey> {
+        self.keys.get(epoch).ok_or_else(|| {
+            Error::NotAllowed(format!("this account holds no key for epoch {epoch}"))
+        })
+    }
+
+    /// The collection's name and description.
+    pub fn info(&self) -> Result<(String, String)> {
+        let (epoch, sealed) = self
+            .state
+            .info()
+            .ok_or_else(|| Error::NotFound("collection info".into()))?;
+        open_info(&self.id(), *epoch, self.key(*epoch)?, sealed)
+    }
+
+    /// The collection's name.
+    pub fn name(&self) -> Result<String> {
+        Ok(self.info()?.0)
+    }
+
+    /// Renames the collection (Editor and up).
+    pub fn rename(&mut self, client: &mut Client, name: &str, description: &str) -> Result<()> {
+        check_name(name, description)?;
+        self.commit(client, true, &mut |this, _| {
+            let epoch = this.state.epoch();
+            Ok(Body::Rename {
+                epoch,
+                info: seal_info(&this.id(), epoch, this.current_key()?, name, description)?,
+            })
+        })?;
+        Ok(())
+    }
+}
+
+fn check_name(name: &str, description: &str) -> Result<()> {
+    if name.len() > MAX_NAME_LEN || description.len() > MAX_NAME_LEN {
+        return Err(Error::InvalidArgument(format!(
+            "a name or description is at most {MAX_NAME_LEN} bytes"
+        )));
+    }
+    Ok(())
+}
+
+fn seal_info(
+    id: &CollectionId,
+    epoch: u64,
+    key: &SecretKey,
+    name: &str,
+    description: &str,
+) -> Result<SealedBox> {
+    check_name(name, description)?;
+    let mut w = Writer::raw();
+    w.str(name).str(description);
+    SealedBox::seal(key, &w.finish(), &keys::info_aad(id, epoch))
+}
+
+fn open_info(
+    id: &CollectionId,
+    epoch: u64,
+    key: &SecretKey,
+    sealed: &SealedBox,
+) -> Result<(String, String)> {
+    let plain = sealed.open(key, &keys::info_aad(id, epoch))?;
+    let mut r = Reader::raw(plain.expose(), "collection info");
+    let name = r.str("collection name", MAX_NAME_LEN)?.to_owned();
+    let description = r.str("collection description", MAX_NAME_LEN)?.to_owned();
+    r.finish()?;
+    Ok((name, description))
+}

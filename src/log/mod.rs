@@ -1,0 +1,14 @@
+//! The signed operation log of a collection: operations, the roles table, the
+//! state they replay to, and their verification. Nothing here needs a secret
+//! key: a server can verify appends with this module alone.
+
+pub mod op;
+pub mod rules;
+pub mod state;
+mod verify;
+
+pub use op::{
+    Body, CollectionId, Grant, ItemHeader, ItemId, ItemKind, OpHash, Operation, Rotation,
+};
+pub use rules::{Action, Role, Violation};
+pub use state::{Epoch, Event, EventKind, ItemRecord, ItemVersion, LogState, Member};

@@ -1,0 +1,602 @@
+//! Operations: the signed, hash-chained entries of a collection's log, and their
+//! canonical encoding (SPEC.md §Operation).
+
+use std::fmt;
+
+use crate::crypto::aead::SealedBox;
+use crate::crypto::sign::{Domain, Signature, SigningKey, VerifyingKey};
+use crate::crypto::stream::ContentDigest;
+use crate::crypto::wrap::WrappedSecret;
+use crate::error::{DecodeError, Result};
+use crate::identity::{Identity, MAX_CARD_LEN, MAX_HANDLE_LEN};
+use crate::log::rules::Role;
+use crate::wire::{self, Kind, Reader, Writer};
+
+/// The signature domain of operations.
+pub const OP_DOMAIN: Domain = Domain::new("operation");
+/// The largest encoded operation accepted.
+pub const MAX_OP_LEN: usize = 8 << 20;
+/// The most members a collection may have (and a share may add at once).
+pub const MAX_MEMBERS: usize = 10_000;
+
+/// A collection's id: 16 random bytes chosen by its creator.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CollectionId(pub [u8; 16]);
+
+/// An item's (or folder's) id: 16 random bytes chosen by its creator.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ItemId(pub [u8; 16]);
+
+macro_rules! id_text {
+    ($t:ty, $what:literal) => {
+        impl $t {
+            /// A fresh random id.
+            pub fn random() -> Result<Self> {
+                Ok(Self(crate::crypto::random::array()?))
+            }
+            /// The id's bytes.
+            pub fn as_bytes(&self) -> &[u8; 16] {
+                &self.0
+            }
+            /// The base64url text form (22 characters).
+            pub fn to_text(&self) -> String {
+                wire::to_text(&self.0)
+            }
+            /// Parses the text form.
+            pub fn from_text(text: &str) -> Result<Self, DecodeError> {
+                let bytes = wire::from_text(text, $what, 16)?;
+                let arr: [u8; 16] = bytes
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| DecodeError::invalid($what, "not 16 bytes"))?;
+                Ok(Self(arr))
+            }
+        }
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.to_text())
+            }
+        }
+        impl fmt::Debug for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", $what, self.to_text())
+            }
+        }
+    };
+}
+id_text!(CollectionId, "collection id");
+id_text!(ItemId, "item id");
+
+/// The hash of an operation: the link that chains the log.
+pub type OpHash = [u8; 32];
+
+/// Whether an item is a folder or a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ItemKind {
+    /// A folder (a sub-notebook): holds other items, has no content.
+    Folder = 0,
+    /// A file or note: has content.
+    File = 1,
+}
+
+/// The signed public header of one version of an item. The author's signature on
+/// the operation carrying it binds every field, with the collection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ItemHeader {
+    /// The item.
+    pub item: ItemId,
+    /// The version, from 1.
+    pub version: u32,
+    /// Folder or file.
+    pub kind: ItemKind,
+    /// The parent folder, or `None` at the top of the collection.
+    pub parent: Option<ItemId>,
+    /// The epoch whose key wraps this version's item key.
+    pub epoch: u64,
+    /// The item key, sealed under the epoch key.
+    pub wrapped_key: SealedBox,
+    /// The encrypted metadata (name, media type, size, times).
+    pub metadata: SealedBox,
+    /// The content's digest (files only).
+    pub content: Option<ContentDigest>,
+}
+
+/// A fresh epoch: its key committed, wrapped to each remaining member, and the
+/// previous epoch key sealed under it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rotation {
+    /// The new epoch number (the current one plus one).
+    pub epoch: u64,
+    /// The commitment to the new epoch key.
+    pub commitment: [u8; 32],
+    /// The previous epoch key sealed under the new one.
+    pub previous_key: SealedBox,
+    /// The new key wrapped to each remaining member, by handle.
+    pub wraps: Vec<(String, WrappedSecret)>,
+}
+
+/// One member added by a share: their card, role, and the current epoch key
+/// wrapped to them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Grant {
+    /// The new member's card.
+    pub card: Identity,
+    /// Their role (never Owner).
+    pub role: Role,
+    /// The current epoch key wrapped to them.
+    pub wrap: WrappedSecret,
+}
+
+/// What an operation does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+// Operations are transient (the state keeps what it needs), so the size of the
+// rare `Create` variant costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
+pub enum Body {
+    /// Creates the collection (always and only operation 0).
+    Create {
+        /// The owner's card (the author).
+        owner: Identity,
+        /// The commitment to the epoch-0 key.
+        commitment: [u8; 32],
+        /// The epoch-0 key wrapped to the owner.
+        wrap: WrappedSecret,
+        /// The encrypted name and description.
+        info: SealedBox,
+    },
+    /// Sets the collection's encrypted name and description.
+    Rename {
+        /// The epoch whose key seals `info`.
+        epoch: u64,
+        /// The encrypted name and description.
+        info: SealedBox,
+    },
+    /// Shares the collection with new members.
+    Share {
+        /// The epoch whose key is wrapped to them.
+        epoch: u64,
+        /// The new members.
+        grants: Vec<Grant>,
+    },
+    /// The author accepts the share.
+    Accept,
+    /// Changes a member's role.
+    ChangeRole {
+        /// The member.
+        member: String,
+        /// The new role.
+        role: Role,
+    },
+    /// Removes a member and rotates the key.
+    Remove {
+        /// The member removed.
+        member: String,
+        /// The new epoch.
+        rotation: Rotation,
+    },
+    /// The author leaves (or declines the share).
+    Leave,
+    /// The owner removes every other member and rotates the key.
+    Unshare {
+        /// The new epoch, wrapped to the owner alone.
+        rotation: Rotation,
+    },
+    /// The owner makes a member the owner and becomes an admin.
+    Transfer {
+        /// The new owner.
+        to: String,
+    },
+    /// Starts a new epoch without membership change (after a leave).
+    Rotate {
+        /// The new epoch.
+        rotation: Rotation,
+    },
+    /// Adds an item or a new version of one.
+    PutItem(Box<ItemHeader>),
+    /// Moves an item to the trash.
+    Trash {
+        /// The item.
+        item: ItemId,
+    },
+    /// Restores an item from the trash.
+    Restore {
+        /// The item.
+        item: ItemId,
+    },
+    /// Deletes a trashed item for good.
+    Purge {
+        /// The item.
+        item: ItemId,
+    },
+}
+
+impl Body {
+    /// The operation's name, as used in errors and the history.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Body::Create { .. } => "create",
+            Body::Rename { .. } => "rename",
+            Body::Share { .. } => "share",
+            Body::Accept => "accept",
+            Body::ChangeRole { .. } => "change role",
+            Body::Remove { .. } => "remove member",
+            Body::Leave => "leave",
+            Body::Unshare { .. } => "unshare",
+            Body::Transfer { .. } => "transfer ownership",
+            Body::Rotate { .. } => "rotate key",
+            Body::PutItem(h) if h.version == 1 => "add item",
+            Body::PutItem(_) => "new item version",
+            Body::Trash { .. } => "trash",
+            Body::Restore { .. } => "restore",
+            Body::Purge { .. } => "purge",
+        }
+    }
+
+    fn tag(&self) -> u8 {
+        match self {
+            Body::Create { .. } => 0x01,
+            Body::Rename { .. } => 0x02,
+            Body::Share { .. } => 0x03,
+            Body::Accept => 0x04,
+            Body::ChangeRole { .. } => 0x05,
+            Body::Remove { .. } => 0x06,
+            Body::Leave => 0x07,
+            Body::Unshare { .. } => 0x08,
+            Body::Transfer { .. } => 0x09,
+            Body::Rotate { .. } => 0x0a,
+            Body::PutItem(_) => 0x10,
+            Body::Trash { .. } => 0x11,
+            Body::Restore { .. } => 0x12,
+            Body::Purge { .. } => 0x13,
+        }
+    }
+
+    fn write(&self, w: &mut Writer) {
+        w.u8(self.tag());
+        match self {
+            Body::Create {
+                owner,
+                commitment,
+                wrap,
+                info,
+            } => {
+                w.bytes(&owner.to_bytes()).fixed(commitment);
+                wrap.write(w);
+                info.write(w);
+            }
+            Body::Rename { epoch, info } => {
+                w.u64(*epoch);
+                info.write(w);
+            }
+            Body::Share { epoch, grants } => {
+                w.u64(*epoch).u32(grants.len() as u32);
+                for g in grants {
+                    w.bytes(&g.card.to_bytes()).u8(g.role.to_byte());
+                    g.wrap.write(w);
+                }
+            }
+            Body::Accept | Body::Leave => {}
+            Body::ChangeRole { member, role } => {
+                w.str(member).u8(role.to_byte());
+            }
+            Body::Remove { member, rotation } => {
+                w.str(member);
+                rotation.write(w);
+            }
+            Body::Unshare { rotation } | Body::Rotate { rotation } => rotation.write(w),
+            Body::Transfer { to } => {
+                w.str(to);
+            }
+            Body::PutItem(h) => h.write(w),
+            Body::Trash { item } | Body::Restore { item } | Body::Purge { item } => {
+                w.fixed(&item.0);
+            }
+        }
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let tag = r.u8()?;
+        Ok(match tag {
+            0x01 => Body::Create {
+                owner: read_card(r)?,
+                commitment: r.array()?,
+                wrap: WrappedSecret::read(r)?,
+                info: SealedBox::read(r)?,
+            },
+            0x02 => Body::Rename {
+                epoch: r.u64()?,
+                info: SealedBox::read(r)?,
+            },
+            0x03 => {
+                let epoch = r.u64()?;
+                let n = r.count("share grants", MAX_MEMBERS, 4 + 1 + 36)?;
+                let mut grants = Vec::with_capacity(n);
+                for _ in 0..n {
+                    grants.push(Grant {
+                        card: read_card(r)?,
+                        role: Role::from_byte(r.u8()?)?,
+                        wrap: WrappedSecret::read(r)?,
+                    });
+                }
+                Body::Share { epoch, grants }
+            }
+            0x04 => Body::Accept,
+            0x05 => Body::ChangeRole {
+                member: read_handle(r)?,
+                role: Role::from_byte(r.u8()?)?,
+            },
+            0x06 => Body::Remove {
+                member: read_handle(r)?,
+                rotation: Rotation::read(r)?,
+            },
+            0x07 => Body::Leave,
+            0x08 => Body::Unshare {
+                rotation: Rotation::read(r)?,
+            },
+            0x09 => Body::Transfer {
+                to: read_handle(r)?,
+            },
+            0x0a => Body::Rotate {
+                rotation: Rotation::read(r)?,
+            },
+            0x10 => Body::PutItem(Box::new(ItemHeader::read(r)?)),
+            0x11 => Body::Trash {
+                item: ItemId(r.array()?),
+            },
+            0x12 => Body::Restore {
+                item: ItemId(r.array()?),
+            },
+            0x13 => Body::Purge {
+                item: ItemId(r.array()?),
+            },
+            _ => return Err(DecodeError::invalid("operation", "unknown operation kind")),
+        })
+    }
+}
+
+fn read_card(r: &mut Reader<'_>) -> Result<Identity, DecodeError> {
+    let bytes = r.bytes("identity card", MAX_CARD_LEN)?;
+    // A card that does not verify is malformed here: it can never be a member.
+    Identity::from_bytes(bytes)
+        .map_err(|_| DecodeError::invalid("identity card", "not a valid self-signed card"))
+}
+
+fn read_handle(r: &mut Reader<'_>) -> Result<String, DecodeError> {
+    let h = r.str("handle", MAX_HANDLE_LEN)?;
+    crate::identity::check_handle(h)?;
+    Ok(h.to_owned())
+}
+
+impl Rotation {
+    fn write(&self, w: &mut Writer) {
+        w.u64(self.epoch).fixed(&self.commitment);
+        self.previous_key.write(w);
+        w.u32(self.wraps.len() as u32);
+        for (handle, wrap) in &self.wraps {
+            w.str(handle);
+            wrap.write(w);
+        }
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let epoch = r.u64()?;
+        let commitment = r.array()?;
+        let previous_key = SealedBox::read(r)?;
+        let n = r.count("rotation wraps", MAX_MEMBERS, 4 + 1 + 36)?;
+        let mut wraps = Vec::with_capacity(n);
+        for _ in 0..n {
+            wraps.push((read_handle(r)?, WrappedSecret::read(r)?));
+        }
+        Ok(Self {
+            epoch,
+            commitment,
+            previous_key,
+            wraps,
+        })
+    }
+}
+
+impl ItemHeader {
+    fn write(&self, w: &mut Writer) {
+        w.fixed(&self.item.0).u32(self.version).u8(self.kind as u8);
+        match &self.parent {
+            None => w.u8(0),
+            Some(p) => w.u8(1).fixed(&p.0),
+        };
+        w.u64(self.epoch);
+        self.wrapped_key.write(w);
+        self.metadata.write(w);
+        match &self.content {
+            None => {
+                w.u8(0);
+            }
+            Some(d) => {
+                w.u8(1)
+                    .fixed(&d.ciphertext_hash)
+                    .fixed(&d.key_commitment)
+                    .u64(d.ciphertext_len);
+            }
+        }
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let item = ItemId(r.array()?);
+        let version = r.u32()?;
+        let kind = match r.u8()? {
+            0 => ItemKind::Folder,
+            1 => ItemKind::File,
+            _ => return Err(DecodeError::invalid("item kind", "unknown")),
+        };
+        let parent = match r.u8()? {
+            0 => None,
+            1 => Some(ItemId(r.array()?)),
+            _ => return Err(DecodeError::invalid("item parent", "bad flag")),
+        };
+        let epoch = r.u64()?;
+        let wrapped_key = SealedBox::read(r)?;
+        let metadata = SealedBox::read(r)?;
+        let content = match r.u8()? {
+            0 => None,
+            1 => Some(ContentDigest {
+                ciphertext_hash: r.array()?,
+                key_commitment: r.array()?,
+                ciphertext_len: r.u64()?,
+            }),
+            _ => return Err(DecodeError::invalid("item content", "bad flag")),
+        };
+        Ok(Self {
+            item,
+            version,
+            kind,
+            parent,
+            epoch,
+            wrapped_key,
+            metadata,
+            content,
+        })
+    }
+}
+
+/// One signed entry of a collection's log.
+///
+/// Encoding (SPEC.md §Operation): `01 10 || collection[16] || seq u64 || prev[32]
+/// || author str || time u64 || body || signature[64]`; the signature covers every
+/// byte before it, under the domain `"operation"`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Operation {
+    /// The collection.
+    pub collection: CollectionId,
+    /// The position in the log, from 0.
+    pub seq: u64,
+    /// The hash of the previous operation (all zero for operation 0).
+    pub prev: OpHash,
+    /// The author's handle.
+    pub author: String,
+    /// The time the author claims, in seconds since the Unix epoch.
+    pub time: u64,
+    /// What the operation does.
+    pub body: Body,
+    signature: Signature,
+    encoded: Vec<u8>,
+    hash: OpHash,
+}
+
+impl Operation {
+    /// Builds and signs an operation. Fails only if the author handle is invalid.
+    pub fn sign(
+        signer: &SigningKey,
+        collection: CollectionId,
+        seq: u64,
+        prev: OpHash,
+        author: &str,
+        time: u64,
+        body: Body,
+    ) -> Result<Self> {
+        crate::identity::check_handle(author)?;
+        let mut w = Writer::new(Kind::Operation);
+        w.fixed(&collection.0)
+            .u64(seq)
+            .fixed(&prev)
+            .str(author)
+            .u64(time);
+        body.write(&mut w);
+        let signature = signer.sign(OP_DOMAIN, w.as_slice());
+        w.fixed(&signature.to_bytes());
+        let encoded = w.finish();
+        if encoded.len() > MAX_OP_LEN {
+            return Err(crate::Error::InvalidArgument(format!(
+                "an operation is at most {MAX_OP_LEN} bytes"
+            )));
+        }
+        let hash = hash_op(&encoded);
+        Ok(Self {
+            collection,
+            seq,
+            prev,
+            author: author.to_owned(),
+            time,
+            body,
+            signature,
+            encoded,
+            hash,
+        })
+    }
+
+    /// Decodes an operation. The signature is not checked here: that needs the
+    /// state (who the author is), see [`crate::log::LogState`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        if bytes.len() > MAX_OP_LEN {
+            return Err(DecodeError::TooLong {
+                what: "operation",
+                len: bytes.len() as u64,
+                max: MAX_OP_LEN as u64,
+            });
+        }
+        let mut r = Reader::new(bytes, Kind::Operation)?;
+        let collection = CollectionId(r.array()?);
+        let seq = r.u64()?;
+        let prev = r.array()?;
+        let author = read_handle(&mut r)?;
+        let time = r.u64()?;
+        let body = Body::read(&mut r)?;
+        let signature = Signature::from_bytes(r.array()?);
+        r.finish()?;
+        Ok(Self {
+            collection,
+            seq,
+            prev,
+            author,
+            time,
+            body,
+            signature,
+            encoded: bytes.to_vec(),
+            hash: hash_op(bytes),
+        })
+    }
+
+    /// The canonical encoding.
+    pub fn to_bytes(&self) -> &[u8] {
+        &self.encoded
+    }
+
+    /// The hash that the next operation chains onto.
+    pub fn hash(&self) -> OpHash {
+        self.hash
+    }
+
+    /// The bytes the signature covers.
+    pub fn signed_bytes(&self) -> &[u8] {
+        let end = self.encoded.len().saturating_sub(64);
+        self.encoded.get(..end).unwrap_or_default()
+    }
+
+    /// The signature.
+    pub fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    /// Checks the signature under `key`.
+    pub fn verify_signature(&self, key: &VerifyingKey) -> Result<()> {
+        key.verify(OP_DOMAIN, self.signed_bytes(), &self.signature)
+    }
+}
+
+impl fmt::Debug for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Operation")
+            .field("collection", &self.collection)
+            .field("seq", &self.seq)
+            .field("author", &self.author)
+            .field("time", &self.time)
+            .field("body", &self.body.name())
+            .finish_non_exhaustive()
+    }
+}
+
+/// BLAKE3 in derive-key mode over the whole encoded operation, signature included.
+pub fn hash_op(encoded: &[u8]) -> OpHash {
+    let mut h = blake3::Hasher::new_derive_key("sealshare v1 operation hash");
+    h.update(encoded);
+    *h.finalize().as_bytes()
+}

@@ -1,0 +1,266 @@
+//! The roles table (DESIGN.md) as code, and the rules an operation can break.
+//!
+//! Every client checks every operation against these rules with the state just
+//! before it; so can a server, since no secret is involved.
+
+use std::fmt;
+
+use crate::error::DecodeError;
+
+/// A member's role, lowest to highest. The order is the order of rights: each
+/// role may do everything the roles below it may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    /// Reads items and names.
+    Viewer = 1,
+    /// Also adds items and folders, and edits, trashes and restores their own.
+    Collaborator = 2,
+    /// Also edits, trashes and restores anyone's items, and renames the collection.
+    Editor = 3,
+    /// Also purges from trash, manages members below Admin, and manages links.
+    Admin = 4,
+    /// Also transfers ownership and unshares from everyone. Exactly one per collection.
+    Owner = 5,
+}
+
+impl Role {
+    /// Every role, lowest first.
+    pub const ALL: [Role; 5] = [
+        Role::Viewer,
+        Role::Collaborator,
+        Role::Editor,
+        Role::Admin,
+        Role::Owner,
+    ];
+
+    /// The role's name as shown to users.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Collaborator => "collaborator",
+            Role::Editor => "editor",
+            Role::Admin => "admin",
+            Role::Owner => "owner",
+        }
+    }
+
+    /// Parses a role name as produced by [`Role::name`].
+    pub fn from_name(name: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.name() == name)
+    }
+
+    /// The role's wire byte.
+    pub fn to_byte(self) -> u8 {
+        self as u8
+    }
+
+    /// Decodes a role's wire byte.
+    pub fn from_byte(b: u8) -> Result<Role, DecodeError> {
+        Role::ALL
+            .into_iter()
+            .find(|r| *r as u8 == b)
+            .ok_or(DecodeError::invalid("role", "unknown role"))
+    }
+
+    /// The lowest role allowed to perform `action` (the roles table).
+    pub fn required_for(action: Action) -> Role {
+        match action {
+            Action::Read => Role::Viewer,
+            Action::AddItem | Action::EditOwnItem => Role::Collaborator,
+            Action::EditAnyItem | Action::Rename => Role::Editor,
+            Action::Purge | Action::ManageMembers | Action::ManageLinks => Role::Admin,
+            Action::TransferOwnership | Action::Unshare => Role::Owner,
+        }
+    }
+
+    /// Whether this role may perform `action`.
+    pub fn may(self, action: Action) -> bool {
+        self >= Role::required_for(action)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An action from the roles table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Read items and names.
+    Read,
+    /// Add items and folders.
+    AddItem,
+    /// Edit, trash or restore an item one added.
+    EditOwnItem,
+    /// Edit, trash or restore anyone's item.
+    EditAnyItem,
+    /// Rename the collection (its name and description).
+    Rename,
+    /// Purge an item from the trash.
+    Purge,
+    /// Add, remove or change the role of members below one's own role.
+    ManageMembers,
+    /// Create and revoke invite and public links.
+    ManageLinks,
+    /// Make another member the owner.
+    TransferOwnership,
+    /// Remove every member at once.
+    Unshare,
+}
+
+impl Action {
+    /// The action as worded in the roles table.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Action::Read => "read items and names",
+            Action::AddItem => "add items and folders",
+            Action::EditOwnItem => "edit, trash or restore their own items",
+            Action::EditAnyItem => "edit, trash or restore other members' items",
+            Action::Rename => "rename the collection",
+            Action::Purge => "purge from trash",
+            Action::ManageMembers => "manage members",
+            Action::ManageLinks => "manage links",
+            Action::TransferOwnership => "transfer ownership",
+            Action::Unshare => "unshare from everyone",
+        }
+    }
+}
+
+/// The rule an operation broke. Each names what a reader needs to see why the
+/// operation was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Violation {
+    /// The operation could not be decoded (unknown kind, unsupported version, bad field).
+    #[error("malformed: {0}")]
+    Malformed(#[from] DecodeError),
+    /// The operation names another collection.
+    #[error("it belongs to another collection")]
+    WrongCollection,
+    /// The sequence number is not the next one.
+    #[error("sequence number {found}, expected {expected}")]
+    WrongSequence {
+        /// The next sequence number.
+        expected: u64,
+        /// The one the operation carries.
+        found: u64,
+    },
+    /// The operation does not chain onto the previous one (its previous-hash differs).
+    #[error("it does not chain onto the previous operation")]
+    BrokenChain,
+    /// The claimed time is earlier than the previous operation's.
+    #[error("its time {claimed} is earlier than the previous operation's {previous}")]
+    TimeWentBackwards {
+        /// The previous operation's time.
+        previous: u64,
+        /// The time claimed.
+        claimed: u64,
+    },
+    /// The signature does not verify under the author's key.
+    #[error("its signature does not verify under {author:?}'s key")]
+    BadSignature {
+        /// The claimed author.
+        author: String,
+    },
+    /// The first operation must create the collection, and only the first may.
+    #[error("only the first operation creates the collection, and it must")]
+    Genesis,
+    /// The author is not a member (never was, was removed, or left).
+    #[error("{author:?} is not a member")]
+    NotAMember {
+        /// The author.
+        author: String,
+    },
+    /// The author has not accepted the share yet; they may only accept or decline.
+    #[error("{author:?} has not accepted the share yet")]
+    NotAccepted {
+        /// The author.
+        author: String,
+    },
+    /// The author's role does not allow the action.
+    #[error("{author:?} is {role}; to {} needs {}", action.describe(), Role::required_for(*action))]
+    RoleTooLow {
+        /// The author.
+        author: String,
+        /// Their role.
+        role: Role,
+        /// What they tried.
+        action: Action,
+    },
+    /// A member may only grant, change or remove roles strictly below their own.
+    #[error(
+        "{author:?} is {role} and may only manage members below {role} (target: {target:?} as {target_role})"
+    )]
+    NotBelowOwnRole {
+        /// The author.
+        author: String,
+        /// Their role.
+        role: Role,
+        /// The member concerned.
+        target: String,
+        /// The role involved (current or granted).
+        target_role: Role,
+    },
+    /// Ownership only changes by a transfer.
+    #[error("the owner role is only given by a transfer of ownership")]
+    OwnerOnlyByTransfer,
+    /// The owner cannot leave before transferring ownership.
+    #[error("the owner cannot leave before transferring ownership")]
+    OwnerCannotLeave,
+    /// The handle is already a member.
+    #[error("{0:?} is already a member")]
+    AlreadyMember(String),
+    /// The handle is not a member.
+    #[error("{0:?} is not a member")]
+    NoSuchMember(String),
+    /// The member already accepted.
+    #[error("{0:?} already accepted")]
+    AlreadyAccepted(String),
+    /// The operation uses an epoch other than the current one.
+    #[error("it uses epoch {found}, the current epoch is {current}")]
+    WrongEpoch {
+        /// The collection's current epoch.
+        current: u64,
+        /// The epoch used.
+        found: u64,
+    },
+    /// A member left and the key was not rotated yet; nothing new may be encrypted
+    /// under a key a former member knows.
+    #[error("the epoch key must be rotated first: a member left since it was made")]
+    RotationRequired,
+    /// A rotation must wrap the new key to exactly the remaining members.
+    #[error("the new epoch key must be wrapped to exactly the remaining members ({0})")]
+    RotationRecipients(&'static str),
+    /// The item does not exist (or was purged).
+    #[error("no such item")]
+    NoSuchItem,
+    /// An item with this id already exists.
+    #[error("the item already exists")]
+    ItemExists,
+    /// The version number is not the next one for the item.
+    #[error("item version {found}, expected {expected}")]
+    WrongVersion {
+        /// The next version.
+        expected: u32,
+        /// The version carried.
+        found: u32,
+    },
+    /// The item's kind (folder or file) cannot change, and files carry content
+    /// while folders do not.
+    #[error("{0}")]
+    ItemShape(&'static str),
+    /// The parent is missing, not a folder, or would make a folder its own ancestor.
+    #[error("bad parent folder: {0}")]
+    BadParent(&'static str),
+    /// The item is in the trash (restore it first) or not in the trash.
+    #[error("the item is {0}")]
+    TrashState(&'static str),
+    /// A folder still holding items cannot be purged.
+    #[error("the folder still holds items")]
+    FolderNotEmpty,
+    /// A limit on the size of the state was reached.
+    #[error("limit reached: {0}")]
+    Limit(&'static str),
+}

@@ -1,0 +1,185 @@
+//! Verifying operations onto a state: signatures (in batches for long runs),
+//! chain, times and the roles table. Needs no secret key, so a server can run it
+//! to refuse a bad append early.
+
+use std::collections::HashMap;
+
+use crate::crypto::sign::{BatchItem, VerifyingKey, verify_batch};
+use crate::error::{Error, Result};
+use crate::identity::Identity;
+use crate::log::op::{Body, OP_DOMAIN, Operation};
+use crate::log::rules::Violation;
+use crate::log::state::LogState;
+
+/// Below this many operations, signatures are checked one by one.
+const BATCH_THRESHOLD: usize = 16;
+
+fn refused(op: &Operation, violation: Violation) -> Error {
+    Error::InvalidOperation {
+        seq: op.seq,
+        op: op.body.name(),
+        violation,
+    }
+}
+
+impl LogState {
+    /// Decodes and verifies encoded operations in order, applying each that
+    /// passes. Stops at the first that fails: the state then holds the verified
+    /// prefix and the error names the operation and the rule it broke.
+    pub fn extend_from_bytes<B: AsRef<[u8]>>(&mut self, ops: &[B]) -> Result<()> {
+        self.extend_from_bytes_observing(ops, &mut |_| Ok(()))
+    }
+
+    /// As [`LogState::extend_from_bytes`], showing every card the log introduces
+    /// to `observe` first (for the trust store); an error from it stops there.
+    pub fn extend_from_bytes_observing<B: AsRef<[u8]>>(
+        &mut self,
+        ops: &[B],
+        observe: &mut dyn FnMut(&Identity) -> Result<()>,
+    ) -> Result<()> {
+        let mut decoded = Vec::with_capacity(ops.len());
+        let mut failure = None;
+        for (i, bytes) in ops.iter().enumerate() {
+            match Operation::from_bytes(bytes.as_ref()) {
+                Ok(op) => decoded.push(op),
+                Err(e) => {
+                    failure = Some(Error::InvalidOperation {
+                        seq: self.len() + i as u64,
+                        op: "unreadable operation",
+                        violation: Violation::Malformed(e),
+                    });
+                    break;
+                }
+            }
+        }
+        self.extend_observing(&decoded, observe)?;
+        failure.map_or(Ok(()), Err)
+    }
+
+    /// Verifies decoded operations in order, applying each that passes. Stops at
+    /// the first that fails, keeping the verified prefix.
+    pub fn extend(&mut self, ops: &[Operation]) -> Result<()> {
+        self.extend_observing(ops, &mut |_| Ok(()))
+    }
+
+    /// As [`LogState::extend`], showing every card the log introduces to `observe`.
+    pub fn extend_observing(
+        &mut self,
+        ops: &[Operation],
+        observe: &mut dyn FnMut(&Identity) -> Result<()>,
+    ) -> Result<()> {
+        if ops.len() <= BATCH_THRESHOLD {
+            for op in ops {
+                let key = self.signer_of(op).ok_or_else(|| self.not_member(op))?;
+                op.verify_signature(&key).map_err(|_| bad_signature(op))?;
+                self.apply_observed(op, observe)?;
+            }
+            return Ok(());
+        }
+        // Long runs: find each operation's signer by following membership alone,
+        // check all signatures in one batch, then apply with the full rules up to
+        // the first failure of either kind.
+        let keys = self.predict_signers(ops);
+        let items: Vec<BatchItem<'_>> = keys
+            .iter()
+            .zip(ops)
+            .map(|(key, op)| BatchItem {
+                key,
+                domain: OP_DOMAIN,
+                msg: op.signed_bytes(),
+                signature: op.signature(),
+            })
+            .collect();
+        let bad_sig = verify_batch(&items).err().map(|(i, _)| i);
+        let good = bad_sig.unwrap_or(keys.len());
+        for (i, op) in ops.iter().enumerate() {
+            let key = self.signer_of(op).ok_or_else(|| self.not_member(op))?;
+            let checked = i < good && keys.get(i).is_some_and(|k| *k == key);
+            if !checked {
+                // The prediction stopped or differed here, or the batch failed:
+                // decide this one on its own.
+                op.verify_signature(&key).map_err(|_| bad_signature(op))?;
+            }
+            self.apply_observed(op, observe)?;
+        }
+        Ok(())
+    }
+
+    fn not_member(&self, op: &Operation) -> Error {
+        let violation = if matches!(op.body, Body::Create { .. }) || self.is_empty() {
+            Violation::Genesis
+        } else {
+            Violation::NotAMember {
+                author: op.author.clone(),
+            }
+        };
+        refused(op, violation)
+    }
+
+    fn apply_observed(
+        &mut self,
+        op: &Operation,
+        observe: &mut dyn FnMut(&Identity) -> Result<()>,
+    ) -> Result<()> {
+        match &op.body {
+            Body::Create { owner, .. } => observe(owner)?,
+            Body::Share { grants, .. } => {
+                for g in grants {
+                    observe(&g.card)?;
+                }
+            }
+            _ => {}
+        }
+        self.apply(op).map_err(|v| refused(op, v))
+    }
+
+    /// The signer of each operation in turn, following only membership changes;
+    /// stops at the first operation whose author would not be a member.
+    fn predict_signers(&self, ops: &[Operation]) -> Vec<VerifyingKey> {
+        let mut members: HashMap<&str, VerifyingKey> = self
+            .members
+            .iter()
+            .map(|(h, m)| (h.as_str(), *m.card.signing_key()))
+            .collect();
+        let mut owner = self.owner.as_str();
+        let mut keys = Vec::with_capacity(ops.len());
+        for op in ops {
+            let key = match &op.body {
+                Body::Create { owner: card, .. } if members.is_empty() => {
+                    owner = card.handle();
+                    members.insert(card.handle(), *card.signing_key());
+                    members.get(op.author.as_str()).copied()
+                }
+                _ => members.get(op.author.as_str()).copied(),
+            };
+            let Some(key) = key else { break };
+            keys.push(key);
+            match &op.body {
+                Body::Share { grants, .. } => {
+                    for g in grants {
+                        members.insert(g.card.handle(), *g.card.signing_key());
+                    }
+                }
+                Body::Remove { member, .. } => {
+                    members.remove(member.as_str());
+                }
+                Body::Leave => {
+                    members.remove(op.author.as_str());
+                }
+                Body::Unshare { .. } => members.retain(|h, _| *h == owner),
+                Body::Transfer { to } => owner = to.as_str(),
+                _ => {}
+            }
+        }
+        keys
+    }
+}
+
+fn bad_signature(op: &Operation) -> Error {
+    refused(
+        op,
+        Violation::BadSignature {
+            author: op.author.clone(),
+        },
+    )
+}

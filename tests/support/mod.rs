@@ -1,0 +1,205 @@
+//! Test support: an in-memory untrusted server that tests can make misbehave,
+//! and helpers to make users.
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use sealshare::{Account, Appended, Client, CollectionId, Error, LogState, Remote, Result};
+
+/// How the server rewrites a log before serving it (for attacks on the reader).
+pub type Tamper = Box<dyn Fn(&CollectionId, Vec<Vec<u8>>) -> Vec<Vec<u8>> + Send + Sync>;
+
+#[derive(Default)]
+struct Inner {
+    logs: BTreeMap<CollectionId, Vec<Vec<u8>>>,
+    blobs: HashMap<(CollectionId, [u8; 32]), Vec<u8>>,
+    drop_appends: usize,
+    blob_puts: usize,
+    verifiers: HashMap<CollectionId, LogState>,
+}
+
+/// An in-memory storage server. Honest by default; every knob makes it lie.
+#[derive(Default)]
+pub struct TestServer {
+    inner: Mutex<Inner>,
+    tamper: Mutex<Option<Tamper>>,
+    /// Run the secret-free verifier on every append and refuse bad ones.
+    pub verify_appends: bool,
+}
+
+impl TestServer {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    pub fn verifying() -> Arc<Self> {
+        Arc::new(Self {
+            verify_appends: true,
+            ..Self::default()
+        })
+    }
+
+    /// The stored log, as raw operations.
+    pub fn log(&self, id: &CollectionId) -> Vec<Vec<u8>> {
+        self.inner
+            .lock()
+            .unwrap()
+            .logs
+            .get(id)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Replaces the stored log (the server rewrites history).
+    pub fn set_log(&self, id: &CollectionId, ops: Vec<Vec<u8>>) {
+        self.inner.lock().unwrap().logs.insert(*id, ops);
+    }
+
+    /// Appends raw bytes with no check at all (an injected operation).
+    pub fn inject(&self, id: &CollectionId, op: Vec<u8>) {
+        self.inner
+            .lock()
+            .unwrap()
+            .logs
+            .entry(*id)
+            .or_default()
+            .push(op);
+    }
+
+    /// Accept (answer "accepted") but silently drop the next `n` appends.
+    pub fn drop_next_appends(&self, n: usize) {
+        self.inner.lock().unwrap().drop_appends = n;
+    }
+
+    /// Rewrite every served log with `f` from now on.
+    pub fn set_tamper(&self, f: Tamper) {
+        *self.tamper.lock().unwrap() = Some(f);
+    }
+
+    /// Serve logs as stored again.
+    pub fn clear_tamper(&self) {
+        *self.tamper.lock().unwrap() = None;
+    }
+
+    /// Every blob id of a collection.
+    pub fn blob_ids(&self, id: &CollectionId) -> Vec<[u8; 32]> {
+        let inner = self.inner.lock().unwrap();
+        inner
+            .blobs
+            .keys()
+            .filter(|(c, _)| c == id)
+            .map(|(_, b)| *b)
+            .collect()
+    }
+
+    /// Replaces a blob's bytes.
+    pub fn set_blob(&self, id: &CollectionId, blob: &[u8; 32], bytes: Vec<u8>) {
+        self.inner.lock().unwrap().blobs.insert((*id, *blob), bytes);
+    }
+
+    /// A blob's bytes.
+    pub fn blob(&self, id: &CollectionId, blob: &[u8; 32]) -> Vec<u8> {
+        self.inner.lock().unwrap().blobs[&(*id, *blob)].clone()
+    }
+
+    /// How many blobs were uploaded so far.
+    pub fn blob_puts(&self) -> usize {
+        self.inner.lock().unwrap().blob_puts
+    }
+}
+
+impl Remote for TestServer {
+    fn append(&self, collection: &CollectionId, seq: u64, op: &[u8]) -> Result<Appended> {
+        let mut inner = self.inner.lock().unwrap();
+        let len = inner.logs.get(collection).map_or(0, |l| l.len()) as u64;
+        if len != seq {
+            return Ok(Appended::Conflict);
+        }
+        if self.verify_appends {
+            let state = inner
+                .verifiers
+                .entry(*collection)
+                .or_insert_with(|| LogState::empty(*collection));
+            state
+                .extend_from_bytes(&[op])
+                .map_err(|e| Error::Remote(format!("append refused: {e}")))?;
+        }
+        if inner.drop_appends > 0 {
+            inner.drop_appends -= 1;
+            return Ok(Appended::Accepted);
+        }
+        inner.logs.entry(*collection).or_default().push(op.to_vec());
+        Ok(Appended::Accepted)
+    }
+
+    fn fetch(&self, collection: &CollectionId, from: u64) -> Result<Vec<Vec<u8>>> {
+        let log = self.log(collection);
+        let log = match &*self.tamper.lock().unwrap() {
+            Some(f) => f(collection, log),
+            None => log,
+        };
+        Ok(log.into_iter().skip(from as usize).collect())
+    }
+
+    fn put_blob(&self, collection: &CollectionId, id: &[u8; 32], blob: &[u8]) -> Result<()> {
+        let mut inner = self.inner.lock().unwrap();
+        inner.blob_puts += 1;
+        inner.blobs.insert((*collection, *id), blob.to_vec());
+        Ok(())
+    }
+
+    fn get_blob(&self, collection: &CollectionId, id: &[u8; 32]) -> Result<Vec<u8>> {
+        self.inner
+            .lock()
+            .unwrap()
+            .blobs
+            .get(&(*collection, *id))
+            .cloned()
+            .ok_or_else(|| Error::Remote("no such blob".into()))
+    }
+
+    fn collections_of(&self, _handle: &str) -> Result<Vec<CollectionId>> {
+        Ok(self.inner.lock().unwrap().logs.keys().copied().collect())
+    }
+}
+
+/// A settable clock shared by the test's clients.
+#[derive(Clone, Default)]
+pub struct TestClock(Arc<AtomicU64>);
+
+impl TestClock {
+    pub fn at(t: u64) -> Self {
+        Self(Arc::new(AtomicU64::new(t)))
+    }
+    pub fn set(&self, t: u64) {
+        self.0.store(t, Ordering::SeqCst);
+    }
+    pub fn advance(&self, by: u64) {
+        self.0.fetch_add(by, Ordering::SeqCst);
+    }
+    pub fn now(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// A new user with a fresh account, on `server`, with `clock`.
+pub fn user(handle: &str, server: &Arc<TestServer>, clock: &TestClock) -> Client {
+    let account = Account::create(handle, clock.now()).unwrap();
+    let c = clock.clone();
+    Client::with_clock(account, server.clone(), Box::new(move || c.now()))
+}
+
+/// Every user pins every other user's card (they met and compared safety numbers).
+pub fn introduce(clients: &mut [&mut Client]) {
+    let cards: Vec<_> = clients
+        .iter()
+        .map(|c| c.account().identity().clone())
+        .collect();
+    for c in clients.iter_mut() {
+        for card in &cards {
+            c.observe(card).unwrap();
+        }
+    }
+}
