@@ -4,6 +4,7 @@
 
 pub mod op;
 pub mod rules;
+mod snapshot;
 pub mod state;
 mod verify;
 

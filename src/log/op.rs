@@ -355,14 +355,14 @@ impl Body {
     }
 }
 
-fn read_card(r: &mut Reader<'_>) -> Result<Identity, DecodeError> {
+pub(crate) fn read_card(r: &mut Reader<'_>) -> Result<Identity, DecodeError> {
     let bytes = r.bytes("identity card", MAX_CARD_LEN)?;
     // A card that does not verify is malformed here: it can never be a member.
     Identity::from_bytes(bytes)
         .map_err(|_| DecodeError::invalid("identity card", "not a valid self-signed card"))
 }
 
-fn read_handle(r: &mut Reader<'_>) -> Result<String, DecodeError> {
+pub(crate) fn read_handle(r: &mut Reader<'_>) -> Result<String, DecodeError> {
     let h = r.str("handle", MAX_HANDLE_LEN)?;
     crate::identity::check_handle(h)?;
     Ok(h.to_owned())
@@ -398,7 +398,7 @@ impl Rotation {
 }
 
 impl ItemHeader {
-    fn write(&self, w: &mut Writer) {
+    pub(crate) fn write(&self, w: &mut Writer) {
         w.fixed(&self.item.0).u32(self.version).u8(self.kind as u8);
         match &self.parent {
             None => w.u8(0),
@@ -420,7 +420,7 @@ impl ItemHeader {
         }
     }
 
-    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+    pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let item = ItemId(r.array()?);
         let version = r.u32()?;
         let kind = match r.u8()? {

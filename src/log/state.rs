@@ -294,7 +294,7 @@ impl LogState {
     /// Checks `op` (whose signature the caller verified under
     /// [`LogState::signer_of`]) against this state and applies it. On error the
     /// state is unchanged.
-    pub fn apply(&mut self, op: &Operation) -> Result<(), Violation> {
+    pub(crate) fn apply(&mut self, op: &Operation) -> Result<(), Violation> {
         if op.collection != self.collection {
             return Err(Violation::WrongCollection);
         }

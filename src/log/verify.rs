@@ -14,9 +14,11 @@ use crate::log::state::LogState;
 /// Below this many operations, signatures are checked one by one.
 const BATCH_THRESHOLD: usize = 16;
 
-fn refused(op: &Operation, violation: Violation) -> Error {
+/// The error for `op`, served at position `at` of the log (which is what the
+/// error names: a replayed or misplaced operation carries another number).
+fn refused(at: u64, op: &Operation, violation: Violation) -> Error {
     Error::InvalidOperation {
-        seq: op.seq,
+        seq: at,
         op: op.body.name(),
         violation,
     }
@@ -71,7 +73,8 @@ impl LogState {
         if ops.len() <= BATCH_THRESHOLD {
             for op in ops {
                 let key = self.signer_of(op).ok_or_else(|| self.not_member(op))?;
-                op.verify_signature(&key).map_err(|_| bad_signature(op))?;
+                op.verify_signature(&key)
+                    .map_err(|_| bad_signature(self.len(), op))?;
                 self.apply_observed(op, observe)?;
             }
             return Ok(());
@@ -98,7 +101,8 @@ impl LogState {
             if !checked {
                 // The prediction stopped or differed here, or the batch failed:
                 // decide this one on its own.
-                op.verify_signature(&key).map_err(|_| bad_signature(op))?;
+                op.verify_signature(&key)
+                    .map_err(|_| bad_signature(self.len(), op))?;
             }
             self.apply_observed(op, observe)?;
         }
@@ -113,7 +117,7 @@ impl LogState {
                 author: op.author.clone(),
             }
         };
-        refused(op, violation)
+        refused(self.len(), op, violation)
     }
 
     fn apply_observed(
@@ -130,7 +134,8 @@ impl LogState {
             }
             _ => {}
         }
-        self.apply(op).map_err(|v| refused(op, v))
+        let at = self.len();
+        self.apply(op).map_err(|v| refused(at, op, v))
     }
 
     /// The signer of each operation in turn, following only membership changes;
@@ -175,8 +180,9 @@ impl LogState {
     }
 }
 
-fn bad_signature(op: &Operation) -> Error {
+fn bad_signature(at: u64, op: &Operation) -> Error {
     refused(
+        at,
         op,
         Violation::BadSignature {
             author: op.author.clone(),

@@ -1,0 +1,727 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+//! The malicious server and the malicious member: every attack from SECURITY.md's
+//! threat model on collections, each refused with the right error, with nothing
+//! verified before lost.
+
+mod support;
+
+use sealshare::collection::Client;
+use sealshare::log::{Body, Grant, ItemHeader, Rotation};
+use sealshare::{Collection, CollectionId, Error, ItemId, Operation, Role, Violation};
+use support::{TestClock, TestServer, introduce, user};
+
+/// Alice (owner), Bob (viewer), Carol (collaborator), Dave (admin), Erin (editor),
+/// all accepted; Alice added one file.
+struct World {
+    server: std::sync::Arc<TestServer>,
+    clock: TestClock,
+    alice: Client,
+    bob: Client,
+    carol: Client,
+    dave: Client,
+    erin: Client,
+    coll: Collection,
+    file: ItemId,
+}
+
+fn world() -> World {
+    let server = TestServer::new();
+    let clock = TestClock::at(10_000);
+    let mut alice = user("alice", &server, &clock);
+    let mut bob = user("bob", &server, &clock);
+    let mut carol = user("carol", &server, &clock);
+    let mut dave = user("dave", &server, &clock);
+    let mut erin = user("erin", &server, &clock);
+    introduce(&mut [&mut alice, &mut bob, &mut carol, &mut dave, &mut erin]);
+    let mut coll = Collection::create(&mut alice, "Vault", "").unwrap();
+    let file = coll
+        .add_file(&mut alice, None, "alice.txt", "text/plain", b"by alice")
+        .unwrap();
+    coll.share_many(
+        &mut alice,
+        &[
+            (bob.account().identity().clone(), Role::Viewer),
+            (carol.account().identity().clone(), Role::Collaborator),
+            (dave.account().identity().clone(), Role::Admin),
+            (erin.account().identity().clone(), Role::Editor),
+        ],
+    )
+    .unwrap();
+    for c in [&mut bob, &mut carol, &mut dave, &mut erin] {
+        let mut mine = Collection::open(c, coll.id()).unwrap();
+        mine.accept(c).unwrap();
+    }
+    coll.sync(&mut alice).unwrap();
+    clock.advance(60);
+    World {
+        server,
+        clock,
+        alice,
+        bob,
+        carol,
+        dave,
+        erin,
+        coll,
+        file,
+    }
+}
+
+/// Signs `body` as `client` on the head the server stores, at `time`, and
+/// injects it: a member whose client ignores the rules.
+fn forge_at(w: &World, client: &Client, body: Body, time: u64) -> Operation {
+    let log = w.server.log(&w.coll.id());
+    let last = Operation::from_bytes(log.last().unwrap()).unwrap();
+    let op = client
+        .account()
+        .sign_operation(w.coll.id(), log.len() as u64, last.hash(), time, body)
+        .unwrap();
+    w.server.inject(&w.coll.id(), op.to_bytes().to_vec());
+    op
+}
+
+fn forge(w: &World, client: &Client, body: Body) -> Operation {
+    forge_at(w, client, body, w.clock.now())
+}
+
+/// Alice syncs and must see exactly this violation at the forged operation, with
+/// everything before it kept.
+fn assert_refused(w: &mut World, expect: impl Fn(&Violation) -> bool) {
+    let before = w.coll.state().len();
+    let err = w.coll.sync(&mut w.alice).unwrap_err();
+    match &err {
+        Error::InvalidOperation { seq, violation, .. } => {
+            assert_eq!(*seq, before, "the forged operation is the one refused");
+            assert!(expect(violation), "unexpected violation: {violation:?}");
+        }
+        other => panic!("expected an invalid operation, got {other:?}"),
+    }
+    assert_eq!(w.coll.state().len(), before, "the verified prefix stays");
+    assert_eq!(w.coll.read(&w.alice, w.file).unwrap(), b"by alice");
+    // A fresh reader sees the same: the prefix verifies, the forgery does not.
+    let fresh = Collection::open(&mut w.alice, w.coll.id());
+    assert!(fresh.is_err());
+}
+
+fn role_too_low(v: &Violation) -> bool {
+    matches!(v, Violation::RoleTooLow { .. })
+}
+
+/// A header for a new item, copied from an existing one (the attacker's client
+/// can build any header; the rules decide).
+fn header_like(w: &World, item: ItemId, version: u32) -> ItemHeader {
+    let rec = &w.coll.state().items()[&w.file];
+    let mut h = rec.latest.header.clone();
+    h.item = item;
+    h.version = version;
+    h
+}
+
+#[test]
+fn viewer_cannot_add_an_item() {
+    let mut w = world();
+    let h = header_like(&w, ItemId::random().unwrap(), 1);
+    forge(&w, &w.bob, Body::PutItem(Box::new(h)));
+    assert_refused(&mut w, role_too_low);
+}
+
+#[test]
+fn viewer_cannot_edit_an_item() {
+    let mut w = world();
+    let h = header_like(&w, w.file, 2);
+    forge(&w, &w.bob, Body::PutItem(Box::new(h)));
+    assert_refused(&mut w, role_too_low);
+}
+
+#[test]
+fn viewer_cannot_trash_an_item() {
+    let mut w = world();
+    forge(&w, &w.bob, Body::Trash { item: w.file });
+    assert_refused(&mut w, role_too_low);
+}
+
+#[test]
+fn honest_client_refuses_to_send_what_the_rules_forbid() {
+    let mut w = world();
+    let mut bobs = Collection::open(&mut w.bob, w.coll.id()).unwrap();
+    let before = w.server.log(&w.coll.id()).len();
+    let err = bobs.trash(&mut w.bob, w.file).unwrap_err();
+    assert!(matches!(
+        err,
+        Error::InvalidOperation {
+            violation: Violation::RoleTooLow { .. },
+            ..
+        }
+    ));
+    assert_eq!(w.server.log(&w.coll.id()).len(), before, "nothing was sent");
+}
+
+#[test]
+fn collaborator_cannot_trash_someone_elses_item() {
+    let mut w = world();
+    forge(&w, &w.carol, Body::Trash { item: w.file });
+    assert_refused(&mut w, role_too_low);
+}
+
+#[test]
+fn collaborator_cannot_add_a_member() {
+    let mut w = world();
+    let mallory = support::user("mallory", &w.server, &w.clock);
+    let card = mallory.account().identity().clone();
+    let wrap = w.coll.state().member("carol").unwrap().key.1.clone();
+    forge(
+        &w,
+        &w.carol,
+        Body::Share {
+            epoch: 0,
+            grants: vec![Grant {
+                card,
+                role: Role::Viewer,
+                wrap,
+            }],
+        },
+    );
+    assert_refused(&mut w, role_too_low);
+}
+
+#[test]
+fn collaborator_cannot_change_a_role() {
+    let mut w = world();
+    forge(
+        &w,
+        &w.carol,
+        Body::ChangeRole {
+            member: "bob".into(),
+            role: Role::Editor,
+        },
+    );
+    assert_refused(&mut w, role_too_low);
+}
+
+#[test]
+fn admin_cannot_promote_someone_to_owner() {
+    let mut w = world();
+    forge(
+        &w,
+        &w.dave,
+        Body::ChangeRole {
+            member: "bob".into(),
+            role: Role::Owner,
+        },
+    );
+    assert_refused(&mut w, |v| matches!(v, Violation::OwnerOnlyByTransfer));
+}
+
+#[test]
+fn admin_cannot_make_another_admin_or_promote_themselves() {
+    let mut w = world();
+    forge(
+        &w,
+        &w.dave,
+        Body::ChangeRole {
+            member: "erin".into(),
+            role: Role::Admin,
+        },
+    );
+    assert_refused(&mut w, |v| matches!(v, Violation::NotBelowOwnRole { .. }));
+}
+
+#[test]
+fn admin_cannot_remove_the_owner() {
+    let mut w = world();
+    let mut daves = Collection::open(&mut w.dave, w.coll.id()).unwrap();
+    // Dave's honest client refuses outright...
+    let err = daves.remove(&mut w.dave, "alice").unwrap_err();
+    assert!(matches!(
+        err,
+        Error::InvalidOperation {
+            violation: Violation::NotBelowOwnRole { .. },
+            ..
+        }
+    ));
+    // ...and a forged removal (with a well-formed rotation) is refused by everyone.
+    let rotation = Rotation {
+        epoch: 1,
+        commitment: [7; 32],
+        previous_key: w.coll.state().info().unwrap().1.clone(),
+        wraps: vec![],
+    };
+    forge(
+        &w,
+        &w.dave,
+        Body::Remove {
+            member: "alice".into(),
+            rotation,
+        },
+    );
+    assert_refused(&mut w, |v| matches!(v, Violation::NotBelowOwnRole { .. }));
+}
+
+#[test]
+fn removed_member_cannot_append_after_removal() {
+    let mut w = world();
+    w.coll.remove(&mut w.alice, "erin").unwrap();
+    w.clock.advance(10);
+    forge(&w, &w.erin, Body::Trash { item: w.file });
+    assert_refused(&mut w, |v| matches!(v, Violation::NotAMember { .. }));
+}
+
+#[test]
+fn removed_member_cannot_append_with_a_backdated_time() {
+    let mut w = world();
+    let before_removal = w.clock.now();
+    w.clock.advance(10);
+    w.coll.remove(&mut w.alice, "erin").unwrap();
+    forge_at(&w, &w.erin, Body::Trash { item: w.file }, before_removal);
+    assert_refused(&mut w, |v| {
+        matches!(
+            v,
+            Violation::NotAMember { .. } | Violation::TimeWentBackwards { .. }
+        )
+    });
+}
+
+#[test]
+fn time_cannot_go_backwards() {
+    let mut w = world();
+    let past = w.coll.state().last_time() - 1;
+    let h = header_like(&w, ItemId::random().unwrap(), 1);
+    forge_at(&w, &w.alice, Body::PutItem(Box::new(h)), past);
+    assert_refused(&mut w, |v| matches!(v, Violation::TimeWentBackwards { .. }));
+}
+
+#[test]
+fn server_dropping_a_rotation_is_detected() {
+    let mut w = world();
+    w.server.drop_next_appends(1);
+    w.coll.remove(&mut w.alice, "erin").unwrap();
+    // The server answered "accepted" but kept the old log: Alice's next sync
+    // sees a log shorter than what she verified.
+    let err = w.coll.sync(&mut w.alice).unwrap_err();
+    assert!(matches!(err, Error::RolledBack { .. }), "{err:?}");
+    // Bob, who never saw the removal, writes on the old head; Alice then sees
+    // two different operations at one position.
+    let mut bobs = Collection::open(&mut w.bob, w.coll.id()).unwrap();
+    bobs.change_role(&mut w.bob, "carol", Role::Viewer)
+        .unwrap_err(); // viewer: refused locally
+    let mut daves = Collection::open(&mut w.dave, w.coll.id()).unwrap();
+    daves
+        .change_role(&mut w.dave, "bob", Role::Collaborator)
+        .unwrap();
+    let err = w.coll.sync(&mut w.alice).unwrap_err();
+    assert!(matches!(err, Error::Fork { .. }), "{err:?}");
+}
+
+#[test]
+fn server_replaying_an_old_operation_is_refused() {
+    let mut w = world();
+    let log = w.server.log(&w.coll.id());
+    w.server.inject(&w.coll.id(), log[1].clone());
+    assert_refused(&mut w, |v| matches!(v, Violation::WrongSequence { .. }));
+}
+
+#[test]
+fn server_reordering_two_operations_is_refused() {
+    let mut w = world();
+    let known = w.coll.state().len() as usize;
+    w.coll.add_folder(&mut w.alice, None, "a").unwrap();
+    w.coll.add_folder(&mut w.alice, None, "b").unwrap();
+    // A new reader, served the last two swapped.
+    let mut log = w.server.log(&w.coll.id());
+    log.swap(known, known + 1);
+    let id = w.coll.id();
+    w.server.set_tamper(Box::new(
+        move |c: &CollectionId, _| if *c == id { log.clone() } else { vec![] },
+    ));
+    let err = Collection::open(&mut w.bob, id).unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidOperation { seq, violation: Violation::WrongSequence { .. }, .. } if seq == known as u64),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn server_truncating_the_log_is_detected() {
+    let mut w = world();
+    let id = w.coll.id();
+    w.server.set_tamper(Box::new(
+        move |c: &CollectionId, log| {
+            if *c == id { log[..3].to_vec() } else { log }
+        },
+    ));
+    let err = w.coll.sync(&mut w.alice).unwrap_err();
+    assert!(matches!(err, Error::RolledBack { .. }), "{err:?}");
+    assert_eq!(w.coll.read(&w.alice, w.file).unwrap(), b"by alice");
+}
+
+#[test]
+fn server_forking_the_log_is_reported_once_both_sides_are_seen() {
+    let mut w = world();
+    let id = w.coll.id();
+    let known = w.server.log(&id);
+    // Alice writes op N; the server then swaps it for Dave's op N.
+    w.coll.add_folder(&mut w.alice, None, "alice's").unwrap();
+    let daves = Collection::open(&mut w.dave, id).unwrap();
+    w.server.set_log(&id, known.clone());
+    let mut daves_view = Collection::open(&mut w.dave, id).unwrap();
+    daves_view.add_folder(&mut w.dave, None, "dave's").unwrap();
+    drop(daves);
+    let err = w.coll.sync(&mut w.alice).unwrap_err();
+    assert!(
+        matches!(err, Error::Fork { seq } if seq == known.len() as u64),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn server_swapping_the_recipients_card_is_refused() {
+    let mut w = world();
+    // The server hands Alice a card for "frank" that is not Frank's.
+    let frank = support::user("frank", &w.server, &w.clock);
+    w.alice.observe(frank.account().identity()).unwrap();
+    let impostor = support::user("frank", &w.server, &w.clock);
+    let err = w
+        .coll
+        .share(&mut w.alice, impostor.account().identity(), Role::Viewer)
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::KeyChanged { ref handle } if handle == "frank"),
+        "{err:?}"
+    );
+    // A share in the log naming a card that differs from a pinned one stops the
+    // sync of every member who pinned the real card.
+    let mut daves = Collection::open(&mut w.dave, w.coll.id()).unwrap();
+    daves
+        .share(&mut w.dave, impostor.account().identity(), Role::Viewer)
+        .unwrap();
+    let err = w.coll.sync(&mut w.alice).unwrap_err();
+    assert!(matches!(err, Error::KeyChanged { .. }), "{err:?}");
+}
+
+#[test]
+fn server_altering_a_signed_operation_is_refused() {
+    let mut w = world();
+    w.coll.add_folder(&mut w.alice, None, "x").unwrap();
+    let mut log = w.server.log(&w.coll.id());
+    let last = log.len() - 1;
+    let n = log[last].len();
+    log[last][n - 100] ^= 1; // inside the encrypted metadata
+    let id = w.coll.id();
+    w.server.set_tamper(Box::new(move |_, _| log.clone()));
+    let err = Collection::open(&mut w.bob, id).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidOperation {
+                violation: Violation::BadSignature { .. },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn wrapped_key_moved_to_another_collection_or_epoch_does_not_open() {
+    let mut w = world();
+    // Dave (admin) shares a second collection with Bob, but puts in the share
+    // the key wrap Bob received for the first collection.
+    let mut other = Collection::create(&mut w.dave, "Other", "").unwrap();
+    let moved = w.coll.state().member("bob").unwrap().key.1.clone();
+    let log = w.server.log(&other.id());
+    let last = Operation::from_bytes(log.last().unwrap()).unwrap();
+    let op = w
+        .dave
+        .account()
+        .sign_operation(
+            other.id(),
+            1,
+            last.hash(),
+            w.clock.now(),
+            Body::Share {
+                epoch: 0,
+                grants: vec![Grant {
+                    card: w.bob.account().identity().clone(),
+                    role: Role::Viewer,
+                    wrap: moved,
+                }],
+            },
+        )
+        .unwrap();
+    w.server.inject(&other.id(), op.to_bytes().to_vec());
+    let err = Collection::open(&mut w.bob, other.id()).unwrap_err();
+    assert!(matches!(err, Error::DecryptionFailed), "{err:?}");
+    other.sync(&mut w.dave).unwrap();
+
+    // Moved to another epoch: after a rotation, a wrap for epoch 0 replayed as
+    // the epoch-1 wrap does not open either.
+    let wrap_epoch0 = w.coll.state().member("bob").unwrap().key.1.clone();
+    let mut rotation = {
+        let mut daves = Collection::open(&mut w.dave, w.coll.id()).unwrap();
+        daves.rotate(&mut w.dave).unwrap();
+        w.coll.sync(&mut w.alice).unwrap();
+        let log = w.server.log(&w.coll.id());
+        match Operation::from_bytes(log.last().unwrap()).unwrap().body {
+            Body::Rotate { rotation } => rotation,
+            other => panic!("{other:?}"),
+        }
+    };
+    // Build the same rotation again on top, with Bob's wrap swapped.
+    rotation.epoch = 2;
+    for (h, wrap) in rotation.wraps.iter_mut() {
+        if h == "bob" {
+            *wrap = wrap_epoch0.clone();
+        }
+    }
+    forge(&w, &w.dave, Body::Rotate { rotation });
+    let err = Collection::open(&mut w.bob, w.coll.id()).unwrap_err();
+    assert!(matches!(err, Error::DecryptionFailed), "{err:?}");
+}
+
+#[test]
+fn admin_handing_one_member_a_different_epoch_key_is_caught() {
+    let mut w = world();
+    let mut daves = Collection::open(&mut w.dave, w.coll.id()).unwrap();
+    // Dave builds a rotation honestly, then re-wraps a different key to Bob
+    // (correct context, wrong key): Bob checks it against the commitment.
+    let mut rotation = honest_rotation(&mut daves, &w);
+    let bob_card = w.bob.account().identity().clone();
+    for (h, wrap) in rotation.wraps.iter_mut() {
+        if h == "bob" {
+            *wrap = sealshare::crypto::wrap::WrappedSecret::wrap(
+                bob_card.kem_key(),
+                &sealshare::crypto::wrap::WrapContext {
+                    purpose: "epoch-key",
+                    collection: &w.coll.id().0,
+                    epoch: 1,
+                    recipient: &bob_card.fingerprint().to_bytes(),
+                },
+                &[9u8; 32],
+            )
+            .unwrap();
+        }
+    }
+    forge(&w, &w.dave, Body::Rotate { rotation });
+    let err = Collection::open(&mut w.bob, w.coll.id()).unwrap_err();
+    assert!(
+        matches!(err, Error::EpochKeyMismatch { epoch: 1 }),
+        "{err:?}"
+    );
+    // Everyone else reads on.
+    w.coll.sync(&mut w.alice).unwrap();
+    assert_eq!(w.coll.read(&w.alice, w.file).unwrap(), b"by alice");
+}
+
+/// The rotation Dave's client would send now (taken from a dry run on a copy of
+/// the server's log).
+fn honest_rotation(daves: &mut Collection, w: &World) -> Rotation {
+    let id = w.coll.id();
+    let saved = w.server.log(&id);
+    daves.rotate(&mut clone_client(w, "dave")).unwrap();
+    let log = w.server.log(&id);
+    let op = Operation::from_bytes(log.last().unwrap()).unwrap();
+    w.server.set_log(&id, saved);
+    match op.body {
+        Body::Rotate { rotation } => rotation,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A second client for the same account (as on a second device).
+fn clone_client(w: &World, who: &str) -> Client {
+    assert_eq!(who, "dave");
+    let account = w.dave.account();
+    let restored =
+        sealshare::Account::from_secret_bytes(account.to_secret_bytes().expose()).unwrap();
+    let c = w.clock.clone();
+    let mut client = Client::with_clock(restored, w.server.clone(), Box::new(move || c.now()));
+    for other in [&w.alice, &w.bob, &w.carol, &w.erin] {
+        client.observe(other.account().identity()).unwrap();
+    }
+    client
+}
+
+#[test]
+fn server_swapping_two_items_blobs_is_detected() {
+    let mut w = world();
+    let other = w
+        .coll
+        .add_file(&mut w.alice, None, "other.txt", "text/plain", b"other")
+        .unwrap();
+    let id = w.coll.id();
+    let h1 = w.coll.state().items()[&w.file]
+        .latest
+        .header
+        .content
+        .clone()
+        .unwrap()
+        .ciphertext_hash;
+    let h2 = w.coll.state().items()[&other]
+        .latest
+        .header
+        .content
+        .clone()
+        .unwrap()
+        .ciphertext_hash;
+    let (b1, b2) = (w.server.blob(&id, &h1), w.server.blob(&id, &h2));
+    w.server.set_blob(&id, &h1, b2);
+    w.server.set_blob(&id, &h2, b1);
+    assert!(matches!(
+        w.coll.read(&w.alice, w.file),
+        Err(Error::ContentMismatch)
+    ));
+    assert!(matches!(
+        w.coll.read(&w.alice, other),
+        Err(Error::ContentMismatch)
+    ));
+}
+
+#[test]
+fn server_truncating_or_extending_content_is_detected() {
+    let w = world();
+    let id = w.coll.id();
+    let h = w.coll.state().items()[&w.file]
+        .latest
+        .header
+        .content
+        .clone()
+        .unwrap()
+        .ciphertext_hash;
+    let blob = w.server.blob(&id, &h);
+    w.server.set_blob(&id, &h, blob[..blob.len() - 1].to_vec());
+    assert!(matches!(
+        w.coll.read(&w.alice, w.file),
+        Err(Error::ContentMismatch)
+    ));
+    let mut longer = blob.clone();
+    longer.extend_from_slice(&[0; 64]);
+    w.server.set_blob(&id, &h, longer);
+    assert!(matches!(
+        w.coll.read(&w.alice, w.file),
+        Err(Error::ContentMismatch)
+    ));
+    w.server.set_blob(&id, &h, blob);
+    assert_eq!(w.coll.read(&w.alice, w.file).unwrap(), b"by alice");
+}
+
+#[test]
+fn item_header_from_another_collection_is_refused() {
+    let mut w = world();
+    // The server copies an operation of another collection into this log.
+    let mut other = Collection::create(&mut w.alice, "Other", "").unwrap();
+    other.add_folder(&mut w.alice, None, "elsewhere").unwrap();
+    let foreign = w.server.log(&other.id()).last().unwrap().clone();
+    w.server.inject(&w.coll.id(), foreign);
+    assert_refused(&mut w, |v| matches!(v, Violation::WrongCollection));
+
+    // A member re-signs the other collection's header into this one: it
+    // verifies as an operation, but its key is bound to the other collection.
+    let mut w = world();
+    let mut other = Collection::create(&mut w.erin, "Other", "").unwrap();
+    other.add_folder(&mut w.erin, None, "elsewhere").unwrap();
+    let header = other
+        .state()
+        .items()
+        .values()
+        .next()
+        .unwrap()
+        .latest
+        .header
+        .clone();
+    forge(&w, &w.erin, Body::PutItem(Box::new(header.clone())));
+    w.coll.sync(&mut w.alice).unwrap();
+    assert!(matches!(
+        w.coll.item(header.item),
+        Err(Error::DecryptionFailed)
+    ));
+}
+
+#[test]
+fn unknown_operation_kind_or_version_is_refused() {
+    let mut w = world();
+    let op = forge(&w, &w.alice, Body::Accept);
+    let mut bytes = op.to_bytes().to_vec();
+    w.server.set_log(&w.coll.id(), {
+        let mut log = w.server.log(&w.coll.id());
+        log.pop();
+        log
+    });
+    // Unknown body kind (the tag follows the author and time).
+    let tag_at = 2 + 16 + 8 + 32 + 4 + "alice".len() + 8;
+    bytes[tag_at] = 0x7f;
+    w.server.inject(&w.coll.id(), bytes.clone());
+    assert_refused(&mut w, |v| matches!(v, Violation::Malformed(_)));
+    // Unknown format version.
+    let mut log = w.server.log(&w.coll.id());
+    let last = log.len() - 1;
+    log[last] = {
+        let mut b = op.to_bytes().to_vec();
+        b[0] = 2;
+        b
+    };
+    w.server.set_log(&w.coll.id(), log);
+    assert_refused(&mut w, |v| {
+        matches!(
+            v,
+            Violation::Malformed(sealshare::DecodeError::UnsupportedVersion { found: 2, .. })
+        )
+    });
+}
+
+#[test]
+fn owner_cannot_leave_and_pending_member_can_only_accept_or_decline() {
+    let mut w = world();
+    forge(&w, &w.alice, Body::Leave);
+    assert_refused(&mut w, |v| matches!(v, Violation::OwnerCannotLeave));
+    let mut w = world();
+    let frank = support::user("frank", &w.server, &w.clock);
+    w.coll
+        .share(&mut w.alice, frank.account().identity(), Role::Editor)
+        .unwrap();
+    forge(&w, &frank, Body::Trash { item: w.file });
+    assert_refused(&mut w, |v| matches!(v, Violation::NotAccepted { .. }));
+}
+
+#[test]
+fn a_verifying_server_refuses_bad_appends_without_any_key() {
+    let server = TestServer::verifying();
+    let clock = TestClock::at(5);
+    let mut alice = user("alice", &server, &clock);
+    let mut bob = user("bob", &server, &clock);
+    introduce(&mut [&mut alice, &mut bob]);
+    let mut coll = Collection::create(&mut alice, "c", "").unwrap();
+    coll.share(&mut alice, bob.account().identity(), Role::Viewer)
+        .unwrap();
+    let log = server.log(&coll.id());
+    let last = Operation::from_bytes(log.last().unwrap()).unwrap();
+    let op = bob
+        .account()
+        .sign_operation(coll.id(), log.len() as u64, last.hash(), 6, Body::Accept)
+        .unwrap();
+    use sealshare::Remote;
+    server.append(&coll.id(), op.seq, op.to_bytes()).unwrap();
+    let trash = bob
+        .account()
+        .sign_operation(
+            coll.id(),
+            op.seq + 1,
+            op.hash(),
+            6,
+            Body::Rename {
+                epoch: 0,
+                info: coll.state().info().unwrap().1.clone(),
+            },
+        )
+        .unwrap();
+    let err = server
+        .append(&coll.id(), trash.seq, trash.to_bytes())
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Remote(ref m) if m.contains("needs editor")),
+        "{err:?}"
+    );
+}
