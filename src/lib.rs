@@ -4,9 +4,11 @@
 //! between users. The server is untrusted storage: everything is encrypted and
 //! signed on the client, and every client enforces the rules.
 //!
-//! This crate is the core: the cryptographic primitives, the canonical wire
-//! format, accounts with their password-protected keystore, identity cards with
-//! fingerprints and safety numbers, and the trust store that pins them.
+//! The layers, bottom up: [`crypto`] primitives and the canonical [`wire`]
+//! format; [`identity`] cards, the [`keystore`] and [`account`]s with the
+//! [`trust`] store; the signed operation [`log`] of a collection with the roles
+//! table, verifiable without any secret key; and [`collection`]: sharing,
+//! roles, items, epochs and key rotation as a member sees them.
 //! See README.md for a walkthrough, SECURITY.md for the threat model and SPEC.md
 //! for the byte-level format.
 #![forbid(unsafe_code)]
@@ -25,7 +27,8 @@ pub use error::{DecodeError, Error, Result};
 
 pub use account::Account;
 pub use collection::{
-    Appended, Client, Collection, HistoryEntry, Item, ItemMetadata, Remote, SharedWithMe,
+    Appended, Client, Collection, HistoryEntry, Item, ItemMetadata, MemoryRemote, Remote,
+    SharedWithMe,
 };
 pub use identity::{Fingerprint, Identity, SafetyNumber};
 pub use keystore::{Keystore, RecoveryPhrase};

@@ -9,6 +9,7 @@ mod history;
 mod items;
 mod keys;
 mod members;
+pub mod memory;
 pub mod remote;
 
 use rayon::prelude::*;
@@ -24,6 +25,7 @@ pub use client::{Client, Clock};
 pub use history::HistoryEntry;
 pub use items::{Item, ItemMetadata, VersionInfo};
 pub use members::{SharedCollection, SharedWithMe};
+pub use memory::MemoryRemote;
 pub use remote::{Appended, Remote};
 
 use keys::EpochKeys;
