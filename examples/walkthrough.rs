@@ -1,5 +1,6 @@
-//! A walkthrough of the foundation: two accounts, safety numbers compared, an item
-//! sealed for a recipient and opened by them.
+//! A walkthrough: two accounts, safety numbers compared, an item sealed for a
+//! recipient and opened by them, then a notebook shared, read, and the reader
+//! removed.
 //!
 //! Run: `cargo run --release --example walkthrough`
 
@@ -7,7 +8,12 @@ use sealshare::crypto::aead::SealedBox;
 use sealshare::crypto::password::Profile;
 use sealshare::crypto::stream::{self, ContentKey, DEFAULT_CHUNK_SIZE};
 use sealshare::crypto::wrap::{WrapContext, WrappedSecret};
-use sealshare::{Account, Error, Identity, Keystore, TrustStore};
+use std::sync::Arc;
+
+use sealshare::{
+    Account, Client, Collection, Error, Identity, Keystore, MemoryRemote, Remote, Role,
+    SharedWithMe, TrustStore,
+};
 
 fn main() -> Result<(), Error> {
     let now = 1_790_000_000;
@@ -112,6 +118,55 @@ fn main() -> Result<(), Error> {
         "   swapped Bob's card for another: {}",
         describe(alice_trust.observe(impostor.identity(), now))
     );
+
+    println!("7. Alice shares a notebook with Bob as a viewer, through the (untrusted) server.");
+    let server: Arc<dyn Remote> = Arc::new(MemoryRemote::new());
+    let mut alice = Client::new(alice, server.clone());
+    let mut bob = Client::new(bob, server.clone());
+    alice.set_trust_store(alice_trust);
+    bob.set_trust_store(bob_trust);
+    let mut notebook = Collection::create(&mut alice, "Project notes", "the Friday launch")?;
+    let plans = notebook.add_folder(&mut alice, None, "Plans")?;
+    let memo = notebook.add_file(&mut alice, Some(plans), "memo.txt", "text/plain", &content)?;
+    notebook.share(&mut alice, bob.account().identity(), Role::Viewer)?;
+    let mut shared = SharedWithMe::fetch(&mut bob)?.shared;
+    let found = shared
+        .pop()
+        .ok_or_else(|| Error::NotFound("the shared notebook".into()))?;
+    println!(
+        "   Bob's \"shared with me\": {:?} from {} as {}",
+        found.name, found.owner, found.role
+    );
+    let mut bobs_view = found.collection;
+    bobs_view.accept(&mut bob)?;
+    println!(
+        "   Bob reads memo.txt: {} bytes",
+        bobs_view.read(&bob, memo)?.len()
+    );
+    println!(
+        "   Bob tries to trash it:         {}",
+        describe(bobs_view.trash(&mut bob, memo))
+    );
+
+    println!("8. Alice removes Bob: a new key epoch, one wrap per remaining member.");
+    notebook.sync(&mut alice)?;
+    notebook.remove(&mut alice, "bob@example.com")?;
+    let later = notebook.add_file(
+        &mut alice,
+        Some(plans),
+        "after.txt",
+        "text/plain",
+        b"secret",
+    )?;
+    let _ = bobs_view.sync(&mut bob);
+    println!(
+        "   Bob opens what came after:     {}",
+        describe(bobs_view.read(&bob, later))
+    );
+    println!("   The verified history:");
+    for entry in notebook.history() {
+        println!("     #{} {}", entry.seq, entry.text);
+    }
     println!("Done: every check held.");
     Ok(())
 }
