@@ -398,8 +398,15 @@ fn server_swapping_the_recipients_card_is_refused() {
     daves
         .share(&mut w.dave, impostor.account().identity(), Role::Viewer)
         .unwrap();
+    let before = w.coll.state().len();
     let err = w.coll.sync(&mut w.alice).unwrap_err();
     assert!(matches!(err, Error::KeyChanged { .. }), "{err:?}");
+    assert_eq!(w.coll.state().len(), before, "nothing past the changed card");
+    // Only once the user confirms the new key does the log go on.
+    let now = w.clock.now();
+    w.alice.trust_mut().accept_changed_key(impostor.account().identity(), now);
+    assert_eq!(w.coll.sync(&mut w.alice).unwrap(), 1);
+    assert!(w.coll.member("frank").is_some());
 }
 
 #[test]
