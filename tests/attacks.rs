@@ -172,7 +172,15 @@ fn collaborator_cannot_add_a_member() {
     let mut w = world();
     let mallory = support::user("mallory", &w.server, &w.clock);
     let card = mallory.account().identity().clone();
-    let wrap = w.coll.state().member("carol").unwrap().key.1.clone();
+    let wrap = w
+        .coll
+        .state()
+        .member("carol")
+        .unwrap()
+        .key
+        .clone()
+        .unwrap()
+        .1;
     forge(
         &w,
         &w.carol,
@@ -249,12 +257,13 @@ fn admin_cannot_remove_the_owner() {
         commitment: [7; 32],
         previous_key: w.coll.state().info().unwrap().1.clone(),
         wraps: vec![],
+        links: vec![],
     };
     forge(
         &w,
         &w.dave,
         Body::Remove {
-            member: "alice".into(),
+            members: vec!["alice".into()],
             rotation,
         },
     );
@@ -401,10 +410,16 @@ fn server_swapping_the_recipients_card_is_refused() {
     let before = w.coll.state().len();
     let err = w.coll.sync(&mut w.alice).unwrap_err();
     assert!(matches!(err, Error::KeyChanged { .. }), "{err:?}");
-    assert_eq!(w.coll.state().len(), before, "nothing past the changed card");
+    assert_eq!(
+        w.coll.state().len(),
+        before,
+        "nothing past the changed card"
+    );
     // Only once the user confirms the new key does the log go on.
     let now = w.clock.now();
-    w.alice.trust_mut().accept_changed_key(impostor.account().identity(), now);
+    w.alice
+        .trust_mut()
+        .accept_changed_key(impostor.account().identity(), now);
     assert_eq!(w.coll.sync(&mut w.alice).unwrap(), 1);
     assert!(w.coll.member("frank").is_some());
 }
@@ -438,7 +453,7 @@ fn wrapped_key_moved_to_another_collection_or_epoch_does_not_open() {
     // Dave (admin) shares a second collection with Bob, but puts in the share
     // the key wrap Bob received for the first collection.
     let mut other = Collection::create(&mut w.dave, "Other", "").unwrap();
-    let moved = w.coll.state().member("bob").unwrap().key.1.clone();
+    let moved = w.coll.state().member("bob").unwrap().key.clone().unwrap().1;
     let log = w.server.log(&other.id());
     let last = Operation::from_bytes(log.last().unwrap()).unwrap();
     let op = w
@@ -466,7 +481,7 @@ fn wrapped_key_moved_to_another_collection_or_epoch_does_not_open() {
 
     // Moved to another epoch: after a rotation, a wrap for epoch 0 replayed as
     // the epoch-1 wrap does not open either.
-    let wrap_epoch0 = w.coll.state().member("bob").unwrap().key.1.clone();
+    let wrap_epoch0 = w.coll.state().member("bob").unwrap().key.clone().unwrap().1;
     let mut rotation = {
         let mut daves = Collection::open(&mut w.dave, w.coll.id()).unwrap();
         daves.rotate(&mut w.dave).unwrap();

@@ -2,6 +2,7 @@
 //! author, time and a readable line.
 
 use crate::collection::Collection;
+use crate::log::link::{LinkKind, LinkTerms, PublicScope};
 use crate::log::{Event, EventKind, ItemId, ItemKind};
 
 /// One line of the audit trail.
@@ -55,8 +56,11 @@ impl Collection {
             EventKind::RoleChanged { member, from, to } => {
                 format!("{who} changed {member} from {from} to {to}")
             }
-            EventKind::Removed { member, epoch } => {
-                format!("{who} removed {member} (new key epoch {epoch})")
+            EventKind::Removed { members, epoch } => {
+                format!(
+                    "{who} removed {} (new key epoch {epoch})",
+                    members.join(", ")
+                )
             }
             EventKind::Left => format!("{who} left"),
             EventKind::Unshared { removed, epoch } => format!(
@@ -83,6 +87,69 @@ impl Collection {
             EventKind::Trashed(item) => format!("{who} trashed {}", self.item_label(item)),
             EventKind::Restored(item) => format!("{who} restored {}", self.item_label(item)),
             EventKind::Purged(item) => format!("{who} purged item {item}"),
+            EventKind::LinkCreated(link) => match self.state.links().get(link) {
+                Some(rec) => format!("{who} created {}", describe_link(&rec.terms)),
+                None => format!("{who} created link {link}"),
+            },
+            EventKind::LinksRevoked { links, epoch } => {
+                let rotated = epoch.map_or(String::new(), |e| format!(" (new key epoch {e})"));
+                if links.len() == 1 {
+                    format!("{who} revoked a link{rotated}")
+                } else {
+                    format!("{who} revoked {} links{rotated}", links.len())
+                }
+            }
+            EventKind::Joined {
+                role,
+                awaiting_approval,
+                ..
+            } => {
+                let wait = if *awaiting_approval {
+                    ", awaiting approval"
+                } else {
+                    ""
+                };
+                format!("{who} joined through an invite link as {role}{wait}")
+            }
+            EventKind::Approved(member) => format!("{who} approved {member}'s join"),
+            EventKind::Invited { handle, role } => format!("{who} invited {handle} as {role}"),
+            EventKind::InvitationCompleted(handle) => {
+                format!("{who} completed the invitation of {handle}")
+            }
+            EventKind::InvitationCancelled(handle) => {
+                format!("{who} cancelled the invitation of {handle}")
+            }
+        }
+    }
+}
+
+fn describe_link(terms: &LinkTerms) -> String {
+    match &terms.kind {
+        LinkKind::Invite {
+            role,
+            max_uses,
+            approval,
+        } => {
+            let uses = if *max_uses == 0 {
+                String::new()
+            } else {
+                format!(", {max_uses} uses")
+            };
+            let approval = if *approval { ", with approval" } else { "" };
+            format!("an invite link as {role}{uses}{approval}")
+        }
+        LinkKind::Public { scope, .. } => {
+            let scope = match scope {
+                PublicScope::Live => "the live collection",
+                PublicScope::Snapshot => "a snapshot",
+                PublicScope::Items => "chosen items",
+            };
+            let password = if terms.password.is_some() {
+                ", with a password"
+            } else {
+                ""
+            };
+            format!("a public link to {scope}{password}")
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::crypto::secret::SecretKey;
 use crate::crypto::wrap::{WrapContext, WrappedSecret};
 use crate::error::{Error, Result};
 use crate::identity::Identity;
-use crate::log::{CollectionId, ItemId, LogState};
+use crate::log::{CollectionId, ItemId, LinkId, LogState};
 use crate::wire::Writer;
 
 /// The wrap purpose of epoch keys.
@@ -27,6 +27,36 @@ pub(crate) fn commitment(
     ctx.extend_from_slice(&collection.0);
     ctx.extend_from_slice(&epoch.to_be_bytes());
     Ok(*kdf::derive_key(key.expose(), b"", "epoch-key-commitment", &ctx)?.expose())
+}
+
+/// The wrap purpose of epoch keys wrapped to links.
+pub(crate) const LINK_EPOCH_KEY_PURPOSE: &str = "link-epoch-key";
+
+/// A link's recipient id in wrap contexts: its id followed by 16 zero bytes.
+pub(crate) fn link_recipient(link: &LinkId) -> [u8; 32] {
+    let mut r = [0u8; 32];
+    r[..16].copy_from_slice(&link.0);
+    r
+}
+
+/// Wraps an epoch key to a link's KEM key.
+pub(crate) fn wrap_to_link(
+    link: &LinkId,
+    kem_key: &[u8; 32],
+    collection: &CollectionId,
+    epoch: u64,
+    key: &SecretKey,
+) -> Result<WrappedSecret> {
+    WrappedSecret::wrap_key(
+        &crate::crypto::x25519::KemPublicKey::from_bytes(*kem_key),
+        &WrapContext {
+            purpose: LINK_EPOCH_KEY_PURPOSE,
+            collection: &collection.0,
+            epoch,
+            recipient: &link_recipient(link),
+        },
+        key,
+    )
 }
 
 /// Wraps an epoch key to a member's card.
@@ -170,7 +200,9 @@ impl EpochKeys {
                 account.handle()
             )));
         }
-        let (epoch, wrap) = &me.key;
+        let Some((epoch, wrap)) = &me.key else {
+            return Ok(()); // A join waiting for approval: no key yet.
+        };
         if !self.keys.contains_key(epoch) {
             let recipient = account.identity().fingerprint().to_bytes();
             let key = account.unwrap_key(

@@ -74,10 +74,15 @@ impl Collection {
     /// no item is re-encrypted. The removed member cannot open anything added
     /// after this.
     pub fn remove(&mut self, client: &mut Client, member: &str) -> Result<()> {
-        self.commit(client, false, &mut |this, _| {
+        self.remove_many(client, &[member])
+    }
+
+    /// Removes several members with one rotation.
+    pub fn remove_many(&mut self, client: &mut Client, members: &[&str]) -> Result<()> {
+        self.commit(client, false, &mut |this, client| {
             Ok(Body::Remove {
-                member: member.to_owned(),
-                rotation: this.rotation(|h| h != member)?,
+                members: members.iter().map(|m| (*m).to_owned()).collect(),
+                rotation: this.rotation(client, |h| !members.contains(&h), &[])?,
             })
         })?;
         Ok(())
@@ -86,10 +91,11 @@ impl Collection {
     /// Removes every member but the owner and starts a new epoch only the owner
     /// holds (owner only).
     pub fn unshare(&mut self, client: &mut Client) -> Result<()> {
-        self.commit(client, false, &mut |this, _| {
+        self.commit(client, false, &mut |this, client| {
             let owner = this.owner().to_owned();
+            let every_link: Vec<_> = this.state.links().keys().copied().collect();
             Ok(Body::Unshare {
-                rotation: this.rotation(|h| h == owner)?,
+                rotation: this.rotation(client, |h| h == owner, &every_link)?,
             })
         })?;
         Ok(())

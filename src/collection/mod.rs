@@ -187,11 +187,11 @@ impl Collection {
         build: &mut dyn FnMut(&Self, &mut Client) -> Result<Body>,
     ) -> Result<u64> {
         for _ in 0..MAX_REBASES {
-            if fresh_key && self.state.needs_rotation() {
+            if fresh_key && self.state.needs_rotation_at(self.next_time(client)) {
                 self.rotate(client)?;
             }
+            let time = self.next_time(client);
             let body = build(self, client)?;
-            let time = client.now().max(self.state.last_time());
             let op = client.account.sign_operation(
                 self.id(),
                 self.state.len(),
@@ -224,16 +224,23 @@ impl Collection {
     /// Starts a new epoch for the current members (what the library does before
     /// its next write after a member left). Any member may.
     pub fn rotate(&mut self, client: &mut Client) -> Result<()> {
-        self.commit(client, false, &mut |this, _| {
+        self.commit(client, false, &mut |this, client| {
             Ok(Body::Rotate {
-                rotation: this.rotation(|_| true)?,
+                rotation: this.rotation(client, |_| true, &[])?,
             })
         })?;
         Ok(())
     }
 
-    /// A fresh epoch key, wrapped (on all cores) to each current member `keep` keeps.
-    pub(crate) fn rotation(&self, keep: impl Fn(&str) -> bool) -> Result<Rotation> {
+    /// A fresh epoch key, wrapped (on all cores) to each current member `keep`
+    /// keeps that holds a key, and to each live link carrying epoch keys except
+    /// those `revoking`.
+    pub(crate) fn rotation(
+        &self,
+        client: &Client,
+        keep: impl Fn(&str) -> bool,
+        revoking: &[crate::log::LinkId],
+    ) -> Result<Rotation> {
         let id = self.id();
         let current = self.state.epoch();
         let old = self.current_key()?;
@@ -243,7 +250,7 @@ impl Collection {
             .state
             .members()
             .values()
-            .filter(|m| keep(m.card.handle()))
+            .filter(|m| keep(m.card.handle()) && m.key.is_some())
             .map(|m| &m.card)
             .collect();
         let wraps = cards
@@ -255,12 +262,27 @@ impl Collection {
                 ))
             })
             .collect::<Result<Vec<_>>>()?;
+        let time = self.next_time(client);
+        let links = self
+            .state
+            .live_epoch_links(time)
+            .filter(|l| !revoking.contains(l))
+            .filter_map(|l| self.state.links().get(&l).map(|rec| (l, rec.terms.kem_key)))
+            .map(|(l, kem)| Ok((l, keys::wrap_to_link(&l, &kem, &id, epoch, &key)?)))
+            .collect::<Result<Vec<_>>>()?;
         Ok(Rotation {
             epoch,
             commitment: keys::commitment(&id, epoch, &key)?,
             previous_key: EpochKeys::seal_previous(&id, epoch, &key, old)?,
             wraps,
+            links,
         })
+    }
+
+    /// The time the next operation will claim: the clock, never earlier than
+    /// the last operation's.
+    pub(crate) fn next_time(&self, client: &Client) -> u64 {
+        client.now().max(self.state.last_time())
     }
 
     /// The key of the current epoch.

@@ -2,6 +2,7 @@
 //! state they replay to, and their verification. Nothing here needs a secret
 //! key: a server can verify appends with this module alone.
 
+pub mod link;
 pub mod op;
 pub mod rules;
 mod snapshot;
@@ -9,7 +10,7 @@ pub mod state;
 mod verify;
 
 pub use op::{
-    Body, CollectionId, Grant, ItemHeader, ItemId, ItemKind, OpHash, Operation, Rotation,
+    Body, CollectionId, Grant, ItemHeader, ItemId, ItemKind, LinkId, OpHash, Operation, Rotation,
 };
 pub use rules::{Action, Role, Violation};
 pub use state::{Epoch, Event, EventKind, ItemRecord, ItemVersion, LogState, Member};

@@ -9,6 +9,7 @@ use crate::crypto::stream::ContentDigest;
 use crate::crypto::wrap::WrappedSecret;
 use crate::error::{DecodeError, Result};
 use crate::identity::{Identity, MAX_CARD_LEN, MAX_HANDLE_LEN};
+use crate::log::link::LinkTerms;
 use crate::log::rules::Role;
 use crate::wire::{self, Kind, Reader, Writer};
 
@@ -18,6 +19,8 @@ pub const OP_DOMAIN: Domain = Domain::new("operation");
 pub const MAX_OP_LEN: usize = 8 << 20;
 /// The most members a collection may have (and a share may add at once).
 pub const MAX_MEMBERS: usize = 10_000;
+/// The most links a collection may have.
+pub const MAX_LINKS: usize = 1_000;
 
 /// A collection's id: 16 random bytes chosen by its creator.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -67,6 +70,31 @@ macro_rules! id_text {
 id_text!(CollectionId, "collection id");
 id_text!(ItemId, "item id");
 
+/// A link's id: 16 random bytes chosen by its creator.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LinkId(pub [u8; 16]);
+id_text!(LinkId, "link id");
+
+/// The signature domain of a join's proof that the joiner holds the link secret.
+pub const JOIN_PROOF_DOMAIN: Domain = Domain::new("link-join");
+
+/// The message a join proof signs: `collection [16] || link [16] || joiner's
+/// card fingerprint [32] || role u8`, so a proof is good for one joiner, one
+/// link, one collection and one role.
+pub fn join_proof_message(
+    collection: &CollectionId,
+    link: &LinkId,
+    card: &Identity,
+    role: Role,
+) -> Vec<u8> {
+    let mut w = Writer::raw();
+    w.fixed(&collection.0)
+        .fixed(&link.0)
+        .fixed(&card.fingerprint().to_bytes())
+        .u8(role.to_byte());
+    w.finish()
+}
+
 /// The hash of an operation: the link that chains the log.
 pub type OpHash = [u8; 32];
 
@@ -113,6 +141,8 @@ pub struct Rotation {
     pub previous_key: SealedBox,
     /// The new key wrapped to each remaining member, by handle.
     pub wraps: Vec<(String, WrappedSecret)>,
+    /// The new key wrapped to each live link that carries an epoch key.
+    pub links: Vec<(LinkId, WrappedSecret)>,
 }
 
 /// One member added by a share: their card, role, and the current epoch key
@@ -168,10 +198,10 @@ pub enum Body {
         /// The new role.
         role: Role,
     },
-    /// Removes a member and rotates the key.
+    /// Removes members and rotates the key.
     Remove {
-        /// The member removed.
-        member: String,
+        /// The members removed (at least one).
+        members: Vec<String>,
         /// The new epoch.
         rotation: Rotation,
     },
@@ -209,6 +239,58 @@ pub enum Body {
         /// The item.
         item: ItemId,
     },
+    /// Creates an invite or public link.
+    CreateLink(Box<LinkTerms>),
+    /// Revokes links; with a rotation when one of them carries an epoch key.
+    RevokeLinks {
+        /// The links revoked (at least one).
+        links: Vec<LinkId>,
+        /// The new epoch, if one is needed.
+        rotation: Option<Rotation>,
+    },
+    /// The author joins through an invite link.
+    Join {
+        /// The link.
+        link: LinkId,
+        /// The link's role.
+        role: Role,
+        /// The joiner's card (the author).
+        card: Identity,
+        /// The link key's signature over [`join_proof_message`].
+        proof: Signature,
+        /// The current epoch key wrapped to the joiner (none when the link needs approval).
+        wrap: Option<WrappedSecret>,
+    },
+    /// An admin approves a join, wrapping the current epoch key to the joiner.
+    Approve {
+        /// The joiner.
+        member: String,
+        /// The current epoch.
+        epoch: u64,
+        /// The epoch key wrapped to them.
+        wrap: WrappedSecret,
+    },
+    /// Invites someone by handle before they have a card.
+    Invite {
+        /// Their handle.
+        handle: String,
+        /// The role they will get.
+        role: Role,
+    },
+    /// Completes an invitation now that the invitee's card is known.
+    CompleteInvite {
+        /// The current epoch.
+        epoch: u64,
+        /// The invitee's card.
+        card: Identity,
+        /// The epoch key wrapped to them.
+        wrap: WrappedSecret,
+    },
+    /// Cancels a pending invitation.
+    CancelInvite {
+        /// The handle invited.
+        handle: String,
+    },
 }
 
 impl Body {
@@ -230,6 +312,13 @@ impl Body {
             Body::Trash { .. } => "trash",
             Body::Restore { .. } => "restore",
             Body::Purge { .. } => "purge",
+            Body::CreateLink(_) => "create link",
+            Body::RevokeLinks { .. } => "revoke links",
+            Body::Join { .. } => "join",
+            Body::Approve { .. } => "approve join",
+            Body::Invite { .. } => "invite",
+            Body::CompleteInvite { .. } => "complete invitation",
+            Body::CancelInvite { .. } => "cancel invitation",
         }
     }
 
@@ -249,6 +338,13 @@ impl Body {
             Body::Trash { .. } => 0x11,
             Body::Restore { .. } => 0x12,
             Body::Purge { .. } => 0x13,
+            Body::CreateLink(_) => 0x20,
+            Body::RevokeLinks { .. } => 0x21,
+            Body::Join { .. } => 0x22,
+            Body::Approve { .. } => 0x23,
+            Body::Invite { .. } => 0x24,
+            Body::CompleteInvite { .. } => 0x25,
+            Body::CancelInvite { .. } => 0x26,
         }
     }
 
@@ -280,8 +376,11 @@ impl Body {
             Body::ChangeRole { member, role } => {
                 w.str(member).u8(role.to_byte());
             }
-            Body::Remove { member, rotation } => {
-                w.str(member);
+            Body::Remove { members, rotation } => {
+                w.u32(members.len() as u32);
+                for m in members {
+                    w.str(m);
+                }
                 rotation.write(w);
             }
             Body::Unshare { rotation } | Body::Rotate { rotation } => rotation.write(w),
@@ -291,6 +390,61 @@ impl Body {
             Body::PutItem(h) => h.write(w),
             Body::Trash { item } | Body::Restore { item } | Body::Purge { item } => {
                 w.fixed(&item.0);
+            }
+            Body::CreateLink(terms) => terms.write(w),
+            Body::RevokeLinks { links, rotation } => {
+                w.u32(links.len() as u32);
+                for l in links {
+                    w.fixed(&l.0);
+                }
+                match rotation {
+                    None => {
+                        w.u8(0);
+                    }
+                    Some(r) => {
+                        w.u8(1);
+                        r.write(w);
+                    }
+                }
+            }
+            Body::Join {
+                link,
+                role,
+                card,
+                proof,
+                wrap,
+            } => {
+                w.fixed(&link.0)
+                    .u8(role.to_byte())
+                    .bytes(&card.to_bytes())
+                    .fixed(&proof.to_bytes());
+                match wrap {
+                    None => {
+                        w.u8(0);
+                    }
+                    Some(wr) => {
+                        w.u8(1);
+                        wr.write(w);
+                    }
+                }
+            }
+            Body::Approve {
+                member,
+                epoch,
+                wrap,
+            } => {
+                w.str(member).u64(*epoch);
+                wrap.write(w);
+            }
+            Body::Invite { handle, role } => {
+                w.str(handle).u8(role.to_byte());
+            }
+            Body::CompleteInvite { epoch, card, wrap } => {
+                w.u64(*epoch).bytes(&card.to_bytes());
+                wrap.write(w);
+            }
+            Body::CancelInvite { handle } => {
+                w.str(handle);
             }
         }
     }
@@ -326,10 +480,17 @@ impl Body {
                 member: read_handle(r)?,
                 role: Role::from_byte(r.u8()?)?,
             },
-            0x06 => Body::Remove {
-                member: read_handle(r)?,
-                rotation: Rotation::read(r)?,
-            },
+            0x06 => {
+                let n = r.count("removed members", MAX_MEMBERS, 5)?;
+                let mut members = Vec::with_capacity(n);
+                for _ in 0..n {
+                    members.push(read_handle(r)?);
+                }
+                Body::Remove {
+                    members,
+                    rotation: Rotation::read(r)?,
+                }
+            }
             0x07 => Body::Leave,
             0x08 => Body::Unshare {
                 rotation: Rotation::read(r)?,
@@ -349,6 +510,48 @@ impl Body {
             },
             0x13 => Body::Purge {
                 item: ItemId(r.array()?),
+            },
+            0x20 => Body::CreateLink(Box::new(LinkTerms::read(r)?)),
+            0x21 => {
+                let n = r.count("revoked links", MAX_LINKS, 16)?;
+                let mut links = Vec::with_capacity(n);
+                for _ in 0..n {
+                    links.push(LinkId(r.array()?));
+                }
+                let rotation = match r.u8()? {
+                    0 => None,
+                    1 => Some(Rotation::read(r)?),
+                    _ => return Err(DecodeError::invalid("revoke links", "bad flag")),
+                };
+                Body::RevokeLinks { links, rotation }
+            }
+            0x22 => Body::Join {
+                link: LinkId(r.array()?),
+                role: Role::from_byte(r.u8()?)?,
+                card: read_card(r)?,
+                proof: Signature::from_bytes(r.array()?),
+                wrap: match r.u8()? {
+                    0 => None,
+                    1 => Some(WrappedSecret::read(r)?),
+                    _ => return Err(DecodeError::invalid("join", "bad flag")),
+                },
+            },
+            0x23 => Body::Approve {
+                member: read_handle(r)?,
+                epoch: r.u64()?,
+                wrap: WrappedSecret::read(r)?,
+            },
+            0x24 => Body::Invite {
+                handle: read_handle(r)?,
+                role: Role::from_byte(r.u8()?)?,
+            },
+            0x25 => Body::CompleteInvite {
+                epoch: r.u64()?,
+                card: read_card(r)?,
+                wrap: WrappedSecret::read(r)?,
+            },
+            0x26 => Body::CancelInvite {
+                handle: read_handle(r)?,
             },
             _ => return Err(DecodeError::invalid("operation", "unknown operation kind")),
         })
@@ -377,6 +580,11 @@ impl Rotation {
             w.str(handle);
             wrap.write(w);
         }
+        w.u32(self.links.len() as u32);
+        for (link, wrap) in &self.links {
+            w.fixed(&link.0);
+            wrap.write(w);
+        }
     }
 
     fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
@@ -388,11 +596,17 @@ impl Rotation {
         for _ in 0..n {
             wraps.push((read_handle(r)?, WrappedSecret::read(r)?));
         }
+        let n = r.count("rotation links", MAX_LINKS, 16 + 32 + 4)?;
+        let mut links = Vec::with_capacity(n);
+        for _ in 0..n {
+            links.push((LinkId(r.array()?), WrappedSecret::read(r)?));
+        }
         Ok(Self {
             epoch,
             commitment,
             previous_key,
             wraps,
+            links,
         })
     }
 }

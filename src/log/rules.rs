@@ -260,6 +260,43 @@ pub enum Violation {
     /// A folder still holding items cannot be purged.
     #[error("the folder still holds items")]
     FolderNotEmpty,
+    /// No link with this id.
+    #[error("no such link")]
+    NoSuchLink,
+    /// The link was revoked.
+    #[error("the link was revoked")]
+    LinkRevoked,
+    /// The link expired before the operation's time.
+    #[error("the link expired at {expired_at}; the join claims {claimed}")]
+    LinkExpired {
+        /// When it expired.
+        expired_at: u64,
+        /// The time the join claims.
+        claimed: u64,
+    },
+    /// The link's use limit is reached.
+    #[error("the link's use limit is reached")]
+    LinkUsedUp,
+    /// A join claims another role than its link grants.
+    #[error("the link grants {link}, the join claims {claimed}")]
+    WrongLinkRole {
+        /// The link's role.
+        link: Role,
+        /// The role claimed.
+        claimed: Role,
+    },
+    /// A join does not prove knowledge of the link secret.
+    #[error("the join does not prove knowledge of the link secret")]
+    BadJoinProof,
+    /// A link's terms are not acceptable.
+    #[error("bad link terms: {0}")]
+    LinkTerms(&'static str),
+    /// No pending invitation for this handle.
+    #[error("no pending invitation for {0:?}")]
+    NoSuchInvitation(String),
+    /// The member does not wait for approval.
+    #[error("{0:?} does not wait for approval")]
+    NotAwaitingApproval(String),
     /// A limit on the size of the state was reached.
     #[error("limit reached: {0}")]
     Limit(&'static str),

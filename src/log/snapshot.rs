@@ -8,12 +8,15 @@ use crate::crypto::aead::SealedBox;
 use crate::crypto::wrap::WrappedSecret;
 use crate::error::DecodeError;
 use crate::identity::MAX_HANDLE_LEN;
+use crate::log::link::LinkTerms;
 use crate::log::op::{
-    CollectionId, ItemHeader, ItemId, ItemKind, MAX_MEMBERS, read_card, read_handle,
+    CollectionId, ItemHeader, ItemId, ItemKind, LinkId, MAX_LINKS, MAX_MEMBERS, read_card,
+    read_handle,
 };
 use crate::log::rules::Role;
 use crate::log::state::{
-    Epoch, Event, EventKind, ItemRecord, ItemVersion, LogState, MAX_ITEMS, Member,
+    Epoch, Event, EventKind, Invitation, ItemRecord, ItemVersion, LinkRecord, LogState, MAX_ITEMS,
+    Member,
 };
 use crate::wire::{Reader, Writer};
 
@@ -33,6 +36,21 @@ fn read_opt_u64(r: &mut Reader<'_>) -> Result<Option<u64>, DecodeError> {
         1 => Ok(Some(r.u64()?)),
         _ => Err(DecodeError::invalid("checkpoint", "bad option flag")),
     }
+}
+
+fn opt_str(w: &mut Writer, v: Option<&str>) {
+    match v {
+        None => w.u8(0),
+        Some(t) => w.u8(1).str(t),
+    };
+}
+
+fn read_opt_str(r: &mut Reader<'_>) -> Result<Option<String>, DecodeError> {
+    Ok(if flag(r)? {
+        Some(read_handle(r)?)
+    } else {
+        None
+    })
 }
 
 fn flag(r: &mut Reader<'_>) -> Result<bool, DecodeError> {
@@ -59,8 +77,20 @@ impl LogState {
                 .str(&m.added_by)
                 .u64(m.added_at);
             opt_u64(w, m.accepted_at);
-            w.u64(m.key.0);
-            m.key.1.write(w);
+            match &m.key {
+                None => {
+                    w.u8(0);
+                }
+                Some((epoch, wrap)) => {
+                    w.u8(1).u64(*epoch);
+                    wrap.write(w);
+                }
+            }
+            match &m.joined_via {
+                None => w.u8(0),
+                Some(l) => w.u8(1).fixed(&l.0),
+            };
+            opt_str(w, m.approved_by.as_deref());
         }
         w.u32(self.epochs.len() as u32);
         for e in &self.epochs {
@@ -112,6 +142,39 @@ impl LogState {
             w.u64(e.seq).u64(e.time).str(&e.author);
             write_event(w, &e.what);
         }
+        w.u32(self.links.len() as u32);
+        for rec in self.links.values() {
+            rec.terms.write(w);
+            w.str(&rec.creator).u64(rec.created_at).u64(rec.created_seq);
+            match &rec.epoch_key {
+                None => {
+                    w.u8(0);
+                }
+                Some((epoch, wrap)) => {
+                    w.u8(1).u64(*epoch);
+                    wrap.write(w);
+                }
+            }
+            w.u32(rec.joins.len() as u32);
+            for (h, t) in &rec.joins {
+                w.str(h).u64(*t);
+            }
+            match &rec.revoked {
+                None => {
+                    w.u8(0);
+                }
+                Some((h, t)) => {
+                    w.u8(1).str(h).u64(*t);
+                }
+            }
+        }
+        w.u32(self.invitations.len() as u32);
+        for (h, inv) in &self.invitations {
+            w.str(h)
+                .u8(inv.role.to_byte())
+                .str(&inv.invited_by)
+                .u64(inv.invited_at);
+        }
     }
 
     /// Reads a state written by [`LogState::write`].
@@ -130,7 +193,13 @@ impl LogState {
             let added_by = read_handle(r)?;
             let added_at = r.u64()?;
             let accepted_at = read_opt_u64(r)?;
-            let key = (r.u64()?, WrappedSecret::read(r)?);
+            let key = if flag(r)? {
+                Some((r.u64()?, WrappedSecret::read(r)?))
+            } else {
+                None
+            };
+            let joined_via = flag(r)?.then(|| r.array().map(LinkId)).transpose()?;
+            let approved_by = read_opt_str(r)?;
             members.insert(
                 card.handle().to_owned(),
                 Member {
@@ -140,6 +209,8 @@ impl LogState {
                     added_at,
                     accepted_at,
                     key,
+                    joined_via,
+                    approved_by,
                 },
             );
         }
@@ -205,7 +276,57 @@ impl LogState {
                 what: read_event(r)?,
             });
         }
+        let n = r.count("links", MAX_LINKS, 60)?;
+        let mut links = BTreeMap::new();
+        for _ in 0..n {
+            let terms = LinkTerms::read(r)?;
+            let creator = read_handle(r)?;
+            let created_at = r.u64()?;
+            let created_seq = r.u64()?;
+            let epoch_key = if flag(r)? {
+                Some((r.u64()?, WrappedSecret::read(r)?))
+            } else {
+                None
+            };
+            let nj = r.count("link joins", MAX_MEMBERS, 13)?;
+            let mut joins = Vec::with_capacity(nj);
+            for _ in 0..nj {
+                joins.push((read_handle(r)?, r.u64()?));
+            }
+            let revoked = if flag(r)? {
+                Some((read_handle(r)?, r.u64()?))
+            } else {
+                None
+            };
+            links.insert(
+                terms.link,
+                LinkRecord {
+                    terms,
+                    creator,
+                    created_at,
+                    created_seq,
+                    epoch_key,
+                    joins,
+                    revoked,
+                },
+            );
+        }
+        let n = r.count("invitations", MAX_MEMBERS, 18)?;
+        let mut invitations = BTreeMap::new();
+        for _ in 0..n {
+            let handle = read_handle(r)?;
+            invitations.insert(
+                handle,
+                Invitation {
+                    role: Role::from_byte(r.u8()?)?,
+                    invited_by: read_handle(r)?,
+                    invited_at: r.u64()?,
+                },
+            );
+        }
         Ok(Self {
+            links,
+            invitations,
             collection,
             next_seq,
             head,
@@ -241,8 +362,12 @@ fn write_event(w: &mut Writer, e: &EventKind) {
         EventKind::RoleChanged { member, from, to } => {
             w.u8(5).str(member).u8(from.to_byte()).u8(to.to_byte());
         }
-        EventKind::Removed { member, epoch } => {
-            w.u8(6).str(member).u64(*epoch);
+        EventKind::Removed { members, epoch } => {
+            w.u8(6).u32(members.len() as u32);
+            for m in members {
+                w.str(m);
+            }
+            w.u64(*epoch);
         }
         EventKind::Left => {
             w.u8(7);
@@ -276,6 +401,38 @@ fn write_event(w: &mut Writer, e: &EventKind) {
         EventKind::Purged(item) => {
             w.u8(14).fixed(&item.0);
         }
+        EventKind::LinkCreated(link) => {
+            w.u8(15).fixed(&link.0);
+        }
+        EventKind::LinksRevoked { links, epoch } => {
+            w.u8(16).u32(links.len() as u32);
+            for l in links {
+                w.fixed(&l.0);
+            }
+            opt_u64(w, *epoch);
+        }
+        EventKind::Joined {
+            link,
+            role,
+            awaiting_approval,
+        } => {
+            w.u8(17)
+                .fixed(&link.0)
+                .u8(role.to_byte())
+                .u8(u8::from(*awaiting_approval));
+        }
+        EventKind::Approved(h) => {
+            w.u8(18).str(h);
+        }
+        EventKind::Invited { handle, role } => {
+            w.u8(19).str(handle).u8(role.to_byte());
+        }
+        EventKind::InvitationCompleted(h) => {
+            w.u8(20).str(h);
+        }
+        EventKind::InvitationCancelled(h) => {
+            w.u8(21).str(h);
+        }
     }
 }
 
@@ -297,10 +454,17 @@ fn read_event(r: &mut Reader<'_>) -> Result<EventKind, DecodeError> {
             from: Role::from_byte(r.u8()?)?,
             to: Role::from_byte(r.u8()?)?,
         },
-        6 => EventKind::Removed {
-            member: read_handle(r)?,
-            epoch: r.u64()?,
-        },
+        6 => {
+            let n = r.count("removed members", MAX_MEMBERS, 5)?;
+            let mut members = Vec::with_capacity(n);
+            for _ in 0..n {
+                members.push(read_handle(r)?);
+            }
+            EventKind::Removed {
+                members,
+                epoch: r.u64()?,
+            }
+        }
         7 => EventKind::Left,
         8 => {
             let n = r.count("unshared members", MAX_MEMBERS, 5)?;
@@ -329,6 +493,30 @@ fn read_event(r: &mut Reader<'_>) -> Result<EventKind, DecodeError> {
         12 => EventKind::Trashed(ItemId(r.array()?)),
         13 => EventKind::Restored(ItemId(r.array()?)),
         14 => EventKind::Purged(ItemId(r.array()?)),
+        15 => EventKind::LinkCreated(LinkId(r.array()?)),
+        16 => {
+            let n = r.count("revoked links", MAX_LINKS, 16)?;
+            let mut links = Vec::with_capacity(n);
+            for _ in 0..n {
+                links.push(LinkId(r.array()?));
+            }
+            EventKind::LinksRevoked {
+                links,
+                epoch: read_opt_u64(r)?,
+            }
+        }
+        17 => EventKind::Joined {
+            link: LinkId(r.array()?),
+            role: Role::from_byte(r.u8()?)?,
+            awaiting_approval: flag(r)?,
+        },
+        18 => EventKind::Approved(read_handle(r)?),
+        19 => EventKind::Invited {
+            handle: read_handle(r)?,
+            role: Role::from_byte(r.u8()?)?,
+        },
+        20 => EventKind::InvitationCompleted(read_handle(r)?),
+        21 => EventKind::InvitationCancelled(read_handle(r)?),
         _ => return Err(DecodeError::invalid("checkpoint event", "unknown kind")),
     })
 }

@@ -7,8 +7,10 @@ use crate::crypto::aead::SealedBox;
 use crate::crypto::sign::VerifyingKey;
 use crate::crypto::wrap::WrappedSecret;
 use crate::identity::Identity;
+use crate::log::link::{LinkKeys, LinkKind, LinkTerms, PublicScope};
 use crate::log::op::{
-    Body, CollectionId, ItemHeader, ItemId, ItemKind, OpHash, Operation, Rotation,
+    Body, CollectionId, ItemHeader, ItemId, ItemKind, JOIN_PROOF_DOMAIN, LinkId, MAX_LINKS, OpHash,
+    Operation, Rotation, join_proof_message,
 };
 use crate::log::rules::{Action, Role, Violation};
 
@@ -28,8 +30,68 @@ pub struct Member {
     pub added_at: u64,
     /// When they accepted, if they did (the creator accepts at creation).
     pub accepted_at: Option<u64>,
-    /// The newest epoch key wrapped to them, and its epoch.
-    pub key: (u64, WrappedSecret),
+    /// The newest epoch key wrapped to them, and its epoch; `None` while a join
+    /// through a link that needs approval waits for an admin.
+    pub key: Option<(u64, WrappedSecret)>,
+    /// The invite link they joined through, if any.
+    pub joined_via: Option<LinkId>,
+    /// Who approved their join, if the link needed approval and it was approved.
+    pub approved_by: Option<String>,
+}
+
+impl Member {
+    /// Whether they joined through a link that needs approval and wait for it.
+    pub fn awaits_approval(&self) -> bool {
+        self.key.is_none()
+    }
+}
+
+/// A link as the log shows it: terms, creator, uses, joins, revocation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkRecord {
+    /// The terms as signed.
+    pub terms: LinkTerms,
+    /// Who created it.
+    pub creator: String,
+    /// When.
+    pub created_at: u64,
+    /// The operation that created it.
+    pub created_seq: u64,
+    /// The newest epoch key wrapped to it, and its epoch (links carrying epoch keys).
+    pub epoch_key: Option<(u64, WrappedSecret)>,
+    /// Who joined through it and when.
+    pub joins: Vec<(String, u64)>,
+    /// Who revoked it and when, if it was revoked.
+    pub revoked: Option<(String, u64)>,
+}
+
+impl LinkRecord {
+    /// Whether the link can still be used at `time`: not revoked, not expired,
+    /// not used up.
+    pub fn is_live(&self, time: u64) -> bool {
+        self.revoked.is_none() && time <= self.terms.expires_at && !self.used_up()
+    }
+
+    /// Whether an invite link's use limit is reached.
+    pub fn used_up(&self) -> bool {
+        match self.terms.kind {
+            LinkKind::Invite { max_uses, .. } => {
+                max_uses > 0 && self.joins.len() as u64 >= u64::from(max_uses)
+            }
+            LinkKind::Public { .. } => false,
+        }
+    }
+}
+
+/// An invitation to a handle that has no card yet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invitation {
+    /// The role they will get.
+    pub role: Role,
+    /// Who invited them.
+    pub invited_by: String,
+    /// When.
+    pub invited_at: u64,
 }
 
 /// One key epoch.
@@ -117,10 +179,10 @@ pub enum EventKind {
         /// Their role after.
         to: Role,
     },
-    /// A member was removed; a new epoch began.
+    /// Members were removed; a new epoch began.
     Removed {
-        /// The member.
-        member: String,
+        /// The members.
+        members: Vec<String>,
         /// The new epoch.
         epoch: u64,
     },
@@ -158,6 +220,37 @@ pub enum EventKind {
     Restored(ItemId),
     /// An item was purged.
     Purged(ItemId),
+    /// A link was created.
+    LinkCreated(LinkId),
+    /// Links were revoked (with the new epoch if the key rotated).
+    LinksRevoked {
+        /// The links.
+        links: Vec<LinkId>,
+        /// The new epoch, if any.
+        epoch: Option<u64>,
+    },
+    /// The author joined through a link.
+    Joined {
+        /// The link.
+        link: LinkId,
+        /// The role.
+        role: Role,
+        /// Whether they wait for approval.
+        awaiting_approval: bool,
+    },
+    /// A join was approved.
+    Approved(String),
+    /// A handle was invited.
+    Invited {
+        /// The handle.
+        handle: String,
+        /// The role.
+        role: Role,
+    },
+    /// An invitation was completed with the invitee's card.
+    InvitationCompleted(String),
+    /// An invitation was cancelled.
+    InvitationCancelled(String),
 }
 
 /// A collection's state as its log replays to, verified operation by operation.
@@ -177,6 +270,8 @@ pub struct LogState {
     pub(crate) info: Option<(u64, SealedBox)>,
     pub(crate) items: HashMap<ItemId, ItemRecord>,
     pub(crate) history: Vec<Event>,
+    pub(crate) links: BTreeMap<LinkId, LinkRecord>,
+    pub(crate) invitations: BTreeMap<String, Invitation>,
 }
 
 impl LogState {
@@ -194,6 +289,8 @@ impl LogState {
             info: None,
             items: HashMap::new(),
             history: Vec::new(),
+            links: BTreeMap::new(),
+            invitations: BTreeMap::new(),
         }
     }
 
@@ -254,14 +351,30 @@ impl LogState {
     pub fn history(&self) -> &[Event] {
         &self.history
     }
+    /// Every link, revoked ones included.
+    pub fn links(&self) -> &BTreeMap<LinkId, LinkRecord> {
+        &self.links
+    }
+    /// Pending invitations by handle.
+    pub fn invitations(&self) -> &BTreeMap<String, Invitation> {
+        &self.invitations
+    }
 
     /// The key that must have signed `op`, if its author may sign at all.
     pub fn signer_of(&self, op: &Operation) -> Option<VerifyingKey> {
-        if let Body::Create { owner, .. } = &op.body {
-            if self.next_seq == 0 && owner.handle() == op.author {
-                return Some(*owner.signing_key());
+        match &op.body {
+            Body::Create { owner, .. } => {
+                if self.next_seq == 0 && owner.handle() == op.author {
+                    return Some(*owner.signing_key());
+                }
+                return None;
             }
-            return None;
+            Body::Join { card, .. }
+                if card.handle() == op.author && !self.members.contains_key(&op.author) =>
+            {
+                return Some(*card.signing_key());
+            }
+            _ => {}
         }
         self.members.get(&op.author).map(|m| *m.card.signing_key())
     }
@@ -351,7 +464,9 @@ impl LogState {
                     added_by: op.author.clone(),
                     added_at: op.time,
                     accepted_at: Some(op.time),
-                    key: (0, wrap.clone()),
+                    key: Some((0, wrap.clone())),
+                    joined_via: None,
+                    approved_by: None,
                 },
             );
             self.epochs.push(Epoch {
@@ -364,6 +479,16 @@ impl LogState {
         }
         if self.next_seq == 0 {
             return Err(Violation::Genesis);
+        }
+        if let Body::Join {
+            link,
+            role,
+            card,
+            proof,
+            wrap,
+        } = &op.body
+        {
+            return self.join(op, *link, *role, card, proof, wrap.as_ref(), dry);
         }
         let author = op.author.as_str();
         let me = self
@@ -420,7 +545,7 @@ impl LogState {
             Body::Create { .. } | Body::Accept | Body::Leave => Err(Violation::Genesis),
             Body::Rename { epoch, info } => {
                 need(Action::Rename)?;
-                self.check_fresh_epoch(*epoch)?;
+                self.check_fresh_epoch(*epoch, op.time)?;
                 if dry {
                     return Ok(EventKind::Renamed);
                 }
@@ -429,7 +554,7 @@ impl LogState {
             }
             Body::Share { epoch, grants } => {
                 need(Action::ManageMembers)?;
-                self.check_fresh_epoch(*epoch)?;
+                self.check_fresh_epoch(*epoch, op.time)?;
                 if grants.is_empty() {
                     return Err(Violation::RotationRecipients(
                         "a share adds at least one member",
@@ -441,7 +566,10 @@ impl LogState {
                 let mut seen = HashSet::with_capacity(grants.len());
                 for g in grants {
                     let h = g.card.handle();
-                    if self.members.contains_key(h) || !seen.insert(h) {
+                    if self.members.contains_key(h)
+                        || self.invitations.contains_key(h)
+                        || !seen.insert(h)
+                    {
                         return Err(Violation::AlreadyMember(h.to_owned()));
                     }
                     if g.role == Role::Owner {
@@ -470,7 +598,9 @@ impl LogState {
                             added_by: author.to_owned(),
                             added_at: op.time,
                             accepted_at: None,
-                            key: (*epoch, g.wrap.clone()),
+                            key: Some((*epoch, g.wrap.clone())),
+                            joined_via: None,
+                            approved_by: None,
                         },
                     );
                 }
@@ -502,27 +632,45 @@ impl LogState {
                     to: *new,
                 })
             }
-            Body::Remove { member, rotation } => {
+            Body::Remove { members, rotation } => {
                 need(Action::ManageMembers)?;
-                self.managed_member(author, role, member)?;
-                self.check_rotation(rotation, |h| h != member)?;
+                if members.is_empty() {
+                    return Err(Violation::NoSuchMember(String::new()));
+                }
+                let mut seen = HashSet::with_capacity(members.len());
+                for member in members {
+                    self.managed_member(author, role, member)?;
+                    if !seen.insert(member.as_str()) {
+                        return Err(Violation::NoSuchMember(member.clone()));
+                    }
+                }
+                self.check_rotation(rotation, |h| !seen.contains(h.as_str()), op.time, &[])?;
                 if dry {
                     return Ok(EventKind::Accepted);
                 }
-                self.members.remove(member);
+                for member in members {
+                    self.members.remove(member);
+                }
                 self.start_epoch(rotation, op.seq);
                 Ok(EventKind::Removed {
-                    member: member.clone(),
+                    members: members.clone(),
                     epoch: rotation.epoch,
                 })
             }
             Body::Unshare { rotation } => {
                 need(Action::Unshare)?;
                 let owner = self.owner.clone();
-                self.check_rotation(rotation, |h| *h == owner)?;
+                let every_link: Vec<LinkId> = self.links.keys().copied().collect();
+                self.check_rotation(rotation, |h| *h == owner, op.time, &every_link)?;
                 if dry {
                     return Ok(EventKind::Accepted);
                 }
+                for rec in self.links.values_mut() {
+                    if rec.revoked.is_none() {
+                        rec.revoked = Some((author.to_owned(), op.time));
+                    }
+                }
+                self.invitations.clear();
                 let removed: Vec<String> = self
                     .members
                     .keys()
@@ -537,7 +685,7 @@ impl LogState {
                 })
             }
             Body::Rotate { rotation } => {
-                self.check_rotation(rotation, |_| true)?;
+                self.check_rotation(rotation, |_| true, op.time, &[])?;
                 if dry {
                     return Ok(EventKind::Accepted);
                 }
@@ -616,7 +764,339 @@ impl LogState {
                 }
                 Ok(EventKind::Purged(*item))
             }
+            Body::CreateLink(terms) => {
+                need(Action::ManageLinks)?;
+                self.check_link_terms(op, role, terms)?;
+                if dry {
+                    return Ok(EventKind::Accepted);
+                }
+                let epoch_key = match &terms.keys {
+                    LinkKeys::Epoch { epoch, wrap } => Some((*epoch, wrap.clone())),
+                    _ => None,
+                };
+                self.links.insert(
+                    terms.link,
+                    LinkRecord {
+                        terms: (**terms).clone(),
+                        creator: author.to_owned(),
+                        created_at: op.time,
+                        created_seq: op.seq,
+                        epoch_key,
+                        joins: Vec::new(),
+                        revoked: None,
+                    },
+                );
+                Ok(EventKind::LinkCreated(terms.link))
+            }
+            Body::RevokeLinks { links, rotation } => {
+                need(Action::ManageLinks)?;
+                if links.is_empty() {
+                    return Err(Violation::NoSuchLink);
+                }
+                let mut seen = HashSet::with_capacity(links.len());
+                let mut needs_rotation = false;
+                for l in links {
+                    let rec = self.links.get(l).ok_or(Violation::NoSuchLink)?;
+                    if rec.revoked.is_some() || !seen.insert(*l) {
+                        return Err(Violation::LinkRevoked);
+                    }
+                    needs_rotation |= rec.terms.carries_epoch_key();
+                }
+                match rotation {
+                    None if needs_rotation => return Err(Violation::RotationRequired),
+                    None => {}
+                    Some(r) => self.check_rotation(r, |_| true, op.time, links)?,
+                }
+                if dry {
+                    return Ok(EventKind::Accepted);
+                }
+                for l in links {
+                    if let Some(rec) = self.links.get_mut(l) {
+                        rec.revoked = Some((author.to_owned(), op.time));
+                        rec.epoch_key = None;
+                    }
+                }
+                if let Some(r) = rotation {
+                    self.start_epoch(r, op.seq);
+                }
+                Ok(EventKind::LinksRevoked {
+                    links: links.clone(),
+                    epoch: rotation.as_ref().map(|r| r.epoch),
+                })
+            }
+            Body::Join { .. } => Err(Violation::Genesis),
+            Body::Approve {
+                member,
+                epoch,
+                wrap,
+            } => {
+                need(Action::ManageMembers)?;
+                self.managed_member(author, role, member)?;
+                self.check_fresh_epoch(*epoch, op.time)?;
+                if !self
+                    .members
+                    .get(member)
+                    .is_some_and(Member::awaits_approval)
+                {
+                    return Err(Violation::NotAwaitingApproval(member.clone()));
+                }
+                if dry {
+                    return Ok(EventKind::Accepted);
+                }
+                if let Some(m) = self.members.get_mut(member) {
+                    m.key = Some((*epoch, wrap.clone()));
+                    m.approved_by = Some(author.to_owned());
+                }
+                Ok(EventKind::Approved(member.clone()))
+            }
+            Body::Invite {
+                handle,
+                role: invited,
+            } => {
+                need(Action::ManageMembers)?;
+                if *invited == Role::Owner {
+                    return Err(Violation::OwnerOnlyByTransfer);
+                }
+                if *invited >= role {
+                    return Err(Violation::NotBelowOwnRole {
+                        author: author.to_owned(),
+                        role,
+                        target: handle.clone(),
+                        target_role: *invited,
+                    });
+                }
+                if self.members.contains_key(handle) || self.invitations.contains_key(handle) {
+                    return Err(Violation::AlreadyMember(handle.clone()));
+                }
+                if self.members.len() + self.invitations.len() >= crate::log::op::MAX_MEMBERS {
+                    return Err(Violation::Limit("too many members"));
+                }
+                if dry {
+                    return Ok(EventKind::Accepted);
+                }
+                self.invitations.insert(
+                    handle.clone(),
+                    Invitation {
+                        role: *invited,
+                        invited_by: author.to_owned(),
+                        invited_at: op.time,
+                    },
+                );
+                Ok(EventKind::Invited {
+                    handle: handle.clone(),
+                    role: *invited,
+                })
+            }
+            Body::CompleteInvite { epoch, card, wrap } => {
+                need(Action::ManageMembers)?;
+                self.check_fresh_epoch(*epoch, op.time)?;
+                let handle = card.handle();
+                let inv = self
+                    .invitations
+                    .get(handle)
+                    .ok_or_else(|| Violation::NoSuchInvitation(handle.to_owned()))?;
+                if inv.role >= role {
+                    return Err(Violation::NotBelowOwnRole {
+                        author: author.to_owned(),
+                        role,
+                        target: handle.to_owned(),
+                        target_role: inv.role,
+                    });
+                }
+                if dry {
+                    return Ok(EventKind::Accepted);
+                }
+                let Some(inv) = self.invitations.remove(handle) else {
+                    return Err(Violation::NoSuchInvitation(handle.to_owned()));
+                };
+                self.members.insert(
+                    handle.to_owned(),
+                    Member {
+                        card: card.clone(),
+                        role: inv.role,
+                        added_by: inv.invited_by,
+                        added_at: op.time,
+                        accepted_at: None,
+                        key: Some((*epoch, wrap.clone())),
+                        joined_via: None,
+                        approved_by: None,
+                    },
+                );
+                Ok(EventKind::InvitationCompleted(handle.to_owned()))
+            }
+            Body::CancelInvite { handle } => {
+                need(Action::ManageMembers)?;
+                if !self.invitations.contains_key(handle) {
+                    return Err(Violation::NoSuchInvitation(handle.clone()));
+                }
+                if dry {
+                    return Ok(EventKind::Accepted);
+                }
+                self.invitations.remove(handle);
+                Ok(EventKind::InvitationCancelled(handle.clone()))
+            }
         }
+    }
+
+    fn check_link_terms(
+        &self,
+        op: &Operation,
+        role: Role,
+        terms: &LinkTerms,
+    ) -> Result<(), Violation> {
+        if self.links.contains_key(&terms.link) {
+            return Err(Violation::LinkTerms("a link with this id exists"));
+        }
+        if self.links.len() >= MAX_LINKS {
+            return Err(Violation::Limit("too many links"));
+        }
+        if terms.expires_at < op.time {
+            return Err(Violation::LinkTerms("it expires before it is created"));
+        }
+        if let Some(lock) = &terms.password {
+            lock.params
+                .check()
+                .map_err(|_| Violation::LinkTerms("password-hashing parameters out of bounds"))?;
+        }
+        VerifyingKey::from_bytes(&terms.verifying_key)
+            .map_err(|_| Violation::LinkTerms("the link's public key is unusable"))?;
+        if crate::crypto::x25519::is_low_order(&terms.kem_key) {
+            // Every later rotation must wrap to it: a low-order key would block them.
+            return Err(Violation::LinkTerms("the link's KEM key is of low order"));
+        }
+        let wants_epoch_key = match terms.kind {
+            LinkKind::Invite {
+                role: granted,
+                approval,
+                ..
+            } => {
+                if granted == Role::Owner {
+                    return Err(Violation::OwnerOnlyByTransfer);
+                }
+                if granted > role {
+                    return Err(Violation::NotBelowOwnRole {
+                        author: op.author.clone(),
+                        role,
+                        target: format!("link {}", terms.link),
+                        target_role: granted,
+                    });
+                }
+                if terms.password.is_some() {
+                    return Err(Violation::LinkTerms("invite links take no password"));
+                }
+                !approval
+            }
+            LinkKind::Public { scope, .. } => scope == PublicScope::Live,
+        };
+        match (&terms.keys, wants_epoch_key, &terms.kind) {
+            (LinkKeys::Epoch { epoch, .. }, true, _) => self.check_fresh_epoch(*epoch, op.time),
+            (LinkKeys::None, false, LinkKind::Invite { .. }) => Ok(()),
+            (LinkKeys::Items { .. }, false, LinkKind::Public { .. }) => Ok(()),
+            _ => Err(Violation::LinkTerms(
+                "the key material does not match the link's kind",
+            )),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn join(
+        &mut self,
+        op: &Operation,
+        link: LinkId,
+        role: Role,
+        card: &Identity,
+        proof: &crate::crypto::sign::Signature,
+        wrap: Option<&WrappedSecret>,
+        dry: bool,
+    ) -> Result<EventKind, Violation> {
+        if card.handle() != op.author {
+            return Err(Violation::NotAMember {
+                author: op.author.clone(),
+            });
+        }
+        if self.members.contains_key(&op.author) {
+            return Err(Violation::AlreadyMember(op.author.clone()));
+        }
+        let rec = self.links.get(&link).ok_or(Violation::NoSuchLink)?;
+        let LinkKind::Invite {
+            role: granted,
+            approval,
+            ..
+        } = rec.terms.kind
+        else {
+            return Err(Violation::LinkTerms("a public link admits no one"));
+        };
+        if rec.revoked.is_some() {
+            return Err(Violation::LinkRevoked);
+        }
+        if op.time > rec.terms.expires_at {
+            return Err(Violation::LinkExpired {
+                expired_at: rec.terms.expires_at,
+                claimed: op.time,
+            });
+        }
+        if rec.used_up() {
+            return Err(Violation::LinkUsedUp);
+        }
+        if role != granted {
+            return Err(Violation::WrongLinkRole {
+                link: granted,
+                claimed: role,
+            });
+        }
+        let key = VerifyingKey::from_bytes(&rec.terms.verifying_key)
+            .map_err(|_| Violation::BadJoinProof)?;
+        key.verify(
+            JOIN_PROOF_DOMAIN,
+            &join_proof_message(&self.collection, &link, card, role),
+            proof,
+        )
+        .map_err(|_| Violation::BadJoinProof)?;
+        let key = match (approval, wrap) {
+            (true, None) => None,
+            (false, Some(w)) => {
+                if rec.epoch_key.as_ref().map(|(e, _)| *e) != Some(self.epoch()) {
+                    return Err(Violation::LinkTerms(
+                        "the link holds no key for the current epoch",
+                    ));
+                }
+                Some((self.epoch(), w.clone()))
+            }
+            _ => {
+                return Err(Violation::LinkTerms(
+                    "a join carries a key exactly when the link needs no approval",
+                ));
+            }
+        };
+        if self.members.len() >= crate::log::op::MAX_MEMBERS {
+            return Err(Violation::Limit("too many members"));
+        }
+        if dry {
+            return Ok(EventKind::Accepted);
+        }
+        self.invitations.remove(&op.author);
+        if let Some(rec) = self.links.get_mut(&link) {
+            rec.joins.push((op.author.clone(), op.time));
+        }
+        let awaiting_approval = key.is_none();
+        self.members.insert(
+            op.author.clone(),
+            Member {
+                card: card.clone(),
+                role,
+                added_by: op.author.clone(),
+                added_at: op.time,
+                accepted_at: Some(op.time),
+                key,
+                joined_via: Some(link),
+                approved_by: None,
+            },
+        );
+        Ok(EventKind::Joined {
+            link,
+            role,
+            awaiting_approval,
+        })
     }
 
     /// The current role of `member`, if `author` (at `role`) may manage them.
@@ -636,25 +1116,46 @@ impl LogState {
         Ok(target.role)
     }
 
-    fn check_fresh_epoch(&self, epoch: u64) -> Result<(), Violation> {
+    /// New encryption must use the current epoch, and the current epoch key must
+    /// not be known to anyone who lost access: no one left since it was made, and
+    /// no link holding it has expired or been used up.
+    fn check_fresh_epoch(&self, epoch: u64, time: u64) -> Result<(), Violation> {
         if epoch != self.epoch() {
             return Err(Violation::WrongEpoch {
                 current: self.epoch(),
                 found: epoch,
             });
         }
-        if self.stale {
+        if self.needs_rotation_at(time) {
             return Err(Violation::RotationRequired);
         }
         Ok(())
     }
 
-    /// A rotation must start the next epoch and wrap to exactly the members that
-    /// `keep` keeps, each once.
+    /// Whether a link that can no longer be used still holds the current key.
+    pub fn dead_link_holds_current_key(&self, time: u64) -> bool {
+        let current = self.epoch();
+        self.links
+            .values()
+            .any(|l| l.epoch_key.as_ref().is_some_and(|(e, _)| *e == current) && !l.is_live(time))
+    }
+
+    /// Whether new content at `time` needs a rotation first: a member left, or a
+    /// link that holds the current key expired or was used up.
+    pub fn needs_rotation_at(&self, time: u64) -> bool {
+        self.stale || self.dead_link_holds_current_key(time)
+    }
+
+    /// A rotation must start the next epoch, wrap to exactly the members that
+    /// `keep` keeps (those holding a key), each once, and seal the key for
+    /// exactly the links that stay live at `time` and carry epoch keys (minus
+    /// `revoking`).
     fn check_rotation(
         &self,
         rotation: &Rotation,
         keep: impl Fn(&String) -> bool,
+        time: u64,
+        revoking: &[LinkId],
     ) -> Result<(), Violation> {
         let next = self.epoch() + 1;
         if rotation.epoch != next {
@@ -663,26 +1164,57 @@ impl LogState {
                 found: rotation.epoch,
             });
         }
-        let expected = self.members.keys().filter(|h| keep(h)).count();
+        let holds_key = |h: &String| self.members.get(h).is_some_and(|m| m.key.is_some());
+        let expected = self
+            .members
+            .keys()
+            .filter(|h| keep(h) && holds_key(h))
+            .count();
         if rotation.wraps.len() != expected {
             return Err(Violation::RotationRecipients("wrong number of wraps"));
         }
         let mut seen = HashSet::with_capacity(expected);
         for (h, _) in &rotation.wraps {
-            if !self.members.contains_key(h) || !keep(h) {
+            if !holds_key(h) || !keep(h) {
                 return Err(Violation::RotationRecipients("a wrap for a non-member"));
             }
             if !seen.insert(h.as_str()) {
                 return Err(Violation::RotationRecipients("two wraps for one member"));
             }
         }
+        let live: HashSet<LinkId> = self
+            .live_epoch_links(time)
+            .filter(|l| !revoking.contains(l))
+            .collect();
+        let sealed: HashSet<LinkId> = rotation.links.iter().map(|(l, _)| *l).collect();
+        if sealed.len() != rotation.links.len() || sealed != live {
+            return Err(Violation::RotationRecipients(
+                "the key must be sealed for exactly the live links that carry epoch keys",
+            ));
+        }
         Ok(())
+    }
+
+    /// The links that carry epoch keys and can still be used at `time`.
+    pub fn live_epoch_links(&self, time: u64) -> impl Iterator<Item = LinkId> + '_ {
+        self.links
+            .iter()
+            .filter(move |(_, l)| l.terms.carries_epoch_key() && l.is_live(time))
+            .map(|(id, _)| *id)
     }
 
     fn start_epoch(&mut self, rotation: &Rotation, seq: u64) {
         for (h, wrap) in &rotation.wraps {
             if let Some(m) = self.members.get_mut(h) {
-                m.key = (rotation.epoch, wrap.clone());
+                m.key = Some((rotation.epoch, wrap.clone()));
+            }
+        }
+        for rec in self.links.values_mut() {
+            rec.epoch_key = None;
+        }
+        for (l, wrap) in &rotation.links {
+            if let Some(rec) = self.links.get_mut(l) {
+                rec.epoch_key = Some((rotation.epoch, wrap.clone()));
             }
         }
         self.epochs.push(Epoch {
@@ -706,7 +1238,7 @@ impl LogState {
             role,
             action,
         };
-        self.check_fresh_epoch(header.epoch)?;
+        self.check_fresh_epoch(header.epoch, op.time)?;
         match (header.kind, &header.content) {
             (ItemKind::Folder, Some(_)) => {
                 return Err(Violation::ItemShape("a folder has no content"));

@@ -132,6 +132,7 @@ impl LogState {
                     observe(&g.card)?;
                 }
             }
+            Body::Join { card, .. } | Body::CompleteInvite { card, .. } => observe(card)?,
             _ => {}
         }
         let at = self.len();
@@ -155,6 +156,11 @@ impl LogState {
                     members.insert(card.handle(), *card.signing_key());
                     members.get(op.author.as_str()).copied()
                 }
+                Body::Join { card, .. }
+                    if card.handle() == op.author && !members.contains_key(op.author.as_str()) =>
+                {
+                    Some(*card.signing_key())
+                }
                 _ => members.get(op.author.as_str()).copied(),
             };
             let Some(key) = key else { break };
@@ -165,8 +171,16 @@ impl LogState {
                         members.insert(g.card.handle(), *g.card.signing_key());
                     }
                 }
-                Body::Remove { member, .. } => {
-                    members.remove(member.as_str());
+                Body::Remove { members: gone, .. } => {
+                    for m in gone {
+                        members.remove(m.as_str());
+                    }
+                }
+                Body::Join { card, .. } => {
+                    members.insert(card.handle(), *card.signing_key());
+                }
+                Body::CompleteInvite { card, .. } => {
+                    members.insert(card.handle(), *card.signing_key());
                 }
                 Body::Leave => {
                     members.remove(op.author.as_str());
