@@ -86,6 +86,16 @@ impl fmt::Debug for KemPublicKey {
     }
 }
 
+/// Whether an X25519 public key is of small order (every shared secret with it
+/// is all zero), checked with one scalar multiplication by a fixed clamped
+/// scalar: clamping makes the scalar a multiple of 8, which kills exactly the
+/// small-order part.
+pub fn is_low_order(public: &[u8; 32]) -> bool {
+    let probe = x25519_dalek::StaticSecret::from([0x42u8; 32]);
+    let shared = probe.diffie_hellman(&x25519_dalek::PublicKey::from(*public));
+    !shared.was_contributory()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,14 +116,4 @@ mod tests {
         one[0] = 1;
         assert!(a.diffie_hellman(&KemPublicKey::from_bytes(one)).is_err());
     }
-}
-
-/// Whether an X25519 public key is of small order (every shared secret with it
-/// is all zero), checked with one scalar multiplication by a fixed clamped
-/// scalar: clamping makes the scalar a multiple of 8, which kills exactly the
-/// small-order part.
-pub fn is_low_order(public: &[u8; 32]) -> bool {
-    let probe = x25519_dalek::StaticSecret::from([0x42u8; 32]);
-    let shared = probe.diffie_hellman(&x25519_dalek::PublicKey::from(*public));
-    !shared.was_contributory()
 }
