@@ -3,12 +3,13 @@
 
 use rayon::prelude::*;
 
+use crate::collection::Remote;
 use crate::collection::{Client, Collection, keys};
 use crate::crypto::aead::SealedBox;
 use crate::crypto::secret::SecretKey;
 use crate::crypto::stream::{self, ContentDigest, ContentKey};
 use crate::error::{Error, Result};
-use crate::log::{Body, ItemHeader, ItemId, ItemKind, ItemRecord, ItemVersion};
+use crate::log::{Body, CollectionId, ItemHeader, ItemId, ItemKind, ItemRecord, ItemVersion};
 use crate::wire::{Reader, Writer};
 
 /// The longest item name or media type, in bytes.
@@ -299,41 +300,21 @@ impl Collection {
     }
 
     /// The key of one item version, unwrapped with its epoch key.
-    fn item_key(&self, header: &ItemHeader) -> Result<SecretKey> {
-        let plain = header.wrapped_key.open(
-            self.key(header.epoch)?,
-            &keys::item_key_aad(&self.id(), &header.item, header.version, header.epoch),
-        )?;
-        SecretKey::from_slice(plain.expose()).ok_or(Error::DecryptionFailed)
+    pub(crate) fn item_key(&self, header: &ItemHeader) -> Result<SecretKey> {
+        open_item_key(&self.id(), header, self.key(header.epoch)?)
     }
 
     fn metadata_of(&self, header: &ItemHeader) -> Result<ItemMetadata> {
-        let key = self.item_key(header)?;
-        let id = self.id();
-        let plain = header.metadata.open(
-            &keys::metadata_key(&key, &id, &header.item)?,
-            &keys::metadata_aad(&id, &header.item),
-        )?;
-        ItemMetadata::decode(plain.expose())
+        open_metadata(&self.id(), header, &self.item_key(header)?)
     }
 
     fn to_item(&self, id: ItemId, rec: &ItemRecord) -> Result<Item> {
-        Ok(Item {
+        Ok(item_view(
             id,
-            kind: rec.kind(),
-            parent: rec.latest.header.parent,
-            metadata: self.metadata_of(&rec.latest.header)?,
-            creator: rec.creator.clone(),
-            versions: rec
-                .versions()
-                .map(|v| VersionInfo {
-                    version: v.header.version,
-                    author: v.author.clone(),
-                    time: v.time,
-                })
-                .collect(),
-            trashed: rec.trashed.is_some(),
-        })
+            rec,
+            &rec.latest,
+            self.metadata_of(&rec.latest.header)?,
+        ))
     }
 
     /// One item, decrypted.
@@ -380,27 +361,89 @@ impl Collection {
     /// The content of one version of a file, checked as [`Collection::read`] does.
     pub fn read_version(&self, client: &Client, item: ItemId, version: u32) -> Result<Vec<u8>> {
         let header = &self.version_record(item, version)?.header;
-        let digest = header
-            .content
-            .as_ref()
-            .ok_or_else(|| Error::InvalidArgument("a folder has no content".into()))?;
-        let blob = client
-            .remote
-            .get_blob(&self.id(), &digest.ciphertext_hash)?;
-        if blob.len() as u64 != digest.ciphertext_len
-            || stream::ciphertext_hash(&blob) != digest.ciphertext_hash
-        {
-            return Err(Error::ContentMismatch);
-        }
-        let key = ContentKey::from_secret(keys::content_key(
-            &self.item_key(header)?,
+        open_content(
+            client.remote.as_ref(),
             &self.id(),
-            &item,
-        )?);
-        if blob.len() >= PARALLEL_FROM {
-            stream::open_parallel(&key, &blob, digest)
-        } else {
-            stream::open(&key, &blob, digest)
-        }
+            header,
+            &self.item_key(header)?,
+        )
+    }
+}
+
+/// Opens an item version's key with the key of its epoch.
+pub(crate) fn open_item_key(
+    collection: &CollectionId,
+    header: &ItemHeader,
+    epoch_key: &SecretKey,
+) -> Result<SecretKey> {
+    let plain = header.wrapped_key.open(
+        epoch_key,
+        &keys::item_key_aad(collection, &header.item, header.version, header.epoch),
+    )?;
+    SecretKey::from_slice(plain.expose()).ok_or(Error::DecryptionFailed)
+}
+
+/// Opens an item version's metadata with its item key.
+pub(crate) fn open_metadata(
+    collection: &CollectionId,
+    header: &ItemHeader,
+    item_key: &SecretKey,
+) -> Result<ItemMetadata> {
+    let plain = header.metadata.open(
+        &keys::metadata_key(item_key, collection, &header.item)?,
+        &keys::metadata_aad(collection, &header.item),
+    )?;
+    ItemMetadata::decode(plain.expose())
+}
+
+/// The item as shown at `shown` (one of its versions), with its metadata.
+pub(crate) fn item_view(
+    id: ItemId,
+    rec: &ItemRecord,
+    shown: &ItemVersion,
+    metadata: ItemMetadata,
+) -> Item {
+    Item {
+        id,
+        kind: rec.kind(),
+        parent: shown.header.parent,
+        metadata,
+        creator: rec.creator.clone(),
+        versions: rec
+            .versions()
+            .take_while(|v| v.header.version <= shown.header.version)
+            .map(|v| VersionInfo {
+                version: v.header.version,
+                author: v.author.clone(),
+                time: v.time,
+            })
+            .collect(),
+        trashed: rec.trashed.is_some(),
+    }
+}
+
+/// Fetches an item version's content and checks it against the signed header
+/// before decrypting anything.
+pub(crate) fn open_content(
+    remote: &dyn Remote,
+    collection: &CollectionId,
+    header: &ItemHeader,
+    item_key: &SecretKey,
+) -> Result<Vec<u8>> {
+    let digest = header
+        .content
+        .as_ref()
+        .ok_or_else(|| Error::InvalidArgument("a folder has no content".into()))?;
+    let blob = remote.get_blob(collection, &digest.ciphertext_hash)?;
+    if blob.len() as u64 != digest.ciphertext_len
+        || stream::ciphertext_hash(&blob) != digest.ciphertext_hash
+    {
+        return Err(Error::ContentMismatch);
+    }
+    let key = ContentKey::from_secret(keys::content_key(item_key, collection, &header.item)?);
+    if blob.len() >= PARALLEL_FROM {
+        stream::open_parallel(&key, &blob, digest)
+    } else {
+        stream::open(&key, &blob, digest)
     }
 }
