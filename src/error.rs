@@ -103,6 +103,18 @@ pub enum Error {
     /// Content served for an item does not match the item's signed header.
     #[error("the content served does not match the item's signed header")]
     ContentMismatch,
+    /// The link was revoked by an admin.
+    #[error("the link was revoked")]
+    LinkRevoked,
+    /// The link expired.
+    #[error("the link expired at {expired_at}")]
+    LinkExpired {
+        /// When it expired (seconds since the Unix epoch).
+        expired_at: u64,
+    },
+    /// The text is not a sealshare link.
+    #[error("not a sealshare link: {0}")]
+    BadLink(&'static str),
     /// The storage server (or the app's transport to it) failed.
     #[error("server: {0}")]
     Remote(String),
@@ -206,6 +218,9 @@ impl Error {
             Error::NotFound(_) => "not_found",
             Error::ContentMismatch => "content_mismatch",
             Error::Remote(_) => "remote",
+            Error::LinkRevoked => "link_revoked",
+            Error::LinkExpired { .. } => "link_expired",
+            Error::BadLink(_) => "bad_link",
             Error::Io(_) => "io",
         }
     }

@@ -19,6 +19,7 @@ pub mod crypto;
 pub mod error;
 pub mod identity;
 pub mod keystore;
+pub mod links;
 pub mod log;
 pub mod trust;
 pub mod wire;
@@ -32,6 +33,7 @@ pub use collection::{
 };
 pub use identity::{Fingerprint, Identity, SafetyNumber};
 pub use keystore::{Keystore, RecoveryPhrase};
+pub use links::{InviteTerms, LinkUrl, PublicLinkTerms, PublicScopeChoice, PublicView};
 pub use log::{CollectionId, ItemId, ItemKind, LogState, Operation, Role, Violation};
 pub use trust::{TrustStatus, TrustStore};
 

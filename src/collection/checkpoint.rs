@@ -78,6 +78,7 @@ impl Collection {
             state,
             keys,
             hashes,
+            pin: None,
         })
     }
 }

@@ -115,6 +115,11 @@ pub(crate) fn item_key_aad(
     )
 }
 
+/// AAD of the item-key bundle a snapshot or item link carries.
+pub(crate) fn link_items_aad(collection: &CollectionId, link: &LinkId) -> Vec<u8> {
+    aad("link-items", collection, &[&link.0])
+}
+
 /// AAD of an item version's metadata (sealed under a key derived from its item key).
 pub(crate) fn metadata_aad(collection: &CollectionId, item: &ItemId) -> Vec<u8> {
     aad("item-metadata", collection, &[&item.0])
@@ -216,8 +221,15 @@ impl EpochKeys {
             )?;
             self.insert_checked(state, *epoch, key)?;
         }
-        // Walk back from the newest key held to epoch 0.
-        let mut e = *self.keys.keys().next_back().unwrap_or(epoch);
+        self.walk_back(state)
+    }
+
+    /// Derives every older epoch key from the newest one held, checking each
+    /// against its commitment.
+    pub(crate) fn walk_back(&mut self, state: &LogState) -> Result<()> {
+        let Some(mut e) = self.keys.keys().next_back().copied() else {
+            return Ok(());
+        };
         while e > 0 {
             if !self.keys.contains_key(&(e - 1)) {
                 let (Some(key), Some(record)) = (self.keys.get(&e), state.epochs().get(e as usize))

@@ -6,8 +6,8 @@
 mod checkpoint;
 pub mod client;
 mod history;
-mod items;
-mod keys;
+pub(crate) mod items;
+pub(crate) mod keys;
 mod members;
 pub mod memory;
 pub mod remote;
@@ -45,6 +45,8 @@ pub struct Collection {
     state: LogState,
     keys: EpochKeys,
     hashes: Vec<OpHash>,
+    /// The creator's signing key, when opened from a link that pins it.
+    pin: Option<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Collection {
@@ -102,7 +104,25 @@ impl Collection {
             state: LogState::empty(id),
             keys: EpochKeys::default(),
             hashes: Vec::new(),
+            pin: None,
         }
+    }
+
+    /// Opens a collection whose creator's signing key the caller knows (from a
+    /// link): a log whose first operation is signed by anyone else is refused
+    /// with [`Error::Fork`] at 0, whatever the server serves.
+    pub fn open_pinned(
+        client: &mut Client,
+        id: CollectionId,
+        creator_key: &[u8; 32],
+    ) -> Result<Self> {
+        let mut collection = Self::empty(id);
+        collection.pin = Some(*creator_key);
+        collection.sync(client)?;
+        if collection.state.is_empty() {
+            return Err(Error::NotFound(format!("collection {id}")));
+        }
+        Ok(collection)
     }
 
     /// The collection's id.
@@ -134,6 +154,9 @@ impl Collection {
         let from = known.saturating_sub(1);
         let served = client.remote.fetch(&id, from)?;
         let new: &[Vec<u8>] = if known == 0 {
+            if let Some(pin) = &self.pin {
+                check_pin(served.first().map(Vec::as_slice), pin)?;
+            }
             &served
         } else {
             let Some(first) = served.first() else {
@@ -349,7 +372,7 @@ fn seal_info(
     SealedBox::seal(key, &w.finish(), &keys::info_aad(id, epoch))
 }
 
-fn open_info(
+pub(crate) fn open_info(
     id: &CollectionId,
     epoch: u64,
     key: &SecretKey,
@@ -361,4 +384,13 @@ fn open_info(
     let description = r.str("collection description", MAX_NAME_LEN)?.to_owned();
     r.finish()?;
     Ok((name, description))
+}
+
+/// Checks that the first operation creates the collection with the pinned key.
+pub(crate) fn check_pin(first: Option<&[u8]>, pin: &[u8; 32]) -> Result<()> {
+    let op = Operation::from_bytes(first.ok_or(Error::NotFound("the collection's log".into()))?)?;
+    match &op.body {
+        Body::Create { owner, .. } if owner.signing_key().as_bytes() == pin => Ok(()),
+        _ => Err(Error::Fork { seq: 0 }),
+    }
 }

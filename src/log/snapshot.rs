@@ -69,6 +69,7 @@ impl LogState {
             .fixed(&self.head)
             .u64(self.last_time)
             .str(&self.owner)
+            .fixed(&self.founder_key)
             .u8(u8::from(self.stale));
         w.u32(self.members.len() as u32);
         for m in self.members.values() {
@@ -184,6 +185,7 @@ impl LogState {
         let head = r.array()?;
         let last_time = r.u64()?;
         let owner = r.str("owner", MAX_HANDLE_LEN)?.to_owned();
+        let founder_key = r.array()?;
         let stale = flag(r)?;
         let n = r.count("members", MAX_MEMBERS, 50)?;
         let mut members = BTreeMap::new();
@@ -325,6 +327,7 @@ impl LogState {
             );
         }
         Ok(Self {
+            founder_key,
             links,
             invitations,
             collection,

@@ -264,6 +264,7 @@ pub struct LogState {
     pub(crate) head: OpHash,
     pub(crate) last_time: u64,
     pub(crate) owner: String,
+    pub(crate) founder_key: [u8; 32],
     pub(crate) members: BTreeMap<String, Member>,
     pub(crate) epochs: Vec<Epoch>,
     pub(crate) stale: bool,
@@ -283,6 +284,7 @@ impl LogState {
             head: [0; 32],
             last_time: 0,
             owner: String::new(),
+            founder_key: [0; 32],
             members: BTreeMap::new(),
             epochs: Vec::new(),
             stale: false,
@@ -317,6 +319,10 @@ impl LogState {
     /// The owner's handle.
     pub fn owner(&self) -> &str {
         &self.owner
+    }
+    /// The signing key of the collection's creator (what links pin).
+    pub fn founder_key(&self) -> [u8; 32] {
+        self.founder_key
     }
     /// Every member, the owner included, by handle.
     pub fn members(&self) -> &BTreeMap<String, Member> {
@@ -456,6 +462,7 @@ impl LogState {
                 return Ok(EventKind::Created);
             }
             self.owner = op.author.clone();
+            self.founder_key = owner.signing_key().to_bytes();
             self.members.insert(
                 op.author.clone(),
                 Member {

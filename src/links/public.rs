@@ -1,0 +1,412 @@
+//! Public links: read-only access for people without an account, to the live
+//! collection, a snapshot of it, or chosen items; optionally behind a password
+//! that enters the key derivation.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use zeroize::Zeroizing;
+
+use crate::collection::items::{item_view, open_content, open_item_key, open_metadata};
+use crate::collection::keys::{self, EpochKeys, LINK_EPOCH_KEY_PURPOSE, link_recipient};
+use crate::collection::{Client, Collection, Item, Remote, check_pin};
+use crate::crypto::aead::SealedBox;
+use crate::crypto::password::{Argon2Params, Profile};
+use crate::crypto::secret::SecretKey;
+use crate::crypto::wrap::WrapContext;
+use crate::error::{Error, Result};
+use crate::links::invite::check_usable;
+use crate::links::{LinkPurpose, LinkSecrets, LinkUrl, new_password_lock, password_key};
+use crate::log::link::{LinkKeys, LinkKind, LinkTerms, PublicScope};
+use crate::log::{Body, ItemId, LinkId, LogState};
+use crate::wire::{Reader, Writer};
+
+/// The most items a snapshot or item link may carry.
+pub const MAX_LINK_ITEMS: usize = 100_000;
+
+/// What a new public link shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublicScopeChoice {
+    /// The live collection.
+    Live,
+    /// The collection as it stands now (items not in the trash).
+    Snapshot,
+    /// These items, as they stand now.
+    Items(Vec<ItemId>),
+}
+
+/// The terms of a new public link.
+#[derive(Debug, Clone)]
+pub struct PublicLinkTerms {
+    /// What it shows.
+    pub scope: PublicScopeChoice,
+    /// How long it stays valid, in seconds (seven days by default).
+    pub valid_for: u64,
+    /// A password readers must also know, if any.
+    pub password: Option<String>,
+    /// The Argon2id parameters for the password.
+    pub password_params: Argon2Params,
+    /// How many devices may open it (for the server to enforce); 0 for no limit.
+    pub device_limit: u32,
+    /// Whether downloads are allowed (for the server to enforce).
+    pub download: bool,
+}
+
+impl Default for PublicLinkTerms {
+    fn default() -> Self {
+        Self {
+            scope: PublicScopeChoice::Live,
+            valid_for: 7 * 24 * 3600,
+            password: None,
+            password_params: Profile::Interactive.params(),
+            device_limit: 0,
+            download: true,
+        }
+    }
+}
+
+impl Collection {
+    /// Creates a public link (Admin and up). Give the URL only to its readers.
+    pub fn create_public_link(
+        &mut self,
+        client: &mut Client,
+        base_url: &str,
+        terms: &PublicLinkTerms,
+    ) -> Result<LinkUrl> {
+        let link = LinkId::random()?;
+        let secret: [u8; 32] = crate::crypto::random::array()?;
+        let url = LinkUrl::new(
+            LinkPurpose::Public,
+            self.id(),
+            link,
+            secret,
+            self.creator_key()?,
+            base_url,
+        );
+        let lock = match &terms.password {
+            None => None,
+            Some(_) => Some(new_password_lock(terms.password_params)?),
+        };
+        let pw_key = match (&lock, &terms.password) {
+            (Some(lock), Some(pw)) => Some(password_key(lock, pw)?),
+            _ => None,
+        };
+        let derived = url.secrets(pw_key.as_ref())?;
+        let kem_key = derived.kem.public_key().to_bytes();
+        let verifying_key = derived.signing.verifying_key().to_bytes();
+        let scope = match terms.scope {
+            PublicScopeChoice::Live => PublicScope::Live,
+            PublicScopeChoice::Snapshot => PublicScope::Snapshot,
+            PublicScopeChoice::Items(_) => PublicScope::Items,
+        };
+        self.commit(client, true, &mut |this, client| {
+            let time = this.next_time(client);
+            let keys = match &terms.scope {
+                PublicScopeChoice::Live => {
+                    let epoch = this.state().epoch();
+                    LinkKeys::Epoch {
+                        epoch,
+                        wrap: keys::wrap_to_link(
+                            &link,
+                            &kem_key,
+                            &this.id(),
+                            epoch,
+                            this.current_key()?,
+                        )?,
+                    }
+                }
+                PublicScopeChoice::Snapshot => {
+                    let live: Vec<ItemId> = this
+                        .state()
+                        .items()
+                        .iter()
+                        .filter(|(_, r)| r.trashed.is_none())
+                        .map(|(id, _)| *id)
+                        .collect();
+                    this.item_bundle(&link, &live, &derived)?
+                }
+                PublicScopeChoice::Items(items) => this.item_bundle(&link, items, &derived)?,
+            };
+            Ok(Body::CreateLink(Box::new(LinkTerms {
+                link,
+                kind: LinkKind::Public {
+                    scope,
+                    device_limit: terms.device_limit,
+                    download: terms.download,
+                },
+                expires_at: time.saturating_add(terms.valid_for),
+                password: lock,
+                verifying_key,
+                kem_key,
+                keys,
+            })))
+        })?;
+        Ok(url)
+    }
+
+    /// The keys of the newest versions of `items`, sealed for a link.
+    fn item_bundle(
+        &self,
+        link: &LinkId,
+        items: &[ItemId],
+        derived: &LinkSecrets,
+    ) -> Result<LinkKeys> {
+        if items.len() > MAX_LINK_ITEMS {
+            return Err(Error::InvalidArgument(format!(
+                "a link carries at most {MAX_LINK_ITEMS} items"
+            )));
+        }
+        let mut w = Writer::raw();
+        w.u32(items.len() as u32);
+        for id in items {
+            let rec = self
+                .state()
+                .items()
+                .get(id)
+                .ok_or_else(|| Error::NotFound(format!("item {id}")))?;
+            let key = self.item_key(&rec.latest.header)?;
+            w.fixed(&id.0)
+                .u32(rec.latest.header.version)
+                .fixed(key.expose());
+        }
+        let plain = Zeroizing::new(w.finish());
+        Ok(LinkKeys::Items {
+            sealed: SealedBox::seal(
+                &derived.items,
+                &plain,
+                &keys::link_items_aad(&self.id(), link),
+            )?,
+        })
+    }
+}
+
+/// What a public link opened: the verified log and the keys the link grants.
+/// Holds no account and can sign nothing.
+pub struct PublicView {
+    url: LinkUrl,
+    state: LogState,
+    remote: Arc<dyn Remote>,
+    epoch_keys: EpochKeys,
+    item_keys: HashMap<ItemId, (u32, SecretKey)>,
+    secrets: LinkSecrets,
+    has_password: bool,
+}
+
+impl std::fmt::Debug for PublicView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PublicView")
+            .field("link", &self.url)
+            .field("operations", &self.state.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PublicView {
+    /// Opens a public link: fetches the log, checks it starts with the creator
+    /// the link pins, verifies it, checks the link is neither revoked nor
+    /// expired at `now`, and unlocks what the link grants. A link with a
+    /// password needs it ([`Error::WrongPassword`] otherwise).
+    pub fn open(
+        remote: Arc<dyn Remote>,
+        url: &LinkUrl,
+        password: Option<&str>,
+        now: u64,
+    ) -> Result<Self> {
+        if url.purpose() != LinkPurpose::Public {
+            return Err(Error::BadLink(
+                "an invite link; join it with Collection::join",
+            ));
+        }
+        let ops = remote.fetch(&url.collection(), 0)?;
+        check_pin(ops.first().map(Vec::as_slice), url.creator_key())?;
+        let mut state = LogState::empty(url.collection());
+        state.extend_from_bytes(&ops)?;
+        let rec = state
+            .links()
+            .get(&url.link())
+            .ok_or_else(|| Error::NotFound("the link in the collection's log".into()))?;
+        if !matches!(rec.terms.kind, LinkKind::Public { .. }) {
+            return Err(Error::BadLink("not a public link"));
+        }
+        check_usable(rec, now)?;
+        let pw_key = match (&rec.terms.password, password) {
+            (None, _) => None,
+            (Some(_), None) => return Err(Error::WrongPassword),
+            (Some(lock), Some(pw)) => Some(password_key(lock, pw)?),
+        };
+        let has_password = rec.terms.password.is_some();
+        let secrets = url.secrets(pw_key.as_ref())?;
+        let mut view = Self {
+            url: url.clone(),
+            state,
+            remote,
+            epoch_keys: EpochKeys::default(),
+            item_keys: HashMap::new(),
+            secrets,
+            has_password,
+        };
+        view.unlock()?;
+        Ok(view)
+    }
+
+    fn record(&self) -> Result<&crate::log::state::LinkRecord> {
+        self.state
+            .links()
+            .get(&self.url.link())
+            .ok_or_else(|| Error::NotFound("the link".into()))
+    }
+
+    /// Maps a failure to open the link's key material to the error a reader can act on.
+    fn locked(&self, e: Error) -> Error {
+        match e {
+            Error::DecryptionFailed if self.has_password => Error::WrongPassword,
+            other => other,
+        }
+    }
+
+    fn unlock(&mut self) -> Result<()> {
+        let id = self.url.collection();
+        let link = self.url.link();
+        let rec = self.record()?.clone();
+        match (&rec.terms.keys, &rec.epoch_key) {
+            (LinkKeys::Epoch { .. }, Some((epoch, wrap))) => {
+                let key = wrap
+                    .unwrap_key(
+                        &self.secrets.kem,
+                        &WrapContext {
+                            purpose: LINK_EPOCH_KEY_PURPOSE,
+                            collection: &id.0,
+                            epoch: *epoch,
+                            recipient: &link_recipient(&link),
+                        },
+                    )
+                    .map_err(|e| self.locked(e))?;
+                self.epoch_keys.insert_checked(&self.state, *epoch, key)?;
+                self.epoch_keys.walk_back(&self.state)
+            }
+            (LinkKeys::Epoch { .. }, None) => Err(Error::LinkRevoked),
+            (LinkKeys::Items { sealed }, _) => {
+                let plain = sealed
+                    .open(&self.secrets.items, &keys::link_items_aad(&id, &link))
+                    .map_err(|e| self.locked(e))?;
+                let mut r = Reader::raw(plain.expose(), "link item keys");
+                let n = r.count("link items", MAX_LINK_ITEMS, 52)?;
+                for _ in 0..n {
+                    let item = ItemId(r.array()?);
+                    let version = r.u32()?;
+                    let key = SecretKey::from_bytes(r.array()?);
+                    self.item_keys.insert(item, (version, key));
+                }
+                r.finish()?;
+                Ok(())
+            }
+            (LinkKeys::None, _) => Err(Error::BadLink("the link carries no keys")),
+        }
+    }
+
+    /// The link's terms as its creator signed them (scope, expiry, device limit,
+    /// download permission).
+    pub fn terms(&self) -> Result<&LinkTerms> {
+        Ok(&self.record()?.terms)
+    }
+
+    /// The collection's name, if the link shows the live collection.
+    pub fn name(&self) -> Result<String> {
+        let (epoch, sealed) = self
+            .state
+            .info()
+            .ok_or_else(|| Error::NotFound("collection info".into()))?;
+        let key = self.epoch_keys.get(*epoch).ok_or_else(|| {
+            Error::NotAllowed("this link does not show the collection's name".into())
+        })?;
+        Ok(crate::collection::open_info(&self.url.collection(), *epoch, key, sealed)?.0)
+    }
+
+    /// What the link shows: every item not in the trash (live), or the item
+    /// versions the link was made with (snapshot and item links).
+    pub fn items(&self) -> Result<Vec<Item>> {
+        let id = self.url.collection();
+        let mut out = Vec::new();
+        if self.item_keys.is_empty() {
+            for (item, rec) in self.state.items() {
+                if rec.trashed.is_some() {
+                    continue;
+                }
+                let h = &rec.latest.header;
+                let key = self.epoch_key(h.epoch)?;
+                let ikey = open_item_key(&id, h, key)?;
+                out.push(item_view(
+                    *item,
+                    rec,
+                    &rec.latest,
+                    open_metadata(&id, h, &ikey)?,
+                ));
+            }
+        } else {
+            for (item, (version, ikey)) in &self.item_keys {
+                let Some(rec) = self.state.items().get(item) else {
+                    continue; // Purged since.
+                };
+                let Some(shown) = rec.versions().find(|v| v.header.version == *version) else {
+                    continue;
+                };
+                out.push(item_view(
+                    *item,
+                    rec,
+                    shown,
+                    open_metadata(&id, &shown.header, ikey)?,
+                ));
+            }
+        }
+        out.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name).then(a.id.cmp(&b.id)));
+        Ok(out)
+    }
+
+    fn epoch_key(&self, epoch: u64) -> Result<&SecretKey> {
+        self.epoch_keys
+            .get(epoch)
+            .ok_or_else(|| Error::NotAllowed(format!("this link holds no key for epoch {epoch}")))
+    }
+
+    /// The content of an item the link shows, checked against its signed header.
+    pub fn read(&self, item: ItemId) -> Result<Vec<u8>> {
+        let id = self.url.collection();
+        let rec = self
+            .state
+            .items()
+            .get(&item)
+            .ok_or_else(|| Error::NotFound(format!("item {item}")))?;
+        if self.item_keys.is_empty() {
+            if rec.trashed.is_some() {
+                return Err(Error::NotFound(format!("item {item}")));
+            }
+            let h = &rec.latest.header;
+            let ikey = open_item_key(&id, h, self.epoch_key(h.epoch)?)?;
+            return open_content(self.remote.as_ref(), &id, h, &ikey);
+        }
+        let (version, ikey) = self
+            .item_keys
+            .get(&item)
+            .ok_or_else(|| Error::NotAllowed("this link does not show that item".into()))?;
+        let shown = rec
+            .versions()
+            .find(|v| v.header.version == *version)
+            .ok_or_else(|| Error::NotFound(format!("version {version} of item {item}")))?;
+        open_content(self.remote.as_ref(), &id, &shown.header, ikey)
+    }
+
+    /// Fetches what is new (a live link follows every change and rotation).
+    /// Fails with [`Error::LinkRevoked`] or [`Error::LinkExpired`] once the link
+    /// is no longer usable at `now`.
+    pub fn refresh(&mut self, now: u64) -> Result<()> {
+        let ops = self
+            .remote
+            .fetch(&self.url.collection(), self.state.len())?;
+        self.state.extend_from_bytes(&ops)?;
+        check_usable(self.record()?, now)?;
+        if self.item_keys.is_empty() {
+            self.unlock()?;
+        }
+        Ok(())
+    }
+}
