@@ -104,6 +104,21 @@ impl TestServer {
         self.inner.lock().unwrap().blobs[&(*id, *blob)].clone()
     }
 
+    /// Every byte the server holds: all logs and all blobs.
+    pub fn all_bytes(&self) -> Vec<u8> {
+        let inner = self.inner.lock().unwrap();
+        let mut out = Vec::new();
+        for log in inner.logs.values() {
+            for op in log {
+                out.extend_from_slice(op);
+            }
+        }
+        for blob in inner.blobs.values() {
+            out.extend_from_slice(blob);
+        }
+        out
+    }
+
     /// How many blobs were uploaded so far.
     pub fn blob_puts(&self) -> usize {
         self.inner.lock().unwrap().blob_puts
