@@ -15,8 +15,8 @@ use crate::log::op::{
 };
 use crate::log::rules::Role;
 use crate::log::state::{
-    Epoch, Event, EventKind, Invitation, ItemRecord, ItemVersion, LinkRecord, LogState, MAX_ITEMS,
-    Member,
+    Epoch, Event, EventKind, GROWTH_HEADROOM, Invitation, ItemRecord, ItemVersion, LinkRecord,
+    LogState, MAX_ITEMS, Member,
 };
 use crate::wire::{Reader, Writer};
 
@@ -234,7 +234,7 @@ impl LogState {
             None
         };
         let n = r.count("items", MAX_ITEMS, 30)?;
-        let mut items = HashMap::with_capacity(n);
+        let mut items = HashMap::with_capacity(n + GROWTH_HEADROOM);
         for _ in 0..n {
             let id = ItemId(r.array()?);
             let creator = read_handle(r)?;
@@ -269,7 +269,7 @@ impl LogState {
             );
         }
         let n = r.count("history", MAX_OPS, 21)?;
-        let mut history = Vec::with_capacity(n);
+        let mut history = Vec::with_capacity(n + GROWTH_HEADROOM);
         for _ in 0..n {
             history.push(Event {
                 seq: r.u64()?,

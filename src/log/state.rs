@@ -257,7 +257,7 @@ pub enum EventKind {
 ///
 /// It is built only from operations that passed every check, so everything in it
 /// is as the authors signed it and as the roles table allowed.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct LogState {
     pub(crate) collection: CollectionId,
     pub(crate) next_seq: u64,
@@ -273,6 +273,35 @@ pub struct LogState {
     pub(crate) history: Vec<Event>,
     pub(crate) links: BTreeMap<LinkId, LinkRecord>,
     pub(crate) invitations: BTreeMap<String, Invitation>,
+}
+
+/// Room left for growth when a state is copied or restored, so the next
+/// operations applied to it never pay for moving the whole history or item map.
+pub(crate) const GROWTH_HEADROOM: usize = 4096;
+
+impl Clone for LogState {
+    fn clone(&self) -> Self {
+        let mut history = Vec::with_capacity(self.history.len() + GROWTH_HEADROOM);
+        history.extend_from_slice(&self.history);
+        let mut items = HashMap::with_capacity(self.items.len() + GROWTH_HEADROOM);
+        items.extend(self.items.iter().map(|(k, v)| (*k, v.clone())));
+        Self {
+            collection: self.collection,
+            next_seq: self.next_seq,
+            head: self.head,
+            last_time: self.last_time,
+            owner: self.owner.clone(),
+            founder_key: self.founder_key,
+            members: self.members.clone(),
+            epochs: self.epochs.clone(),
+            stale: self.stale,
+            info: self.info.clone(),
+            items,
+            history,
+            links: self.links.clone(),
+            invitations: self.invitations.clone(),
+        }
+    }
 }
 
 impl LogState {
