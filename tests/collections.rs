@@ -356,3 +356,36 @@ fn the_verifying_server_accepts_every_honest_operation() {
     coll.unshare(&mut owner).unwrap();
     assert_eq!(coll.state().len(), server.log(&coll.id()).len() as u64);
 }
+
+#[test]
+fn content_streams_in_and_out() {
+    let (server, _c, mut owner, _o, mut coll) = setup(&[]);
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let item = coll
+        .add_file_from_reader(
+            &mut owner,
+            None,
+            "big.bin",
+            "application/octet-stream",
+            &mut data.as_slice(),
+        )
+        .unwrap();
+    assert_eq!(coll.item(item).unwrap().metadata.size, data.len() as u64);
+    let mut out = Vec::new();
+    assert_eq!(
+        coll.read_into(&owner, item, &mut out).unwrap(),
+        data.len() as u64
+    );
+    assert_eq!(out, data);
+    // A tampered blob is refused before any plaintext is written.
+    let id = server.blob_ids(&coll.id())[0];
+    let mut blob = server.blob(&coll.id(), &id);
+    blob[100] ^= 1;
+    server.set_blob(&coll.id(), &id, blob);
+    let mut out = Vec::new();
+    assert!(matches!(
+        coll.read_into(&owner, item, &mut out),
+        Err(sealshare::Error::ContentMismatch)
+    ));
+    assert!(out.is_empty());
+}

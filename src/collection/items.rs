@@ -7,7 +7,9 @@ use crate::collection::Remote;
 use crate::collection::{Client, Collection, keys};
 use crate::crypto::aead::SealedBox;
 use crate::crypto::secret::SecretKey;
-use crate::crypto::stream::{self, ContentDigest, ContentKey};
+use std::io::{Read, Write};
+
+use crate::crypto::stream::{self, ContentDigest, ContentKey, ContentReader, ContentWriter};
 use crate::error::{Error, Result};
 use crate::log::{Body, CollectionId, ItemHeader, ItemId, ItemKind, ItemRecord, ItemVersion};
 use crate::wire::{Reader, Writer};
@@ -94,6 +96,12 @@ impl Item {
     }
 }
 
+/// Content to seal: in memory, or read as it is sealed.
+enum Content<'a> {
+    Bytes(&'a [u8]),
+    Reader(&'a mut dyn Read),
+}
+
 /// A version about to be written: its key, sealed metadata and content digest,
 /// made once and reused on every rebase.
 struct Prepared {
@@ -138,10 +146,62 @@ impl Collection {
             parent,
             name,
             media_type,
-            Some(content),
+            Some(Content::Bytes(content)),
             now,
         )?;
         Ok(item)
+    }
+
+    /// Adds a file whose content is read from `content` as it is sealed, so the
+    /// caller never holds the whole plaintext. (The sealed blob is handed to
+    /// [`Remote::put_blob`] whole.)
+    pub fn add_file_from_reader(
+        &mut self,
+        client: &mut Client,
+        parent: Option<ItemId>,
+        name: &str,
+        media_type: &str,
+        content: &mut dyn Read,
+    ) -> Result<ItemId> {
+        let item = ItemId::random()?;
+        let now = client.now();
+        self.put(
+            client,
+            item,
+            ItemKind::File,
+            parent,
+            name,
+            media_type,
+            Some(Content::Reader(content)),
+            now,
+        )?;
+        Ok(item)
+    }
+
+    /// Writes the newest content of a file to `out` as it is opened, chunk by
+    /// chunk, after checking the blob against the signed header. Returns the
+    /// number of bytes written.
+    pub fn read_into(&self, client: &Client, item: ItemId, out: &mut dyn Write) -> Result<u64> {
+        let header = &self.record(item)?.latest.header;
+        let digest = header
+            .content
+            .as_ref()
+            .ok_or_else(|| Error::InvalidArgument("a folder has no content".into()))?;
+        let blob = client
+            .remote
+            .get_blob(&self.id(), &digest.ciphertext_hash)?;
+        if blob.len() as u64 != digest.ciphertext_len
+            || stream::ciphertext_hash(&blob) != digest.ciphertext_hash
+        {
+            return Err(Error::ContentMismatch);
+        }
+        let key = ContentKey::from_secret(keys::content_key(
+            &self.item_key(header)?,
+            &self.id(),
+            &item,
+        )?);
+        let mut reader = ContentReader::new(&key, blob.as_slice(), digest)?;
+        Ok(std::io::copy(&mut reader, out)?)
     }
 
     /// Adds a new version of a file: new content, and optionally a new name.
@@ -162,7 +222,7 @@ impl Collection {
             current.parent,
             &name,
             &current.metadata.media_type.clone(),
-            Some(content),
+            Some(Content::Bytes(content)),
             current.metadata.created,
         )
     }
@@ -194,7 +254,7 @@ impl Collection {
         parent: Option<ItemId>,
         name: &str,
         media_type: &str,
-        content: Option<&[u8]>,
+        content: Option<Content<'_>>,
         created: u64,
     ) -> Result<u32> {
         if name.len() > MAX_ITEM_NAME || media_type.len() > MAX_ITEM_NAME {
@@ -204,14 +264,27 @@ impl Collection {
         }
         let id = self.id();
         let key = SecretKey::random()?;
+        let mut size = 0u64;
         let digest = match content {
             None => None,
-            Some(data) => {
+            Some(content) => {
                 let ckey = ContentKey::from_secret(keys::content_key(&key, &id, &item)?);
-                let sealed = if data.len() >= PARALLEL_FROM {
-                    stream::seal_parallel(&ckey, data, stream::DEFAULT_CHUNK_SIZE)?
-                } else {
-                    stream::seal(&ckey, data, stream::DEFAULT_CHUNK_SIZE)?
+                let sealed = match content {
+                    Content::Bytes(data) if data.len() >= PARALLEL_FROM => {
+                        size = data.len() as u64;
+                        stream::seal_parallel(&ckey, data, stream::DEFAULT_CHUNK_SIZE)?
+                    }
+                    Content::Bytes(data) => {
+                        size = data.len() as u64;
+                        stream::seal(&ckey, data, stream::DEFAULT_CHUNK_SIZE)?
+                    }
+                    Content::Reader(reader) => {
+                        let mut writer =
+                            ContentWriter::new(&ckey, Vec::new(), stream::DEFAULT_CHUNK_SIZE)?;
+                        size = std::io::copy(reader, &mut writer)?;
+                        let (ciphertext, digest) = writer.finish()?;
+                        stream::SealedContent { ciphertext, digest }
+                    }
                 };
                 client
                     .remote
@@ -222,7 +295,7 @@ impl Collection {
         let metadata = ItemMetadata {
             name: name.to_owned(),
             media_type: media_type.to_owned(),
-            size: content.map_or(0, |c| c.len() as u64),
+            size,
             created,
             modified: client.now(),
         };
