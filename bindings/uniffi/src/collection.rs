@@ -1,0 +1,441 @@
+//! A collection as a member sees it, with every action of the roles table.
+
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use sealshare::crypto::password::Profile;
+use sealshare::{InviteTerms, ItemId, PublicLinkTerms, PublicScopeChoice};
+
+use crate::error::{Result, SealshareError};
+use crate::records::{
+    HistoryEntry, IdentityCard, ItemInfo, LinkInfo, MemberInfo, PublicScope, Role,
+};
+use crate::session::Session;
+
+/// A collection (notebook, folder, vault). Every method that changes it signs an
+/// operation as the session's user and stores it on the session's server.
+#[derive(uniffi::Object)]
+pub struct Collection {
+    inner: Mutex<sealshare::Collection>,
+}
+
+/// Where an upload reads its plaintext from, chunk by chunk.
+#[uniffi::export(with_foreign)]
+pub trait ContentSource: Send + Sync {
+    /// Up to `max_len` more bytes; an empty array at the end.
+    fn read(&self, max_len: u32) -> Result<Vec<u8>>;
+}
+
+/// Where a download writes its plaintext to, chunk by chunk.
+#[uniffi::export(with_foreign)]
+pub trait ContentSink: Send + Sync {
+    /// The next chunk of plaintext (already authenticated).
+    fn write(&self, chunk: Vec<u8>) -> Result<()>;
+}
+
+struct SourceReader(Arc<dyn ContentSource>);
+
+impl Read for SourceReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let want = u32::try_from(buf.len()).unwrap_or(u32::MAX);
+        let chunk = self.0.read(want).map_err(std::io::Error::other)?;
+        let n = chunk.len().min(buf.len());
+        buf.get_mut(..n)
+            .ok_or_else(|| std::io::Error::other("short buffer"))?
+            .copy_from_slice(chunk.get(..n).unwrap_or_default());
+        Ok(n)
+    }
+}
+
+struct SinkWriter(Arc<dyn ContentSink>);
+
+impl Write for SinkWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf.to_vec()).map_err(std::io::Error::other)?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn item_id(text: &str) -> Result<ItemId> {
+    Ok(ItemId::from_text(text)?)
+}
+
+fn parent(text: Option<String>) -> Result<Option<ItemId>> {
+    text.as_deref().map(item_id).transpose()
+}
+
+impl Collection {
+    pub(crate) fn wrap(c: sealshare::Collection) -> Arc<Self> {
+        Arc::new(Self {
+            inner: Mutex::new(c),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, sealshare::Collection> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` with this collection and the session's client (lock order:
+    /// collection, then session).
+    fn act<T>(
+        &self,
+        session: &Session,
+        f: impl FnOnce(&mut sealshare::Collection, &mut sealshare::Client) -> sealshare::Result<T>,
+    ) -> Result<T> {
+        let mut c = self.lock();
+        session.with(|client| f(&mut c, client).map_err(SealshareError::from))
+    }
+}
+
+#[uniffi::export]
+impl Collection {
+    /// Restores a collection from a checkpoint made by `checkpoint`.
+    #[uniffi::constructor]
+    pub fn from_checkpoint(session: Arc<Session>, checkpoint: Vec<u8>) -> Result<Arc<Self>> {
+        session.with(|c| {
+            Ok(Self::wrap(sealshare::Collection::from_checkpoint(
+                c.account(),
+                &checkpoint,
+            )?))
+        })
+    }
+
+    /// The collection's id (base64url).
+    pub fn id(&self) -> String {
+        self.lock().id().to_text()
+    }
+
+    /// The collection's name.
+    pub fn name(&self) -> Result<String> {
+        Ok(self.lock().name()?)
+    }
+
+    /// The owner's handle.
+    pub fn owner(&self) -> String {
+        self.lock().owner().to_owned()
+    }
+
+    /// Fetches and verifies what is new; returns how many operations were added.
+    pub fn sync(&self, session: Arc<Session>) -> Result<u64> {
+        self.act(&session, |c, client| c.sync(client))
+    }
+
+    /// The verified state and this account's keys, sealed for storage on this device.
+    pub fn checkpoint(&self, session: Arc<Session>) -> Result<Vec<u8>> {
+        self.act(&session, |c, client| c.to_checkpoint(client.account()))
+    }
+
+    /// Renames the collection (editor and up).
+    pub fn rename(&self, session: Arc<Session>, name: String, description: String) -> Result<()> {
+        self.act(&session, |c, client| c.rename(client, &name, &description))
+    }
+
+    /// Shares with the holder of `card` at `role` (the card is checked against
+    /// the trust store first).
+    pub fn share(&self, session: Arc<Session>, card: IdentityCard, role: Role) -> Result<()> {
+        let card = card.to_core()?;
+        self.act(&session, |c, client| c.share(client, &card, role.into()))
+    }
+
+    /// Accepts the share.
+    pub fn accept(&self, session: Arc<Session>) -> Result<()> {
+        self.act(&session, |c, client| c.accept(client))
+    }
+
+    /// Declines the share (the same as leaving).
+    pub fn decline(&self, session: Arc<Session>) -> Result<()> {
+        self.act(&session, |c, client| c.decline(client))
+    }
+
+    /// Leaves the collection.
+    pub fn leave(&self, session: Arc<Session>) -> Result<()> {
+        self.act(&session, |c, client| c.leave(client))
+    }
+
+    /// Changes a member's role.
+    pub fn change_role(&self, session: Arc<Session>, member: String, role: Role) -> Result<()> {
+        self.act(&session, |c, client| {
+            c.change_role(client, &member, role.into())
+        })
+    }
+
+    /// Removes a member (the key rotates; they read nothing added afterwards).
+    pub fn remove(&self, session: Arc<Session>, member: String) -> Result<()> {
+        self.act(&session, |c, client| c.remove(client, &member))
+    }
+
+    /// Removes every member but the owner.
+    pub fn unshare(&self, session: Arc<Session>) -> Result<()> {
+        self.act(&session, |c, client| c.unshare(client))
+    }
+
+    /// Makes a member the owner; the old owner becomes an admin.
+    pub fn transfer_ownership(&self, session: Arc<Session>, member: String) -> Result<()> {
+        self.act(&session, |c, client| c.transfer_ownership(client, &member))
+    }
+
+    /// Every member with role, who added them and when.
+    pub fn members(&self) -> Vec<MemberInfo> {
+        self.lock()
+            .members()
+            .map(|m| MemberInfo {
+                handle: m.card.handle().to_owned(),
+                role: m.role.into(),
+                added_by: m.added_by.clone(),
+                added_at: m.added_at,
+                accepted_at: m.accepted_at,
+                awaits_approval: m.awaits_approval(),
+                fingerprint: m.card.fingerprint().digits(),
+            })
+            .collect()
+    }
+
+    /// Adds a folder; returns its id.
+    pub fn add_folder(
+        &self,
+        session: Arc<Session>,
+        parent_id: Option<String>,
+        name: String,
+    ) -> Result<String> {
+        let parent = parent(parent_id)?;
+        self.act(&session, |c, client| c.add_folder(client, parent, &name))
+            .map(|id| id.to_text())
+    }
+
+    /// Adds a file with its content; returns its id.
+    pub fn add_file(
+        &self,
+        session: Arc<Session>,
+        parent_id: Option<String>,
+        name: String,
+        media_type: String,
+        content: Vec<u8>,
+    ) -> Result<String> {
+        let parent = parent(parent_id)?;
+        self.act(&session, |c, client| {
+            c.add_file(client, parent, &name, &media_type, &content)
+        })
+        .map(|id| id.to_text())
+    }
+
+    /// Adds a file whose content is read from `source` chunk by chunk.
+    pub fn add_file_streaming(
+        &self,
+        session: Arc<Session>,
+        parent_id: Option<String>,
+        name: String,
+        media_type: String,
+        source: Arc<dyn ContentSource>,
+    ) -> Result<String> {
+        let parent = parent(parent_id)?;
+        let mut reader = SourceReader(source);
+        self.act(&session, |c, client| {
+            c.add_file_from_reader(client, parent, &name, &media_type, &mut reader)
+        })
+        .map(|id| id.to_text())
+    }
+
+    /// Saves a new version of a file; returns its version number.
+    pub fn update_file(
+        &self,
+        session: Arc<Session>,
+        item: String,
+        content: Vec<u8>,
+    ) -> Result<u32> {
+        let item = item_id(&item)?;
+        self.act(&session, |c, client| {
+            c.update_file(client, item, None, &content)
+        })
+    }
+
+    /// Moves an item to the trash.
+    pub fn trash(&self, session: Arc<Session>, item: String) -> Result<()> {
+        let item = item_id(&item)?;
+        self.act(&session, |c, client| c.trash(client, item))
+    }
+
+    /// Restores an item from the trash.
+    pub fn restore(&self, session: Arc<Session>, item: String) -> Result<()> {
+        let item = item_id(&item)?;
+        self.act(&session, |c, client| c.restore(client, item))
+    }
+
+    /// Deletes a trashed item for good (admin and up).
+    pub fn purge(&self, session: Arc<Session>, item: String) -> Result<()> {
+        let item = item_id(&item)?;
+        self.act(&session, |c, client| c.purge(client, item))
+    }
+
+    /// Every item and folder, decrypted.
+    pub fn items(&self) -> Result<Vec<ItemInfo>> {
+        Ok(self
+            .lock()
+            .items()?
+            .into_iter()
+            .map(ItemInfo::from)
+            .collect())
+    }
+
+    /// A file's newest content, checked against its signed header.
+    pub fn read(&self, session: Arc<Session>, item: String) -> Result<Vec<u8>> {
+        let item = item_id(&item)?;
+        let c = self.lock();
+        session.with(|client| Ok(c.read(client, item)?))
+    }
+
+    /// Writes a file's newest content to `sink` chunk by chunk; returns its size.
+    pub fn read_streaming(
+        &self,
+        session: Arc<Session>,
+        item: String,
+        sink: Arc<dyn ContentSink>,
+    ) -> Result<u64> {
+        let item = item_id(&item)?;
+        let c = self.lock();
+        let mut writer = SinkWriter(sink);
+        session.with(|client| Ok(c.read_into(client, item, &mut writer)?))
+    }
+
+    /// The verified history as readable lines.
+    pub fn history(&self) -> Vec<HistoryEntry> {
+        self.lock()
+            .history()
+            .into_iter()
+            .map(|h| HistoryEntry {
+                seq: h.seq,
+                time: h.time,
+                author: h.author,
+                text: h.text,
+            })
+            .collect()
+    }
+
+    /// Creates an invite link; returns its URL (the secret is in the fragment:
+    /// share it only with the people it is for).
+    pub fn create_invite_link(
+        &self,
+        session: Arc<Session>,
+        base_url: String,
+        role: Role,
+        valid_for_seconds: u64,
+        max_uses: u32,
+        approval: bool,
+    ) -> Result<String> {
+        let terms = InviteTerms {
+            role: role.into(),
+            valid_for: valid_for_seconds,
+            max_uses,
+            approval,
+        };
+        self.act(&session, |c, client| {
+            c.create_invite_link(client, &base_url, terms)
+        })
+        .map(|u| u.to_url())
+    }
+
+    /// Creates a public link; returns its URL.
+    pub fn create_public_link(
+        &self,
+        session: Arc<Session>,
+        base_url: String,
+        scope: PublicScope,
+        valid_for_seconds: u64,
+        password: Option<String>,
+    ) -> Result<String> {
+        let terms = PublicLinkTerms {
+            scope: match scope {
+                PublicScope::Live => PublicScopeChoice::Live,
+                PublicScope::Snapshot => PublicScopeChoice::Snapshot,
+            },
+            valid_for: valid_for_seconds,
+            password,
+            password_params: Profile::Interactive.params(),
+            ..Default::default()
+        };
+        self.act(&session, |c, client| {
+            c.create_public_link(client, &base_url, &terms)
+        })
+        .map(|u| u.to_url())
+    }
+
+    /// Creates a public link to chosen items; returns its URL.
+    pub fn create_item_link(
+        &self,
+        session: Arc<Session>,
+        base_url: String,
+        items: Vec<String>,
+        valid_for_seconds: u64,
+    ) -> Result<String> {
+        let items = items
+            .iter()
+            .map(|t| item_id(t))
+            .collect::<Result<Vec<_>>>()?;
+        let terms = PublicLinkTerms {
+            scope: PublicScopeChoice::Items(items),
+            valid_for: valid_for_seconds,
+            ..Default::default()
+        };
+        self.act(&session, |c, client| {
+            c.create_public_link(client, &base_url, &terms)
+        })
+        .map(|u| u.to_url())
+    }
+
+    /// Approves a join waiting for approval.
+    pub fn approve(&self, session: Arc<Session>, member: String) -> Result<()> {
+        self.act(&session, |c, client| c.approve(client, &member))
+    }
+
+    /// Every link with its terms and joins (never its secret).
+    pub fn links(&self) -> Vec<LinkInfo> {
+        self.lock()
+            .links()
+            .map(|l| LinkInfo {
+                id: l.terms.link.to_text(),
+                kind: match l.terms.kind {
+                    sealshare::log::link::LinkKind::Invite { .. } => "invite".into(),
+                    sealshare::log::link::LinkKind::Public { .. } => "public".into(),
+                },
+                creator: l.creator.clone(),
+                expires_at: l.terms.expires_at,
+                joined: l.joins.iter().map(|(h, _)| h.clone()).collect(),
+                revoked: l.revoked.is_some(),
+            })
+            .collect()
+    }
+
+    /// Revokes one link (by id).
+    pub fn revoke_link(&self, session: Arc<Session>, link_id: String) -> Result<()> {
+        let link = sealshare::log::LinkId::from_text(&link_id)?;
+        self.act(&session, |c, client| c.revoke_link(client, link))
+    }
+
+    /// Revokes every link.
+    pub fn revoke_all_links(&self, session: Arc<Session>) -> Result<()> {
+        self.act(&session, |c, client| c.revoke_all_links(client))
+    }
+
+    /// Removes everyone who joined through a link.
+    pub fn revoke_all_joined(&self, session: Arc<Session>) -> Result<()> {
+        self.act(&session, |c, client| c.revoke_all_joined(client))
+    }
+
+    /// Invites a handle that has no card yet.
+    pub fn invite(&self, session: Arc<Session>, handle: String, role: Role) -> Result<()> {
+        self.act(&session, |c, client| c.invite(client, &handle, role.into()))
+    }
+
+    /// Completes an invitation with the invitee's card.
+    pub fn complete_invitation(&self, session: Arc<Session>, card: IdentityCard) -> Result<()> {
+        let card = card.to_core()?;
+        self.act(&session, |c, client| c.complete_invitation(client, &card))
+    }
+
+    /// Cancels a pending invitation.
+    pub fn cancel_invitation(&self, session: Arc<Session>, handle: String) -> Result<()> {
+        self.act(&session, |c, client| c.cancel_invitation(client, &handle))
+    }
+}

@@ -1,0 +1,31 @@
+//! sealshare for Swift, Kotlin and Python, through uniffi.
+//!
+//! The shape is for app developers: thread-safe objects (`Account`, `Session`,
+//! `Collection`, `PublicLinkView`, `MemoryServer`), records for public data
+//! (identity cards, members, items, links, history), byte arrays for content,
+//! and one error enum an app can switch on. Secrets never sit in a record or an
+//! error: objects that hold them have an explicit `wipe()`.
+//!
+//! Every exported function runs synchronously; call it off the UI thread.
+
+mod account;
+mod collection;
+mod error;
+mod public;
+mod records;
+mod remote;
+mod session;
+
+pub use account::{Account, ProtectedAccount};
+pub use account::{parse_identity_card, safety_number};
+pub use collection::{Collection, ContentSink, ContentSource};
+pub use error::SealshareError;
+pub use public::PublicLinkView;
+pub use records::{
+    HistoryEntry, IdentityCard, ItemInfo, ItemKind, LinkInfo, MemberInfo, PublicScope, Role,
+    SharedCollection,
+};
+pub use remote::{MemoryServer, RemoteStore};
+pub use session::Session;
+
+uniffi::setup_scaffolding!();

@@ -1,0 +1,71 @@
+//! Reading a public link without an account.
+
+use std::sync::Arc;
+
+use sealshare::{ItemId, LinkUrl, PublicView};
+
+use crate::error::Result;
+use crate::records::ItemInfo;
+use crate::remote::{ForeignRemote, MemoryServer, RemoteStore};
+
+/// What a public link shows, verified. Holds the link's keys and no account.
+#[derive(uniffi::Object)]
+pub struct PublicLinkView {
+    inner: PublicView,
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn open(
+    remote: Arc<dyn sealshare::Remote>,
+    url: &str,
+    password: Option<String>,
+) -> Result<Arc<PublicLinkView>> {
+    let url = LinkUrl::parse(url)?;
+    Ok(Arc::new(PublicLinkView {
+        inner: PublicView::open(remote, &url, password.as_deref(), now())?,
+    }))
+}
+
+#[uniffi::export]
+impl PublicLinkView {
+    /// Opens a public link on an in-memory server.
+    #[uniffi::constructor]
+    pub fn open(
+        server: Arc<MemoryServer>,
+        url: String,
+        password: Option<String>,
+    ) -> Result<Arc<Self>> {
+        open(server.inner.clone(), &url, password)
+    }
+
+    /// Opens a public link through the app's transport.
+    #[uniffi::constructor]
+    pub fn open_with_remote(
+        remote: Arc<dyn RemoteStore>,
+        url: String,
+        password: Option<String>,
+    ) -> Result<Arc<Self>> {
+        open(Arc::new(ForeignRemote(remote)), &url, password)
+    }
+
+    /// The items the link shows.
+    pub fn items(&self) -> Result<Vec<ItemInfo>> {
+        Ok(self
+            .inner
+            .items()?
+            .into_iter()
+            .map(ItemInfo::from)
+            .collect())
+    }
+
+    /// An item's content, checked against its signed header.
+    pub fn read(&self, item: String) -> Result<Vec<u8>> {
+        Ok(self.inner.read(ItemId::from_text(&item)?)?)
+    }
+}
