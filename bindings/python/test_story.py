@@ -1,0 +1,180 @@
+"""The whole story through the generated Python module (run by scripts/test-all.sh).
+
+Two accounts compare safety numbers; a collection is shared with a viewer and a
+collaborator; the collaborator adds an item; the viewer's attempt to add is
+refused with the role error; a member is removed and cannot read what comes
+after; an invite link is joined; a public link is opened; a wrong password and a
+corrupted input raise the right exceptions; content streams in and out; the
+app's own transport (a Python RemoteStore) carries everything.
+"""
+
+import pytest
+
+from sealshare_ffi import (
+    Account,
+    ContentSink,
+    ContentSource,
+    MemoryServer,
+    ProtectedAccount,
+    PublicLinkView,
+    PublicScope,
+    RemoteStore,
+    Role,
+    SealshareError,
+    Session,
+    parse_identity_card,
+    safety_number,
+)
+
+BASE = "https://notes.example/join"
+
+
+def test_the_whole_story():
+    server = MemoryServer()
+    alice, bob, carol = (Account.create(h) for h in ("alice", "bob", "carol"))
+    a, b, c = (Session(acc, server) for acc in (alice, bob, carol))
+
+    # Safety numbers match on both sides; cards travel as bytes and verify.
+    bob_card = parse_identity_card(bytes(bob.identity().card))
+    assert safety_number(alice.identity(), bob_card) == safety_number(bob_card, alice.identity())
+    a.mark_verified(bob_card)
+
+    notes = a.create_collection("Notes", "team notes")
+    notes.share(a, bob.identity(), Role.VIEWER)
+    notes.share(a, carol.identity(), Role.COLLABORATOR)
+
+    shared = b.shared_with_me()
+    assert [(s.name, s.owner, s.role) for s in shared] == [("Notes", "alice", Role.VIEWER)]
+    bobs = b.open_collection(shared[0].id)
+    bobs.accept(b)
+    carols = c.open_collection(notes.id())
+    carols.accept(c)
+
+    item = carols.add_file(c, None, "todo.md", "text/markdown", b"- ship it")
+    bobs.sync(b)
+    assert bytes(bobs.read(b, item)) == b"- ship it"
+    with pytest.raises(SealshareError.NotAllowedByRole):
+        bobs.add_file(b, None, "nope.md", "text/markdown", b"x")
+
+    # Remove Bob: he reads nothing that comes after.
+    notes.sync(a)
+    notes.remove(a, "bob")
+    later = notes.add_file(a, None, "later.md", "text/markdown", b"secret")
+    try:
+        bobs.sync(b)
+    except SealshareError:
+        pass
+    with pytest.raises(SealshareError):
+        bobs.read(b, later)
+
+    # An invite link, joined.
+    url = notes.create_invite_link(a, BASE, Role.VIEWER, 3600, 0, False)
+    assert url.startswith(BASE + "#")
+    dave = Session(Account.create("dave"), server)
+    daves = dave.join(url)
+    assert bytes(daves.read(dave, later)) == b"secret"
+    notes.sync(a)
+    assert notes.links()[0].joined == ["dave"]
+
+    # A public link, opened without an account.
+    public = notes.create_public_link(a, BASE, PublicScope.LIVE, 3600, None)
+    view = PublicLinkView.open(server, public, None)
+    assert sorted(i.name for i in view.items()) == ["later.md", "todo.md"]
+
+    # History, members.
+    assert any("removed bob" in h.text for h in notes.history())
+    assert {m.handle for m in notes.members()} == {"alice", "carol", "dave"}
+
+
+def test_wrong_password_and_corrupted_input():
+    created = ProtectedAccount.create("erin", "correct horse battery", True)
+    keystore = created.keystore()
+    words = created.take_recovery_phrase()
+    assert len(words.split()) == 24
+    with pytest.raises(SealshareError.Wiped):
+        created.take_recovery_phrase()
+    with pytest.raises(SealshareError.WrongPassword):
+        Account.unlock(keystore, "wrong")
+    assert Account.unlock(keystore, "correct horse battery").identity().handle == "erin"
+    assert Account.recover(keystore, words).identity().handle == "erin"
+    corrupted = bytearray(keystore)
+    corrupted[len(corrupted) // 2] ^= 1
+    with pytest.raises(SealshareError):
+        Account.unlock(bytes(corrupted), "correct horse battery")
+    with pytest.raises(SealshareError.Malformed):
+        parse_identity_card(b"\x01\x01 not a card")
+    with pytest.raises(SealshareError.Malformed):
+        Session(Account.create("x"), MemoryServer()).join("https://x.example/#AAAA")
+    acc = Account.create("wiped")
+    acc.wipe()
+    with pytest.raises(SealshareError.Wiped):
+        acc.identity()
+
+
+class DictStore(RemoteStore):
+    """The app's own transport: here, Python dicts."""
+
+    def __init__(self):
+        self.logs, self.blobs = {}, {}
+
+    def append(self, collection, seq, op):
+        log = self.logs.setdefault(collection, [])
+        if len(log) != seq:
+            return False
+        log.append(bytes(op))
+        return True
+
+    def fetch(self, collection, frm):
+        return self.logs.get(collection, [])[frm:]
+
+    def put_blob(self, collection, id, blob):
+        self.blobs[(collection, bytes(id))] = bytes(blob)
+
+    def get_blob(self, collection, id):
+        return self.blobs[(collection, bytes(id))]
+
+    def collections_of(self, handle):
+        return list(self.logs)
+
+
+class Chunks(ContentSource):
+    def __init__(self, data):
+        self.data, self.at = data, 0
+
+    def read(self, max_len):
+        chunk = self.data[self.at : self.at + min(max_len, 10_000)]
+        self.at += len(chunk)
+        return chunk
+
+
+class Collect(ContentSink):
+    def __init__(self):
+        self.parts = []
+
+    def write(self, chunk):
+        self.parts.append(bytes(chunk))
+
+
+def test_own_transport_and_streaming():
+    store = DictStore()
+    me = Session.with_remote(Account.create("me"), store)
+    box = me.create_collection("Box", "")
+    data = bytes(range(256)) * 1000
+    item = box.add_file_streaming(me, None, "big.bin", "application/octet-stream", Chunks(data))
+    sink = Collect()
+    assert box.read_streaming(me, item, sink) == len(data)
+    assert b"".join(sink.parts) == data
+    assert len(sink.parts) > 1
+    # The server tampers with the blob: refused before any plaintext is written.
+    key = next(iter(store.blobs))
+    blob = bytearray(store.blobs[key])
+    blob[50] ^= 1
+    store.blobs[key] = bytes(blob)
+    with pytest.raises(SealshareError.ServerMisbehaved):
+        box.read_streaming(me, item, Collect())
+    # A checkpoint restores the collection on this device.
+    saved = box.checkpoint(me)
+    from sealshare_ffi import Collection
+
+    again = Collection.from_checkpoint(me, saved)
+    assert again.name() == "Box"
