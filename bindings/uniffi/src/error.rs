@@ -6,39 +6,39 @@ use sealshare::Violation;
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum SealshareError {
     /// The password did not unlock the keystore, or a link's password is wrong or missing.
-    #[error("{message}")]
+    #[error("{detail}")]
     WrongPassword {
         /// What happened.
-        message: String,
+        detail: String,
     },
     /// The recovery phrase is wrong or malformed.
-    #[error("{message}")]
+    #[error("{detail}")]
     WrongRecoveryPhrase {
         /// What happened.
-        message: String,
+        detail: String,
     },
     /// A user's identity key changed: show it and ask the user to confirm.
-    #[error("{message}")]
+    #[error("{detail}")]
     KeyChanged {
         /// The handle whose key changed.
         handle: String,
         /// What happened.
-        message: String,
+        detail: String,
     },
     /// The user's role does not allow this (by the roles table).
-    #[error("{message}")]
+    #[error("{detail}")]
     NotAllowedByRole {
         /// What happened.
-        message: String,
+        detail: String,
     },
     /// This account may not do this here (not a member, no key, removed).
-    #[error("{message}")]
+    #[error("{detail}")]
     NotAllowed {
         /// What happened.
-        message: String,
+        detail: String,
     },
     /// The collection's log holds an operation every client refuses.
-    #[error("{message}")]
+    #[error("{detail}")]
     InvalidLog {
         /// Its position in the log.
         seq: u64,
@@ -47,62 +47,62 @@ pub enum SealshareError {
         /// The rule it broke.
         rule: String,
         /// The whole message.
-        message: String,
+        detail: String,
     },
     /// The server forked or rolled back the log, or served content that does not
     /// match its signed header.
-    #[error("{message}")]
+    #[error("{detail}")]
     ServerMisbehaved {
         /// What happened.
-        message: String,
+        detail: String,
     },
     /// The link expired.
-    #[error("{message}")]
+    #[error("{detail}")]
     LinkExpired {
         /// What happened.
-        message: String,
+        detail: String,
     },
     /// The link was revoked.
-    #[error("{message}")]
+    #[error("{detail}")]
     LinkRevoked {
         /// What happened.
-        message: String,
+        detail: String,
     },
     /// Input could not be decoded or decrypted (corrupted, truncated, altered).
-    #[error("{message}")]
+    #[error("{detail}")]
     Malformed {
         /// What happened.
-        message: String,
+        detail: String,
     },
     /// An id, member or item does not exist.
-    #[error("{message}")]
+    #[error("{detail}")]
     NotFound {
         /// What happened.
-        message: String,
+        detail: String,
     },
     /// An argument is out of range.
-    #[error("{message}")]
+    #[error("{detail}")]
     InvalidArgument {
         /// What happened.
-        message: String,
+        detail: String,
     },
     /// The storage server (the app's transport) failed.
-    #[error("{message}")]
+    #[error("{detail}")]
     Server {
         /// What happened.
-        message: String,
+        detail: String,
     },
     /// The object was wiped (or locked) and can no longer be used.
-    #[error("{message}")]
+    #[error("{detail}")]
     Wiped {
         /// What happened.
-        message: String,
+        detail: String,
     },
     /// Anything else (the operating system's random generator, I/O).
-    #[error("{message}")]
+    #[error("{detail}")]
     Internal {
         /// What happened.
-        message: String,
+        detail: String,
     },
 }
 
@@ -111,39 +111,44 @@ impl From<sealshare::Error> for SealshareError {
         use sealshare::Error as E;
         let message = e.to_string();
         match e {
-            E::WrongPassword => Self::WrongPassword { message },
+            E::WrongPassword => Self::WrongPassword { detail: message },
             E::WrongRecoveryPhrase | E::InvalidRecoveryPhrase(_) => {
-                Self::WrongRecoveryPhrase { message }
+                Self::WrongRecoveryPhrase { detail: message }
             }
-            E::KeyChanged { handle } => Self::KeyChanged { handle, message },
+            E::KeyChanged { handle } => Self::KeyChanged {
+                handle,
+                detail: message,
+            },
             E::InvalidOperation { seq, op, violation } => match violation {
                 Violation::RoleTooLow { .. }
                 | Violation::NotBelowOwnRole { .. }
                 | Violation::OwnerOnlyByTransfer
-                | Violation::OwnerCannotLeave => Self::NotAllowedByRole { message },
+                | Violation::OwnerCannotLeave => Self::NotAllowedByRole { detail: message },
                 other => Self::InvalidLog {
                     seq,
                     operation: op.to_owned(),
                     rule: other.to_string(),
-                    message,
+                    detail: message,
                 },
             },
-            E::NotAllowed(_) => Self::NotAllowed { message },
+            E::NotAllowed(_) => Self::NotAllowed { detail: message },
             E::Fork { .. }
             | E::RolledBack { .. }
             | E::ContentMismatch
-            | E::EpochKeyMismatch { .. } => Self::ServerMisbehaved { message },
-            E::LinkExpired { .. } => Self::LinkExpired { message },
-            E::LinkRevoked => Self::LinkRevoked { message },
+            | E::EpochKeyMismatch { .. } => Self::ServerMisbehaved { detail: message },
+            E::LinkExpired { .. } => Self::LinkExpired { detail: message },
+            E::LinkRevoked => Self::LinkRevoked { detail: message },
             E::Decode(_)
             | E::DecryptionFailed
             | E::BadSignature { .. }
             | E::BadLink(_)
-            | E::WeakKey(_) => Self::Malformed { message },
-            E::NotFound(_) => Self::NotFound { message },
-            E::InvalidArgument(_) | E::UnsafeParameters(_) => Self::InvalidArgument { message },
-            E::Remote(_) => Self::Server { message },
-            _ => Self::Internal { message },
+            | E::WeakKey(_) => Self::Malformed { detail: message },
+            E::NotFound(_) => Self::NotFound { detail: message },
+            E::InvalidArgument(_) | E::UnsafeParameters(_) => {
+                Self::InvalidArgument { detail: message }
+            }
+            E::Remote(_) => Self::Server { detail: message },
+            _ => Self::Internal { detail: message },
         }
     }
 }
@@ -157,7 +162,7 @@ impl From<sealshare::DecodeError> for SealshareError {
 /// The error for an object used after `wipe()`.
 pub(crate) fn wiped(what: &str) -> SealshareError {
     SealshareError::Wiped {
-        message: format!("this {what} was wiped"),
+        detail: format!("this {what} was wiped"),
     }
 }
 

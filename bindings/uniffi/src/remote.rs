@@ -41,7 +41,7 @@ pub trait RemoteStore: Send + Sync {
 
 impl From<uniffi::UnexpectedUniFFICallbackError> for SealshareError {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        SealshareError::Server { message: e.reason }
+        SealshareError::Server { detail: e.reason }
     }
 }
 

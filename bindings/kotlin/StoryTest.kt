@@ -1,0 +1,128 @@
+// The whole story through the generated Kotlin, run on the JVM with JNA
+// (scripts/test-kotlin.sh). Mirrors bindings/python/test_story.py and
+// bindings/swift/Tests/SealshareTests/StoryTests.swift.
+import uniffi.sealshare_ffi.*
+
+fun check(condition: Boolean, what: String) {
+    if (!condition) throw AssertionError(what)
+}
+
+inline fun <reified E : Throwable> expect(what: String, block: () -> Unit) {
+    try {
+        block()
+    } catch (e: Throwable) {
+        if (e is E) return
+        throw AssertionError("$what: expected ${E::class.simpleName}, got $e")
+    }
+    throw AssertionError("$what: expected ${E::class.simpleName}, nothing thrown")
+}
+
+const val BASE = "https://notes.example/join"
+
+fun story() {
+    val server = MemoryServer()
+    val alice = Account.create("alice")
+    val bob = Account.create("bob")
+    val carol = Account.create("carol")
+    val a = Session(alice, server)
+    val b = Session(bob, server)
+    val c = Session(carol, server)
+
+    // Safety numbers match on both sides; cards travel as bytes and verify.
+    val bobCard = parseIdentityCard(bob.identity().card)
+    check(safetyNumber(alice.identity(), bobCard) == safetyNumber(bobCard, alice.identity()), "safety numbers match")
+    a.markVerified(bobCard)
+
+    val notes = a.createCollection("Notes", "team notes")
+    notes.share(a, bob.identity(), Role.VIEWER)
+    notes.share(a, carol.identity(), Role.COLLABORATOR)
+
+    val shared = b.sharedWithMe()
+    check(shared.size == 1 && shared[0].name == "Notes" && shared[0].role == Role.VIEWER, "shared with me")
+    val bobs = b.openCollection(shared[0].id)
+    bobs.accept(b)
+    val carols = c.openCollection(notes.id())
+    carols.accept(c)
+
+    val item = carols.addFile(c, null, "todo.md", "text/markdown", "- ship it".toByteArray())
+    bobs.sync(b)
+    check(String(bobs.read(b, item)) == "- ship it", "viewer reads")
+    expect<SealshareException.NotAllowedByRole>("viewer adds") {
+        bobs.addFile(b, null, "nope.md", "text/markdown", "x".toByteArray())
+    }
+
+    // Remove Bob: he reads nothing that comes after.
+    notes.sync(a)
+    notes.remove(a, "bob")
+    val later = notes.addFile(a, null, "later.md", "text/markdown", "secret".toByteArray())
+    try { bobs.sync(b) } catch (e: SealshareException) { }
+    expect<SealshareException>("removed member reads") { bobs.read(b, later) }
+
+    // An invite link, joined.
+    val url = notes.createInviteLink(a, BASE, Role.VIEWER, 3600uL, 0u, false)
+    check(url.startsWith("$BASE#"), "link url")
+    val dave = Session(Account.create("dave"), server)
+    val daves = dave.join(url)
+    check(String(daves.read(dave, later)) == "secret", "joiner reads")
+    notes.sync(a)
+    check(notes.links()[0].joined == listOf("dave"), "owner sees who joined")
+
+    // A public link, opened without an account.
+    val public = notes.createPublicLink(a, BASE, PublicScope.LIVE, 3600uL, null)
+    val view = PublicLinkView.open(server, public, null)
+    check(view.items().map { it.name }.sorted() == listOf("later.md", "todo.md"), "public link items")
+
+    check(notes.history().any { it.text.contains("removed bob") }, "history")
+    check(notes.members().map { it.handle }.toSet() == setOf("alice", "carol", "dave"), "members")
+}
+
+fun errors() {
+    val created = ProtectedAccount.create("erin", "correct horse battery", true)
+    val keystore = created.keystore()
+    val words = created.takeRecoveryPhrase()
+    check(words.split(" ").size == 24, "24 words")
+    expect<SealshareException.Wiped>("phrase shown once") { created.takeRecoveryPhrase() }
+    expect<SealshareException.WrongPassword>("wrong password") { Account.unlock(keystore, "wrong") }
+    check(Account.unlock(keystore, "correct horse battery").identity().handle == "erin", "unlock")
+    check(Account.recover(keystore, words).identity().handle == "erin", "recover")
+    val corrupted = keystore.copyOf()
+    corrupted[corrupted.size / 2] = (corrupted[corrupted.size / 2].toInt() xor 1).toByte()
+    expect<SealshareException>("corrupted keystore") { Account.unlock(corrupted, "correct horse battery") }
+    expect<SealshareException.Malformed>("corrupted card") { parseIdentityCard("not a card".toByteArray()) }
+    val acc = Account.create("wiped")
+    acc.wipe()
+    expect<SealshareException.Wiped>("wiped account") { acc.identity() }
+}
+
+class Chunks(private val data: ByteArray) : ContentSource {
+    private var at = 0
+    override fun read(maxLen: UInt): ByteArray {
+        val n = minOf(maxLen.toInt(), 10_000, data.size - at)
+        val chunk = data.copyOfRange(at, at + n)
+        at += n
+        return chunk
+    }
+}
+
+class Collect : ContentSink {
+    val parts = mutableListOf<ByteArray>()
+    override fun write(chunk: ByteArray) { parts.add(chunk) }
+}
+
+fun streaming() {
+    val me = Session(Account.create("me"), MemoryServer())
+    val box = me.createCollection("Box", "")
+    val data = ByteArray(256_000) { (it % 256).toByte() }
+    val item = box.addFileStreaming(me, null, "big.bin", "application/octet-stream", Chunks(data))
+    val sink = Collect()
+    check(box.readStreaming(me, item, sink) == data.size.toULong(), "size")
+    check(sink.parts.size > 1, "chunks")
+    check(sink.parts.fold(ByteArray(0)) { acc, p -> acc + p }.contentEquals(data), "content")
+}
+
+fun main() {
+    story()
+    errors()
+    streaming()
+    println("kotlin: all binding tests passed")
+}
