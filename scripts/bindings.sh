@@ -13,7 +13,7 @@ if [[ "${1:-}" == "--release" ]]; then
 fi
 
 cargo build --locked -p sealshare-ffi "${flag[@]}"
-cargo build --locked -p uniffi-bindgen "${flag[@]}"
+cargo build --locked -p uniffi-bindgen --profile bindgen
 
 case "$(uname -s)" in
     Darwin) lib="target/$profile/libsealshare_ffi.dylib" ;;
@@ -23,7 +23,7 @@ esac
 out=target/bindings
 rm -rf "$out"
 for language in kotlin swift python; do
-    "target/$profile/uniffi-bindgen" generate --library "$lib" \
+    target/bindgen/uniffi-bindgen generate --library "$lib" \
         --language "$language" --out-dir "$out/$language" --no-format
 done
 # The Python module loads the library from its own folder.

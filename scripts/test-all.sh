@@ -18,16 +18,31 @@ step "rustfmt --check"
 cargo fmt --all -- --check
 
 step "clippy, warnings denied"
-cargo clippy --workspace --all-targets --locked -- -D warnings
-cargo clippy --workspace --all-targets --locked --features test-vectors -- -D warnings
+cargo clippy --workspace --exclude uniffi-bindgen --all-targets --locked -- -D warnings
+cargo clippy -p sealshare --all-targets --locked --features test-vectors -- -D warnings
 
 step "cargo test"
-cargo test --workspace --locked 2>&1 | tee "$log_dir/cargo-test.log"
+cargo test --workspace --exclude uniffi-bindgen --locked 2>&1 | tee "$log_dir/cargo-test.log"
 
 step "frozen vectors match the generator (tests/vectors/sealshare_v1.json)"
 cargo run --quiet --locked --features test-vectors --bin gen-vectors -- --check
 
+step "bindings: build the library, generate Kotlin, Swift and Python (scripts/bindings.sh)"
+bash scripts/bindings.sh
+
+step "bindings: Python (pytest)"
+if ! python3 -c 'import pytest' >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check pytest
+fi
+PYTHONPATH=target/bindings/python python3 -m pytest -q bindings/python 2>&1 | tee "$log_dir/pytest.log"
+
+step "bindings: Kotlin (kotlinc from npm, JDK, JNA) (scripts/test-kotlin.sh)"
+bash scripts/test-kotlin.sh 2>&1 | tee "$log_dir/kotlin.log"
+
 passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log_dir/cargo-test.log" | awk '{s+=$4} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed' "$log_dir/cargo-test.log" | awk '{s+=$1} END {print s+0}')
+py_passed=$(grep -Eo '[0-9]+ passed' "$log_dir/pytest.log" | awk '{s+=$1} END {print s+0}')
+kt_passed=$(grep -c 'kotlin: all binding tests passed' "$log_dir/kotlin.log" || true)
 printf '\nAll steps passed.\n'
-echo "total: ${passed} passed, ${failed} failed"
+echo "rust: ${passed} passed, ${failed} failed; python: ${py_passed} passed; kotlin: ${kt_passed} program(s) passed"
+echo "total: $((passed + py_passed + kt_passed)) passed, ${failed} failed"
