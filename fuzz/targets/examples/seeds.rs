@@ -1,0 +1,138 @@
+//! Writes the seed corpus of every fuzz target into `fuzz/corpus/<target>/`:
+//! real objects made through the public API (a card, every kind of operation
+//! from a collection with links, a log segment, a checkpoint's plaintext, a
+//! keystore with cheap parameters, a sealed content with its digest, link URLs).
+//!
+//! Run: `cargo run -p sealshare-fuzz-targets --example seeds`
+
+use std::path::Path;
+use std::sync::Arc;
+
+use sealshare::crypto::password::Argon2Params;
+use sealshare::crypto::stream::{self, ContentKey};
+use sealshare::{
+    Account, Client, Collection, InviteTerms, Keystore, MemoryRemote, PublicLinkTerms, Remote, Role,
+};
+
+fn put(target: &str, name: &str, bytes: &[u8]) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../corpus")
+        .join(target);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(name), bytes).unwrap();
+}
+
+fn main() {
+    let remote: Arc<dyn Remote> = Arc::new(MemoryRemote::new());
+    let mut owner = Client::new(Account::create("owner", 1).unwrap(), remote.clone());
+    let mut bob = Client::new(Account::create("bob", 1).unwrap(), remote.clone());
+    put(
+        "decode_card",
+        "card",
+        &owner.account().identity().to_bytes(),
+    );
+    put(
+        "decode_card",
+        "card-text",
+        owner.account().identity().to_text().as_bytes(),
+    );
+
+    let mut coll = Collection::create(&mut owner, "Seeds", "every operation").unwrap();
+    let folder = coll.add_folder(&mut owner, None, "folder").unwrap();
+    let file = coll
+        .add_file(&mut owner, Some(folder), "f", "text/plain", b"content")
+        .unwrap();
+    coll.update_file(&mut owner, file, None, b"v2").unwrap();
+    coll.share(&mut owner, bob.account().identity(), Role::Editor)
+        .unwrap();
+    let mut bobs = Collection::open(&mut bob, coll.id()).unwrap();
+    bobs.accept(&mut bob).unwrap();
+    coll.sync(&mut owner).unwrap();
+    coll.change_role(&mut owner, "bob", Role::Viewer).unwrap();
+    coll.trash(&mut owner, file).unwrap();
+    coll.restore(&mut owner, file).unwrap();
+    coll.rename(&mut owner, "Seeds 2", "").unwrap();
+    let invite = coll
+        .create_invite_link(&mut owner, "https://x.example/j", InviteTerms::default())
+        .unwrap();
+    let approval = coll
+        .create_invite_link(
+            &mut owner,
+            "https://x.example/j",
+            InviteTerms {
+                approval: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let public = coll
+        .create_public_link(
+            &mut owner,
+            "https://x.example/s",
+            &PublicLinkTerms::default(),
+        )
+        .unwrap();
+    let mut carol = Client::new(Account::create("carol", 1).unwrap(), remote.clone());
+    Collection::join(&mut carol, &invite).unwrap();
+    let mut dan = Client::new(Account::create("dan", 1).unwrap(), remote.clone());
+    Collection::join(&mut dan, &approval).unwrap();
+    coll.sync(&mut owner).unwrap();
+    coll.approve(&mut owner, "dan").unwrap();
+    coll.invite(&mut owner, "erin", Role::Viewer).unwrap();
+    coll.cancel_invitation(&mut owner, "erin").unwrap();
+    coll.remove(&mut owner, "bob").unwrap();
+    coll.revoke_all_links(&mut owner).unwrap();
+    coll.trash(&mut owner, file).unwrap();
+    coll.purge(&mut owner, file).unwrap();
+    coll.unshare(&mut owner).unwrap();
+
+    let log = remote.fetch(&coll.id(), 0).unwrap();
+    let mut segment = Vec::new();
+    for (i, op) in log.iter().enumerate() {
+        put("decode_operation", &format!("op-{i:02}"), op);
+        if op.len() <= usize::from(u16::MAX) {
+            segment.extend_from_slice(&(op.len() as u16).to_be_bytes());
+            segment.extend_from_slice(op);
+        }
+    }
+    put("decode_log_segment", "whole-log", &segment);
+    put(
+        "decode_checkpoint",
+        "checkpoint",
+        &coll.to_checkpoint(owner.account()).unwrap(),
+    );
+
+    let cheap = Argon2Params {
+        memory_kib: 19 * 1024,
+        passes: 2,
+        lanes: 1,
+    };
+    let (ks, _) = Keystore::create(b"payload", "password", cheap).unwrap();
+    put("decode_keystore", "keystore", &ks.to_bytes());
+    put("decode_keystore", "keystore-text", ks.to_text().as_bytes());
+
+    let key = ContentKey::from_bytes([7; 32]);
+    for (name, len) in [("empty", 0usize), ("small", 100), ("two-chunks", 70_000)] {
+        let sealed = stream::seal(&key, &vec![1u8; len], 4096).unwrap();
+        let mut input = Vec::new();
+        input.extend_from_slice(&sealed.digest.ciphertext_hash);
+        input.extend_from_slice(&sealed.digest.key_commitment);
+        input.extend_from_slice(&sealed.digest.ciphertext_len.to_be_bytes());
+        input.extend_from_slice(&sealed.ciphertext);
+        put("open_content", name, &input);
+    }
+
+    put("decode_link_url", "invite", invite.to_url().as_bytes());
+    put("decode_link_url", "public", public.to_url().as_bytes());
+    for (i, seed) in [
+        vec![0u8; 64],
+        (0..=255).collect::<Vec<u8>>(),
+        vec![7u8; 200],
+    ]
+    .iter()
+    .enumerate()
+    {
+        put("verify_adversarial_log", &format!("script-{i}"), seed);
+    }
+    println!("seeds written to fuzz/corpus/");
+}
