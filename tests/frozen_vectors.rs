@@ -136,3 +136,71 @@ fn trust_store_decodes() {
         TrustStatus::Verified { .. }
     ));
 }
+
+/// The frozen log verifies without keys to the same head, and alice (whose
+/// secrets are in the vectors) reads the same names, content and history.
+#[test]
+fn collection_log_verifies_and_opens() {
+    use sealshare::{Client, Collection, CollectionId, LogState, MemoryRemote, Remote};
+    use std::sync::Arc;
+    let v = vectors();
+    let log = &v["collection_log"];
+    let id = CollectionId(hx(&log["collection"]).try_into().unwrap());
+    let ops: Vec<Vec<u8>> = log["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(hx)
+        .collect();
+    let mut state = LogState::empty(id);
+    state.extend_from_bytes(&ops).unwrap();
+    assert_eq!(state.head().to_vec(), hx(&log["head"]));
+    let expect = &log["expect"];
+    assert_eq!(
+        state.epochs().len() as u64,
+        expect["epochs"].as_u64().unwrap()
+    );
+    let members: Vec<&str> = state.members().keys().map(String::as_str).collect();
+    assert_eq!(members, ["alice@example.com"]);
+
+    let remote = Arc::new(MemoryRemote::new());
+    for (seq, op) in ops.iter().enumerate() {
+        remote.append(&id, seq as u64, op).unwrap();
+    }
+    let blob_id: [u8; 32] = hx(&log["blob_id"]).try_into().unwrap();
+    remote.put_blob(&id, &blob_id, &hx(&log["blob"])).unwrap();
+    let alice = Account::from_secret_bytes(&hx(&v["identity"]["account_secrets"])).unwrap();
+    let mut client = Client::new(alice, remote);
+    let coll = Collection::open(&mut client, id).unwrap();
+    let names: Vec<String> = coll
+        .items()
+        .unwrap()
+        .into_iter()
+        .map(|i| i.metadata.name)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            expect["folder"].as_str().unwrap(),
+            expect["file"].as_str().unwrap()
+        ]
+    );
+    let file = coll
+        .items()
+        .unwrap()
+        .into_iter()
+        .find(|i| i.metadata.name == "leek.md")
+        .unwrap();
+    assert_eq!(
+        coll.read(&client, file.id).unwrap(),
+        hx(&expect["file_content"])
+    );
+    let history: Vec<String> = coll.history().into_iter().map(|h| h.text).collect();
+    let expected: Vec<String> = expect["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(history, expected);
+}

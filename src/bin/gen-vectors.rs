@@ -16,7 +16,9 @@ use sealshare::crypto::random::seeded::with_seed;
 use sealshare::crypto::stream::{self, ContentKey};
 use sealshare::crypto::wrap::{WrapContext, WrappedSecret};
 use sealshare::wire::to_text;
-use sealshare::{Account, Keystore, TrustStore};
+use std::sync::Arc;
+
+use sealshare::{Account, Client, Collection, Keystore, MemoryRemote, Remote, Role, TrustStore};
 
 const PATH: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -111,14 +113,65 @@ fn generate() -> sealshare::Result<Value> {
     let trust =
         json!({ "trust_store": hex(&trust.to_bytes()), "text": to_text(&trust.to_bytes()) });
 
+    let log = collection_log(&alice, &bob)?;
+
     Ok(json!({
         "about": "sealshare format v1 frozen vectors; see SPEC.md. All byte strings are hex.",
+        "collection_log": log,
         "identity": card,
         "keystore": keystore,
         "content": content,
         "wrap": wrap,
         "trust_store": trust,
     }))
+}
+
+/// A small collection's whole log: create, a folder, a file, a share, an accept,
+/// a removal with its rotation. Built on one rayon thread so every random draw
+/// (ids, nonces, HPKE ephemeral keys) comes from the seed.
+fn collection_log(alice: &Account, bob: &Account) -> sealshare::Result<Value> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .map_err(|e| sealshare::Error::InvalidArgument(e.to_string()))?;
+    pool.install(|| {
+        with_seed(b"sealshare v1 vectors: collection log", || {
+            let copy = |a: &Account| Account::from_secret_bytes(a.to_secret_bytes().expose());
+            let remote: Arc<dyn Remote> = Arc::new(MemoryRemote::new());
+            let mut a = Client::with_clock(copy(alice)?, remote.clone(), Box::new(|| NOW + 100));
+            let mut b = Client::with_clock(copy(bob)?, remote.clone(), Box::new(|| NOW + 200));
+            a.observe(bob.identity())?;
+            b.observe(alice.identity())?;
+            let mut coll = Collection::create(&mut a, "Recipes", "family recipes")?;
+            let folder = coll.add_folder(&mut a, None, "Soups")?;
+            let file = coll.add_file(&mut a, Some(folder), "leek.md", "text/markdown", b"leeks, potatoes")?;
+            coll.share(&mut a, bob.identity(), Role::Viewer)?;
+            let mut bobs = Collection::open(&mut b, coll.id())?;
+            bobs.accept(&mut b)?;
+            coll.sync(&mut a)?;
+            coll.remove(&mut a, "bob@example.com")?;
+            let ops = remote.fetch(&coll.id(), 0)?;
+            let digest = coll.state().items()[&file].latest.header.content.clone();
+            let blob_id = digest.map(|d| d.ciphertext_hash).unwrap_or_default();
+            let blob = remote.get_blob(&coll.id(), &blob_id)?;
+            Ok(json!({
+                "about": "operations 0..6 of one collection; alice's account_secrets are under identity",
+                "collection": hex(&coll.id().0),
+                "operations": ops.iter().map(|o| hex(o)).collect::<Vec<_>>(),
+                "head": hex(&coll.state().head()),
+                "blob_id": hex(&blob_id),
+                "blob": hex(&blob),
+                "expect": {
+                    "epochs": coll.state().epochs().len(),
+                    "members": ["alice@example.com"],
+                    "folder": coll.item(folder)?.metadata.name,
+                    "file": coll.item(file)?.metadata.name,
+                    "file_content": hex(b"leeks, potatoes"),
+                    "history": coll.history().into_iter().map(|h| h.text).collect::<Vec<_>>(),
+                },
+            }))
+        })
+    })
 }
 
 fn main() -> ExitCode {
