@@ -1,0 +1,339 @@
+//! `sealshare`: end-to-end encrypted sharing from the command line. A store
+//! folder plays the untrusted server (SQLite and blob files); each user has a
+//! profile folder with their keystore and verified state, sealed at rest.
+
+mod commands;
+mod demo;
+mod profile;
+mod store;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// End-to-end encrypted sharing of collections.
+#[derive(Parser)]
+#[command(name = "sealshare", version, about)]
+pub struct Cli {
+    /// The folder holding profiles (default: ~/.sealshare).
+    #[arg(long, global = true, env = "SEALSHARE_HOME")]
+    pub home: Option<PathBuf>,
+    /// Which profile (user) acts.
+    #[arg(
+        long,
+        global = true,
+        env = "SEALSHARE_PROFILE",
+        default_value = "default"
+    )]
+    pub profile: String,
+    /// The store folder that plays the server (default: <home>/store).
+    #[arg(long, global = true, env = "SEALSHARE_STORE")]
+    pub store: Option<PathBuf>,
+    /// Print results as JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// A role from the roles table.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    /// Reads.
+    Viewer,
+    /// Reads and adds.
+    Collaborator,
+    /// Edits anyone's items.
+    Editor,
+    /// Manages members and links.
+    Admin,
+}
+
+impl From<RoleArg> for sealshare::Role {
+    fn from(r: RoleArg) -> Self {
+        match r {
+            RoleArg::Viewer => Self::Viewer,
+            RoleArg::Collaborator => Self::Collaborator,
+            RoleArg::Editor => Self::Editor,
+            RoleArg::Admin => Self::Admin,
+        }
+    }
+}
+
+/// Which collections to list.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Filter {
+    /// Every collection this user is in.
+    All,
+    /// Those this user owns.
+    Mine,
+    /// Those shared with this user (accepted).
+    Shared,
+    /// Shares waiting for this user to accept.
+    Pending,
+}
+
+/// The commands.
+#[derive(Subcommand)]
+pub enum Command {
+    /// Create, show or unlock the account.
+    #[command(subcommand)]
+    Account(AccountCmd),
+    /// Export this user's identity card, or import someone's.
+    #[command(subcommand)]
+    Identity(IdentityCmd),
+    /// Show the safety number with a user; `--confirm` marks them verified.
+    Verify {
+        /// Their handle.
+        handle: String,
+        /// Confirm after comparing the numbers in person.
+        #[arg(long)]
+        confirm: bool,
+    },
+    /// Collections: create, list, members, history.
+    #[command(subcommand)]
+    Collection(CollectionCmd),
+    /// Add a file or a folder tree.
+    Put {
+        /// The collection (id or name).
+        collection: String,
+        /// The file or folder to add.
+        path: PathBuf,
+        /// The folder (item id) to put it in.
+        #[arg(long)]
+        into: Option<String>,
+    },
+    /// Write a file's content out (to a file, or stdout).
+    Get {
+        /// The collection.
+        collection: String,
+        /// The item id or name.
+        item: String,
+        /// Where to write (default: stdout).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// List items.
+    Ls {
+        /// The collection.
+        collection: String,
+    },
+    /// Move an item to the trash.
+    Trash {
+        /// The collection.
+        collection: String,
+        /// The item id or name.
+        item: String,
+    },
+    /// Restore an item from the trash.
+    Restore {
+        /// The collection.
+        collection: String,
+        /// The item id or name.
+        item: String,
+    },
+    /// Delete a trashed item for good.
+    Purge {
+        /// The collection.
+        collection: String,
+        /// The item id or name.
+        item: String,
+    },
+    /// Share a collection with a user at a role.
+    Share {
+        /// The collection.
+        collection: String,
+        /// Their handle (their card is fetched from the store and pinned).
+        handle: String,
+        /// The role.
+        #[arg(long, value_enum, default_value = "viewer")]
+        role: RoleArg,
+    },
+    /// Accept a share.
+    Accept {
+        /// The collection.
+        collection: String,
+    },
+    /// Change a member's role.
+    Role {
+        /// The collection.
+        collection: String,
+        /// The member.
+        handle: String,
+        /// The new role.
+        #[arg(value_enum)]
+        role: RoleArg,
+    },
+    /// Remove a member (the key rotates).
+    Remove {
+        /// The collection.
+        collection: String,
+        /// The member.
+        handle: String,
+    },
+    /// Leave a collection (or decline a share).
+    Leave {
+        /// The collection.
+        collection: String,
+    },
+    /// Remove every member but the owner.
+    Unshare {
+        /// The collection.
+        collection: String,
+    },
+    /// Make a member the owner.
+    Transfer {
+        /// The collection.
+        collection: String,
+        /// The new owner.
+        handle: String,
+    },
+    /// Invite links.
+    #[command(subcommand)]
+    Invite(InviteCmd),
+    /// Public links.
+    #[command(subcommand)]
+    Link(LinkCmd),
+    /// Three users play the whole story in a temporary folder.
+    Demo,
+}
+
+/// Account commands.
+#[derive(Subcommand)]
+pub enum AccountCmd {
+    /// Create the account (password from SEALSHARE_PASSWORD or stdin).
+    Create {
+        /// The handle (user id).
+        handle: String,
+    },
+    /// Show handle and fingerprint.
+    Show,
+}
+
+/// Identity commands.
+#[derive(Subcommand)]
+pub enum IdentityCmd {
+    /// Print this user's card as text.
+    Export,
+    /// Pin a card from a file (text form).
+    Import {
+        /// The file.
+        file: PathBuf,
+    },
+}
+
+/// Collection commands.
+#[derive(Subcommand)]
+pub enum CollectionCmd {
+    /// Create a collection.
+    Create {
+        /// Its name.
+        name: String,
+        /// Its description.
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// List collections.
+    List {
+        /// Which.
+        #[arg(long, value_enum, default_value = "all")]
+        filter: Filter,
+    },
+    /// Members, roles, who added them, when they accepted.
+    Members {
+        /// The collection.
+        collection: String,
+    },
+    /// The verified history.
+    History {
+        /// The collection.
+        collection: String,
+    },
+}
+
+/// Invite-link commands.
+#[derive(Subcommand)]
+pub enum InviteCmd {
+    /// Create an invite link.
+    Create {
+        /// The collection.
+        collection: String,
+        /// The role it grants.
+        #[arg(long, value_enum, default_value = "viewer")]
+        role: RoleArg,
+        /// Seconds it stays valid.
+        #[arg(long, default_value_t = 3600)]
+        valid_for: u64,
+        /// How many may join (0: no limit).
+        #[arg(long, default_value_t = 0)]
+        uses: u32,
+        /// Each join needs an admin's approval.
+        #[arg(long)]
+        approval: bool,
+    },
+    /// List links and who joined.
+    List {
+        /// The collection.
+        collection: String,
+    },
+    /// Revoke a link (or all with `--all`).
+    Revoke {
+        /// The collection.
+        collection: String,
+        /// The link id.
+        link: Option<String>,
+        /// Revoke every link.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Join through an invite link.
+    Join {
+        /// The URL.
+        url: String,
+    },
+}
+
+/// Public-link commands.
+#[derive(Subcommand)]
+pub enum LinkCmd {
+    /// Create a public link.
+    Create {
+        /// The collection.
+        collection: String,
+        /// A snapshot of the collection as it is now (default: live).
+        #[arg(long)]
+        snapshot: bool,
+        /// A password readers must also know.
+        #[arg(long, env = "SEALSHARE_LINK_PASSWORD")]
+        password: Option<String>,
+        /// Seconds it stays valid.
+        #[arg(long, default_value_t = 7 * 24 * 3600)]
+        valid_for: u64,
+    },
+    /// Open a public link (no account needed): list, or get one item.
+    Open {
+        /// The URL.
+        url: String,
+        /// The link's password.
+        #[arg(long, env = "SEALSHARE_LINK_PASSWORD")]
+        password: Option<String>,
+        /// Write this item's content (name or id) to `--output` or stdout.
+        #[arg(long)]
+        get: Option<String>,
+        /// Where to write.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match commands::run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sealshare: {}", commands::explain(&e));
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! A user's profile folder: their keystore, their trust store and their
+//! collections' checkpoints, the last two sealed under the account.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sealshare::crypto::aead::SealedBox;
+use sealshare::crypto::password::Profile as KdfProfile;
+use sealshare::{
+    Account, Client, Collection, CollectionId, Error, Keystore, Remote, Result, TrustStore,
+};
+
+use crate::store::Store;
+
+const TRUST_AAD: &[u8] = b"sealshare-cli/v1/trust-store";
+
+/// An unlocked profile: its folder and a client on the store.
+pub struct Profile {
+    dir: PathBuf,
+    pub client: Client,
+    pub store: Arc<Store>,
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+fn kdf_profile() -> KdfProfile {
+    match std::env::var("SEALSHARE_KDF").as_deref() {
+        Ok("constrained") => KdfProfile::Constrained,
+        Ok("moderate") => KdfProfile::Moderate,
+        Ok("sensitive") => KdfProfile::Sensitive,
+        _ => KdfProfile::Interactive,
+    }
+}
+
+impl Profile {
+    /// Creates the account, its keystore, and publishes its card. Returns the
+    /// recovery phrase to show once.
+    pub fn create(
+        dir: &Path,
+        store: Arc<Store>,
+        handle: &str,
+        password: &str,
+        now: u64,
+    ) -> Result<(Self, String)> {
+        if dir.join("keystore").exists() {
+            return Err(Error::InvalidArgument(format!(
+                "a profile already exists in {}",
+                dir.display()
+            )));
+        }
+        std::fs::create_dir_all(dir.join("collections"))?;
+        let (account, keystore, phrase) =
+            Account::create_protected(handle, now, password, kdf_profile())?;
+        write_atomic(&dir.join("keystore"), keystore.to_text().as_bytes())?;
+        store.publish_card(account.identity())?;
+        let remote: Arc<dyn Remote> = store.clone();
+        let profile = Self {
+            dir: dir.to_owned(),
+            client: Client::new(account, remote),
+            store,
+        };
+        profile.save()?;
+        Ok((profile, phrase.words().as_str().to_owned()))
+    }
+
+    /// Unlocks the profile in `dir` with the password.
+    pub fn unlock(dir: &Path, store: Arc<Store>, password: &str) -> Result<Self> {
+        let text = std::fs::read_to_string(dir.join("keystore")).map_err(|e| {
+            Error::NotFound(format!(
+                "no profile in {} ({e}); create one with `sealshare account create`",
+                dir.display()
+            ))
+        })?;
+        let keystore = Keystore::from_text(text.trim())?;
+        let account = Account::unlock(&keystore, password)?;
+        let remote: Arc<dyn Remote> = store.clone();
+        let mut client = Client::new(account, remote);
+        let trust_path = dir.join("trust");
+        if trust_path.exists() {
+            let sealed = SealedBox::from_bytes(&std::fs::read(&trust_path)?)?;
+            let plain = sealed.open(&client.account().storage_key()?, TRUST_AAD)?;
+            client.set_trust_store(TrustStore::from_bytes(plain.expose())?);
+        }
+        Ok(Self {
+            dir: dir.to_owned(),
+            client,
+            store,
+        })
+    }
+
+    /// Seals and writes the trust store.
+    pub fn save(&self) -> Result<()> {
+        let key = self.client.account().storage_key()?;
+        let sealed = SealedBox::seal(&key, &self.client.trust().to_bytes(), TRUST_AAD)?;
+        write_atomic(&self.dir.join("trust"), &sealed.to_bytes())
+    }
+
+    fn checkpoint_path(&self, id: &CollectionId) -> PathBuf {
+        self.dir
+            .join("collections")
+            .join(format!("{}.ckpt", id.to_text()))
+    }
+
+    /// Writes a collection's checkpoint.
+    pub fn save_collection(&self, c: &Collection) -> Result<()> {
+        write_atomic(
+            &self.checkpoint_path(&c.id()),
+            &c.to_checkpoint(self.client.account())?,
+        )
+    }
+
+    /// The collections this profile keeps checkpoints of.
+    pub fn known(&self) -> Result<Vec<CollectionId>> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(self.dir.join("collections"))? {
+            let name = entry?.file_name().to_string_lossy().into_owned();
+            if let Some(id) = name.strip_suffix(".ckpt")
+                && let Ok(id) = CollectionId::from_text(id)
+            {
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Opens a collection: from its checkpoint (verifying only what is new) or
+    /// from the store (verifying the whole log).
+    pub fn collection(&mut self, id: CollectionId) -> Result<Collection> {
+        let path = self.checkpoint_path(&id);
+        let mut c = if path.exists() {
+            let bytes = std::fs::read(&path)?;
+            Collection::from_checkpoint(self.client.account(), &bytes).map_err(|e| {
+                Error::InvalidArgument(format!(
+                    "the saved state {} is corrupted ({e}); delete it to re-verify from the store",
+                    path.display()
+                ))
+            })?
+        } else {
+            Collection::open(&mut self.client, id)?
+        };
+        c.sync(&mut self.client)?;
+        Ok(c)
+    }
+
+    /// Finds a collection by id, or by name among those this user can see.
+    pub fn resolve(&mut self, reference: &str) -> Result<Collection> {
+        if let Ok(id) = CollectionId::from_text(reference) {
+            return self.collection(id);
+        }
+        let mut found = Vec::new();
+        let mut ids = self.known()?;
+        for id in self.store.collections_of(self.client.account().handle())? {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        for id in ids {
+            let Ok(c) = self.collection(id) else { continue };
+            if c.name().is_ok_and(|n| n == reference) {
+                found.push(c);
+            }
+        }
+        match found.len() {
+            1 => Ok(found.remove(0)),
+            0 => Err(Error::NotFound(format!(
+                "no collection named {reference:?} that you can read"
+            ))),
+            n => Err(Error::InvalidArgument(format!(
+                "{n} collections are named {reference:?}: use the id (see `sealshare collection list`)"
+            ))),
+        }
+    }
+}

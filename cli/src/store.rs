@@ -1,0 +1,151 @@
+//! The embedded store that plays the untrusted server: SQLite for logs and
+//! published identity cards, content blobs as files named by their hash.
+//! Appends check the expected head inside a transaction, so two processes
+//! appending at once lose nothing: one wins, the other is told to rebase.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use sealshare::{Appended, CollectionId, Error, Identity, Remote, Result};
+
+/// A store folder: `store.db` and `blobs/`.
+pub struct Store {
+    db: Mutex<Connection>,
+    blobs: PathBuf,
+}
+
+fn db_err(e: rusqlite::Error) -> Error {
+    Error::Remote(format!("store database: {e}"))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir.join("blobs"))?;
+        let db = Connection::open(dir.join("store.db")).map_err(db_err)?;
+        db.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(db_err)?;
+        db.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             CREATE TABLE IF NOT EXISTS ops (
+                 collection BLOB NOT NULL, seq INTEGER NOT NULL, op BLOB NOT NULL,
+                 PRIMARY KEY (collection, seq));
+             CREATE TABLE IF NOT EXISTS cards (handle TEXT PRIMARY KEY, card BLOB NOT NULL);",
+        )
+        .map_err(db_err)?;
+        Ok(Self {
+            db: Mutex::new(db),
+            blobs: dir.join("blobs"),
+        })
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.db.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Publishes a card (the directory is untrusted too: readers pin cards).
+    pub fn publish_card(&self, card: &Identity) -> Result<()> {
+        self.conn()
+            .execute(
+                "INSERT OR REPLACE INTO cards (handle, card) VALUES (?1, ?2)",
+                params![card.handle(), card.to_bytes()],
+            )
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// The card published for `handle`, verified (self-signature).
+    pub fn card(&self, handle: &str) -> Result<Identity> {
+        let bytes: Option<Vec<u8>> = self
+            .conn()
+            .query_row(
+                "SELECT card FROM cards WHERE handle = ?1",
+                params![handle],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db_err)?;
+        let bytes =
+            bytes.ok_or_else(|| Error::NotFound(format!("no published card for {handle:?}")))?;
+        Identity::from_bytes(&bytes)
+    }
+}
+
+impl Remote for Store {
+    fn append(&self, collection: &CollectionId, seq: u64, op: &[u8]) -> Result<Appended> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db_err)?;
+        let len: i64 = tx
+            .query_row(
+                "SELECT COUNT(*) FROM ops WHERE collection = ?1",
+                params![&collection.0[..]],
+                |r| r.get(0),
+            )
+            .map_err(db_err)?;
+        if len as u64 != seq {
+            return Ok(Appended::Conflict);
+        }
+        tx.execute(
+            "INSERT INTO ops (collection, seq, op) VALUES (?1, ?2, ?3)",
+            params![&collection.0[..], seq as i64, op],
+        )
+        .map_err(db_err)?;
+        tx.commit().map_err(db_err)?;
+        Ok(Appended::Accepted)
+    }
+
+    fn fetch(&self, collection: &CollectionId, from: u64) -> Result<Vec<Vec<u8>>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT op FROM ops WHERE collection = ?1 AND seq >= ?2 ORDER BY seq")
+            .map_err(db_err)?;
+        let rows = stmt
+            .query_map(params![&collection.0[..], from as i64], |r| {
+                r.get::<_, Vec<u8>>(0)
+            })
+            .map_err(db_err)?;
+        rows.collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(db_err)
+    }
+
+    fn put_blob(&self, _collection: &CollectionId, id: &[u8; 32], blob: &[u8]) -> Result<()> {
+        // Written to a temporary name and renamed, so a reader never sees half a blob.
+        let path = self.blobs.join(hex(id));
+        let tmp = self
+            .blobs
+            .join(format!("{}.tmp{}", hex(id), std::process::id()));
+        std::fs::write(&tmp, blob)?;
+        std::fs::rename(&tmp, &path)?;
+        Ok(())
+    }
+
+    fn get_blob(&self, _collection: &CollectionId, id: &[u8; 32]) -> Result<Vec<u8>> {
+        std::fs::read(self.blobs.join(hex(id)))
+            .map_err(|e| Error::Remote(format!("content blob {}: {e}", hex(id))))
+    }
+
+    fn collections_of(&self, _handle: &str) -> Result<Vec<CollectionId>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT DISTINCT collection FROM ops")
+            .map_err(db_err)?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, Vec<u8>>(0))
+            .map_err(db_err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let bytes = row.map_err(db_err)?;
+            if let Ok(id) = <[u8; 16]>::try_from(bytes.as_slice()) {
+                out.push(CollectionId(id));
+            }
+        }
+        Ok(out)
+    }
+}
