@@ -1,0 +1,289 @@
+//! The command line's own tests: each command's happy path, the error paths a
+//! person meets (wrong password, role refusal, revoked link, changed key,
+//! corrupted store), and two processes appending to one collection at once.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+struct Env {
+    home: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Self {
+        Self {
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn cmd(&self, profile: &str, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_sealshare"));
+        c.env("SEALSHARE_HOME", self.home.path())
+            .env("SEALSHARE_KDF", "constrained")
+            .env("SEALSHARE_PASSWORD", format!("{profile} password"))
+            .env_remove("SEALSHARE_LINK_PASSWORD")
+            .args(["--profile", profile])
+            .args(args);
+        c
+    }
+
+    fn ok(&self, profile: &str, args: &[&str]) -> String {
+        let out = self.cmd(profile, args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn fails(&self, profile: &str, args: &[&str]) -> String {
+        let out: Output = self.cmd(profile, args).output().unwrap();
+        assert!(!out.status.success(), "{args:?} should fail");
+        String::from_utf8(out.stderr).unwrap()
+    }
+
+    fn path(&self, p: &str) -> String {
+        self.home.path().join(p).to_string_lossy().into_owned()
+    }
+}
+
+fn setup() -> Env {
+    let env = Env::new();
+    for who in ["alice", "bob", "carol"] {
+        let out = env.ok(who, &["account", "create", who]);
+        assert!(out.contains("recovery phrase"));
+    }
+    env.ok("alice", &["collection", "create", "Notes"]);
+    env
+}
+
+#[test]
+fn the_happy_paths() {
+    let env = setup();
+    std::fs::write(env.path("a.txt"), b"hello").unwrap();
+    std::fs::create_dir_all(env.path("tree/sub")).unwrap();
+    std::fs::write(env.path("tree/sub/b.md"), b"# b").unwrap();
+    env.ok("alice", &["put", "Notes", &env.path("a.txt")]);
+    assert!(
+        env.ok("alice", &["put", "Notes", &env.path("tree")])
+            .contains("added 3 item(s)")
+    );
+    assert!(
+        env.ok("alice", &["account", "show"])
+            .contains("fingerprint")
+    );
+    assert!(
+        env.ok("alice", &["verify", "bob"])
+            .contains("safety number")
+    );
+    env.ok("alice", &["verify", "bob", "--confirm"]);
+    env.ok("alice", &["share", "Notes", "bob", "--role", "viewer"]);
+    assert!(
+        env.ok("bob", &["collection", "list", "--filter", "pending"])
+            .contains("Notes")
+    );
+    env.ok("bob", &["accept", "Notes"]);
+    assert_eq!(env.ok("bob", &["get", "Notes", "a.txt"]), "hello");
+    let ls: serde_json::Value =
+        serde_json::from_str(&env.ok("bob", &["--json", "ls", "Notes"])).unwrap();
+    assert_eq!(ls.as_array().unwrap().len(), 4);
+    let out = env.path("b.out");
+    env.ok("bob", &["get", "Notes", "b.md", "-o", &out]);
+    assert_eq!(std::fs::read(&out).unwrap(), b"# b");
+    assert!(
+        env.ok("alice", &["collection", "members", "Notes"])
+            .contains("bob")
+    );
+    env.ok("alice", &["role", "Notes", "bob", "collaborator"]);
+    env.ok("alice", &["trash", "Notes", "a.txt"]);
+    env.ok("alice", &["restore", "Notes", "a.txt"]);
+    env.ok("alice", &["trash", "Notes", "a.txt"]);
+    env.ok("alice", &["purge", "Notes", "a.txt"]);
+    env.ok("alice", &["remove", "Notes", "bob"]);
+    let history = env.ok("alice", &["collection", "history", "Notes"]);
+    assert!(
+        history.contains("removed bob (new key epoch 1)"),
+        "{history}"
+    );
+
+    // Invite links and public links.
+    let url = env.ok("alice", &["invite", "create", "Notes", "--role", "viewer"]);
+    assert!(
+        env.ok("carol", &["invite", "join", url.trim()])
+            .contains("joined Notes as viewer")
+    );
+    assert!(
+        env.ok("alice", &["invite", "list", "Notes"])
+            .contains("carol@")
+    );
+    let public = env.ok(
+        "alice",
+        &["link", "create", "Notes", "--password", "sesame"],
+    );
+    let listing = env.ok(
+        "nobody",
+        &["link", "open", public.trim(), "--password", "sesame"],
+    );
+    assert!(listing.contains("b.md"), "{listing}");
+    assert_eq!(
+        env.ok(
+            "nobody",
+            &[
+                "link",
+                "open",
+                public.trim(),
+                "--password",
+                "sesame",
+                "--get",
+                "b.md"
+            ]
+        ),
+        "# b"
+    );
+    env.ok("carol", &["leave", "Notes"]);
+    env.ok("alice", &["unshare", "Notes"]);
+
+    // Identity export and import.
+    let card = env.ok("bob", &["identity", "export"]);
+    std::fs::write(env.path("bob.card"), card).unwrap();
+    env.ok("carol", &["identity", "import", &env.path("bob.card")]);
+}
+
+#[test]
+fn errors_are_plain_sentences_and_damage_nothing() {
+    let env = setup();
+    std::fs::write(env.path("a.txt"), b"hello").unwrap();
+    env.ok("alice", &["put", "Notes", &env.path("a.txt")]);
+    env.ok("alice", &["share", "Notes", "bob", "--role", "viewer"]);
+    env.ok("bob", &["accept", "Notes"]);
+
+    let mut wrong = env.cmd("alice", &["ls", "Notes"]);
+    wrong.env("SEALSHARE_PASSWORD", "not it");
+    let out = wrong.output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrong password"));
+
+    let refused = env.fails("bob", &["put", "Notes", &env.path("a.txt")]);
+    assert!(
+        refused.contains("\"bob\" is viewer; to add items and folders needs collaborator"),
+        "{refused}"
+    );
+
+    let url = env.ok("alice", &["invite", "create", "Notes"]);
+    env.ok("alice", &["invite", "revoke", "Notes", "--all"]);
+    assert!(
+        env.fails("carol", &["invite", "join", url.trim()])
+            .contains("revoked")
+    );
+
+    let public = env.ok(
+        "alice",
+        &["link", "create", "Notes", "--password", "sesame"],
+    );
+    assert!(
+        env.fails(
+            "nobody",
+            &["link", "open", public.trim(), "--password", "guess"]
+        )
+        .contains("wrong password")
+    );
+
+    // Someone publishes another card under bob's handle: Alice, who pinned the
+    // first one, is told plainly.
+    env.ok("alice", &["verify", "bob"]);
+    assert!(
+        env.ok("mallory", &["account", "create", "bob"])
+            .contains("created")
+    );
+    let changed = env.fails("alice", &["share", "Notes", "bob"]);
+    assert!(changed.contains("identity key of bob changed"), "{changed}");
+
+    // A corrupted blob in the store: refused, and the collection stays readable.
+    let blobs = Path::new(&env.path("store")).join("blobs");
+    for entry in std::fs::read_dir(&blobs).unwrap() {
+        let p = entry.unwrap().path();
+        let mut b = std::fs::read(&p).unwrap();
+        b[40] ^= 1;
+        std::fs::write(&p, b).unwrap();
+    }
+    let corrupted = env.fails(
+        "alice",
+        &["get", "Notes", "a.txt", "-o", &env.path("out.txt")],
+    );
+    assert!(corrupted.contains("not telling the truth"), "{corrupted}");
+    assert!(
+        !Path::new(&env.path("out.txt")).exists(),
+        "no partial output left behind"
+    );
+    assert!(env.ok("alice", &["ls", "Notes"]).contains("a.txt"));
+
+    // A corrupted saved state is reported with what to do.
+    let dir = Path::new(&env.path("profiles/bob/collections")).to_owned();
+    let ckpt = std::fs::read_dir(&dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut b = std::fs::read(&ckpt).unwrap();
+    let n = b.len() / 2;
+    b[n] ^= 1;
+    std::fs::write(&ckpt, b).unwrap();
+    let id = ckpt.file_stem().unwrap().to_string_lossy().into_owned();
+    assert!(env.fails("bob", &["ls", &id]).contains("corrupted"));
+}
+
+#[test]
+fn two_processes_appending_at_once_lose_nothing() {
+    let env = setup();
+    env.ok(
+        "alice",
+        &["share", "Notes", "carol", "--role", "collaborator"],
+    );
+    env.ok("carol", &["accept", "Notes"]);
+    for i in 0..4 {
+        std::fs::write(env.path(&format!("a{i}.txt")), b"a").unwrap();
+        std::fs::write(env.path(&format!("c{i}.txt")), b"c").unwrap();
+    }
+    let mut children = Vec::new();
+    for i in 0..4 {
+        for (who, f) in [
+            ("alice", format!("a{i}.txt")),
+            ("carol", format!("c{i}.txt")),
+        ] {
+            let mut c = env.cmd(who, &["put", "Notes", &env.path(&f)]);
+            c.stdout(std::process::Stdio::null());
+            children.push(c.spawn().unwrap());
+        }
+    }
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    let ls = env.ok("alice", &["ls", "Notes"]);
+    for i in 0..4 {
+        assert!(
+            ls.contains(&format!("a{i}.txt")) && ls.contains(&format!("c{i}.txt")),
+            "{ls}"
+        );
+    }
+}
+
+#[test]
+fn the_demo_runs() {
+    let out = Command::new(env!("CARGO_BIN_EXE_sealshare"))
+        .env("SEALSHARE_KDF", "constrained")
+        .arg("demo")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("Bob (viewer) adds a file: refused"));
+    assert!(text.contains("Bob reads what came after his removal: refused"));
+    assert!(text.contains("opening it with a wrong password: refused"));
+}
