@@ -179,7 +179,10 @@ impl Collection {
     }
 
     /// Writes the newest content of a file to `out` as it is opened, chunk by
-    /// chunk, after checking the blob against the signed header. Returns the
+    /// chunk, in constant memory. Every chunk is authenticated before it is
+    /// written; the hash of the whole blob and its end are checked last, so on
+    /// [`Error::ContentMismatch`] part of the output may have been written:
+    /// write to a temporary place and keep it only on success. Returns the
     /// number of bytes written.
     pub fn read_into(&self, client: &Client, item: ItemId, out: &mut dyn Write) -> Result<u64> {
         let header = &self.record(item)?.latest.header;
@@ -187,21 +190,21 @@ impl Collection {
             .content
             .as_ref()
             .ok_or_else(|| Error::InvalidArgument("a folder has no content".into()))?;
-        let blob = client
-            .remote
-            .get_blob(&self.id(), &digest.ciphertext_hash)?;
-        if blob.len() as u64 != digest.ciphertext_len
-            || stream::ciphertext_hash(&blob) != digest.ciphertext_hash
-        {
-            return Err(Error::ContentMismatch);
-        }
         let key = ContentKey::from_secret(keys::content_key(
             &self.item_key(header)?,
             &self.id(),
             &item,
         )?);
-        let mut reader = ContentReader::new(&key, blob.as_slice(), digest)?;
-        Ok(std::io::copy(&mut reader, out)?)
+        let blob = client
+            .remote
+            .download_blob(&self.id(), &digest.ciphertext_hash)?;
+        let mismatch = |e: Error| match e {
+            Error::DecryptionFailed | Error::Decode(_) => Error::ContentMismatch,
+            Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => Error::ContentMismatch,
+            other => other,
+        };
+        let mut reader = ContentReader::new(&key, blob, digest).map_err(mismatch)?;
+        std::io::copy(&mut reader, out).map_err(|e| mismatch(Error::Io(e)))
     }
 
     /// Adds a new version of a file: new content, and optionally a new name.
@@ -270,26 +273,32 @@ impl Collection {
             Some(content) => {
                 let ckey = ContentKey::from_secret(keys::content_key(&key, &id, &item)?);
                 let sealed = match content {
-                    Content::Bytes(data) if data.len() >= PARALLEL_FROM => {
-                        size = data.len() as u64;
-                        stream::seal_parallel(&ckey, data, stream::DEFAULT_CHUNK_SIZE)?
-                    }
                     Content::Bytes(data) => {
                         size = data.len() as u64;
-                        stream::seal(&ckey, data, stream::DEFAULT_CHUNK_SIZE)?
+                        let sealed = if data.len() >= PARALLEL_FROM {
+                            stream::seal_parallel(&ckey, data, stream::DEFAULT_CHUNK_SIZE)?
+                        } else {
+                            stream::seal(&ckey, data, stream::DEFAULT_CHUNK_SIZE)?
+                        };
+                        client.remote.put_blob(
+                            &id,
+                            &sealed.digest.ciphertext_hash,
+                            &sealed.ciphertext,
+                        )?;
+                        sealed.digest
                     }
                     Content::Reader(reader) => {
+                        // Sealed chunk by chunk straight into the store's upload.
+                        let upload = client.remote.upload_blob(&id)?;
                         let mut writer =
-                            ContentWriter::new(&ckey, Vec::new(), stream::DEFAULT_CHUNK_SIZE)?;
+                            ContentWriter::new(&ckey, upload, stream::DEFAULT_CHUNK_SIZE)?;
                         size = std::io::copy(reader, &mut writer)?;
-                        let (ciphertext, digest) = writer.finish()?;
-                        stream::SealedContent { ciphertext, digest }
+                        let (upload, digest) = writer.finish()?;
+                        upload.finish(&digest.ciphertext_hash)?;
+                        digest
                     }
                 };
-                client
-                    .remote
-                    .put_blob(&id, &sealed.digest.ciphertext_hash, &sealed.ciphertext)?;
-                Some(sealed.digest)
+                Some(sealed)
             }
         };
         let metadata = ItemMetadata {

@@ -1,8 +1,40 @@
 //! What the library needs from the storage server. The server is untrusted: the
 //! library verifies everything it returns, so an implementation only moves bytes.
 
+use std::io::{Cursor, Read, Write};
+
 use crate::error::Result;
 use crate::log::CollectionId;
+
+/// A blob being uploaded piece by piece; `finish` stores it under its id (the
+/// hash of everything written, known only at the end).
+pub trait BlobUpload: Write {
+    /// Stores what was written under `id`.
+    fn finish(self: Box<Self>, id: &[u8; 32]) -> Result<()>;
+}
+
+/// The default upload: buffers in memory, then calls [`Remote::put_blob`].
+struct BufferedUpload<'a> {
+    buf: Vec<u8>,
+    put: Box<dyn FnOnce(&[u8; 32], &[u8]) -> Result<()> + 'a>,
+}
+
+impl Write for BufferedUpload<'_> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl BlobUpload for BufferedUpload<'_> {
+    fn finish(self: Box<Self>, id: &[u8; 32]) -> Result<()> {
+        let this = *self;
+        (this.put)(id, &this.buf)
+    }
+}
 
 /// The answer to an append.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,4 +70,25 @@ pub trait Remote: Send + Sync {
     /// The collections in which `handle` appears (the server reads membership from
     /// the logs; the library checks each one).
     fn collections_of(&self, handle: &str) -> Result<Vec<CollectionId>>;
+
+    /// Starts uploading a blob in pieces. The default buffers it and calls
+    /// [`Remote::put_blob`]; a store that can write as it goes (files, HTTP
+    /// streaming) overrides it so large content needs constant memory.
+    fn upload_blob(&self, collection: &CollectionId) -> Result<Box<dyn BlobUpload + '_>> {
+        let collection = *collection;
+        Ok(Box::new(BufferedUpload {
+            buf: Vec::new(),
+            put: Box::new(move |id, bytes| self.put_blob(&collection, id, bytes)),
+        }))
+    }
+
+    /// Reads a blob in pieces. The default fetches it whole with
+    /// [`Remote::get_blob`]; a store that can stream overrides it.
+    fn download_blob(
+        &self,
+        collection: &CollectionId,
+        id: &[u8; 32],
+    ) -> Result<Box<dyn Read + '_>> {
+        Ok(Box::new(Cursor::new(self.get_blob(collection, id)?)))
+    }
 }
