@@ -13,10 +13,13 @@ pub trait BlobUpload: Write {
     fn finish(self: Box<Self>, id: &[u8; 32]) -> Result<()>;
 }
 
+/// Stores a finished blob under its id.
+type PutBlob<'a> = Box<dyn FnOnce(&[u8; 32], &[u8]) -> Result<()> + 'a>;
+
 /// The default upload: buffers in memory, then calls [`Remote::put_blob`].
 struct BufferedUpload<'a> {
     buf: Vec<u8>,
-    put: Box<dyn FnOnce(&[u8; 32], &[u8]) -> Result<()> + 'a>,
+    put: PutBlob<'a>,
 }
 
 impl Write for BufferedUpload<'_> {
