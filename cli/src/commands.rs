@@ -198,7 +198,15 @@ pub fn run(cli: &Cli) -> Result<()> {
             let id = item_ref(&c, item)?;
             let size = c.item(id)?.metadata.size;
             let pb = bar(size, "get");
+            let direct = output.as_ref().is_some_and(|p| p.exists() && !p.is_file());
             let written = match output {
+                Some(path) if direct => {
+                    // A device such as /dev/null: write straight to it.
+                    let mut out = pb.wrap_write(std::io::BufWriter::new(
+                        std::fs::OpenOptions::new().write(true).open(path)?,
+                    ));
+                    c.read_into(&p.client, id, &mut out)?
+                }
                 Some(path) => {
                     let tmp = path.with_extension("sealshare-partial");
                     let mut out =
