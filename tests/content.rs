@@ -606,8 +606,23 @@ fn adapters_handle_io_edge_cases() {
             Ok(())
         }
     }
+    // Chunks are sealed in batches, so the error may come from a later write or
+    // from `finish`; once it came, the writer refuses to continue.
     let mut writer = ContentWriter::new(&k, Full(HEADER_LEN + 100), CS).unwrap();
-    let err = writer.write_all(&plain).unwrap_err();
+    match writer.write_all(&plain) {
+        Err(err) => {
+            assert_eq!(err.kind(), io::ErrorKind::StorageFull);
+            assert!(writer.write(b"x").is_err());
+            assert!(writer.finish().is_err());
+        }
+        Ok(()) => match writer.finish() {
+            Err(sealshare::Error::Io(err)) => assert_eq!(err.kind(), io::ErrorKind::StorageFull),
+            other => panic!("a full sink must fail the writer: {:?}", other.err()),
+        },
+    }
+    let big = vec![5u8; CS as usize * 40];
+    let mut writer = ContentWriter::new(&k, Full(HEADER_LEN + 100), CS).unwrap();
+    let err = writer.write_all(&big).unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::StorageFull);
     assert!(writer.write(b"x").is_err());
     assert!(writer.finish().is_err());

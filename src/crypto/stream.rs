@@ -402,7 +402,11 @@ fn open_impl(
     Ok(std::mem::take(&mut *out))
 }
 
-/// Seals everything written to it into `W`, holding at most one chunk in memory.
+/// How many full chunks the writer seals at once, on all cores.
+const WRITER_BATCH: usize = 16;
+
+/// Seals everything written to it into `W`, on all cores, holding at most a
+/// small batch of chunks in memory (16 chunks plus one).
 ///
 /// The output is byte for byte what [`seal`] produces for the same key, salt and
 /// chunk size. Nothing is complete until [`ContentWriter::finish`] returns: a
@@ -414,6 +418,10 @@ pub struct ContentWriter<W: Write> {
     stream: StreamBE32<ChaCha20Poly1305>,
     /// The pending chunk's plaintext (sealed in place, with room for the tag).
     buf: Zeroizing<Vec<u8>>,
+    /// Full chunks known not to be the last, waiting to be sealed together.
+    batch: Vec<Zeroizing<Vec<u8>>>,
+    /// Where a batch is sealed before it is hashed and written.
+    sealed: Vec<u8>,
     position: u32,
     hasher: blake3::Hasher,
     written: u64,
@@ -443,6 +451,8 @@ impl<W: Write> ContentWriter<W> {
             inner,
             stream: keys.stream(),
             buf: Zeroizing::new(Vec::with_capacity(keys.chunk_size + TAG_LEN)),
+            batch: Vec::with_capacity(WRITER_BATCH),
+            sealed: Vec::new(),
             keys,
             position: 0,
             hasher,
@@ -474,8 +484,43 @@ impl<W: Write> ContentWriter<W> {
         Ok(())
     }
 
+    /// Seals the batched full chunks on all cores, then hashes and writes them
+    /// in order.
+    fn emit_batch(&mut self) -> Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        if self.poisoned {
+            return Err(poisoned().into());
+        }
+        self.poisoned = true;
+        let n = self.batch.len();
+        let first = self.position as usize;
+        // Keep a position for the final chunk: at most 2^32 - 1 chunks in all.
+        if first + n >= (u32::MAX - 1) as usize {
+            return Err(too_long());
+        }
+        let slot = self.keys.chunk_size + TAG_LEN;
+        self.sealed.clear();
+        self.sealed.resize(n * slot, 0);
+        let keys = &self.keys;
+        self.sealed
+            .par_chunks_mut(slot)
+            .zip(self.batch.par_iter())
+            .enumerate()
+            .try_for_each(|(i, (out, plain))| keys.seal_chunk(first + i, false, plain, out))?;
+        self.hasher.update_rayon(&self.sealed);
+        self.inner.write_all(&self.sealed)?;
+        self.written += self.sealed.len() as u64;
+        self.position += n as u32;
+        self.batch.clear();
+        self.poisoned = false;
+        Ok(())
+    }
+
     /// Seals the final chunk, flushes `inner`, and returns it with the digest.
     pub fn finish(mut self) -> Result<(W, ContentDigest)> {
+        self.emit_batch()?;
         self.emit(true)?;
         self.inner.flush()?;
         let digest = self.keys.digest(&self.hasher, self.written);
@@ -497,7 +542,12 @@ impl<W: Write> Write for ContentWriter<W> {
         }
         // A full chunk is sealed only once more data arrives: it is not the final one.
         if self.buf.len() >= self.keys.chunk_size {
-            self.emit(false).map_err(into_io)?;
+            let cap = self.keys.chunk_size + TAG_LEN;
+            let full = std::mem::replace(&mut self.buf, Zeroizing::new(Vec::with_capacity(cap)));
+            self.batch.push(full);
+            if self.batch.len() >= WRITER_BATCH {
+                self.emit_batch().map_err(into_io)?;
+            }
         }
         let take = (self.keys.chunk_size - self.buf.len()).min(data.len());
         let (head, _) = data.split_at(take);
@@ -536,18 +586,22 @@ fn refused() -> io::Error {
 pub struct ContentReader<R: Read> {
     inner: R,
     keys: StreamKeys,
-    stream: StreamBE32<ChaCha20Poly1305>,
     expected_hash: [u8; 32],
     hasher: blake3::Hasher,
     /// Chunks in the stream and the sealed length of the final one.
     chunks: u64,
     last_sealed_len: usize,
     next: u64,
-    /// Plaintext of the current chunk, and how much of it was returned.
+    /// Plaintext of the current batch of chunks, and how much of it was returned.
     buf: Zeroizing<Vec<u8>>,
+    /// The sealed bytes of the current batch.
+    sealed: Vec<u8>,
     pos: usize,
     failed: bool,
 }
+
+/// How many chunks the reader reads and opens at once, on all cores.
+const READER_BATCH: u64 = 16;
 
 impl<R: Read> ContentReader<R> {
     /// Reads the header from `inner` and checks it against `digest` and `key`.
@@ -572,7 +626,6 @@ impl<R: Read> ContentReader<R> {
         hasher.update(&header);
         Ok(Self {
             inner,
-            stream: keys.stream(),
             buf: Zeroizing::new(Vec::with_capacity(keys.chunk_size + TAG_LEN)),
             keys,
             expected_hash: digest.ciphertext_hash,
@@ -580,29 +633,36 @@ impl<R: Read> ContentReader<R> {
             chunks,
             last_sealed_len: last_len as usize + TAG_LEN,
             next: 0,
+            sealed: Vec::new(),
             pos: 0,
             failed: false,
         })
     }
 
-    /// Reads, checks and decrypts the next chunk into `buf`.
+    /// Reads the next batch of chunks, checks them (and, with the final chunk,
+    /// the length and the hash of the whole stream), and opens them on all
+    /// cores into `buf`.
     fn next_chunk(&mut self) -> io::Result<()> {
-        let last = self.next + 1 == self.chunks;
-        let len = if last {
-            self.last_sealed_len
-        } else {
-            self.keys.chunk_size + TAG_LEN
+        let k = (self.chunks - self.next).min(READER_BATCH) as usize;
+        let includes_last = self.next + k as u64 == self.chunks;
+        let full = self.keys.chunk_size + TAG_LEN;
+        let len_of = |i: usize| {
+            if includes_last && i + 1 == k {
+                self.last_sealed_len
+            } else {
+                full
+            }
         };
-        self.buf.resize(len, 0);
-        self.pos = 0;
+        let sealed_len: usize = (0..k).map(len_of).sum();
+        self.sealed.resize(sealed_len, 0);
         self.inner
-            .read_exact(&mut self.buf)
+            .read_exact(&mut self.sealed)
             .map_err(|e| match e.kind() {
                 io::ErrorKind::UnexpectedEof => refused(),
                 _ => e,
             })?;
-        self.hasher.update(&self.buf);
-        if last {
+        self.hasher.update_rayon(&self.sealed);
+        if includes_last {
             let mut extra = [0u8; 1];
             let more = loop {
                 match self.inner.read(&mut extra) {
@@ -620,12 +680,35 @@ impl<R: Read> ContentReader<R> {
                 return Err(refused());
             }
         }
-        let position = u32::try_from(self.next).map_err(|_| refused())?;
-        let buf: &mut Vec<u8> = &mut self.buf;
-        self.stream
-            .decrypt_in_place(position, last, &self.keys.header, buf)
+        // Slice the batch chunk by chunk (the final chunk's plaintext may be
+        // empty: its tag must still be checked, so no chunk is left out).
+        self.buf.resize(sealed_len - k * TAG_LEN, 0);
+        self.pos = 0;
+        let mut outs = Vec::with_capacity(k);
+        let mut seals = Vec::with_capacity(k);
+        let mut out_rest: &mut [u8] = &mut self.buf;
+        let mut sealed_rest: &[u8] = &self.sealed;
+        for i in 0..k {
+            let n = len_of(i);
+            let (o, ro) = out_rest
+                .split_at_mut_checked(n - TAG_LEN)
+                .ok_or_else(refused)?;
+            let (c, rc) = sealed_rest.split_at_checked(n).ok_or_else(refused)?;
+            outs.push(o);
+            seals.push(c);
+            out_rest = ro;
+            sealed_rest = rc;
+        }
+        let first = usize::try_from(self.next).map_err(|_| refused())?;
+        let keys = &self.keys;
+        outs.into_par_iter()
+            .zip(seals.into_par_iter())
+            .enumerate()
+            .try_for_each(|(i, (out, sealed))| {
+                keys.open_chunk(first + i, includes_last && i + 1 == k, sealed, out)
+            })
             .map_err(|_| refused())?;
-        self.next += 1;
+        self.next += k as u64;
         Ok(())
     }
 }
