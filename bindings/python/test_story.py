@@ -115,7 +115,8 @@ class DictStore(RemoteStore):
     """The app's own transport: here, Python dicts."""
 
     def __init__(self):
-        self.logs, self.blobs = {}, {}
+        self.logs, self.blobs, self.uploads = {}, {}, {}
+        self.largest_piece = 0
 
     def append(self, collection, seq, op):
         log = self.logs.setdefault(collection, [])
@@ -135,6 +136,17 @@ class DictStore(RemoteStore):
 
     def collections_of(self, handle):
         return list(self.logs)
+
+    def put_blob_chunk(self, collection, upload, chunk):
+        self.largest_piece = max(self.largest_piece, len(chunk))
+        self.uploads.setdefault(upload, []).append(bytes(chunk))
+
+    def finish_blob(self, collection, upload, id):
+        self.blobs[(collection, bytes(id))] = b"".join(self.uploads.pop(upload, []))
+
+    def get_blob_range(self, collection, id, offset, length):
+        self.largest_piece = max(self.largest_piece, length)
+        return self.blobs[(collection, bytes(id))][offset : offset + length]
 
 
 class Chunks(ContentSource):
@@ -159,8 +171,9 @@ def test_own_transport_and_streaming():
     store = DictStore()
     me = Session.with_remote(Account.create("me"), store)
     box = me.create_collection("Box", "")
-    data = bytes(range(256)) * 1000
+    data = bytes(range(256)) * 12000  # about 3 MB: the store only ever sees pieces of at most 1 MiB
     item = box.add_file_streaming(me, None, "big.bin", "application/octet-stream", Chunks(data))
+    assert 0 < store.largest_piece <= 1 << 20
     sink = Collect()
     assert box.read_streaming(me, item, sink) == len(data)
     assert b"".join(sink.parts) == data

@@ -1,8 +1,11 @@
 //! The storage server: an in-memory one for tests and demos, or the app's own
 //! transport implemented in Kotlin, Swift or Python.
 
+use std::io::{BufReader, Read, Write};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
+use sealshare::collection::remote::BlobUpload;
 use sealshare::{Appended, CollectionId, MemoryRemote};
 
 use crate::error::{Result, SealshareError};
@@ -37,6 +40,18 @@ pub trait RemoteStore: Send + Sync {
     fn get_blob(&self, collection: String, id: Vec<u8>) -> Result<Vec<u8>>;
     /// The collections in which `handle` appears.
     fn collections_of(&self, handle: String) -> Result<Vec<String>>;
+    /// Appends a piece of a blob being uploaded (`upload` numbers the upload).
+    fn put_blob_chunk(&self, collection: String, upload: u64, chunk: Vec<u8>) -> Result<()>;
+    /// Stores the pieces of upload `upload`, in order, as the blob `id`.
+    fn finish_blob(&self, collection: String, upload: u64, id: Vec<u8>) -> Result<()>;
+    /// Up to `len` bytes of blob `id` from `offset` (empty past the end).
+    fn get_blob_range(
+        &self,
+        collection: String,
+        id: Vec<u8>,
+        offset: u64,
+        len: u32,
+    ) -> Result<Vec<u8>>;
 }
 
 impl From<uniffi::UnexpectedUniFFICallbackError> for SealshareError {
@@ -47,6 +62,79 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for SealshareError {
 
 /// Adapts a foreign `RemoteStore` to the core's `Remote`.
 pub(crate) struct ForeignRemote(pub(crate) Arc<dyn RemoteStore>);
+
+/// Pieces handed to the foreign store at most this large.
+const PIECE: usize = 1 << 20;
+
+static UPLOADS: AtomicU64 = AtomicU64::new(1);
+
+/// An upload streamed to the foreign store in pieces.
+struct ForeignUpload {
+    store: Arc<dyn RemoteStore>,
+    collection: String,
+    upload: u64,
+    buf: Vec<u8>,
+}
+
+impl ForeignUpload {
+    fn send(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let piece = std::mem::take(&mut self.buf);
+        self.store
+            .put_blob_chunk(self.collection.clone(), self.upload, piece)
+            .map_err(std::io::Error::other)
+    }
+}
+
+impl Write for ForeignUpload {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        let take = (PIECE - self.buf.len()).min(data.len());
+        self.buf
+            .extend_from_slice(data.get(..take).unwrap_or_default());
+        if self.buf.len() >= PIECE {
+            self.send()?;
+        }
+        Ok(take)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl BlobUpload for ForeignUpload {
+    fn finish(mut self: Box<Self>, id: &[u8; 32]) -> sealshare::Result<()> {
+        self.send()?;
+        self.store
+            .finish_blob(self.collection.clone(), self.upload, id.to_vec())
+            .map_err(remote_err)
+    }
+}
+
+/// A blob read from the foreign store in pieces.
+struct ForeignDownload {
+    store: Arc<dyn RemoteStore>,
+    collection: String,
+    id: Vec<u8>,
+    offset: u64,
+}
+
+impl Read for ForeignDownload {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let want = u32::try_from(out.len().min(PIECE)).unwrap_or(u32::MAX);
+        let piece = self
+            .store
+            .get_blob_range(self.collection.clone(), self.id.clone(), self.offset, want)
+            .map_err(std::io::Error::other)?;
+        let n = piece.len().min(out.len());
+        out.get_mut(..n)
+            .ok_or_else(|| std::io::Error::other("short buffer"))?
+            .copy_from_slice(piece.get(..n).unwrap_or_default());
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
 
 fn remote_err(e: SealshareError) -> sealshare::Error {
     sealshare::Error::Remote(e.to_string())
@@ -89,6 +177,34 @@ impl sealshare::Remote for ForeignRemote {
         self.0
             .get_blob(collection.to_text(), id.to_vec())
             .map_err(remote_err)
+    }
+
+    fn upload_blob(
+        &self,
+        collection: &CollectionId,
+    ) -> sealshare::Result<Box<dyn BlobUpload + '_>> {
+        Ok(Box::new(ForeignUpload {
+            store: self.0.clone(),
+            collection: collection.to_text(),
+            upload: UPLOADS.fetch_add(1, Ordering::Relaxed),
+            buf: Vec::new(),
+        }))
+    }
+
+    fn download_blob(
+        &self,
+        collection: &CollectionId,
+        id: &[u8; 32],
+    ) -> sealshare::Result<Box<dyn Read + '_>> {
+        Ok(Box::new(BufReader::with_capacity(
+            PIECE,
+            ForeignDownload {
+                store: self.0.clone(),
+                collection: collection.to_text(),
+                id: id.to_vec(),
+                offset: 0,
+            },
+        )))
     }
 
     fn collections_of(&self, handle: &str) -> sealshare::Result<Vec<CollectionId>> {
