@@ -389,3 +389,24 @@ fn content_streams_in_and_out() {
     ));
     assert!(out.is_empty());
 }
+
+#[test]
+fn moving_an_item_re_encrypts_nothing() {
+    let (server, _c, mut owner, _o, mut coll) = setup(&[]);
+    let a = coll.add_folder(&mut owner, None, "a").unwrap();
+    let b = coll.add_folder(&mut owner, None, "b").unwrap();
+    let f = coll
+        .add_file(&mut owner, Some(a), "f.txt", "text/plain", b"same")
+        .unwrap();
+    let puts = server.blob_puts();
+    assert_eq!(coll.move_item(&mut owner, f, Some(b)).unwrap(), 2);
+    assert_eq!(server.blob_puts(), puts, "no content uploaded");
+    let moved = coll.item(f).unwrap();
+    assert_eq!(moved.parent, Some(b));
+    assert_eq!(moved.metadata.name, "f.txt");
+    assert_eq!(coll.read(&owner, f).unwrap(), b"same");
+    // A folder cannot move into itself or below itself.
+    let inner = coll.add_folder(&mut owner, Some(a), "inner").unwrap();
+    assert!(coll.move_item(&mut owner, a, Some(inner)).is_err());
+    assert!(coll.move_item(&mut owner, a, Some(a)).is_err());
+}

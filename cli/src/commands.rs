@@ -63,7 +63,11 @@ fn profile_dir(cli: &Cli) -> PathBuf {
 }
 
 fn password(prompt: &str) -> Result<String> {
-    if let Ok(p) = std::env::var("SEALSHARE_PASSWORD") {
+    secret_input("SEALSHARE_PASSWORD", prompt)
+}
+
+fn secret_input(var: &str, prompt: &str) -> Result<String> {
+    if let Ok(p) = std::env::var(var) {
         return Ok(p);
     }
     eprint!("{prompt}: ");
@@ -142,6 +146,34 @@ pub fn run(cli: &Cli) -> Result<()> {
             } else {
                 say!("{}\nfingerprint: {}", card.handle(), card.fingerprint());
             }
+            Ok(())
+        }
+        Command::Account(AccountCmd::ChangePassword) => {
+            let dir = profile_dir(cli);
+            let path = dir.join("keystore");
+            let mut keystore =
+                sealshare::Keystore::from_text(std::fs::read_to_string(&path)?.trim())?;
+            let old = password("current password")?;
+            let new = secret_input("SEALSHARE_NEW_PASSWORD", "new password")?;
+            let params = keystore.params();
+            keystore.change_password(&old, &new, params)?;
+            std::fs::write(&path, keystore.to_text())?;
+            say!("password changed (one key re-wrapped; nothing else re-encrypted)");
+            Ok(())
+        }
+        Command::Account(AccountCmd::Recover) => {
+            let path = profile_dir(cli).join("keystore");
+            let mut keystore =
+                sealshare::Keystore::from_text(std::fs::read_to_string(&path)?.trim())?;
+            let phrase = sealshare::RecoveryPhrase::parse(&secret_input(
+                "SEALSHARE_RECOVERY_PHRASE",
+                "recovery phrase",
+            )?)?;
+            let new = secret_input("SEALSHARE_NEW_PASSWORD", "new password")?;
+            let params = keystore.params();
+            keystore.recover_and_set_password(&phrase, &new, params)?;
+            std::fs::write(&path, keystore.to_text())?;
+            say!("recovered: the new password unlocks the account");
             Ok(())
         }
         Command::Identity(IdentityCmd::Export) => {
@@ -264,6 +296,18 @@ pub fn run(cli: &Cli) -> Result<()> {
                 }
             }
             p.save_collection(&c)
+        }
+        Command::Mv {
+            collection,
+            item,
+            into,
+        } => {
+            let mut p = unlock(cli)?;
+            let mut c = p.resolve(collection)?;
+            let id = item_ref(&c, item)?;
+            let parent = into.as_deref().map(|r| item_ref(&c, r)).transpose()?;
+            c.move_item(&mut p.client, id, parent)?;
+            done(&p, &c, &format!("moved {item}"))
         }
         Command::Trash { collection, item } => item_op(
             cli,
@@ -548,9 +592,13 @@ fn invite(cli: &Cli, cmd: &InviteCmd) -> Result<()> {
                 } else {
                     "live"
                 };
+                let kind = match l.terms.kind {
+                    sealshare::log::link::LinkKind::Invite { .. } => "invite",
+                    sealshare::log::link::LinkKind::Public { .. } => "public",
+                };
                 let joined: Vec<String> = l.joins.iter().map(|(h, t)| format!("{h}@{t}")).collect();
                 say!(
-                    "{} by {} expires {} {state} joined: {}",
+                    "{} {kind} by {} expires {} {state} joined: {}",
                     l.terms.link,
                     l.creator,
                     l.terms.expires_at,
@@ -617,6 +665,24 @@ fn link(cli: &Cli, cmd: &LinkCmd) -> Result<()> {
             say!("{}", url.to_url());
             Ok(())
         }
+        LinkCmd::List { collection } => invite(
+            cli,
+            &InviteCmd::List {
+                collection: collection.clone(),
+            },
+        ),
+        LinkCmd::Revoke {
+            collection,
+            link,
+            all,
+        } => invite(
+            cli,
+            &InviteCmd::Revoke {
+                collection: collection.clone(),
+                link: link.clone(),
+                all: *all,
+            },
+        ),
         LinkCmd::Open {
             url,
             password,

@@ -119,6 +119,16 @@ pub enum Command {
         /// The collection.
         collection: String,
     },
+    /// Move an item (or a folder with everything in it) into a folder.
+    Mv {
+        /// The collection.
+        collection: String,
+        /// The item id or name.
+        item: String,
+        /// The folder (id or name); the top of the collection if absent.
+        #[arg(long)]
+        into: Option<String>,
+    },
     /// Move an item to the trash.
     Trash {
         /// The collection.
@@ -209,6 +219,11 @@ pub enum AccountCmd {
     },
     /// Show handle and fingerprint.
     Show,
+    /// Change the password (new one from SEALSHARE_NEW_PASSWORD or stdin).
+    ChangePassword,
+    /// Set a new password with the recovery phrase (from
+    /// SEALSHARE_RECOVERY_PHRASE or stdin; new password from SEALSHARE_NEW_PASSWORD or stdin).
+    Recover,
 }
 
 /// Identity commands.
@@ -310,6 +325,21 @@ pub enum LinkCmd {
         /// Seconds it stays valid.
         #[arg(long, default_value_t = 7 * 24 * 3600)]
         valid_for: u64,
+    },
+    /// List a collection's links (invite and public) with their state.
+    List {
+        /// The collection.
+        collection: String,
+    },
+    /// Revoke a link (or all with `--all`); a link that carries a key rotates it.
+    Revoke {
+        /// The collection.
+        collection: String,
+        /// The link id.
+        link: Option<String>,
+        /// Revoke every link.
+        #[arg(long)]
+        all: bool,
     },
     /// Open a public link (no account needed): list, or get one item.
     Open {

@@ -142,6 +142,16 @@ fn the_happy_paths() {
         ),
         "# b"
     );
+    assert!(
+        env.ok("alice", &["link", "list", "Notes"])
+            .contains("public")
+    );
+    env.ok("alice", &["mv", "Notes", "b.md", "--into", "tree"]);
+    assert!(
+        env.ok("alice", &["collection", "history", "Notes"])
+            .contains("saved version 2 of \"b.md\"")
+    );
+    env.ok("alice", &["link", "revoke", "Notes", "--all"]);
     env.ok("carol", &["leave", "Notes"]);
     env.ok("alice", &["unshare", "Notes"]);
 
@@ -286,4 +296,32 @@ fn the_demo_runs() {
     assert!(text.contains("Bob (viewer) adds a file: refused"));
     assert!(text.contains("Bob reads what came after his removal: refused"));
     assert!(text.contains("opening it with a wrong password: refused"));
+}
+
+#[test]
+fn password_change_and_recovery() {
+    let env = Env::new();
+    let created = env.ok("dan", &["account", "create", "dan"]);
+    let phrase = created.lines().last().unwrap().trim().to_owned();
+    assert_eq!(phrase.split(' ').count(), 24);
+    let mut change = env.cmd("dan", &["account", "change-password"]);
+    change.env("SEALSHARE_NEW_PASSWORD", "second password");
+    assert!(change.output().unwrap().status.success());
+    assert!(
+        env.fails("dan", &["account", "show"])
+            .contains("wrong password")
+    );
+    let mut show = env.cmd("dan", &["account", "show"]);
+    show.env("SEALSHARE_PASSWORD", "second password");
+    assert!(show.output().unwrap().status.success());
+    let mut recover = env.cmd("dan", &["account", "recover"]);
+    recover
+        .env("SEALSHARE_RECOVERY_PHRASE", &phrase)
+        .env("SEALSHARE_NEW_PASSWORD", "third password");
+    assert!(recover.output().unwrap().status.success());
+    let mut show = env.cmd("dan", &["account", "show"]);
+    show.env("SEALSHARE_PASSWORD", "third password");
+    let out = show.output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("dan"));
 }

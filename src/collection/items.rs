@@ -230,6 +230,40 @@ impl Collection {
         )
     }
 
+    /// Moves an item (and, for a folder, everything in it) into `parent` (or to
+    /// the top): a new version with the same key, metadata and content; nothing
+    /// is re-encrypted or uploaded. Returns the new version number.
+    pub fn move_item(
+        &mut self,
+        client: &mut Client,
+        item: ItemId,
+        parent: Option<ItemId>,
+    ) -> Result<u32> {
+        let current = self.record(item)?.latest.header.clone();
+        let key = self.item_key(&current)?;
+        let mut version = 0;
+        self.commit(client, true, &mut |this, _| {
+            let latest = &this.record(item)?.latest.header;
+            version = latest.version.saturating_add(1);
+            let epoch = this.state.epoch();
+            Ok(Body::PutItem(Box::new(ItemHeader {
+                item,
+                version,
+                kind: latest.kind,
+                parent,
+                epoch,
+                wrapped_key: SealedBox::seal(
+                    this.current_key()?,
+                    key.expose(),
+                    &keys::item_key_aad(&this.id(), &item, version, epoch),
+                )?,
+                metadata: latest.metadata.clone(),
+                content: latest.content.clone(),
+            })))
+        })?;
+        Ok(version)
+    }
+
     /// Renames a folder (a new version with the new name).
     pub fn rename_folder(&mut self, client: &mut Client, item: ItemId, name: &str) -> Result<u32> {
         let current = self.item(item)?;
