@@ -70,7 +70,10 @@ fn secret_input(var: &str, prompt: &str) -> Result<String> {
     if let Ok(p) = std::env::var(var) {
         return Ok(p);
     }
-    eprint!("{prompt}: ");
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        // Typed at a terminal: read without echo.
+        return Ok(rpassword::prompt_password(format!("{prompt}: "))?);
+    }
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
