@@ -46,6 +46,15 @@ impl Collection {
         Ok(self.state().founder_key())
     }
 
+    /// The current epoch key wrapped to a link's KEM key.
+    pub(crate) fn link_epoch_key(&self, link: &LinkId, kem_key: &[u8; 32]) -> Result<LinkKeys> {
+        let epoch = self.state().epoch();
+        Ok(LinkKeys::Epoch {
+            epoch,
+            wrap: keys::wrap_to_link(link, kem_key, &self.id(), epoch, self.current_key()?)?,
+        })
+    }
+
     /// Creates an invite link (Admin and up). The URL's fragment holds the secret:
     /// give the URL only to the people it is for.
     pub fn create_invite_link(
@@ -72,17 +81,7 @@ impl Collection {
             let keys = if terms.approval {
                 LinkKeys::None
             } else {
-                let epoch = this.state().epoch();
-                LinkKeys::Epoch {
-                    epoch,
-                    wrap: keys::wrap_to_link(
-                        &link,
-                        &kem_key,
-                        &this.id(),
-                        epoch,
-                        this.current_key()?,
-                    )?,
-                }
+                this.link_epoch_key(&link, &kem_key)?
             };
             Ok(Body::CreateLink(Box::new(LinkTerms {
                 link,

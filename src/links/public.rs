@@ -102,19 +102,7 @@ impl Collection {
         self.commit(client, true, &mut |this, client| {
             let time = this.next_time(client);
             let keys = match &terms.scope {
-                PublicScopeChoice::Live => {
-                    let epoch = this.state().epoch();
-                    LinkKeys::Epoch {
-                        epoch,
-                        wrap: keys::wrap_to_link(
-                            &link,
-                            &kem_key,
-                            &this.id(),
-                            epoch,
-                            this.current_key()?,
-                        )?,
-                    }
-                }
+                PublicScopeChoice::Live => this.link_epoch_key(&link, &kem_key)?,
                 PublicScopeChoice::Snapshot => {
                     let live: Vec<ItemId> = this
                         .state()

@@ -418,6 +418,13 @@ impl LogState {
     /// nothing: lets a client refuse to send an operation that honest clients
     /// would reject.
     pub fn check(&mut self, op: &Operation) -> Result<(), Violation> {
+        self.check_place(op)?;
+        self.check_and_apply(op, true).map(|_| ())
+    }
+
+    /// The operation belongs here: this collection, the next position, chained
+    /// onto the head, and not earlier than the previous operation.
+    fn check_place(&self, op: &Operation) -> Result<(), Violation> {
         if op.collection != self.collection {
             return Err(Violation::WrongCollection);
         }
@@ -436,31 +443,14 @@ impl LogState {
                 claimed: op.time,
             });
         }
-        self.check_and_apply(op, true).map(|_| ())
+        Ok(())
     }
 
     /// Checks `op` (whose signature the caller verified under
     /// [`LogState::signer_of`]) against this state and applies it. On error the
     /// state is unchanged.
     pub(crate) fn apply(&mut self, op: &Operation) -> Result<(), Violation> {
-        if op.collection != self.collection {
-            return Err(Violation::WrongCollection);
-        }
-        if op.seq != self.next_seq {
-            return Err(Violation::WrongSequence {
-                expected: self.next_seq,
-                found: op.seq,
-            });
-        }
-        if op.prev != self.head {
-            return Err(Violation::BrokenChain);
-        }
-        if op.time < self.last_time {
-            return Err(Violation::TimeWentBackwards {
-                previous: self.last_time,
-                claimed: op.time,
-            });
-        }
+        self.check_place(op)?;
         let what = self.check_and_apply(op, false)?;
         self.history.push(Event {
             seq: op.seq,
