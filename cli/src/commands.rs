@@ -79,12 +79,7 @@ fn secret_input(var: &str, prompt: &str) -> Result<String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+use sealshare::collection::client::system_time as now;
 
 fn unlock(cli: &Cli) -> Result<Profile> {
     Profile::unlock(&profile_dir(cli), store(cli)?, &password("password")?)

@@ -12,12 +12,7 @@ use crate::commands::say;
 use crate::profile::Profile;
 use crate::store::Store;
 
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+use sealshare::collection::client::system_time as now;
 
 fn refused<T>(what: &str, r: Result<T>) -> Result<()> {
     match r {

@@ -90,7 +90,8 @@ impl fmt::Debug for Client {
     }
 }
 
-fn system_time() -> u64 {
+/// The system clock in seconds since the Unix epoch (0 if the clock is before it).
+pub fn system_time() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())

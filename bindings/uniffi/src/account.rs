@@ -7,12 +7,7 @@ use sealshare::crypto::password::Profile;
 use crate::error::{Result, wiped};
 use crate::records::IdentityCard;
 
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+use sealshare::collection::client::system_time as now;
 
 /// A user's account: handle and keys. Holds secrets: call `wipe()` when done
 /// (for example when the app locks); every later call then fails with `Wiped`.

@@ -14,12 +14,7 @@ pub struct PublicLinkView {
     inner: PublicView,
 }
 
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+use sealshare::collection::client::system_time as now;
 
 fn open(
     remote: Arc<dyn sealshare::Remote>,
