@@ -102,15 +102,55 @@ enum Content<'a> {
     Reader(&'a mut dyn Read),
 }
 
+/// Where a version goes: a new item into a chosen folder, or a new version of
+/// an existing item wherever it is when the version lands (so a rebase keeps a
+/// concurrent move).
+#[derive(Clone, Copy)]
+enum Placement {
+    New(Option<ItemId>),
+    Keep,
+}
+
 /// A version about to be written: its key, sealed metadata and content digest,
 /// made once and reused on every rebase.
 struct Prepared {
     item: ItemId,
     kind: ItemKind,
-    parent: Option<ItemId>,
+    placement: Placement,
     key: SecretKey,
     metadata: SealedBox,
     content: Option<ContentDigest>,
+}
+
+impl Prepared {
+    /// The operation writing this version onto the head `this` knows: only the
+    /// version number, parent, epoch and item-key seal depend on the head.
+    fn body(&self, this: &Collection) -> Result<(u32, Body)> {
+        let (version, parent) = match self.placement {
+            Placement::New(parent) => (1, parent),
+            Placement::Keep => {
+                let latest = &this.record(self.item)?.latest.header;
+                (latest.version.saturating_add(1), latest.parent)
+            }
+        };
+        let epoch = this.state.epoch();
+        let wrapped_key = SealedBox::seal(
+            this.current_key()?,
+            self.key.expose(),
+            &keys::item_key_aad(&this.id(), &self.item, version, epoch),
+        )?;
+        let header = ItemHeader {
+            item: self.item,
+            version,
+            kind: self.kind,
+            parent,
+            epoch,
+            wrapped_key,
+            metadata: self.metadata.clone(),
+            content: self.content.clone(),
+        };
+        Ok((version, Body::PutItem(Box::new(header))))
+    }
 }
 
 impl Collection {
@@ -123,7 +163,16 @@ impl Collection {
     ) -> Result<ItemId> {
         let item = ItemId::random()?;
         let now = client.now();
-        self.put(client, item, ItemKind::Folder, parent, name, "", None, now)?;
+        self.put(
+            client,
+            item,
+            ItemKind::Folder,
+            Placement::New(parent),
+            name,
+            "",
+            None,
+            now,
+        )?;
         Ok(item)
     }
 
@@ -143,7 +192,7 @@ impl Collection {
             client,
             item,
             ItemKind::File,
-            parent,
+            Placement::New(parent),
             name,
             media_type,
             Some(Content::Bytes(content)),
@@ -153,8 +202,8 @@ impl Collection {
     }
 
     /// Adds a file whose content is read from `content` as it is sealed, so the
-    /// caller never holds the whole plaintext. (The sealed blob is handed to
-    /// [`Remote::put_blob`] whole.)
+    /// caller never holds the whole plaintext; the sealed blob streams to
+    /// [`Remote::upload_blob`].
     pub fn add_file_from_reader(
         &mut self,
         client: &mut Client,
@@ -169,7 +218,7 @@ impl Collection {
             client,
             item,
             ItemKind::File,
-            parent,
+            Placement::New(parent),
             name,
             media_type,
             Some(Content::Reader(content)),
@@ -222,7 +271,7 @@ impl Collection {
             client,
             item,
             current.kind,
-            current.parent,
+            Placement::Keep,
             &name,
             &current.metadata.media_type.clone(),
             Some(Content::Bytes(content)),
@@ -274,7 +323,7 @@ impl Collection {
             client,
             item,
             ItemKind::Folder,
-            current.parent,
+            Placement::Keep,
             name,
             "",
             None,
@@ -288,7 +337,7 @@ impl Collection {
         client: &mut Client,
         item: ItemId,
         kind: ItemKind,
-        parent: Option<ItemId>,
+        placement: Placement,
         name: &str,
         media_type: &str,
         content: Option<Content<'_>>,
@@ -301,6 +350,24 @@ impl Collection {
         }
         let id = self.id();
         let key = SecretKey::random()?;
+        if content.is_some() {
+            // Refuse what the rules would refuse on the head known now before
+            // sealing or uploading anything, so a refused write leaves no blob.
+            let dry = Prepared {
+                item,
+                kind,
+                placement,
+                key: SecretKey::random()?,
+                metadata: SealedBox::seal(&key, b"", b"not sent")?,
+                content: Some(ContentDigest {
+                    ciphertext_hash: [0; 32],
+                    key_commitment: [0; 32],
+                    ciphertext_len: 0,
+                }),
+            };
+            let (_, body) = dry.body(self)?;
+            self.preflight(client, body)?;
+        }
         let mut size = 0u64;
         let digest = match content {
             None => None,
@@ -345,7 +412,7 @@ impl Collection {
         let prepared = Prepared {
             item,
             kind,
-            parent,
+            placement,
             metadata: SealedBox::seal(
                 &keys::metadata_key(&key, &id, &item)?,
                 &metadata.encode(),
@@ -356,29 +423,9 @@ impl Collection {
         };
         let mut version = 0;
         self.commit(client, true, &mut |this, _| {
-            // Built on each attempt against the head known then: only the
-            // version number, epoch and item-key seal change on a rebase.
-            version = this
-                .state
-                .items()
-                .get(&prepared.item)
-                .map_or(1, |r| r.latest.header.version.saturating_add(1));
-            let epoch = this.state.epoch();
-            let wrapped_key = SealedBox::seal(
-                this.current_key()?,
-                prepared.key.expose(),
-                &keys::item_key_aad(&this.id(), &prepared.item, version, epoch),
-            )?;
-            Ok(Body::PutItem(Box::new(ItemHeader {
-                item: prepared.item,
-                version,
-                kind: prepared.kind,
-                parent: prepared.parent,
-                epoch,
-                wrapped_key,
-                metadata: prepared.metadata.clone(),
-                content: prepared.content.clone(),
-            })))
+            let (v, body) = prepared.body(this)?;
+            version = v;
+            Ok(body)
         })?;
         Ok(version)
     }

@@ -18,7 +18,7 @@ use crate::crypto::aead::SealedBox;
 use crate::crypto::secret::SecretKey;
 use crate::error::{Error, Result};
 use crate::log::op::hash_op;
-use crate::log::{Body, CollectionId, LogState, OpHash, Operation, Role, Rotation};
+use crate::log::{Body, CollectionId, LogState, OpHash, Operation, Role, Rotation, Violation};
 use crate::wire::{Reader, Writer};
 
 pub use client::{Client, Clock};
@@ -213,22 +213,8 @@ impl Collection {
             if fresh_key && self.state.needs_rotation_at(self.next_time(client)) {
                 self.rotate(client)?;
             }
-            let time = self.next_time(client);
             let body = build(self, client)?;
-            let op = client.account.sign_operation(
-                self.id(),
-                self.state.len(),
-                self.state.head(),
-                time,
-                body,
-            )?;
-            self.state
-                .check(&op)
-                .map_err(|violation| Error::InvalidOperation {
-                    seq: op.seq,
-                    op: op.body.name(),
-                    violation,
-                })?;
+            let op = self.sign_checked(client, body)?;
             match client.remote.append(&self.id(), op.seq, op.to_bytes())? {
                 Appended::Accepted => {
                     self.apply_own(client, &op)?;
@@ -242,6 +228,40 @@ impl Collection {
         Err(Error::Remote(format!(
             "the log kept moving: gave up after {MAX_REBASES} rebases"
         )))
+    }
+
+    /// Signs `body` for the next position of the log as this view knows it,
+    /// and checks it against the rules without sending it.
+    fn sign_checked(&mut self, client: &Client, body: Body) -> Result<Operation> {
+        let time = self.next_time(client);
+        let op = client.account.sign_operation(
+            self.id(),
+            self.state.len(),
+            self.state.head(),
+            time,
+            body,
+        )?;
+        self.state
+            .check(&op)
+            .map_err(|violation| Error::InvalidOperation {
+                seq: op.seq,
+                op: op.body.name(),
+                violation,
+            })?;
+        Ok(op)
+    }
+
+    /// Refuses now what the rules would refuse of `body` on the head this view
+    /// knows, sending nothing: for writes that upload content first. A key
+    /// rotation the write would make first is not a refusal.
+    pub(crate) fn preflight(&mut self, client: &Client, body: Body) -> Result<()> {
+        match self.sign_checked(client, body) {
+            Err(Error::InvalidOperation {
+                violation: Violation::RotationRequired | Violation::WrongEpoch { .. },
+                ..
+            }) => Ok(()),
+            other => other.map(|_| ()),
+        }
     }
 
     /// Starts a new epoch for the current members (what the library does before

@@ -297,6 +297,10 @@ pub enum Violation {
     /// The member does not wait for approval.
     #[error("{0:?} does not wait for approval")]
     NotAwaitingApproval(String),
+    /// The member joined through a link that needs approval and holds no key
+    /// yet, so they cannot take on what needs one (such as ownership).
+    #[error("{0:?} waits for approval")]
+    AwaitsApproval(String),
     /// A limit on the size of the state was reached.
     #[error("limit reached: {0}")]
     Limit(&'static str),

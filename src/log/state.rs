@@ -727,6 +727,9 @@ impl LogState {
                     Some(m) if m.accepted_at.is_none() => {
                         return Err(Violation::NotAccepted { author: to.clone() });
                     }
+                    Some(m) if m.awaits_approval() => {
+                        return Err(Violation::AwaitsApproval(to.clone()));
+                    }
                     Some(m) if m.role == Role::Owner => {
                         return Err(Violation::AlreadyMember(to.clone()));
                     }
@@ -1264,7 +1267,6 @@ impl LogState {
             role,
             action,
         };
-        self.check_fresh_epoch(header.epoch, op.time)?;
         match (header.kind, &header.content) {
             (ItemKind::Folder, Some(_)) => {
                 return Err(Violation::ItemShape("a folder has no content"));
@@ -1318,6 +1320,9 @@ impl LogState {
         if let Some(parent) = header.parent {
             self.check_parent(header.item, parent)?;
         }
+        // Last, so a client checking a write before it rotates learns every
+        // other reason it would be refused.
+        self.check_fresh_epoch(header.epoch, op.time)?;
         if dry {
             return Ok(EventKind::Accepted);
         }
