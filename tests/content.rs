@@ -620,7 +620,8 @@ fn adapters_handle_io_edge_cases() {
             other => panic!("a full sink must fail the writer: {:?}", other.err()),
         },
     }
-    let big = vec![5u8; CS as usize * 40];
+    // Enough for the writer to write batches before `finish` (about 2 MiB each).
+    let big = vec![5u8; 5 << 20];
     let mut writer = ContentWriter::new(&k, Full(HEADER_LEN + 100), CS).unwrap();
     let err = writer.write_all(&big).unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::StorageFull);

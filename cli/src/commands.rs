@@ -254,7 +254,7 @@ pub fn run(cli: &Cli) -> Result<()> {
                         }
                     }
                 }
-                None => c.read_into(&p.client, id, &mut pb.wrap_write(std::io::stdout().lock()))?,
+                None => c.read_into(&p.client, id, &mut pb.wrap_write(std::io::stdout()))?,
             };
             pb.finish_and_clear();
             p.save_collection(&c)?;
@@ -441,7 +441,8 @@ fn put_path(
         let file = std::fs::File::open(path)?;
         let len = file.metadata()?.len();
         let pb = bar(len, "put");
-        let mut reader = pb.wrap_read(std::io::BufReader::with_capacity(1 << 20, file));
+        // Unbuffered: the library reads in batches of megabytes.
+        let mut reader = pb.wrap_read(file);
         c.add_file_from_reader(&mut p.client, parent, &name, media_type(&name), &mut reader)?;
         pb.finish_and_clear();
         Ok(1)

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufWriter, Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -178,10 +178,11 @@ impl Remote for Store {
         &self,
         _collection: &CollectionId,
         id: &[u8; 32],
-    ) -> Result<Box<dyn Read + '_>> {
+    ) -> Result<Box<dyn Read + Send + '_>> {
         let file = std::fs::File::open(self.blobs.join(hex(id)))
             .map_err(|e| Error::Remote(format!("content blob {}: {e}", hex(id))))?;
-        Ok(Box::new(BufReader::with_capacity(1 << 20, file)))
+        // Unbuffered: the library reads in batches of megabytes.
+        Ok(Box::new(file))
     }
 
     fn collections_of(&self, _handle: &str) -> Result<Vec<CollectionId>> {

@@ -99,7 +99,7 @@ impl Item {
 /// Content to seal: in memory, or read as it is sealed.
 enum Content<'a> {
     Bytes(&'a [u8]),
-    Reader(&'a mut dyn Read),
+    Reader(&'a mut (dyn Read + Send)),
 }
 
 /// Where a version goes: a new item into a chosen folder, or a new version of
@@ -210,7 +210,7 @@ impl Collection {
         parent: Option<ItemId>,
         name: &str,
         media_type: &str,
-        content: &mut dyn Read,
+        content: &mut (dyn Read + Send),
     ) -> Result<ItemId> {
         let item = ItemId::random()?;
         let now = client.now();
@@ -233,7 +233,12 @@ impl Collection {
     /// [`Error::ContentMismatch`] part of the output may have been written:
     /// write to a temporary place and keep it only on success. Returns the
     /// number of bytes written.
-    pub fn read_into(&self, client: &Client, item: ItemId, out: &mut dyn Write) -> Result<u64> {
+    pub fn read_into(
+        &self,
+        client: &Client,
+        item: ItemId,
+        out: &mut (dyn Write + Send),
+    ) -> Result<u64> {
         let header = &self.record(item)?.latest.header;
         let digest = header
             .content
@@ -253,7 +258,7 @@ impl Collection {
             other => other,
         };
         let mut reader = ContentReader::new(&key, blob, digest).map_err(mismatch)?;
-        std::io::copy(&mut reader, out).map_err(|e| mismatch(Error::Io(e)))
+        reader.copy_to(out).map_err(|e| mismatch(Error::Io(e)))
     }
 
     /// Adds a new version of a file: new content, and optionally a new name.
@@ -393,7 +398,7 @@ impl Collection {
                         let upload = client.remote.upload_blob(&id)?;
                         let mut writer =
                             ContentWriter::new(&ckey, upload, stream::DEFAULT_CHUNK_SIZE)?;
-                        size = std::io::copy(reader, &mut writer)?;
+                        size = writer.write_from(reader)?;
                         let (upload, digest) = writer.finish()?;
                         upload.finish(&digest.ciphertext_hash)?;
                         digest

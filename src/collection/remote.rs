@@ -8,13 +8,13 @@ use crate::log::CollectionId;
 
 /// A blob being uploaded piece by piece; `finish` stores it under its id (the
 /// hash of everything written, known only at the end).
-pub trait BlobUpload: Write {
+pub trait BlobUpload: Write + Send {
     /// Stores what was written under `id`.
     fn finish(self: Box<Self>, id: &[u8; 32]) -> Result<()>;
 }
 
 /// Stores a finished blob under its id.
-type PutBlob<'a> = Box<dyn FnOnce(&[u8; 32], &[u8]) -> Result<()> + 'a>;
+type PutBlob<'a> = Box<dyn FnOnce(&[u8; 32], &[u8]) -> Result<()> + Send + 'a>;
 
 /// The default upload: buffers in memory, then calls [`Remote::put_blob`].
 struct BufferedUpload<'a> {
@@ -91,7 +91,7 @@ pub trait Remote: Send + Sync {
         &self,
         collection: &CollectionId,
         id: &[u8; 32],
-    ) -> Result<Box<dyn Read + '_>> {
+    ) -> Result<Box<dyn Read + Send + '_>> {
         Ok(Box::new(Cursor::new(self.get_blob(collection, id)?)))
     }
 }

@@ -195,7 +195,7 @@ impl sealshare::Remote for ForeignRemote {
         &self,
         collection: &CollectionId,
         id: &[u8; 32],
-    ) -> sealshare::Result<Box<dyn Read + '_>> {
+    ) -> sealshare::Result<Box<dyn Read + Send + '_>> {
         Ok(Box::new(BufReader::with_capacity(
             PIECE,
             ForeignDownload {

@@ -40,12 +40,9 @@
 //! Every authentication failure is [`Error::DecryptionFailed`]; a malformed header
 //! is [`Error::Decode`].
 
-use std::io::{self, Read, Write};
-
-use aead_stream::{NewStream, StreamBE32, StreamPrimitive};
-use chacha20poly1305::aead::inout::InOutBuf;
-use chacha20poly1305::aead::{AeadInOut, KeyInit};
-use chacha20poly1305::{ChaCha20Poly1305, Nonce, Tag};
+use aws_lc_rs::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
+#[cfg(test)]
+use chacha20poly1305::ChaCha20Poly1305;
 use rayon::prelude::*;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
@@ -55,6 +52,12 @@ use crate::crypto::random;
 use crate::crypto::secret::SecretKey;
 use crate::error::{Bytes, DecodeError, Error, Result};
 use crate::wire::{Kind, Reader, Writer};
+
+mod reader;
+mod writer;
+
+pub use reader::ContentReader;
+pub use writer::ContentWriter;
 
 /// Length of the stream header in bytes.
 pub const HEADER_LEN: usize = 22;
@@ -158,6 +161,10 @@ pub fn open_parallel(
 struct StreamKeys {
     header: [u8; HEADER_LEN],
     chunk_size: usize,
+    /// ChaCha20-Poly1305 under the stream key (AWS-LC zeroizes it when dropped).
+    aead: LessSafeKey,
+    /// The same key for the reference implementation the tests compare with.
+    #[cfg(test)]
     cipher: ChaCha20Poly1305,
     key_commitment: [u8; 32],
 }
@@ -173,10 +180,17 @@ impl StreamKeys {
         let ikm = key.0.expose();
         let stream_key = kdf::derive_key(ikm, salt, "content/stream-key", &header)?;
         let commitment = kdf::derive_key(ikm, salt, "content/key-commitment", &header)?;
+        let aead = UnboundKey::new(&CHACHA20_POLY1305, stream_key.expose())
+            .map_err(|_| Error::InvalidArgument("stream key length".into()))?;
         Ok(Self {
             header,
             chunk_size: chunk_size as usize,
-            cipher: ChaCha20Poly1305::new(stream_key.expose().into()),
+            aead: LessSafeKey::new(aead),
+            #[cfg(test)]
+            cipher: {
+                use chacha20poly1305::aead::KeyInit;
+                ChaCha20Poly1305::new(stream_key.expose().into())
+            },
             key_commitment: *commitment.expose(),
         })
     }
@@ -201,28 +215,33 @@ impl StreamKeys {
     /// The STREAM-BE32 nonce of chunk `position`.
     fn nonce(position: u32, last: bool) -> Nonce {
         let [a, b, c, d] = position.to_be_bytes();
-        Nonce::from([0, 0, 0, 0, 0, 0, 0, a, b, c, d, u8::from(last)])
+        Nonce::assume_unique_for_key([0, 0, 0, 0, 0, 0, 0, a, b, c, d, u8::from(last)])
     }
 
-    /// Seals `plain` into `slot` (`plain.len() + TAG_LEN` bytes) without copying it first.
+    /// Seals `plain` into `slot` (`plain.len() + TAG_LEN` bytes).
     fn seal_chunk(&self, index: usize, last: bool, plain: &[u8], slot: &mut [u8]) -> Result<()> {
         let position = u32::try_from(index).map_err(|_| too_long())?;
         let (ct, tag_out) = slot
             .split_at_mut_checked(plain.len())
             .ok_or_else(too_long)?;
-        let buf = InOutBuf::new(plain, ct).map_err(|_| too_long())?;
-        let tag = self
-            .cipher
-            .encrypt_inout_detached(&Self::nonce(position, last), &self.header, buf)
-            .map_err(|_| too_long())?;
         if tag_out.len() != TAG_LEN {
             return Err(too_long());
         }
-        tag_out.copy_from_slice(&tag);
+        ct.copy_from_slice(plain);
+        let tag = self
+            .aead
+            .seal_in_place_separate_tag(
+                Self::nonce(position, last),
+                Aad::from(&self.header[..]),
+                ct,
+            )
+            .map_err(|_| too_long())?;
+        tag_out.copy_from_slice(tag.as_ref());
         Ok(())
     }
 
-    /// Opens `sealed` (ciphertext and tag) into `out`, which has the plaintext's length.
+    /// Opens `sealed` (ciphertext and tag) into `out`, which has the plaintext's
+    /// length. On failure `out` holds no plaintext.
     fn open_chunk(&self, index: usize, last: bool, sealed: &[u8], out: &mut [u8]) -> Result<()> {
         let position = u32::try_from(index).map_err(|_| Error::DecryptionFailed)?;
         let split = sealed
@@ -230,16 +249,29 @@ impl StreamKeys {
             .checked_sub(TAG_LEN)
             .ok_or(Error::DecryptionFailed)?;
         let (ct, tag) = sealed.split_at(split);
-        let tag = Tag::try_from(tag).map_err(|_| Error::DecryptionFailed)?;
-        let buf = InOutBuf::new(ct, out).map_err(|_| Error::DecryptionFailed)?;
-        self.cipher
-            .decrypt_inout_detached(&Self::nonce(position, last), &self.header, buf, &tag)
-            .map_err(|_| Error::DecryptionFailed)
+        if out.len() != ct.len() {
+            return Err(Error::DecryptionFailed);
+        }
+        let opened = self.aead.open_separate_gather(
+            Self::nonce(position, last),
+            Aad::from(&self.header[..]),
+            ct,
+            tag,
+            out,
+        );
+        if opened.is_err() {
+            out.fill(0);
+            return Err(Error::DecryptionFailed);
+        }
+        Ok(())
     }
 
-    /// The STREAM primitive of `aead-stream` under the same key and nonce prefix.
-    fn stream(&self) -> StreamBE32<ChaCha20Poly1305> {
-        StreamBE32::from_aead(self.cipher.clone(), &Default::default())
+    /// The STREAM primitive of `aead-stream` under the same key and nonce
+    /// prefix: the reference our chunk sealing is tested against.
+    #[cfg(test)]
+    fn stream(&self) -> aead_stream::StreamBE32<ChaCha20Poly1305> {
+        use aead_stream::NewStream;
+        aead_stream::StreamBE32::from_aead(self.cipher.clone(), &Default::default())
     }
 
     fn digest(&self, hasher: &blake3::Hasher, ciphertext_len: u64) -> ContentDigest {
@@ -402,345 +434,12 @@ fn open_impl(
     Ok(std::mem::take(&mut *out))
 }
 
-/// How many full chunks the writer seals at once, on all cores.
-const WRITER_BATCH: usize = 16;
-
-/// Seals everything written to it into `W`, on all cores, holding at most a
-/// small batch of chunks in memory (16 chunks plus one).
-///
-/// The output is byte for byte what [`seal`] produces for the same key, salt and
-/// chunk size. Nothing is complete until [`ContentWriter::finish`] returns: a
-/// writer dropped earlier leaves a stream that every reader refuses. After an
-/// error, every later call fails.
-pub struct ContentWriter<W: Write> {
-    inner: W,
-    keys: StreamKeys,
-    stream: StreamBE32<ChaCha20Poly1305>,
-    /// The pending chunk's plaintext (sealed in place, with room for the tag).
-    buf: Zeroizing<Vec<u8>>,
-    /// Full chunks known not to be the last, waiting to be sealed together.
-    batch: Vec<Zeroizing<Vec<u8>>>,
-    /// Where a batch is sealed before it is hashed and written.
-    sealed: Vec<u8>,
-    position: u32,
-    hasher: blake3::Hasher,
-    written: u64,
-    poisoned: bool,
-}
-
-impl<W: Write> ContentWriter<W> {
-    /// Writes a fresh header to `inner` and starts sealing under `key`.
-    ///
-    /// Fails with [`Error::InvalidArgument`] if `chunk_size` is outside 4 KiB ..= 4 MiB.
-    pub fn new(key: &ContentKey, inner: W, chunk_size: u32) -> Result<Self> {
-        Self::with_salt(key, inner, chunk_size, random::array()?)
-    }
-
-    fn with_salt(
-        key: &ContentKey,
-        mut inner: W,
-        chunk_size: u32,
-        salt: [u8; SALT_LEN],
-    ) -> Result<Self> {
-        check_chunk_size(chunk_size)?;
-        let keys = StreamKeys::new(key, chunk_size, &salt)?;
-        inner.write_all(&keys.header)?;
-        let mut hasher = hasher();
-        hasher.update(&keys.header);
-        Ok(Self {
-            inner,
-            stream: keys.stream(),
-            buf: Zeroizing::new(Vec::with_capacity(keys.chunk_size + TAG_LEN)),
-            batch: Vec::with_capacity(WRITER_BATCH),
-            sealed: Vec::new(),
-            keys,
-            position: 0,
-            hasher,
-            written: HEADER_LEN as u64,
-            poisoned: false,
-        })
-    }
-
-    /// Seals the pending chunk and writes it out.
-    fn emit(&mut self, last: bool) -> Result<()> {
-        if self.poisoned {
-            return Err(poisoned().into());
-        }
-        self.poisoned = true;
-        // Keep a position for the final chunk: at most 2^32 - 1 chunks in all.
-        if !last && self.position >= u32::MAX - 1 {
-            return Err(too_long());
-        }
-        let buf: &mut Vec<u8> = &mut self.buf;
-        self.stream
-            .encrypt_in_place(self.position, last, &self.keys.header, buf)
-            .map_err(|_| too_long())?;
-        self.hasher.update(buf);
-        self.inner.write_all(buf)?;
-        self.written += buf.len() as u64;
-        buf.clear();
-        self.position += 1;
-        self.poisoned = false;
-        Ok(())
-    }
-
-    /// Seals the batched full chunks on all cores, then hashes and writes them
-    /// in order.
-    fn emit_batch(&mut self) -> Result<()> {
-        if self.batch.is_empty() {
-            return Ok(());
-        }
-        if self.poisoned {
-            return Err(poisoned().into());
-        }
-        self.poisoned = true;
-        let n = self.batch.len();
-        let first = self.position as usize;
-        // Keep a position for the final chunk: at most 2^32 - 1 chunks in all.
-        if first + n >= (u32::MAX - 1) as usize {
-            return Err(too_long());
-        }
-        let slot = self.keys.chunk_size + TAG_LEN;
-        self.sealed.clear();
-        self.sealed.resize(n * slot, 0);
-        let keys = &self.keys;
-        self.sealed
-            .par_chunks_mut(slot)
-            .zip(self.batch.par_iter())
-            .enumerate()
-            .try_for_each(|(i, (out, plain))| keys.seal_chunk(first + i, false, plain, out))?;
-        self.hasher.update_rayon(&self.sealed);
-        self.inner.write_all(&self.sealed)?;
-        self.written += self.sealed.len() as u64;
-        self.position += n as u32;
-        self.batch.clear();
-        self.poisoned = false;
-        Ok(())
-    }
-
-    /// Seals the final chunk, flushes `inner`, and returns it with the digest.
-    pub fn finish(mut self) -> Result<(W, ContentDigest)> {
-        self.emit_batch()?;
-        self.emit(true)?;
-        self.inner.flush()?;
-        let digest = self.keys.digest(&self.hasher, self.written);
-        Ok((self.inner, digest))
-    }
-}
-
-fn poisoned() -> io::Error {
-    io::Error::other("content writer unusable after an earlier error")
-}
-
-impl<W: Write> Write for ContentWriter<W> {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        if self.poisoned {
-            return Err(poisoned());
-        }
-        if data.is_empty() {
-            return Ok(0);
-        }
-        // A full chunk is sealed only once more data arrives: it is not the final one.
-        if self.buf.len() >= self.keys.chunk_size {
-            let cap = self.keys.chunk_size + TAG_LEN;
-            let full = std::mem::replace(&mut self.buf, Zeroizing::new(Vec::with_capacity(cap)));
-            self.batch.push(full);
-            if self.batch.len() >= WRITER_BATCH {
-                self.emit_batch().map_err(into_io)?;
-            }
-        }
-        let take = (self.keys.chunk_size - self.buf.len()).min(data.len());
-        let (head, _) = data.split_at(take);
-        self.buf.extend_from_slice(head);
-        Ok(take)
-    }
-
-    /// Flushes `inner`. The pending chunk stays buffered until more data or `finish`.
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-fn into_io(e: Error) -> io::Error {
-    match e {
-        Error::Io(e) => e,
-        Error::InvalidArgument(_) => io::Error::new(io::ErrorKind::InvalidInput, e),
-        other => io::Error::new(io::ErrorKind::InvalidData, other),
-    }
-}
-
-fn refused() -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, Error::DecryptionFailed)
-}
-
-/// Opens a sealed content read from `R`, one chunk at a time, in constant memory.
-///
-/// The key commitment is checked when the reader is created. Chunks are
-/// authenticated before their plaintext is released, and the hash and length of
-/// the whole stream are checked before the final chunk is released. **The output
-/// is only trustworthy once `read` has returned `Ok(0)`**: a stream that is
-/// altered, truncated or extended fails with an [`io::Error`] of kind
-/// `InvalidData` wrapping [`Error::DecryptionFailed`], possibly after earlier
-/// chunks were returned, which the caller must then discard. After an error,
-/// every later call fails.
-pub struct ContentReader<R: Read> {
-    inner: R,
-    keys: StreamKeys,
-    expected_hash: [u8; 32],
-    hasher: blake3::Hasher,
-    /// Chunks in the stream and the sealed length of the final one.
-    chunks: u64,
-    last_sealed_len: usize,
-    next: u64,
-    /// Plaintext of the current batch of chunks, and how much of it was returned.
-    buf: Zeroizing<Vec<u8>>,
-    /// The sealed bytes of the current batch.
-    sealed: Vec<u8>,
-    pos: usize,
-    failed: bool,
-}
-
-/// How many chunks the reader reads and opens at once, on all cores.
-const READER_BATCH: u64 = 16;
-
-impl<R: Read> ContentReader<R> {
-    /// Reads the header from `inner` and checks it against `digest` and `key`.
-    ///
-    /// Fails with [`Error::Decode`] for a malformed header and with
-    /// [`Error::DecryptionFailed`] if `key` is not the one `digest` commits to or
-    /// `digest` does not describe a stream of this chunk size.
-    pub fn new(key: &ContentKey, mut inner: R, digest: &ContentDigest) -> Result<Self> {
-        let mut header = [0u8; HEADER_LEN];
-        inner.read_exact(&mut header).map_err(|e| match e.kind() {
-            io::ErrorKind::UnexpectedEof => Error::Decode(DecodeError::Truncated { what: WHAT }),
-            _ => Error::Io(e),
-        })?;
-        let keys = StreamKeys::for_opening(key, &header, digest)?;
-        let body_len = digest
-            .ciphertext_len
-            .checked_sub(HEADER_LEN as u64)
-            .ok_or(Error::DecryptionFailed)?;
-        let (chunks, last_len) =
-            body_layout(body_len, keys.chunk_size).ok_or(Error::DecryptionFailed)?;
-        let mut hasher = hasher();
-        hasher.update(&header);
-        Ok(Self {
-            inner,
-            buf: Zeroizing::new(Vec::with_capacity(keys.chunk_size + TAG_LEN)),
-            keys,
-            expected_hash: digest.ciphertext_hash,
-            hasher,
-            chunks,
-            last_sealed_len: last_len as usize + TAG_LEN,
-            next: 0,
-            sealed: Vec::new(),
-            pos: 0,
-            failed: false,
-        })
-    }
-
-    /// Reads the next batch of chunks, checks them (and, with the final chunk,
-    /// the length and the hash of the whole stream), and opens them on all
-    /// cores into `buf`.
-    fn next_chunk(&mut self) -> io::Result<()> {
-        let k = (self.chunks - self.next).min(READER_BATCH) as usize;
-        let includes_last = self.next + k as u64 == self.chunks;
-        let full = self.keys.chunk_size + TAG_LEN;
-        let len_of = |i: usize| {
-            if includes_last && i + 1 == k {
-                self.last_sealed_len
-            } else {
-                full
-            }
-        };
-        let sealed_len: usize = (0..k).map(len_of).sum();
-        self.sealed.resize(sealed_len, 0);
-        self.inner
-            .read_exact(&mut self.sealed)
-            .map_err(|e| match e.kind() {
-                io::ErrorKind::UnexpectedEof => refused(),
-                _ => e,
-            })?;
-        self.hasher.update_rayon(&self.sealed);
-        if includes_last {
-            let mut extra = [0u8; 1];
-            let more = loop {
-                match self.inner.read(&mut extra) {
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    other => break other?,
-                }
-            };
-            let hash_ok: bool = self
-                .hasher
-                .finalize()
-                .as_bytes()
-                .ct_eq(&self.expected_hash)
-                .into();
-            if more != 0 || !hash_ok {
-                return Err(refused());
-            }
-        }
-        // Slice the batch chunk by chunk (the final chunk's plaintext may be
-        // empty: its tag must still be checked, so no chunk is left out).
-        self.buf.resize(sealed_len - k * TAG_LEN, 0);
-        self.pos = 0;
-        let mut outs = Vec::with_capacity(k);
-        let mut seals = Vec::with_capacity(k);
-        let mut out_rest: &mut [u8] = &mut self.buf;
-        let mut sealed_rest: &[u8] = &self.sealed;
-        for i in 0..k {
-            let n = len_of(i);
-            let (o, ro) = out_rest
-                .split_at_mut_checked(n - TAG_LEN)
-                .ok_or_else(refused)?;
-            let (c, rc) = sealed_rest.split_at_checked(n).ok_or_else(refused)?;
-            outs.push(o);
-            seals.push(c);
-            out_rest = ro;
-            sealed_rest = rc;
-        }
-        let first = usize::try_from(self.next).map_err(|_| refused())?;
-        let keys = &self.keys;
-        outs.into_par_iter()
-            .zip(seals.into_par_iter())
-            .enumerate()
-            .try_for_each(|(i, (out, sealed))| {
-                keys.open_chunk(first + i, includes_last && i + 1 == k, sealed, out)
-            })
-            .map_err(|_| refused())?;
-        self.next += k as u64;
-        Ok(())
-    }
-}
-
-impl<R: Read> Read for ContentReader<R> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        if self.failed {
-            return Err(refused());
-        }
-        while self.pos >= self.buf.len() {
-            if self.next >= self.chunks || out.is_empty() {
-                return Ok(0);
-            }
-            self.failed = true;
-            self.next_chunk()?;
-            self.failed = false;
-        }
-        let pending = self.buf.get(self.pos..).unwrap_or_default();
-        let n = pending.len().min(out.len());
-        let (dst, _) = out.split_at_mut(n);
-        let (src, _) = pending.split_at(n);
-        dst.copy_from_slice(src);
-        self.pos += n;
-        Ok(n)
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use aead_stream::StreamPrimitive;
+    use std::io::{Read, Write};
 
     fn key() -> ContentKey {
         ContentKey::from_bytes([7; 32])
@@ -841,5 +540,113 @@ mod tests {
             open(&key(), &[], &sealed.digest),
             Err(Error::Decode(_))
         ));
+    }
+
+    /// A reader that hands out at most `step` bytes per call.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.step.min(out.len()).min(self.data.len());
+            out[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn batches_of_the_pipelined_adapters_agree_with_one_shot_sealing() {
+        let batch = writer::BATCH_BYTES;
+        let data: Vec<u8> = (0..3 * batch + 9000).map(|i| (i % 253) as u8).collect();
+        for cs in [4096usize, 64 << 10] {
+            for len in [
+                0,
+                1,
+                cs,
+                batch - cs,
+                batch - 1,
+                batch,
+                batch + 1,
+                2 * batch - cs,
+                2 * batch,
+                2 * batch + cs,
+                data.len(),
+            ] {
+                let plain = &data[..len];
+                let want = seal_with_salt(&key(), plain, cs as u32, [5; 16], true).unwrap();
+                // Pushed through `Write`, in odd pieces.
+                let mut w =
+                    ContentWriter::with_salt(&key(), Vec::new(), cs as u32, [5; 16]).unwrap();
+                for piece in plain.chunks(100_003) {
+                    w.write_all(piece).unwrap();
+                }
+                assert_eq!(
+                    w.finish().unwrap(),
+                    (want.ciphertext.clone(), want.digest.clone())
+                );
+                // Pulled from a reader with short reads, after a first write.
+                let mut w =
+                    ContentWriter::with_salt(&key(), Vec::new(), cs as u32, [5; 16]).unwrap();
+                let split = len.min(7);
+                w.write_all(&plain[..split]).unwrap();
+                let mut source = Trickle {
+                    data: &plain[split..],
+                    step: 300_007,
+                };
+                assert_eq!(w.write_from(&mut source).unwrap(), (len - split) as u64);
+                assert_eq!(
+                    w.finish().unwrap(),
+                    (want.ciphertext.clone(), want.digest.clone())
+                );
+                // Opened through `Read` in small pieces, and through `copy_to`.
+                let mut r = ContentReader::new(&key(), &want.ciphertext[..], &want.digest).unwrap();
+                let mut out = Vec::new();
+                let mut piece = [0u8; 70_001];
+                loop {
+                    let n = r.read(&mut piece).unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    out.extend_from_slice(&piece[..n]);
+                }
+                assert_eq!(out, plain, "read, chunk size {cs}, length {len}");
+                let mut r = ContentReader::new(&key(), &want.ciphertext[..], &want.digest).unwrap();
+                let mut head = [0u8; 10];
+                let n = r.read(&mut head).unwrap();
+                let mut out = head[..n].to_vec();
+                assert_eq!(r.copy_to(&mut out).unwrap(), (len - n) as u64);
+                assert_eq!(out, plain, "copy_to, chunk size {cs}, length {len}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_pipelined_reader_refuses_a_change_in_any_batch() {
+        let batch = writer::BATCH_BYTES;
+        let data: Vec<u8> = (0..2 * batch + 5).map(|i| (i % 251) as u8).collect();
+        let sealed = seal(&key(), &data, 4096).unwrap();
+        let n = sealed.ciphertext.len();
+        for at in [HEADER_LEN + 1, batch, batch + 4096 * 3, n - 2] {
+            let mut bad = sealed.ciphertext.clone();
+            bad[at] ^= 1;
+            let mut r = ContentReader::new(&key(), &bad[..], &sealed.digest).unwrap();
+            let mut out = Vec::new();
+            let err = r.copy_to(&mut out).unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::InvalidData, "at {at}");
+            assert!(out.len() < data.len(), "the final chunk is never released");
+            // Every later call fails.
+            assert!(r.read(&mut [0u8; 10]).is_err());
+        }
+        // Truncated at a batch boundary, and extended.
+        for bad in [
+            sealed.ciphertext[..HEADER_LEN + batch / 4096 * (4096 + TAG_LEN)].to_vec(),
+            [&sealed.ciphertext[..], b"x"].concat(),
+        ] {
+            let mut r = ContentReader::new(&key(), &bad[..], &sealed.digest).unwrap();
+            assert!(r.copy_to(&mut Vec::new()).is_err());
+        }
     }
 }
