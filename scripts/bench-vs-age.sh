@@ -37,15 +37,28 @@ age -r "$recipient" -o "$work/input.age" "$work/input"
 "$bin" put Bench "$work/input" >/dev/null
 
 echo "## encrypt $size (output on the same filesystem)"
-hyperfine --warmup 1 --runs 5 --export-markdown "$work/encrypt.md" \
-    --prepare "rm -f $work/out.age $work/puthome/store/blobs/*" \
+# Each run starts with the previous output deleted and written back (`sync`),
+# so no run pays for the one before it.
+hyperfine --warmup 1 --runs 10 --export-json "$work/encrypt.json" \
+    --prepare "rm -f $work/out.age $work/puthome/store/blobs/*; sync" \
     -n age "age -r $recipient -o $work/out.age $work/input" \
     -n sealshare "env SEALSHARE_HOME=$work/puthome $bin put Bench $work/input"
 echo "## decrypt $size to /dev/null"
-hyperfine --warmup 1 --runs 5 --export-markdown "$work/decrypt.md" \
+hyperfine --warmup 1 --runs 10 --export-json "$work/decrypt.json" \
     -n age "age -d -i $work/key.txt -o /dev/null $work/input.age" \
     -n sealshare "$bin get Bench input -o /dev/null"
 
+echo "## medians and CPU time (hyperfine means of user and system time)"
+for run in encrypt decrypt; do
+    python3 - "$work/$run.json" "$run" <<'PY'
+import json, sys
+results = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+age, ours = results["age"], results["sealshare"]
+for name, r in (("age", age), ("sealshare", ours)):
+    print(f"{sys.argv[2]:8} {name:10} median {r['median']:.3f} s  user {r['user']:.3f} s  system {r['system']:.3f} s")
+print(f"{sys.argv[2]:8} sealshare is {age['median'] / ours['median']:.2f}x as fast as age (medians)")
+PY
+done
 echo "## peak memory and CPU (GNU time: max RSS KiB, user s, system s)"
 for cmd in "age -r $recipient -o $work/out.age $work/input" \
            "env SEALSHARE_HOME=$work/puthome $bin put Bench $work/input" \
