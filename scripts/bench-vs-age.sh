@@ -64,6 +64,7 @@ for cmd in "age -r $recipient -o $work/out.age $work/input" \
            "env SEALSHARE_HOME=$work/puthome $bin put Bench $work/input" \
            "age -d -i $work/key.txt -o /dev/null $work/input.age" \
            "$bin get Bench input -o /dev/null"; do
+    rm -f "$work/out.age" "$work"/puthome/store/blobs/*.tmp; sync
     /usr/bin/time -f "%M KiB  user %U s  sys %S s  wall %e s  :: ${cmd/#$PWD\//}" $cmd >/dev/null 2>"$work/time.txt" || true
     tail -1 "$work/time.txt"
 done

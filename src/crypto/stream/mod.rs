@@ -220,7 +220,6 @@ impl StreamKeys {
 
     /// Seals `plain` into `slot` (`plain.len() + TAG_LEN` bytes).
     fn seal_chunk(&self, index: usize, last: bool, plain: &[u8], slot: &mut [u8]) -> Result<()> {
-        let position = u32::try_from(index).map_err(|_| too_long())?;
         let (ct, tag_out) = slot
             .split_at_mut_checked(plain.len())
             .ok_or_else(too_long)?;
@@ -228,6 +227,15 @@ impl StreamKeys {
             return Err(too_long());
         }
         ct.copy_from_slice(plain);
+        self.seal_chunk_in_place(index, last, slot)
+    }
+
+    /// Seals in place the plaintext at the front of `slot`, whose last
+    /// `TAG_LEN` bytes receive the tag.
+    fn seal_chunk_in_place(&self, index: usize, last: bool, slot: &mut [u8]) -> Result<()> {
+        let position = u32::try_from(index).map_err(|_| too_long())?;
+        let len = slot.len().checked_sub(TAG_LEN).ok_or_else(too_long)?;
+        let (ct, tag_out) = slot.split_at_mut(len);
         let tag = self
             .aead
             .seal_in_place_separate_tag(

@@ -15,8 +15,17 @@ use crate::error::{Error, Result};
 /// About how many plaintext bytes are sealed together (at least two chunks).
 pub(super) const BATCH_BYTES: usize = 2 << 20;
 
+/// A batch being filled: chunk `i`'s plaintext goes to the front of slot `i`
+/// (`chunk_size + TAG_LEN` bytes), where it is sealed in place, so the sealed
+/// batch is ready to write without another copy.
+struct Batch {
+    slots: Zeroizing<Vec<u8>>,
+    /// Plaintext bytes in the batch.
+    filled: usize,
+}
+
 /// Seals everything written to it into `W`, on all cores, in constant memory
-/// (about four batches of 2 MiB).
+/// (three batches of about 2 MiB).
 ///
 /// The output is byte for byte what [`super::seal`] produces for the same key,
 /// salt and chunk size. Sealing a batch overlaps with hashing and writing the
@@ -27,17 +36,16 @@ pub(super) const BATCH_BYTES: usize = 2 << 20;
 pub struct ContentWriter<W: Write + Send> {
     inner: W,
     keys: StreamKeys,
-    /// Full chunks per batch.
+    /// Chunks per batch.
     batch: usize,
-    /// Plaintext not sealed yet, at most one batch. Its last full chunk is
-    /// kept back until more data follows, as it may be the final one.
-    plain: Zeroizing<Vec<u8>>,
-    /// The buffer [`ContentWriter::write_from`] reads into meanwhile.
-    next: Zeroizing<Vec<u8>>,
-    /// A sealed batch waiting to be hashed and written.
-    pending: Vec<u8>,
-    /// Where the next batch is sealed.
-    spare: Vec<u8>,
+    /// The batch being filled. Its last full chunk is kept back until more
+    /// data follows, as it may be the final one.
+    current: Batch,
+    /// A batch buffer to fill next.
+    spare: Batch,
+    /// A sealed batch waiting to be hashed and written, and its length.
+    pending: Zeroizing<Vec<u8>>,
+    pending_len: usize,
     /// The position of the next chunk to seal.
     position: u32,
     hasher: blake3::Hasher,
@@ -65,14 +73,18 @@ impl<W: Write + Send> ContentWriter<W> {
         let mut hasher = hasher();
         hasher.update(&keys.header);
         let batch = (BATCH_BYTES / keys.chunk_size).max(2);
-        let capacity = batch * keys.chunk_size;
+        let size = batch * (keys.chunk_size + TAG_LEN);
+        let empty = |size| Batch {
+            slots: Zeroizing::new(vec![0; size]),
+            filled: 0,
+        };
         Ok(Self {
             inner,
             batch,
-            plain: Zeroizing::new(Vec::with_capacity(capacity)),
-            next: Zeroizing::new(Vec::new()),
-            pending: Vec::new(),
-            spare: Vec::new(),
+            current: empty(size),
+            spare: empty(0),
+            pending: Zeroizing::new(Vec::new()),
+            pending_len: 0,
             keys,
             position: 0,
             hasher,
@@ -81,44 +93,52 @@ impl<W: Write + Send> ContentWriter<W> {
         })
     }
 
+    /// Plaintext bytes a full batch holds.
     fn capacity(&self) -> usize {
         self.batch * self.keys.chunk_size
     }
 
-    /// Seals every chunk of a full `plain` but the last (which is carried over
-    /// to the front of `next`) while the pending batch is hashed and written,
-    /// and, if `reader` is given, while `next` is filled from it. Returns how
-    /// many bytes were read.
+    /// Seals every chunk of the full current batch but the last (carried over
+    /// to the next batch) while the pending batch is hashed and written, and,
+    /// if `reader` is given, while the next batch is filled from it. Returns
+    /// how many bytes were read.
     fn step(&mut self, reader: Option<&mut (dyn Read + Send)>) -> io::Result<u64> {
         if self.poisoned {
             return Err(poisoned());
         }
         self.poisoned = true;
         let cs = self.keys.chunk_size;
+        let slot = cs + TAG_LEN;
         let n = self.batch - 1;
         let first = self.position as usize;
         // Keep a position for the final chunk: at most 2^32 - 1 chunks in all.
         if first + n >= (u32::MAX - 1) as usize {
             return Err(into_io(too_long()));
         }
-        let capacity = self.capacity();
-        let (sealing, carry) = self.plain.split_at(n * cs);
-        self.next.clear();
-        self.next.reserve(capacity);
-        self.next.extend_from_slice(carry);
-        if self.spare.len() != n * (cs + TAG_LEN) {
-            // Every byte is overwritten by the sealing: size it only once.
-            self.spare.clear();
-            self.spare.resize(n * (cs + TAG_LEN), 0);
-        }
-        let (keys, sealed, next) = (&self.keys, &mut self.spare, &mut self.next);
-        let (pending, inner, hasher) = (&self.pending, &mut self.inner, &mut self.hasher);
+        let mut next = std::mem::replace(
+            &mut self.spare,
+            Batch {
+                slots: Zeroizing::new(Vec::new()),
+                filled: 0,
+            },
+        );
+        next.slots.resize(self.current.slots.len(), 0);
+        let (sealing, carry) = self.current.slots.split_at_mut(n * slot);
+        let carried = carry.get(..cs).ok_or_else(|| into_io(too_long()))?;
+        next.slots
+            .get_mut(..cs)
+            .ok_or_else(|| into_io(too_long()))?
+            .copy_from_slice(carried);
+        next.filled = cs;
+        let keys = &self.keys;
+        let pending = self.pending.get(..self.pending_len).unwrap_or_default();
+        let (inner, hasher) = (&mut self.inner, &mut self.hasher);
+        let capacity = self.batch * cs;
         let seal = || {
-            sealed
-                .par_chunks_mut(cs + TAG_LEN)
-                .zip(sealing.par_chunks(cs))
+            sealing
+                .par_chunks_mut(slot)
                 .enumerate()
-                .try_for_each(|(i, (out, plain))| keys.seal_chunk(first + i, false, plain, out))
+                .try_for_each(|(i, s)| keys.seal_chunk_in_place(first + i, false, s))
                 .map_err(into_io)
         };
         let flush = || {
@@ -127,8 +147,10 @@ impl<W: Write + Send> ContentWriter<W> {
         };
         let read = match reader {
             Some(reader) => {
-                let ((sealed, flushed), read) =
-                    rayon::join(|| rayon::join(seal, flush), || fill(reader, next, capacity));
+                let ((sealed, flushed), read) = rayon::join(
+                    || rayon::join(seal, flush),
+                    || fill(reader, &mut next, cs, capacity),
+                );
                 sealed?;
                 flushed?;
                 read?
@@ -140,9 +162,13 @@ impl<W: Write + Send> ContentWriter<W> {
                 0
             }
         };
-        self.written += self.pending.len() as u64;
-        std::mem::swap(&mut self.pending, &mut self.spare);
-        std::mem::swap(&mut self.plain, &mut self.next);
+        self.written += self.pending_len as u64;
+        let done = std::mem::replace(&mut self.current, next);
+        self.spare = Batch {
+            slots: std::mem::replace(&mut self.pending, done.slots),
+            filled: 0,
+        };
+        self.pending_len = n * slot;
         self.position += n as u32;
         self.poisoned = false;
         Ok(read)
@@ -154,11 +180,11 @@ impl<W: Write + Send> ContentWriter<W> {
         if self.poisoned {
             return Err(poisoned());
         }
-        let capacity = self.capacity();
+        let (cs, capacity) = (self.keys.chunk_size, self.capacity());
         self.poisoned = true;
-        let mut total = fill(reader, &mut self.plain, capacity)?;
+        let mut total = fill(reader, &mut self.current, cs, capacity)?;
         self.poisoned = false;
-        while self.plain.len() == capacity {
+        while self.current.filled == capacity {
             let read = self.step(Some(&mut *reader))?;
             if read == 0 {
                 break;
@@ -176,28 +202,28 @@ impl<W: Write + Send> ContentWriter<W> {
         }
         self.poisoned = true;
         let cs = self.keys.chunk_size;
-        let chunks = self.plain.len().div_ceil(cs).max(1);
+        let slot = cs + TAG_LEN;
+        let filled = self.current.filled;
+        let chunks = filled.div_ceil(cs).max(1);
         let first = self.position as usize;
         if first + chunks > (u32::MAX as usize) {
             return Err(too_long());
         }
-        let total = self.plain.len() + chunks * TAG_LEN;
-        self.spare.clear();
-        self.spare.resize(total, 0);
+        // Every chunk but the last is full, so the sealed chunks lie end to end.
+        let total = filled + chunks * TAG_LEN;
         let keys = &self.keys;
-        let sealed = &mut self.spare;
-        if self.plain.is_empty() {
-            keys.seal_chunk(first, true, &[], sealed)?;
-        } else {
-            sealed
-                .par_chunks_mut(cs + TAG_LEN)
-                .zip(self.plain.par_chunks(cs))
-                .enumerate()
-                .try_for_each(|(i, (out, plain))| {
-                    keys.seal_chunk(first + i, i + 1 == chunks, plain, out)
-                })?;
-        }
-        for part in [&self.pending, &self.spare] {
+        self.current
+            .slots
+            .get_mut(..total)
+            .ok_or_else(too_long)?
+            .par_chunks_mut(slot)
+            .enumerate()
+            .try_for_each(|(i, s)| keys.seal_chunk_in_place(first + i, i + 1 == chunks, s))?;
+        let last = self.current.slots.get(..total).unwrap_or_default();
+        for part in [
+            self.pending.get(..self.pending_len).unwrap_or_default(),
+            last,
+        ] {
             self.hasher.update(part);
             self.inner.write_all(part)?;
             self.written += part.len() as u64;
@@ -208,13 +234,36 @@ impl<W: Write + Send> ContentWriter<W> {
     }
 }
 
-/// Reads from `reader` into `buf` until it holds `capacity` bytes or the
-/// reader ends. Returns how many bytes were read.
-fn fill(reader: &mut (dyn Read + Send), buf: &mut Vec<u8>, capacity: usize) -> io::Result<u64> {
-    let start = buf.len();
-    let want = capacity.saturating_sub(start);
-    (&mut *reader).take(want as u64).read_to_end(buf)?;
-    Ok((buf.len() - start) as u64)
+/// The room left in `batch` for plaintext: the rest of the chunk being filled.
+fn room(batch: &mut Batch, cs: usize, capacity: usize) -> Option<&mut [u8]> {
+    if batch.filled >= capacity {
+        return None;
+    }
+    let (chunk, offset) = (batch.filled / cs, batch.filled % cs);
+    let start = chunk * (cs + TAG_LEN) + offset;
+    batch.slots.get_mut(start..start + cs - offset)
+}
+
+/// Reads from `reader` into `batch` until it is full or the reader ends.
+/// Returns how many bytes were read.
+fn fill(
+    reader: &mut (dyn Read + Send),
+    batch: &mut Batch,
+    cs: usize,
+    capacity: usize,
+) -> io::Result<u64> {
+    let mut total = 0u64;
+    while let Some(room) = room(batch, cs, capacity) {
+        let n = match reader.read(room) {
+            Ok(0) => break,
+            Ok(n) => n.min(room.len()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        batch.filled += n;
+        total += n as u64;
+    }
+    Ok(total)
 }
 
 fn poisoned() -> io::Error {
@@ -229,14 +278,18 @@ impl<W: Write + Send> Write for ContentWriter<W> {
         if data.is_empty() {
             return Ok(0);
         }
+        let (cs, capacity) = (self.keys.chunk_size, self.capacity());
         // A full batch is sealed only once more data arrives: its last chunk
         // may be the final one.
-        if self.plain.len() >= self.capacity() {
+        if self.current.filled >= capacity {
             self.step(None)?;
         }
-        let take = (self.capacity() - self.plain.len()).min(data.len());
-        let (head, _) = data.split_at(take);
-        self.plain.extend_from_slice(head);
+        let room = room(&mut self.current, cs, capacity).ok_or_else(poisoned)?;
+        let take = room.len().min(data.len());
+        let (dst, _) = room.split_at_mut(take);
+        let (src, _) = data.split_at(take);
+        dst.copy_from_slice(src);
+        self.current.filled += take;
         Ok(take)
     }
 
