@@ -73,16 +73,16 @@ impl<W: Write + Send> ContentWriter<W> {
         let mut hasher = hasher();
         hasher.update(&keys.header);
         let batch = (BATCH_BYTES / keys.chunk_size).max(2);
-        let size = batch * (keys.chunk_size + TAG_LEN);
-        let empty = |size| Batch {
-            slots: Zeroizing::new(vec![0; size]),
+        // Buffers grow as data comes, so a small content costs little.
+        let empty = || Batch {
+            slots: Zeroizing::new(Vec::new()),
             filled: 0,
         };
         Ok(Self {
             inner,
             batch,
-            current: empty(size),
-            spare: empty(0),
+            current: empty(),
+            spare: empty(),
             pending: Zeroizing::new(Vec::new()),
             pending_len: 0,
             keys,
@@ -211,6 +211,7 @@ impl<W: Write + Send> ContentWriter<W> {
         }
         // Every chunk but the last is full, so the sealed chunks lie end to end.
         let total = filled + chunks * TAG_LEN;
+        grow(&mut self.current, total, total);
         let keys = &self.keys;
         self.current
             .slots
@@ -234,13 +235,28 @@ impl<W: Write + Send> ContentWriter<W> {
     }
 }
 
+/// Makes `batch` at least `len` bytes long, doubling it up to `max`. A new
+/// buffer replaces the old one, which is zeroized as it is dropped.
+fn grow(batch: &mut Batch, len: usize, max: usize) {
+    if batch.slots.len() < len {
+        let mut slots = Zeroizing::new(vec![0; (2 * batch.slots.len()).min(max).max(len)]);
+        if let Some(front) = slots.get_mut(..batch.slots.len()) {
+            front.copy_from_slice(&batch.slots);
+        }
+        batch.slots = slots;
+    }
+}
+
 /// The room left in `batch` for plaintext: the rest of the chunk being filled.
 fn room(batch: &mut Batch, cs: usize, capacity: usize) -> Option<&mut [u8]> {
     if batch.filled >= capacity {
         return None;
     }
     let (chunk, offset) = (batch.filled / cs, batch.filled % cs);
-    let start = chunk * (cs + TAG_LEN) + offset;
+    let slot = cs + TAG_LEN;
+    let batch_len = capacity / cs * slot;
+    grow(batch, (chunk + 1) * slot, batch_len);
+    let start = chunk * slot + offset;
     batch.slots.get_mut(start..start + cs - offset)
 }
 
