@@ -265,11 +265,17 @@ fn two_processes_appending_at_once_lose_nothing() {
         ] {
             let mut c = env.cmd(who, &["put", "Notes", &env.path(&f)]);
             c.stdout(std::process::Stdio::null());
+            c.stderr(std::process::Stdio::piped());
             children.push(c.spawn().unwrap());
         }
     }
-    for mut c in children {
-        assert!(c.wait().unwrap().success());
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "a concurrent put failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let ls = env.ok("alice", &["ls", "Notes"]);
     for i in 0..4 {
