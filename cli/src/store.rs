@@ -113,14 +113,17 @@ impl Remote for Store {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db_err)?;
-        let len: i64 = tx
+        // Positions are contiguous from 0 (every append lands at the length),
+        // so the length is the last position plus one: one index lookup.
+        let last: Option<i64> = tx
             .query_row(
-                "SELECT COUNT(*) FROM ops WHERE collection = ?1",
+                "SELECT MAX(seq) FROM ops WHERE collection = ?1",
                 params![&collection.0[..]],
                 |r| r.get(0),
             )
             .map_err(db_err)?;
-        if len as u64 != seq {
+        let len = last.map_or(0, |l| l + 1);
+        if len != seq as i64 {
             return Ok(Appended::Conflict);
         }
         tx.execute(
