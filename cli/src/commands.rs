@@ -146,6 +146,16 @@ pub fn run(cli: &Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Account(AccountCmd::Unlock) => {
+            let p = unlock(cli)?;
+            let handle = p.client.account().identity().handle().to_owned();
+            if cli.json {
+                say!("{}", json!({"handle": handle, "unlocked": true}));
+            } else {
+                say!("unlocked {handle}: the password opens the keystore and the saved state");
+            }
+            Ok(())
+        }
         Command::Account(AccountCmd::ChangePassword) => {
             let dir = profile_dir(cli);
             let path = dir.join("keystore");

@@ -219,6 +219,8 @@ pub enum AccountCmd {
     },
     /// Show handle and fingerprint.
     Show,
+    /// Check the password: open the keystore and the saved state, change nothing.
+    Unlock,
     /// Change the password (new one from SEALSHARE_NEW_PASSWORD or stdin).
     ChangePassword,
     /// Set a new password with the recovery phrase (from

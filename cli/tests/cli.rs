@@ -174,6 +174,15 @@ fn errors_are_plain_sentences_and_damage_nothing() {
     let out = wrong.output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("wrong password"));
+    let mut wrong = env.cmd("alice", &["account", "unlock"]);
+    wrong.env("SEALSHARE_PASSWORD", "not it");
+    let out = wrong.output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrong password"));
+    assert!(
+        env.ok("alice", &["account", "unlock"])
+            .contains("unlocked alice")
+    );
 
     let refused = env.fails("bob", &["put", "Notes", &env.path("a.txt")]);
     assert!(
