@@ -124,8 +124,9 @@ struct Prepared {
 
 impl Prepared {
     /// The operation writing this version onto the head `this` knows: only the
-    /// version number, parent, epoch and item-key seal depend on the head.
-    fn body(&self, this: &Collection) -> Result<(u32, Body)> {
+    /// version number, parent, epoch and item-key seal depend on the head. A
+    /// `dry` one, for checking against the rules, seals nothing.
+    fn body(&self, this: &Collection, dry: bool) -> Result<(u32, Body)> {
         let (version, parent) = match self.placement {
             Placement::New(parent) => (1, parent),
             Placement::Keep => {
@@ -134,11 +135,15 @@ impl Prepared {
             }
         };
         let epoch = this.state.epoch();
-        let wrapped_key = SealedBox::seal(
-            this.current_key()?,
-            self.key.expose(),
-            &keys::item_key_aad(&this.id(), &self.item, version, epoch),
-        )?;
+        let wrapped_key = if dry {
+            SealedBox::placeholder()
+        } else {
+            SealedBox::seal(
+                this.current_key()?,
+                self.key.expose(),
+                &keys::item_key_aad(&this.id(), &self.item, version, epoch),
+            )?
+        };
         let header = ItemHeader {
             item: self.item,
             version,
@@ -362,15 +367,15 @@ impl Collection {
                 item,
                 kind,
                 placement,
-                key: SecretKey::random()?,
-                metadata: SealedBox::seal(&key, b"", b"not sent")?,
+                key: SecretKey::from_bytes([0; 32]),
+                metadata: SealedBox::placeholder(),
                 content: Some(ContentDigest {
                     ciphertext_hash: [0; 32],
                     key_commitment: [0; 32],
                     ciphertext_len: 0,
                 }),
             };
-            let (_, body) = dry.body(self)?;
+            let (_, body) = dry.body(self, true)?;
             self.preflight(client, body)?;
         }
         let mut size = 0u64;
@@ -428,7 +433,7 @@ impl Collection {
         };
         let mut version = 0;
         self.commit(client, true, &mut |this, _| {
-            let (v, body) = prepared.body(this)?;
+            let (v, body) = prepared.body(this, false)?;
             version = v;
             Ok(body)
         })?;
