@@ -112,11 +112,12 @@ class Collect : ContentSink {
 fun streaming() {
     val me = Session(Account.create("me"), MemoryServer())
     val box = me.createCollection("Box", "")
-    val data = ByteArray(256_000) { (it % 256).toByte() }
+    val data = ByteArray(2_600_000) { (it % 256).toByte() }
     val item = box.addFileStreaming(me, null, "big.bin", "application/octet-stream", Chunks(data))
     val sink = Collect()
     check(box.readStreaming(me, item, sink) == data.size.toULong(), "size")
     check(sink.parts.size > 1, "chunks")
+    check(sink.parts.all { it.size <= 1 shl 20 }, "pieces of at most 1 MiB")
     check(sink.parts.fold(ByteArray(0)) { acc, p -> acc + p }.contentEquals(data), "content")
 }
 

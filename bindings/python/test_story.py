@@ -178,6 +178,15 @@ def test_own_transport_and_streaming():
     assert box.read_streaming(me, item, sink) == len(data)
     assert b"".join(sink.parts) == data
     assert len(sink.parts) > 1
+    assert max(len(p) for p in sink.parts) <= 1 << 20
+
+    # A source that hands back more than asked is refused, never truncated.
+    class Greedy(ContentSource):
+        def read(self, max_len):
+            return b"x" * (max_len + 1)
+
+    with pytest.raises(SealshareError):
+        box.add_file_streaming(me, None, "greedy.bin", "application/octet-stream", Greedy())
     # The server tampers with the blob: refused before any plaintext is written.
     key = next(iter(store.blobs))
     blob = bytearray(store.blobs[key])

@@ -29,7 +29,7 @@ pub trait ContentSource: Send + Sync {
 /// Where a download writes its plaintext to, chunk by chunk.
 #[uniffi::export(with_foreign)]
 pub trait ContentSink: Send + Sync {
-    /// The next chunk of plaintext (already authenticated).
+    /// The next chunk of plaintext (already authenticated), at most 1 MiB.
     fn write(&self, chunk: Vec<u8>) -> Result<()>;
 }
 
@@ -39,11 +39,15 @@ impl Read for SourceReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let want = u32::try_from(buf.len()).unwrap_or(u32::MAX);
         let chunk = self.0.read(want).map_err(std::io::Error::other)?;
-        let n = chunk.len().min(buf.len());
-        buf.get_mut(..n)
-            .ok_or_else(|| std::io::Error::other("short buffer"))?
-            .copy_from_slice(chunk.get(..n).unwrap_or_default());
-        Ok(n)
+        // More than asked would be lost: refuse it rather than drop bytes.
+        let dst = buf.get_mut(..chunk.len()).ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "the content source returned more bytes than asked for",
+            )
+        })?;
+        dst.copy_from_slice(&chunk);
+        Ok(chunk.len())
     }
 }
 
@@ -51,8 +55,13 @@ struct SinkWriter(Arc<dyn ContentSink>);
 
 impl Write for SinkWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.write(buf.to_vec()).map_err(std::io::Error::other)?;
-        Ok(buf.len())
+        let piece = buf
+            .get(..buf.len().min(crate::remote::PIECE))
+            .unwrap_or(buf);
+        self.0
+            .write(piece.to_vec())
+            .map_err(std::io::Error::other)?;
+        Ok(piece.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())

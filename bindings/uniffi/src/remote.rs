@@ -64,7 +64,7 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for SealshareError {
 pub(crate) struct ForeignRemote(pub(crate) Arc<dyn RemoteStore>);
 
 /// Pieces handed to the foreign store at most this large.
-const PIECE: usize = 1 << 20;
+pub(crate) const PIECE: usize = 1 << 20;
 
 static UPLOADS: AtomicU64 = AtomicU64::new(1);
 
