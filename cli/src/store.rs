@@ -171,7 +171,8 @@ impl Remote for Store {
             .blobs
             .join(format!("upload-{}-{n}.tmp", std::process::id()));
         Ok(Box::new(FileUpload {
-            file: BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?),
+            // The library writes in pieces of 256 KiB; this only gathers small ones.
+            file: BufWriter::with_capacity(256 << 10, std::fs::File::create(&tmp)?),
             tmp,
             dir: self.blobs.clone(),
         }))

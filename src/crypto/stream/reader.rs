@@ -6,7 +6,7 @@ use rayon::prelude::*;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use super::writer::BATCH_BYTES;
+use super::writer::{BATCH_BYTES, WRITE_PIECE};
 use super::{
     ContentDigest, ContentKey, HEADER_LEN, StreamKeys, TAG_LEN, WHAT, body_layout, hasher,
 };
@@ -115,13 +115,13 @@ impl<R: Read + Send> ContentReader<R> {
             let ready = std::mem::take(&mut self.buf);
             let pending = ready.get(self.pos..).unwrap_or_default();
             if self.done {
-                out.write_all(pending)?;
+                write_pieces(out, pending)?;
                 written += pending.len() as u64;
                 self.buf = ready;
                 self.pos = self.buf.len();
                 break;
             }
-            let (w, f) = rayon::join(|| out.write_all(pending), || self.fill());
+            let (w, f) = rayon::join(|| write_pieces(out, pending), || self.fill());
             w?;
             f?;
             written += pending.len() as u64;
@@ -246,6 +246,13 @@ fn open_batch(keys: &StreamKeys, sealed: &Sealed, plain: &mut Vec<u8>) -> io::Re
     }
     .map_err(|_| refused())?;
     Ok(())
+}
+
+/// Writes `bytes` in pieces of at most [`WRITE_PIECE`].
+fn write_pieces(out: &mut (dyn Write + Send), bytes: &[u8]) -> io::Result<()> {
+    bytes
+        .chunks(WRITE_PIECE)
+        .try_for_each(|piece| out.write_all(piece))
 }
 
 fn refused() -> io::Error {
