@@ -6,7 +6,7 @@ use rayon::prelude::*;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use super::writer::{BATCH_BYTES, WRITE_PIECE};
+use super::writer::{BATCH_BYTES, write_pieces};
 use super::{
     ContentDigest, ContentKey, HEADER_LEN, StreamKeys, TAG_LEN, WHAT, body_layout, hasher,
 };
@@ -246,13 +246,6 @@ fn open_batch(keys: &StreamKeys, sealed: &Sealed, plain: &mut Vec<u8>) -> io::Re
     }
     .map_err(|_| refused())?;
     Ok(())
-}
-
-/// Writes `bytes` in pieces of at most [`WRITE_PIECE`].
-fn write_pieces(out: &mut (dyn Write + Send), bytes: &[u8]) -> io::Result<()> {
-    bytes
-        .chunks(WRITE_PIECE)
-        .try_for_each(|piece| out.write_all(piece))
 }
 
 fn refused() -> io::Error {

@@ -15,23 +15,16 @@ use crate::error::{Error, Result};
 /// About how many plaintext bytes are sealed together (at least two chunks).
 pub(super) const BATCH_BYTES: usize = 2 << 20;
 
-/// The largest piece handed to one `write` call. Linux 6.x page-cache writes of
+/// The largest piece handed to one `write` call: Linux 6.x page-cache writes of
 /// whole megabytes ran several times slower than 256 KiB ones on the machines
-/// this was measured on (large-folio allocation), and smaller pieces keep the
-/// hashing in cache.
+/// this was measured on (large-folio allocation).
 pub(super) const WRITE_PIECE: usize = 256 << 10;
 
-/// Hashes and writes `bytes` in pieces of at most [`WRITE_PIECE`].
-fn hash_and_write(
-    hasher: &mut blake3::Hasher,
-    out: &mut impl Write,
-    bytes: &[u8],
-) -> io::Result<()> {
-    for piece in bytes.chunks(WRITE_PIECE) {
-        hasher.update(piece);
-        out.write_all(piece)?;
-    }
-    Ok(())
+/// Writes `bytes` in pieces of at most [`WRITE_PIECE`].
+pub(super) fn write_pieces<W: Write + ?Sized>(out: &mut W, bytes: &[u8]) -> io::Result<()> {
+    bytes
+        .chunks(WRITE_PIECE)
+        .try_for_each(|piece| out.write_all(piece))
 }
 
 /// A batch being filled: chunk `i`'s plaintext goes to the front of slot `i`
@@ -160,7 +153,12 @@ impl<W: Write + Send> ContentWriter<W> {
                 .try_for_each(|(i, s)| keys.seal_chunk_in_place(first + i, false, s))
                 .map_err(into_io)
         };
-        let flush = || hash_and_write(hasher, inner, pending);
+        // Hashing and writing the pending batch only read it: they run apart.
+        let flush = || {
+            let (_, written) =
+                rayon::join(|| hasher.update(pending), || write_pieces(inner, pending));
+            written
+        };
         let read = match reader {
             Some(reader) => {
                 let ((sealed, flushed), read) = rayon::join(
@@ -241,7 +239,8 @@ impl<W: Write + Send> ContentWriter<W> {
             self.pending.get(..self.pending_len).unwrap_or_default(),
             last,
         ] {
-            hash_and_write(&mut self.hasher, &mut self.inner, part)?;
+            self.hasher.update(part);
+            write_pieces(&mut self.inner, part)?;
             self.written += part.len() as u64;
         }
         self.inner.flush()?;
