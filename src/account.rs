@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::crypto::password::Profile;
+use crate::crypto::password::Argon2Params;
 use crate::crypto::secret::{SecretBytes, SecretKey};
 use crate::crypto::sign::{Domain, Signature, SigningKey};
 use crate::crypto::wrap::{WrapContext, WrappedSecret};
@@ -37,7 +37,7 @@ impl Account {
         handle: &str,
         created_at: u64,
         password: &str,
-        profile: Profile,
+        profile: impl Into<Argon2Params>,
     ) -> Result<(Self, Keystore, RecoveryPhrase)> {
         let account = Self::create(handle, created_at)?;
         let (keystore, phrase) =

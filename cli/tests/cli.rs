@@ -20,7 +20,6 @@ impl Env {
     fn cmd(&self, profile: &str, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_sealshare"));
         c.env("SEALSHARE_HOME", self.home.path())
-            .env("SEALSHARE_KDF", "constrained")
             .env("SEALSHARE_PASSWORD", format!("{profile} password"))
             .env_remove("SEALSHARE_LINK_PASSWORD")
             .args(["--profile", profile])
@@ -298,7 +297,6 @@ fn two_processes_appending_at_once_lose_nothing() {
 #[test]
 fn the_demo_runs() {
     let out = Command::new(env!("CARGO_BIN_EXE_sealshare"))
-        .env("SEALSHARE_KDF", "constrained")
         .arg("demo")
         .output()
         .unwrap();

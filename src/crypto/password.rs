@@ -8,12 +8,12 @@
 //!
 //! # Lanes
 //!
-//! Every profile uses one lane. This crate builds `argon2` without its `parallel`
-//! feature, so lanes are computed one after the other: more lanes would cost the
-//! same time for the same memory and only change the output. One lane also keeps
-//! a phone (few fast cores, strict memory limits) and a desktop on equal terms.
-//! Stored blobs carry their lane count, so a later switch to parallel lanes stays
-//! readable.
+//! Every profile uses one lane, which keeps a phone (few fast cores, strict
+//! memory limits) and a desktop on equal terms. `argon2` is built with its
+//! `parallel` feature, so parameters with more lanes fill them on all cores: the
+//! same memory and passes cost an attacker the same per guess and unlock in
+//! less time on a machine with cores to spare (the command line uses two).
+//! Stored blobs carry their lane count, so every blob opens everywhere.
 
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use zeroize::{Zeroize, Zeroizing};
