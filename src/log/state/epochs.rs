@@ -1,0 +1,140 @@
+//! Epochs: the key new writes use must be current and fresh (unknown to anyone
+//! who lost access), and a rotation starts the next epoch with the key wrapped
+//! to exactly the members and live links that keep access.
+
+use std::collections::HashSet;
+
+use super::{Epoch, EventKind, LogState};
+use crate::log::op::{LinkId, Operation, Rotation};
+use crate::log::rules::Violation;
+
+impl LogState {
+    /// A rotation by any member (the library rotates after a leave, or when a
+    /// link holding the key expires).
+    pub(super) fn rotate(
+        &mut self,
+        op: &Operation,
+        rotation: &Rotation,
+        dry: bool,
+    ) -> Result<EventKind, Violation> {
+        self.check_rotation(rotation, |_| true, op.time, &[])?;
+        if dry {
+            return Ok(EventKind::Accepted);
+        }
+        self.start_epoch(rotation, op.seq);
+        Ok(EventKind::Rotated {
+            epoch: rotation.epoch,
+        })
+    }
+
+    /// New encryption must use the current epoch, and the current epoch key must
+    /// not be known to anyone who lost access: no one left since it was made, and
+    /// no link holding it has expired or been used up.
+    pub(super) fn check_fresh_epoch(&self, epoch: u64, time: u64) -> Result<(), Violation> {
+        if epoch != self.epoch() {
+            return Err(Violation::WrongEpoch {
+                current: self.epoch(),
+                found: epoch,
+            });
+        }
+        if self.needs_rotation_at(time) {
+            return Err(Violation::RotationRequired);
+        }
+        Ok(())
+    }
+
+    /// Whether a link that can no longer be used still holds the current key.
+    pub fn dead_link_holds_current_key(&self, time: u64) -> bool {
+        let current = self.epoch();
+        self.links
+            .values()
+            .any(|l| l.epoch_key.as_ref().is_some_and(|(e, _)| *e == current) && !l.is_live(time))
+    }
+
+    /// Whether new content at `time` needs a rotation first: a member left, or a
+    /// link that holds the current key expired or was used up.
+    pub fn needs_rotation_at(&self, time: u64) -> bool {
+        self.stale || self.dead_link_holds_current_key(time)
+    }
+
+    /// A rotation must start the next epoch, wrap to exactly the members that
+    /// `keep` keeps (those holding a key), each once, and seal the key for
+    /// exactly the links that stay live at `time` and carry epoch keys (minus
+    /// `revoking`).
+    pub(super) fn check_rotation(
+        &self,
+        rotation: &Rotation,
+        keep: impl Fn(&String) -> bool,
+        time: u64,
+        revoking: &[LinkId],
+    ) -> Result<(), Violation> {
+        let next = self.epoch() + 1;
+        if rotation.epoch != next {
+            return Err(Violation::WrongEpoch {
+                current: self.epoch(),
+                found: rotation.epoch,
+            });
+        }
+        let holds_key = |h: &String| self.members.get(h).is_some_and(|m| m.key.is_some());
+        let expected = self
+            .members
+            .keys()
+            .filter(|h| keep(h) && holds_key(h))
+            .count();
+        if rotation.wraps.len() != expected {
+            return Err(Violation::RotationRecipients("wrong number of wraps"));
+        }
+        let mut seen = HashSet::with_capacity(expected);
+        for (h, _) in &rotation.wraps {
+            if !holds_key(h) || !keep(h) {
+                return Err(Violation::RotationRecipients("a wrap for a non-member"));
+            }
+            if !seen.insert(h.as_str()) {
+                return Err(Violation::RotationRecipients("two wraps for one member"));
+            }
+        }
+        let live: HashSet<LinkId> = self
+            .live_epoch_links(time)
+            .filter(|l| !revoking.contains(l))
+            .collect();
+        let sealed: HashSet<LinkId> = rotation.links.iter().map(|(l, _)| *l).collect();
+        if sealed.len() != rotation.links.len() || sealed != live {
+            return Err(Violation::RotationRecipients(
+                "the key must be sealed for exactly the live links that carry epoch keys",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The links that carry epoch keys and can still be used at `time`.
+    pub fn live_epoch_links(&self, time: u64) -> impl Iterator<Item = LinkId> + '_ {
+        self.links
+            .iter()
+            .filter(move |(_, l)| l.terms.carries_epoch_key() && l.is_live(time))
+            .map(|(id, _)| *id)
+    }
+
+    /// Applies a checked rotation: the new key for every recipient, the next
+    /// epoch, and no pending rotation.
+    pub(super) fn start_epoch(&mut self, rotation: &Rotation, seq: u64) {
+        for (h, wrap) in &rotation.wraps {
+            if let Some(m) = self.members.get_mut(h) {
+                m.key = Some((rotation.epoch, wrap.clone()));
+            }
+        }
+        for rec in self.links.values_mut() {
+            rec.epoch_key = None;
+        }
+        for (l, wrap) in &rotation.links {
+            if let Some(rec) = self.links.get_mut(l) {
+                rec.epoch_key = Some((rotation.epoch, wrap.clone()));
+            }
+        }
+        self.epochs.push(Epoch {
+            commitment: rotation.commitment,
+            previous_key: Some(rotation.previous_key.clone()),
+            started_seq: seq,
+        });
+        self.stale = false;
+    }
+}

@@ -1,0 +1,206 @@
+//! Items: adding and editing files and folders, moving them in the folder tree,
+//! the trash, and purging.
+
+use super::{Actor, EventKind, ItemRecord, ItemVersion, LogState, MAX_ITEMS};
+use crate::log::op::{ItemHeader, ItemId, ItemKind, Operation};
+use crate::log::rules::{Action, Violation};
+
+impl LogState {
+    /// An item goes into the trash (`trash`) or comes out of it: the author's
+    /// own items need EditOwnItem, others' EditAnyItem.
+    pub(super) fn set_trashed(
+        &mut self,
+        op: &Operation,
+        actor: Actor<'_>,
+        item: ItemId,
+        trash: bool,
+        dry: bool,
+    ) -> Result<EventKind, Violation> {
+        let rec = self.items.get(&item).ok_or(Violation::NoSuchItem)?;
+        let action = if rec.creator == actor.name {
+            Action::EditOwnItem
+        } else {
+            Action::EditAnyItem
+        };
+        actor.need(action)?;
+        match (trash, rec.trashed.is_some()) {
+            (true, true) => return Err(Violation::TrashState("already in the trash")),
+            (false, false) => return Err(Violation::TrashState("not in the trash")),
+            _ => {}
+        }
+        if dry {
+            return Ok(EventKind::Accepted);
+        }
+        if let Some(rec) = self.items.get_mut(&item) {
+            rec.trashed = trash.then(|| (actor.name.to_owned(), op.time));
+        }
+        Ok(if trash {
+            EventKind::Trashed(item)
+        } else {
+            EventKind::Restored(item)
+        })
+    }
+
+    /// A trashed item (an empty folder, or a file) is gone for good.
+    pub(super) fn purge(
+        &mut self,
+        actor: Actor<'_>,
+        item: ItemId,
+        dry: bool,
+    ) -> Result<EventKind, Violation> {
+        actor.need(Action::Purge)?;
+        let rec = self.items.get(&item).ok_or(Violation::NoSuchItem)?;
+        if rec.trashed.is_none() {
+            return Err(Violation::TrashState("not in the trash"));
+        }
+        if rec.children > 0 {
+            return Err(Violation::FolderNotEmpty);
+        }
+        if dry {
+            return Ok(EventKind::Accepted);
+        }
+        let parent = rec.latest.header.parent;
+        self.items.remove(&item);
+        if let Some(p) = parent.and_then(|p| self.items.get_mut(&p)) {
+            p.children = p.children.saturating_sub(1);
+        }
+        Ok(EventKind::Purged(item))
+    }
+
+    /// A new item, or a new version of one, checked against the author's role,
+    /// the version chain, the folder tree and the current key.
+    pub(super) fn put_item(
+        &mut self,
+        op: &Operation,
+        actor: Actor<'_>,
+        header: &ItemHeader,
+        dry: bool,
+    ) -> Result<EventKind, Violation> {
+        let author = actor.name;
+        match (header.kind, &header.content) {
+            (ItemKind::Folder, Some(_)) => {
+                return Err(Violation::ItemShape("a folder has no content"));
+            }
+            (ItemKind::File, None) => return Err(Violation::ItemShape("a file has content")),
+            _ => {}
+        }
+        let old_parent = match self.items.get(&header.item) {
+            None => {
+                actor.need(Action::AddItem)?;
+                if header.version != 1 {
+                    return Err(Violation::WrongVersion {
+                        expected: 1,
+                        found: header.version,
+                    });
+                }
+                if self.items.len() >= MAX_ITEMS {
+                    return Err(Violation::Limit("too many items"));
+                }
+                None
+            }
+            Some(rec) => {
+                let action = if rec.creator == author {
+                    Action::EditOwnItem
+                } else {
+                    Action::EditAnyItem
+                };
+                actor.need(action)?;
+                let expected = rec.latest.header.version.saturating_add(1);
+                if header.version != expected {
+                    return Err(Violation::WrongVersion {
+                        expected,
+                        found: header.version,
+                    });
+                }
+                if rec.kind() != header.kind {
+                    return Err(Violation::ItemShape(
+                        "an item cannot change between folder and file",
+                    ));
+                }
+                if rec.trashed.is_some() {
+                    return Err(Violation::TrashState("in the trash"));
+                }
+                Some(rec.latest.header.parent)
+            }
+        };
+        if let Some(parent) = header.parent {
+            self.check_parent(header.item, parent)?;
+        }
+        // Last, so a client checking a write before it rotates learns every
+        // other reason it would be refused.
+        self.check_fresh_epoch(header.epoch, op.time)?;
+        if dry {
+            return Ok(EventKind::Accepted);
+        }
+        let version = ItemVersion {
+            header: header.clone(),
+            author: author.to_owned(),
+            time: op.time,
+            seq: op.seq,
+        };
+        match old_parent {
+            None => {
+                self.items.insert(
+                    header.item,
+                    ItemRecord {
+                        creator: version.author.clone(),
+                        latest: version,
+                        older: Vec::new(),
+                        trashed: None,
+                        children: 0,
+                    },
+                );
+                self.adjust_children(header.parent, 1);
+            }
+            Some(previous) => {
+                if let Some(rec) = self.items.get_mut(&header.item) {
+                    let before = std::mem::replace(&mut rec.latest, version);
+                    rec.older.push(before);
+                }
+                if previous != header.parent {
+                    self.adjust_children(previous, -1);
+                    self.adjust_children(header.parent, 1);
+                }
+            }
+        }
+        Ok(EventKind::ItemPut {
+            item: header.item,
+            version: header.version,
+            kind: header.kind,
+        })
+    }
+
+    /// The parent must be a live folder and not the item itself or inside it.
+    fn check_parent(&self, item: ItemId, parent: ItemId) -> Result<(), Violation> {
+        let rec = self
+            .items
+            .get(&parent)
+            .ok_or(Violation::BadParent("no such folder"))?;
+        if rec.kind() != ItemKind::Folder {
+            return Err(Violation::BadParent("not a folder"));
+        }
+        if rec.trashed.is_some() {
+            return Err(Violation::BadParent("the folder is in the trash"));
+        }
+        let mut cursor = Some(parent);
+        let mut steps = 0usize;
+        while let Some(id) = cursor {
+            if id == item {
+                return Err(Violation::BadParent("a folder cannot be inside itself"));
+            }
+            steps += 1;
+            if steps > self.items.len() {
+                return Err(Violation::BadParent("the folder tree has a cycle"));
+            }
+            cursor = self.items.get(&id).and_then(|r| r.latest.header.parent);
+        }
+        Ok(())
+    }
+
+    /// Counts a child in (or out of) `parent`.
+    fn adjust_children(&mut self, parent: Option<ItemId>, delta: i32) {
+        if let Some(rec) = parent.and_then(|p| self.items.get_mut(&p)) {
+            rec.children = rec.children.saturating_add_signed(delta);
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! Links: creating invite and public links under signed terms, revoking them,
+//! and joining through an invite link with the link key's proof.
+
+use std::collections::HashSet;
+
+use super::{Actor, EventKind, LinkRecord, LogState, Member};
+use crate::crypto::sign::{Signature, VerifyingKey};
+use crate::crypto::wrap::WrappedSecret;
+use crate::identity::Identity;
+use crate::log::link::{LinkKeys, LinkKind, LinkTerms, PublicScope};
+use crate::log::op::{
+    JOIN_PROOF_DOMAIN, LinkId, MAX_LINKS, MAX_MEMBERS, Operation, Rotation, join_proof_message,
+};
+use crate::log::rules::{Action, Role, Violation};
+
+impl LogState {
+    /// A new link under terms the author may grant.
+    pub(super) fn create_link(
+        &mut self,
+        op: &Operation,
+        actor: Actor<'_>,
+        terms: &LinkTerms,
+        dry: bool,
+    ) -> Result<EventKind, Violation> {
+        actor.need(Action::ManageLinks)?;
+        self.check_link_terms(op, actor.role, terms)?;
+        if dry {
+            return Ok(EventKind::Accepted);
+        }
+        let epoch_key = match &terms.keys {
+            LinkKeys::Epoch { epoch, wrap } => Some((*epoch, wrap.clone())),
+            _ => None,
+        };
+        self.links.insert(
+            terms.link,
+            LinkRecord {
+                terms: terms.clone(),
+                creator: actor.name.to_owned(),
+                created_at: op.time,
+                created_seq: op.seq,
+                epoch_key,
+                joins: Vec::new(),
+                revoked: None,
+            },
+        );
+        Ok(EventKind::LinkCreated(terms.link))
+    }
+
+    /// Links revoked; a link that holds the current key makes the key rotate in
+    /// the same operation.
+    pub(super) fn revoke_links(
+        &mut self,
+        op: &Operation,
+        actor: Actor<'_>,
+        links: &[LinkId],
+        rotation: Option<&Rotation>,
+        dry: bool,
+    ) -> Result<EventKind, Violation> {
+        actor.need(Action::ManageLinks)?;
+        if links.is_empty() {
+            return Err(Violation::NoSuchLink);
+        }
+        let mut seen = HashSet::with_capacity(links.len());
+        let mut needs_rotation = false;
+        for l in links {
+            let rec = self.links.get(l).ok_or(Violation::NoSuchLink)?;
+            if rec.revoked.is_some() || !seen.insert(*l) {
+                return Err(Violation::LinkRevoked);
+            }
+            needs_rotation |= rec.terms.carries_epoch_key();
+        }
+        match rotation {
+            None if needs_rotation => return Err(Violation::RotationRequired),
+            None => {}
+            Some(r) => self.check_rotation(r, |_| true, op.time, links)?,
+        }
+        if dry {
+            return Ok(EventKind::Accepted);
+        }
+        for l in links {
+            if let Some(rec) = self.links.get_mut(l) {
+                rec.revoked = Some((actor.name.to_owned(), op.time));
+                rec.epoch_key = None;
+            }
+        }
+        if let Some(r) = rotation {
+            self.start_epoch(r, op.seq);
+        }
+        Ok(EventKind::LinksRevoked {
+            links: links.to_vec(),
+            epoch: rotation.map(|r| r.epoch),
+        })
+    }
+
+    /// The terms are well formed, fit the link's kind, and grant no more than
+    /// the author holds.
+    fn check_link_terms(
+        &self,
+        op: &Operation,
+        role: Role,
+        terms: &LinkTerms,
+    ) -> Result<(), Violation> {
+        if self.links.contains_key(&terms.link) {
+            return Err(Violation::LinkTerms("a link with this id exists"));
+        }
+        if self.links.len() >= MAX_LINKS {
+            return Err(Violation::Limit("too many links"));
+        }
+        if terms.expires_at < op.time {
+            return Err(Violation::LinkTerms("it expires before it is created"));
+        }
+        if let Some(lock) = &terms.password {
+            lock.params
+                .check()
+                .map_err(|_| Violation::LinkTerms("password-hashing parameters out of bounds"))?;
+        }
+        VerifyingKey::from_bytes(&terms.verifying_key)
+            .map_err(|_| Violation::LinkTerms("the link's public key is unusable"))?;
+        if crate::crypto::x25519::is_low_order(&terms.kem_key) {
+            // Every later rotation must wrap to it: a low-order key would block them.
+            return Err(Violation::LinkTerms("the link's KEM key is of low order"));
+        }
+        let wants_epoch_key = match terms.kind {
+            LinkKind::Invite {
+                role: granted,
+                approval,
+                ..
+            } => {
+                if granted == Role::Owner {
+                    return Err(Violation::OwnerOnlyByTransfer);
+                }
+                if granted > role {
+                    return Err(Violation::NotBelowOwnRole {
+                        author: op.author.clone(),
+                        role,
+                        target: format!("link {}", terms.link),
+                        target_role: granted,
+                    });
+                }
+                if terms.password.is_some() {
+                    return Err(Violation::LinkTerms("invite links take no password"));
+                }
+                !approval
+            }
+            LinkKind::Public { scope, .. } => scope == PublicScope::Live,
+        };
+        match (&terms.keys, wants_epoch_key, &terms.kind) {
+            (LinkKeys::Epoch { epoch, .. }, true, _) => self.check_fresh_epoch(*epoch, op.time),
+            (LinkKeys::None, false, LinkKind::Invite { .. }) => Ok(()),
+            (LinkKeys::Items { .. }, false, LinkKind::Public { .. }) => Ok(()),
+            _ => Err(Violation::LinkTerms(
+                "the key material does not match the link's kind",
+            )),
+        }
+    }
+
+    /// The author joins through an invite link, proving they hold its secret.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn join(
+        &mut self,
+        op: &Operation,
+        link: LinkId,
+        role: Role,
+        card: &Identity,
+        proof: &Signature,
+        wrap: Option<&WrappedSecret>,
+        dry: bool,
+    ) -> Result<EventKind, Violation> {
+        if card.handle() != op.author {
+            return Err(Violation::NotAMember {
+                author: op.author.clone(),
+            });
+        }
+        if self.members.contains_key(&op.author) {
+            return Err(Violation::AlreadyMember(op.author.clone()));
+        }
+        let rec = self.links.get(&link).ok_or(Violation::NoSuchLink)?;
+        let LinkKind::Invite {
+            role: granted,
+            approval,
+            ..
+        } = rec.terms.kind
+        else {
+            return Err(Violation::LinkTerms("a public link admits no one"));
+        };
+        if rec.revoked.is_some() {
+            return Err(Violation::LinkRevoked);
+        }
+        if op.time > rec.terms.expires_at {
+            return Err(Violation::LinkExpired {
+                expired_at: rec.terms.expires_at,
+                claimed: op.time,
+            });
+        }
+        if rec.used_up() {
+            return Err(Violation::LinkUsedUp);
+        }
+        if role != granted {
+            return Err(Violation::WrongLinkRole {
+                link: granted,
+                claimed: role,
+            });
+        }
+        let key = VerifyingKey::from_bytes(&rec.terms.verifying_key)
+            .map_err(|_| Violation::BadJoinProof)?;
+        key.verify(
+            JOIN_PROOF_DOMAIN,
+            &join_proof_message(&self.collection, &link, card, role),
+            proof,
+        )
+        .map_err(|_| Violation::BadJoinProof)?;
+        let key = match (approval, wrap) {
+            (true, None) => None,
+            (false, Some(w)) => {
+                if rec.epoch_key.as_ref().map(|(e, _)| *e) != Some(self.epoch()) {
+                    return Err(Violation::LinkTerms(
+                        "the link holds no key for the current epoch",
+                    ));
+                }
+                Some((self.epoch(), w.clone()))
+            }
+            _ => {
+                return Err(Violation::LinkTerms(
+                    "a join carries a key exactly when the link needs no approval",
+                ));
+            }
+        };
+        if self.members.len() >= MAX_MEMBERS {
+            return Err(Violation::Limit("too many members"));
+        }
+        if dry {
+            return Ok(EventKind::Accepted);
+        }
+        self.invitations.remove(&op.author);
+        if let Some(rec) = self.links.get_mut(&link) {
+            rec.joins.push((op.author.clone(), op.time));
+        }
+        let awaiting_approval = key.is_none();
+        self.members.insert(
+            op.author.clone(),
+            Member {
+                card: card.clone(),
+                role,
+                added_by: op.author.clone(),
+                added_at: op.time,
+                accepted_at: Some(op.time),
+                key,
+                joined_via: Some(link),
+                approved_by: None,
+            },
+        );
+        Ok(EventKind::Joined {
+            link,
+            role,
+            awaiting_approval,
+        })
+    }
+}

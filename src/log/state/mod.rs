@@ -1,0 +1,402 @@
+//! The state a log replays to, and the check of each operation against the state
+//! just before it. Nothing here needs a secret key.
+//!
+//! Each kind of operation is checked in the module of its concept: `members`
+//! (sharing, roles, invitations, joins' approval), `links`, `epochs` (rotation
+//! and the freshness of the key new writes use) and `items`. Every check comes
+//! before the first change, so a refused operation leaves the state as it was.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::crypto::aead::SealedBox;
+use crate::crypto::sign::VerifyingKey;
+use crate::crypto::wrap::WrappedSecret;
+use crate::identity::Identity;
+use crate::log::op::{Body, CollectionId, ItemId, LinkId, OpHash, Operation};
+use crate::log::rules::{Action, Role, Violation};
+
+mod epochs;
+mod event;
+mod items;
+mod links;
+mod members;
+mod records;
+
+pub use event::{Event, EventKind};
+pub use records::{Epoch, Invitation, ItemRecord, ItemVersion, LinkRecord, Member};
+
+/// The most items (and folders) a collection may hold.
+pub const MAX_ITEMS: usize = 10_000_000;
+
+/// A collection's state as its log replays to, verified operation by operation.
+///
+/// It is built only from operations that passed every check, so everything in it
+/// is as the authors signed it and as the roles table allowed.
+#[derive(Debug)]
+pub struct LogState {
+    pub(crate) collection: CollectionId,
+    pub(crate) next_seq: u64,
+    pub(crate) head: OpHash,
+    pub(crate) last_time: u64,
+    pub(crate) owner: String,
+    pub(crate) founder_key: [u8; 32],
+    pub(crate) members: BTreeMap<String, Member>,
+    pub(crate) epochs: Vec<Epoch>,
+    pub(crate) stale: bool,
+    pub(crate) info: Option<(u64, SealedBox)>,
+    pub(crate) items: HashMap<ItemId, ItemRecord>,
+    pub(crate) history: Vec<Event>,
+    pub(crate) links: BTreeMap<LinkId, LinkRecord>,
+    pub(crate) invitations: BTreeMap<String, Invitation>,
+}
+
+/// Room left for growth when a state is copied or restored, so the next
+/// operations applied to it never pay for moving the whole history or item map.
+pub(crate) const GROWTH_HEADROOM: usize = 4096;
+
+impl Clone for LogState {
+    fn clone(&self) -> Self {
+        let mut history = Vec::with_capacity(self.history.len() + GROWTH_HEADROOM);
+        history.extend_from_slice(&self.history);
+        let mut items = HashMap::with_capacity(self.items.len() + GROWTH_HEADROOM);
+        items.extend(self.items.iter().map(|(k, v)| (*k, v.clone())));
+        Self {
+            collection: self.collection,
+            next_seq: self.next_seq,
+            head: self.head,
+            last_time: self.last_time,
+            owner: self.owner.clone(),
+            founder_key: self.founder_key,
+            members: self.members.clone(),
+            epochs: self.epochs.clone(),
+            stale: self.stale,
+            info: self.info.clone(),
+            items,
+            history,
+            links: self.links.clone(),
+            invitations: self.invitations.clone(),
+        }
+    }
+}
+
+impl LogState {
+    /// The state before operation 0 of `collection`.
+    pub fn empty(collection: CollectionId) -> Self {
+        Self {
+            collection,
+            next_seq: 0,
+            head: [0; 32],
+            last_time: 0,
+            owner: String::new(),
+            founder_key: [0; 32],
+            members: BTreeMap::new(),
+            epochs: Vec::new(),
+            stale: false,
+            info: None,
+            items: HashMap::new(),
+            history: Vec::new(),
+            links: BTreeMap::new(),
+            invitations: BTreeMap::new(),
+        }
+    }
+
+    /// The collection.
+    pub fn collection(&self) -> CollectionId {
+        self.collection
+    }
+    /// How many operations were verified (the next sequence number).
+    pub fn len(&self) -> u64 {
+        self.next_seq
+    }
+    /// Whether no operation was verified yet.
+    pub fn is_empty(&self) -> bool {
+        self.next_seq == 0
+    }
+    /// The hash of the last verified operation (all zero before operation 0).
+    pub fn head(&self) -> OpHash {
+        self.head
+    }
+    /// The claimed time of the last verified operation.
+    pub fn last_time(&self) -> u64 {
+        self.last_time
+    }
+    /// The owner's handle.
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+    /// The signing key of the collection's creator (what links pin).
+    pub fn founder_key(&self) -> [u8; 32] {
+        self.founder_key
+    }
+    /// Every member, the owner included, by handle.
+    pub fn members(&self) -> &BTreeMap<String, Member> {
+        &self.members
+    }
+    /// One member.
+    pub fn member(&self, handle: &str) -> Option<&Member> {
+        self.members.get(handle)
+    }
+    /// The current epoch.
+    pub fn epoch(&self) -> u64 {
+        self.epochs.len().saturating_sub(1) as u64
+    }
+    /// Every epoch, oldest first.
+    pub fn epochs(&self) -> &[Epoch] {
+        &self.epochs
+    }
+    /// Whether a member left since the current epoch began, so the key must rotate
+    /// before anything new is encrypted.
+    pub fn needs_rotation(&self) -> bool {
+        self.stale
+    }
+    /// The encrypted name and description, and the epoch that seals them.
+    pub fn info(&self) -> Option<&(u64, SealedBox)> {
+        self.info.as_ref()
+    }
+    /// Every item, trashed ones included (purged ones are gone).
+    pub fn items(&self) -> &HashMap<ItemId, ItemRecord> {
+        &self.items
+    }
+    /// The verified history, oldest first.
+    pub fn history(&self) -> &[Event] {
+        &self.history
+    }
+    /// Every link, revoked ones included.
+    pub fn links(&self) -> &BTreeMap<LinkId, LinkRecord> {
+        &self.links
+    }
+    /// Pending invitations by handle.
+    pub fn invitations(&self) -> &BTreeMap<String, Invitation> {
+        &self.invitations
+    }
+
+    /// The key that must have signed `op`, if its author may sign at all.
+    pub fn signer_of(&self, op: &Operation) -> Option<VerifyingKey> {
+        match &op.body {
+            Body::Create { owner, .. } => {
+                if self.next_seq == 0 && owner.handle() == op.author {
+                    return Some(*owner.signing_key());
+                }
+                return None;
+            }
+            Body::Join { card, .. }
+                if card.handle() == op.author && !self.members.contains_key(&op.author) =>
+            {
+                return Some(*card.signing_key());
+            }
+            _ => {}
+        }
+        self.members.get(&op.author).map(|m| *m.card.signing_key())
+    }
+
+    /// Checks `op` against this state as [`LogState::apply`] would, changing
+    /// nothing: lets a client refuse to send an operation that honest clients
+    /// would reject.
+    pub fn check(&mut self, op: &Operation) -> Result<(), Violation> {
+        self.check_place(op)?;
+        self.check_and_apply(op, true).map(|_| ())
+    }
+
+    /// The operation belongs here: this collection, the next position, chained
+    /// onto the head, and not earlier than the previous operation.
+    fn check_place(&self, op: &Operation) -> Result<(), Violation> {
+        if op.collection != self.collection {
+            return Err(Violation::WrongCollection);
+        }
+        if op.seq != self.next_seq {
+            return Err(Violation::WrongSequence {
+                expected: self.next_seq,
+                found: op.seq,
+            });
+        }
+        if op.prev != self.head {
+            return Err(Violation::BrokenChain);
+        }
+        if op.time < self.last_time {
+            return Err(Violation::TimeWentBackwards {
+                previous: self.last_time,
+                claimed: op.time,
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks `op` (whose signature the caller verified under
+    /// [`LogState::signer_of`]) against this state and applies it. On error the
+    /// state is unchanged.
+    pub(crate) fn apply(&mut self, op: &Operation) -> Result<(), Violation> {
+        self.check_place(op)?;
+        let what = self.check_and_apply(op, false)?;
+        self.history.push(Event {
+            seq: op.seq,
+            time: op.time,
+            author: op.author.clone(),
+            what,
+        });
+        self.next_seq += 1;
+        self.head = op.hash();
+        self.last_time = op.time;
+        Ok(())
+    }
+
+    /// Checks `op`; unless `dry`, applies it. Every check comes before the first
+    /// change, so a refused operation leaves the state as it was.
+    fn check_and_apply(&mut self, op: &Operation, dry: bool) -> Result<EventKind, Violation> {
+        if let Body::Create {
+            owner,
+            commitment,
+            wrap,
+            info,
+        } = &op.body
+        {
+            return self.create(op, owner, commitment, wrap, info, dry);
+        }
+        if self.next_seq == 0 {
+            return Err(Violation::Genesis);
+        }
+        if let Body::Join {
+            link,
+            role,
+            card,
+            proof,
+            wrap,
+        } = &op.body
+        {
+            return self.join(op, *link, *role, card, proof, wrap.as_ref(), dry);
+        }
+        let author = op.author.as_str();
+        let me = self
+            .members
+            .get(author)
+            .ok_or_else(|| Violation::NotAMember {
+                author: author.to_owned(),
+            })?;
+        let actor = Actor {
+            name: author,
+            role: me.role,
+        };
+        let accepted = me.accepted_at.is_some();
+        match &op.body {
+            Body::Accept => return self.accept(op, accepted, dry),
+            Body::Leave => return self.leave(actor, dry),
+            _ if !accepted => {
+                return Err(Violation::NotAccepted {
+                    author: author.to_owned(),
+                });
+            }
+            _ => {}
+        }
+        match &op.body {
+            Body::Create { .. } | Body::Accept | Body::Leave | Body::Join { .. } => {
+                Err(Violation::Genesis)
+            }
+            Body::Rename { epoch, info } => {
+                actor.need(Action::Rename)?;
+                self.check_fresh_epoch(*epoch, op.time)?;
+                if !dry {
+                    self.info = Some((*epoch, info.clone()));
+                }
+                Ok(EventKind::Renamed)
+            }
+            Body::Share { epoch, grants } => self.share(op, actor, *epoch, grants, dry),
+            Body::ChangeRole { member, role } => self.change_role(actor, member, *role, dry),
+            Body::Remove { members, rotation } => self.remove(op, actor, members, rotation, dry),
+            Body::Unshare { rotation } => self.unshare(op, actor, rotation, dry),
+            Body::Rotate { rotation } => self.rotate(op, rotation, dry),
+            Body::Transfer { to } => self.transfer(actor, to, dry),
+            Body::Approve {
+                member,
+                epoch,
+                wrap,
+            } => self.approve(op, actor, member, *epoch, wrap, dry),
+            Body::Invite { handle, role } => self.invite(op, actor, handle, *role, dry),
+            Body::CompleteInvite { epoch, card, wrap } => {
+                self.complete_invite(op, actor, *epoch, card, wrap, dry)
+            }
+            Body::CancelInvite { handle } => self.cancel_invite(actor, handle, dry),
+            Body::PutItem(header) => self.put_item(op, actor, header, dry),
+            Body::Trash { item } => self.set_trashed(op, actor, *item, true, dry),
+            Body::Restore { item } => self.set_trashed(op, actor, *item, false, dry),
+            Body::Purge { item } => self.purge(actor, *item, dry),
+            Body::CreateLink(terms) => self.create_link(op, actor, terms, dry),
+            Body::RevokeLinks { links, rotation } => {
+                self.revoke_links(op, actor, links, rotation.as_ref(), dry)
+            }
+        }
+    }
+
+    /// Operation 0: the author founds the collection as its owner, holding epoch 0.
+    fn create(
+        &mut self,
+        op: &Operation,
+        owner: &Identity,
+        commitment: &[u8; 32],
+        wrap: &WrappedSecret,
+        info: &SealedBox,
+        dry: bool,
+    ) -> Result<EventKind, Violation> {
+        if self.next_seq != 0 || owner.handle() != op.author {
+            return Err(Violation::Genesis);
+        }
+        if dry {
+            return Ok(EventKind::Created);
+        }
+        self.owner = op.author.clone();
+        self.founder_key = owner.signing_key().to_bytes();
+        self.members.insert(
+            op.author.clone(),
+            Member {
+                card: owner.clone(),
+                role: Role::Owner,
+                added_by: op.author.clone(),
+                added_at: op.time,
+                accepted_at: Some(op.time),
+                key: Some((0, wrap.clone())),
+                joined_via: None,
+                approved_by: None,
+            },
+        );
+        self.epochs.push(Epoch {
+            commitment: *commitment,
+            previous_key: None,
+            started_seq: op.seq,
+        });
+        self.info = Some((0, info.clone()));
+        Ok(EventKind::Created)
+    }
+}
+
+/// The author of an operation and the role they hold just before it.
+#[derive(Clone, Copy)]
+struct Actor<'a> {
+    name: &'a str,
+    role: Role,
+}
+
+impl Actor<'_> {
+    /// Their role allows `action`.
+    fn need(self, action: Action) -> Result<(), Violation> {
+        if self.role.may(action) {
+            Ok(())
+        } else {
+            Err(Violation::RoleTooLow {
+                author: self.name.to_owned(),
+                role: self.role,
+                action,
+            })
+        }
+    }
+
+    /// `target` (at `target_role`, held or granted) ranks below them.
+    fn outranks(self, target: &str, target_role: Role) -> Result<(), Violation> {
+        if target_role >= self.role {
+            return Err(Violation::NotBelowOwnRole {
+                author: self.name.to_owned(),
+                role: self.role,
+                target: target.to_owned(),
+                target_role,
+            });
+        }
+        Ok(())
+    }
+}
