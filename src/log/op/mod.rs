@@ -1,0 +1,243 @@
+//! Operations: the signed, hash-chained entries of a collection's log, and their
+//! canonical encoding (SPEC.md §Operation).
+
+use std::fmt;
+
+use crate::crypto::sign::{Domain, Signature, SigningKey, VerifyingKey};
+use crate::error::{DecodeError, Result};
+use crate::identity::Identity;
+use crate::log::rules::Role;
+use crate::wire::{self, Kind, Reader, Writer};
+
+mod body;
+
+pub use body::{Body, Grant, ItemHeader, ItemKind, Rotation};
+pub(crate) use body::{read_card, read_handle};
+
+/// The signature domain of operations.
+pub const OP_DOMAIN: Domain = Domain::new("operation");
+/// The largest encoded operation accepted.
+pub const MAX_OP_LEN: usize = 8 << 20;
+/// The most members a collection may have (and a share may add at once).
+pub const MAX_MEMBERS: usize = 10_000;
+/// The most links a collection may have.
+pub const MAX_LINKS: usize = 1_000;
+
+/// A collection's id: 16 random bytes chosen by its creator.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CollectionId(pub [u8; 16]);
+
+/// An item's (or folder's) id: 16 random bytes chosen by its creator.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ItemId(pub [u8; 16]);
+
+macro_rules! id_text {
+    ($t:ty, $what:literal) => {
+        impl $t {
+            /// A fresh random id.
+            pub fn random() -> Result<Self> {
+                Ok(Self(crate::crypto::random::array()?))
+            }
+            /// The id's bytes.
+            pub fn as_bytes(&self) -> &[u8; 16] {
+                &self.0
+            }
+            /// The base64url text form (22 characters).
+            pub fn to_text(&self) -> String {
+                wire::to_text(&self.0)
+            }
+            /// Parses the text form.
+            pub fn from_text(text: &str) -> Result<Self, DecodeError> {
+                let bytes = wire::from_text(text, $what, 16)?;
+                let arr: [u8; 16] = bytes
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| DecodeError::invalid($what, "not 16 bytes"))?;
+                Ok(Self(arr))
+            }
+        }
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.to_text())
+            }
+        }
+        impl fmt::Debug for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", $what, self.to_text())
+            }
+        }
+    };
+}
+id_text!(CollectionId, "collection id");
+id_text!(ItemId, "item id");
+
+/// A link's id: 16 random bytes chosen by its creator.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LinkId(pub [u8; 16]);
+id_text!(LinkId, "link id");
+
+/// The signature domain of a join's proof that the joiner holds the link secret.
+pub const JOIN_PROOF_DOMAIN: Domain = Domain::new("link-join");
+
+/// The message a join proof signs: `collection [16] || link [16] || joiner's
+/// card fingerprint [32] || role u8`, so a proof is good for one joiner, one
+/// link, one collection and one role.
+pub fn join_proof_message(
+    collection: &CollectionId,
+    link: &LinkId,
+    card: &Identity,
+    role: Role,
+) -> Vec<u8> {
+    let mut w = Writer::raw();
+    w.fixed(&collection.0)
+        .fixed(&link.0)
+        .fixed(&card.fingerprint().to_bytes())
+        .u8(role.to_byte());
+    w.finish()
+}
+
+/// The hash of an operation: the link that chains the log.
+pub type OpHash = [u8; 32];
+
+/// One signed entry of a collection's log.
+///
+/// Encoding (SPEC.md §Operation): `01 10 || collection[16] || seq u64 || prev[32]
+/// || author str || time u64 || body || signature[64]`; the signature covers every
+/// byte before it, under the domain `"operation"`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Operation {
+    /// The collection.
+    pub collection: CollectionId,
+    /// The position in the log, from 0.
+    pub seq: u64,
+    /// The hash of the previous operation (all zero for operation 0).
+    pub prev: OpHash,
+    /// The author's handle.
+    pub author: String,
+    /// The time the author claims, in seconds since the Unix epoch.
+    pub time: u64,
+    /// What the operation does.
+    pub body: Body,
+    signature: Signature,
+    encoded: Vec<u8>,
+    hash: OpHash,
+}
+
+impl Operation {
+    /// Builds and signs an operation. Fails only if the author handle is invalid.
+    pub fn sign(
+        signer: &SigningKey,
+        collection: CollectionId,
+        seq: u64,
+        prev: OpHash,
+        author: &str,
+        time: u64,
+        body: Body,
+    ) -> Result<Self> {
+        crate::identity::check_handle(author)?;
+        let mut w = Writer::new(Kind::Operation);
+        w.fixed(&collection.0)
+            .u64(seq)
+            .fixed(&prev)
+            .str(author)
+            .u64(time);
+        body.write(&mut w);
+        let signature = signer.sign(OP_DOMAIN, w.as_slice());
+        w.fixed(&signature.to_bytes());
+        let encoded = w.finish();
+        if encoded.len() > MAX_OP_LEN {
+            return Err(crate::Error::InvalidArgument(format!(
+                "an operation is at most {MAX_OP_LEN} bytes"
+            )));
+        }
+        let hash = hash_op(&encoded);
+        Ok(Self {
+            collection,
+            seq,
+            prev,
+            author: author.to_owned(),
+            time,
+            body,
+            signature,
+            encoded,
+            hash,
+        })
+    }
+
+    /// Decodes an operation. The signature is not checked here: that needs the
+    /// state (who the author is), see [`crate::log::LogState`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        if bytes.len() > MAX_OP_LEN {
+            return Err(DecodeError::TooLong {
+                what: "operation",
+                len: bytes.len() as u64,
+                max: MAX_OP_LEN as u64,
+            });
+        }
+        let mut r = Reader::new(bytes, Kind::Operation)?;
+        let collection = CollectionId(r.array()?);
+        let seq = r.u64()?;
+        let prev = r.array()?;
+        let author = read_handle(&mut r)?;
+        let time = r.u64()?;
+        let body = Body::read(&mut r)?;
+        let signature = Signature::from_bytes(r.array()?);
+        r.finish()?;
+        Ok(Self {
+            collection,
+            seq,
+            prev,
+            author,
+            time,
+            body,
+            signature,
+            encoded: bytes.to_vec(),
+            hash: hash_op(bytes),
+        })
+    }
+
+    /// The canonical encoding.
+    pub fn to_bytes(&self) -> &[u8] {
+        &self.encoded
+    }
+
+    /// The hash that the next operation chains onto.
+    pub fn hash(&self) -> OpHash {
+        self.hash
+    }
+
+    /// The bytes the signature covers.
+    pub fn signed_bytes(&self) -> &[u8] {
+        let end = self.encoded.len().saturating_sub(64);
+        self.encoded.get(..end).unwrap_or_default()
+    }
+
+    /// The signature.
+    pub fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    /// Checks the signature under `key`.
+    pub fn verify_signature(&self, key: &VerifyingKey) -> Result<()> {
+        key.verify(OP_DOMAIN, self.signed_bytes(), &self.signature)
+    }
+}
+
+impl fmt::Debug for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Operation")
+            .field("collection", &self.collection)
+            .field("seq", &self.seq)
+            .field("author", &self.author)
+            .field("time", &self.time)
+            .field("body", &self.body.name())
+            .finish_non_exhaustive()
+    }
+}
+
+/// BLAKE3 in derive-key mode over the whole encoded operation, signature included.
+pub fn hash_op(encoded: &[u8]) -> OpHash {
+    let mut h = blake3::Hasher::new_derive_key("sealshare v1 operation hash");
+    h.update(encoded);
+    *h.finalize().as_bytes()
+}
