@@ -722,3 +722,63 @@ fn malicious_link_operations_are_refused() {
         "{err:?}"
     );
 }
+
+#[test]
+fn public_links_stream_content_and_refuse_a_swapped_blob() {
+    let server = TestServer::new();
+    let clock = TestClock::at(10);
+    let mut owner = user("owner", &server, &clock);
+    let mut coll = Collection::create(&mut owner, "Videos", "").unwrap();
+    // Several 64 KiB chunks, and not a whole number of them.
+    let first: Vec<u8> = (0..300_001u32).map(|i| (i % 251) as u8).collect();
+    let second: Vec<u8> = first.iter().map(|b| b ^ 0x5a).collect();
+    let clip = coll
+        .add_file_from_reader(&mut owner, None, "clip.mp4", "video/mp4", &mut &first[..])
+        .unwrap();
+    let snap = coll
+        .create_public_link(
+            &mut owner,
+            BASE,
+            &PublicLinkTerms {
+                scope: PublicScopeChoice::Snapshot,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let live = coll
+        .create_public_link(&mut owner, BASE, &PublicLinkTerms::default())
+        .unwrap();
+    coll.update_file(&mut owner, clip, None, &second).unwrap();
+    let remote: std::sync::Arc<dyn sealshare::Remote> = server.clone();
+    let streamed = |view: &PublicView| {
+        let mut out = Vec::new();
+        let n = view.read_into(clip, &mut out)?;
+        assert_eq!(n, out.len() as u64);
+        Ok::<_, Error>(out)
+    };
+
+    let live_view = PublicView::open(remote.clone(), &live, None, clock.now()).unwrap();
+    assert_eq!(streamed(&live_view).unwrap(), second);
+    let snap_view = PublicView::open(remote.clone(), &snap, None, clock.now()).unwrap();
+    assert_eq!(
+        streamed(&snap_view).unwrap(),
+        first,
+        "the version of the snapshot"
+    );
+    assert_eq!(snap_view.read(clip).unwrap(), first);
+
+    // A server that answers with the other version's blob is caught.
+    let id = coll.id();
+    let hash = |v: usize| {
+        coll.state().items()[&clip]
+            .versions()
+            .nth(v)
+            .and_then(|v| v.header.content.clone())
+            .unwrap()
+            .ciphertext_hash
+    };
+    let (old, new) = (hash(0), hash(1));
+    server.set_blob(&id, &new, server.blob(&id, &old));
+    assert!(matches!(streamed(&live_view), Err(Error::ContentMismatch)));
+    assert!(matches!(live_view.read(clip), Err(Error::ContentMismatch)));
+}

@@ -110,7 +110,8 @@ class Collect : ContentSink {
 }
 
 fun streaming() {
-    val me = Session(Account.create("me"), MemoryServer())
+    val server = MemoryServer()
+    val me = Session(Account.create("me"), server)
     val box = me.createCollection("Box", "")
     val data = ByteArray(2_600_000) { (it % 256).toByte() }
     val item = box.addFileStreaming(me, null, "big.bin", "application/octet-stream", Chunks(data))
@@ -119,6 +120,12 @@ fun streaming() {
     check(sink.parts.size > 1, "chunks")
     check(sink.parts.all { it.size <= 1 shl 20 }, "pieces of at most 1 MiB")
     check(sink.parts.fold(ByteArray(0)) { acc, p -> acc + p }.contentEquals(data), "content")
+    // The same file through a public link, streamed too.
+    val view = PublicLinkView.open(server, box.createPublicLink(me, BASE, PublicScope.LIVE, 3600uL, null), null)
+    val shown = Collect()
+    check(view.readStreaming(item, shown) == data.size.toULong(), "public link size")
+    check(shown.parts.all { it.size <= 1 shl 20 }, "public link pieces of at most 1 MiB")
+    check(shown.parts.fold(ByteArray(0)) { acc, p -> acc + p }.contentEquals(data), "public link content")
 }
 
 fun main() {

@@ -179,6 +179,13 @@ def test_own_transport_and_streaming():
     assert b"".join(sink.parts) == data
     assert len(sink.parts) > 1
     assert max(len(p) for p in sink.parts) <= 1 << 20
+    # The same file through a public link, streamed too.
+    url = box.create_public_link(me, BASE, PublicScope.LIVE, 3600, None)
+    view = PublicLinkView.open_with_remote(store, url, None)
+    shown = Collect()
+    assert view.read_streaming(item, shown) == len(data)
+    assert b"".join(shown.parts) == data
+    assert max(len(p) for p in shown.parts) <= 1 << 20
 
     # A source that hands back more than asked is refused, never truncated.
     class Greedy(ContentSource):
@@ -194,6 +201,8 @@ def test_own_transport_and_streaming():
     store.blobs[key] = bytes(blob)
     with pytest.raises(SealshareError.ServerMisbehaved):
         box.read_streaming(me, item, Collect())
+    with pytest.raises(SealshareError.ServerMisbehaved):
+        view.read_streaming(item, Collect())
     # A checkpoint restores the collection on this device.
     saved = box.checkpoint(me)
     from sealshare_ffi import Collection

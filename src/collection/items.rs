@@ -245,25 +245,8 @@ impl Collection {
         out: &mut (dyn Write + Send),
     ) -> Result<u64> {
         let header = &self.record(item)?.latest.header;
-        let digest = header
-            .content
-            .as_ref()
-            .ok_or_else(|| Error::InvalidArgument("a folder has no content".into()))?;
-        let key = ContentKey::from_secret(keys::content_key(
-            &self.item_key(header)?,
-            &self.id(),
-            &item,
-        )?);
-        let blob = client
-            .remote
-            .download_blob(&self.id(), &digest.ciphertext_hash)?;
-        let mismatch = |e: Error| match e {
-            Error::DecryptionFailed | Error::Decode(_) => Error::ContentMismatch,
-            Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => Error::ContentMismatch,
-            other => other,
-        };
-        let mut reader = ContentReader::new(&key, blob, digest).map_err(mismatch)?;
-        reader.copy_to(out).map_err(|e| mismatch(Error::Io(e)))
+        let item_key = self.item_key(header)?;
+        open_content_into(client.remote.as_ref(), &self.id(), header, &item_key, out)
     }
 
     /// Adds a new version of a file: new content, and optionally a new name.
@@ -619,4 +602,29 @@ pub(crate) fn open_content(
     } else {
         stream::open(&key, &blob, digest)
     }
+}
+
+/// Streams an item version's content into `out` in constant memory, each chunk
+/// authenticated before it is written and the whole blob's hash and end checked
+/// last (see [`Collection::read_into`]). Returns the number of bytes written.
+pub(crate) fn open_content_into(
+    remote: &dyn Remote,
+    collection: &CollectionId,
+    header: &ItemHeader,
+    item_key: &SecretKey,
+    out: &mut (dyn Write + Send),
+) -> Result<u64> {
+    let digest = header
+        .content
+        .as_ref()
+        .ok_or_else(|| Error::InvalidArgument("a folder has no content".into()))?;
+    let key = ContentKey::from_secret(keys::content_key(item_key, collection, &header.item)?);
+    let blob = remote.download_blob(collection, &digest.ciphertext_hash)?;
+    let mismatch = |e: Error| match e {
+        Error::DecryptionFailed | Error::Decode(_) => Error::ContentMismatch,
+        Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => Error::ContentMismatch,
+        other => other,
+    };
+    let mut reader = ContentReader::new(&key, blob, digest).map_err(mismatch)?;
+    reader.copy_to(out).map_err(|e| mismatch(Error::Io(e)))
 }

@@ -3,11 +3,14 @@
 //! that enters the key derivation.
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
-use crate::collection::items::{item_view, open_content, open_item_key, open_metadata};
+use crate::collection::items::{
+    item_view, open_content, open_content_into, open_item_key, open_metadata,
+};
 use crate::collection::keys::{self, EpochKeys, LINK_EPOCH_KEY_PURPOSE, link_recipient};
 use crate::collection::{Client, Collection, Item, Remote, check_pin};
 use crate::crypto::aead::SealedBox;
@@ -18,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::links::invite::check_usable;
 use crate::links::{LinkPurpose, LinkSecrets, LinkUrl, new_password_lock, password_key};
 use crate::log::link::{LinkKeys, LinkKind, LinkTerms, PublicScope};
-use crate::log::{Body, ItemId, LinkId, LogState};
+use crate::log::{Body, ItemHeader, ItemId, LinkId, LogState};
 use crate::wire::{Reader, Writer};
 
 /// The most items a snapshot or item link may carry.
@@ -358,7 +361,36 @@ impl PublicView {
 
     /// The content of an item the link shows, checked against its signed header.
     pub fn read(&self, item: ItemId) -> Result<Vec<u8>> {
-        let id = self.url.collection();
+        self.with_shown(item, |header, key| {
+            open_content(self.remote.as_ref(), &self.url.collection(), header, key)
+        })
+    }
+
+    /// Writes the content of an item the link shows to `out` as it is opened,
+    /// chunk by chunk, in constant memory, with the same guarantees and the same
+    /// caveat as [`Collection::read_into`]: on [`Error::ContentMismatch`] part of
+    /// the output may have been written, so keep it only on success. Returns the
+    /// number of bytes written.
+    pub fn read_into(&self, item: ItemId, out: &mut (dyn Write + Send)) -> Result<u64> {
+        self.with_shown(item, |header, key| {
+            open_content_into(
+                self.remote.as_ref(),
+                &self.url.collection(),
+                header,
+                key,
+                out,
+            )
+        })
+    }
+
+    /// Calls `f` with the header of the version of `item` the link shows and
+    /// that version's item key: the newest version for a live link (unless
+    /// trashed), the pinned one for a snapshot or chosen items.
+    fn with_shown<T>(
+        &self,
+        item: ItemId,
+        f: impl FnOnce(&ItemHeader, &SecretKey) -> Result<T>,
+    ) -> Result<T> {
         let rec = self
             .state
             .items()
@@ -369,8 +401,8 @@ impl PublicView {
                 return Err(Error::NotFound(format!("item {item}")));
             }
             let h = &rec.latest.header;
-            let ikey = open_item_key(&id, h, self.epoch_key(h.epoch)?)?;
-            return open_content(self.remote.as_ref(), &id, h, &ikey);
+            let ikey = open_item_key(&self.url.collection(), h, self.epoch_key(h.epoch)?)?;
+            return f(h, &ikey);
         }
         let (version, ikey) = self
             .item_keys
@@ -380,7 +412,7 @@ impl PublicView {
             .versions()
             .find(|v| v.header.version == *version)
             .ok_or_else(|| Error::NotFound(format!("version {version} of item {item}")))?;
-        open_content(self.remote.as_ref(), &id, &shown.header, ikey)
+        f(&shown.header, ikey)
     }
 
     /// Fetches what is new (a live link follows every change and rotation).

@@ -51,7 +51,8 @@ impl Read for SourceReader {
     }
 }
 
-struct SinkWriter(Arc<dyn ContentSink>);
+/// Hands written bytes to a foreign sink in pieces of at most 1 MiB.
+pub(crate) struct SinkWriter(pub(crate) Arc<dyn ContentSink>);
 
 impl Write for SinkWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -296,6 +297,8 @@ impl Collection {
     }
 
     /// Writes a file's newest content to `sink` chunk by chunk; returns its size.
+    /// Every piece is authenticated before the sink gets it, but the whole blob
+    /// is checked last: on an error, discard what the sink received.
     pub fn read_streaming(
         &self,
         session: Arc<Session>,

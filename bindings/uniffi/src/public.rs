@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use sealshare::{ItemId, LinkUrl, PublicView};
 
+use crate::collection::{ContentSink, SinkWriter};
 use crate::error::Result;
 use crate::records::ItemInfo;
 use crate::remote::{ForeignRemote, MemoryServer, RemoteStore};
@@ -62,5 +63,14 @@ impl PublicLinkView {
     /// An item's content, checked against its signed header.
     pub fn read(&self, item: String) -> Result<Vec<u8>> {
         Ok(self.inner.read(ItemId::from_text(&item)?)?)
+    }
+
+    /// Writes an item's content to `sink` as it is opened, in pieces of at most
+    /// 1 MiB, in constant memory; returns its size. Every piece is
+    /// authenticated before the sink gets it, but the whole blob is checked
+    /// last: on an error, discard what the sink received.
+    pub fn read_streaming(&self, item: String, sink: Arc<dyn ContentSink>) -> Result<u64> {
+        let item = ItemId::from_text(&item)?;
+        Ok(self.inner.read_into(item, &mut SinkWriter(sink))?)
     }
 }
