@@ -1,7 +1,6 @@
 //! `sealshare demo`: three people play the whole story in a temporary folder,
 //! through the same store and profiles as the other commands.
 
-use std::io::Write;
 use std::sync::Arc;
 
 use sealshare::{

@@ -141,6 +141,22 @@ fn the_happy_paths() {
         ),
         "# b"
     );
+    let shown = env.path("shown.md");
+    env.ok(
+        "nobody",
+        &[
+            "link",
+            "open",
+            public.trim(),
+            "--password",
+            "sesame",
+            "--get",
+            "b.md",
+            "-o",
+            &shown,
+        ],
+    );
+    assert_eq!(std::fs::read(&shown).unwrap(), b"# b");
     assert!(
         env.ok("alice", &["link", "list", "Notes"])
             .contains("public")
@@ -182,6 +198,13 @@ fn errors_are_plain_sentences_and_damage_nothing() {
         env.ok("alice", &["account", "unlock"])
             .contains("unlocked alice")
     );
+
+    // A write that fails at the very end (a full disk) is an error, not a
+    // silently short file.
+    if Path::new("/dev/full").exists() {
+        let full = env.fails("alice", &["get", "Notes", "a.txt", "-o", "/dev/full"]);
+        assert!(full.contains("No space left"), "{full}");
+    }
 
     let refused = env.fails("bob", &["put", "Notes", &env.path("a.txt")]);
     assert!(

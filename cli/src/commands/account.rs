@@ -1,0 +1,113 @@
+//! Accounts and identities: create, unlock, show, change the password, recover;
+//! export and import a card; compare and confirm a safety number.
+
+use sealshare::{Identity, Result};
+use serde_json::json;
+
+use super::{now, password, profile_dir, say, secret_input, store, unlock};
+use crate::profile::Profile;
+use crate::{AccountCmd, Cli, IdentityCmd};
+
+/// `sealshare account ...`
+pub(super) fn account(cli: &Cli, cmd: &AccountCmd) -> Result<()> {
+    match cmd {
+        AccountCmd::Create { handle } => {
+            let pw = password("new password")?;
+            let (p, phrase) = Profile::create(&profile_dir(cli), store(cli)?, handle, &pw, now())?;
+            let card = p.client.account().identity();
+            say!("created {} ({})", card.handle(), profile_dir(cli).display());
+            say!("fingerprint: {}", card.fingerprint());
+            say!("recovery phrase (write it down, it is shown once):\n  {phrase}");
+            Ok(())
+        }
+        AccountCmd::Show => {
+            let p = unlock(cli)?;
+            let card = p.client.account().identity();
+            if cli.json {
+                say!(
+                    "{}",
+                    json!({"handle": card.handle(), "fingerprint": card.fingerprint().digits()})
+                );
+            } else {
+                say!("{}\nfingerprint: {}", card.handle(), card.fingerprint());
+            }
+            Ok(())
+        }
+        AccountCmd::Unlock => {
+            let p = unlock(cli)?;
+            let handle = p.client.account().identity().handle().to_owned();
+            if cli.json {
+                say!("{}", json!({"handle": handle, "unlocked": true}));
+            } else {
+                say!("unlocked {handle}: the password opens the keystore and the saved state");
+            }
+            Ok(())
+        }
+        AccountCmd::ChangePassword => {
+            let dir = profile_dir(cli);
+            let path = dir.join("keystore");
+            let mut keystore =
+                sealshare::Keystore::from_text(std::fs::read_to_string(&path)?.trim())?;
+            let old = password("current password")?;
+            let new = secret_input("SEALSHARE_NEW_PASSWORD", "new password")?;
+            let params = keystore.params();
+            keystore.change_password(&old, &new, params)?;
+            std::fs::write(&path, keystore.to_text())?;
+            say!("password changed (one key re-wrapped; nothing else re-encrypted)");
+            Ok(())
+        }
+        AccountCmd::Recover => {
+            let path = profile_dir(cli).join("keystore");
+            let mut keystore =
+                sealshare::Keystore::from_text(std::fs::read_to_string(&path)?.trim())?;
+            let phrase = sealshare::RecoveryPhrase::parse(&secret_input(
+                "SEALSHARE_RECOVERY_PHRASE",
+                "recovery phrase",
+            )?)?;
+            let new = secret_input("SEALSHARE_NEW_PASSWORD", "new password")?;
+            let params = keystore.params();
+            keystore.recover_and_set_password(&phrase, &new, params)?;
+            std::fs::write(&path, keystore.to_text())?;
+            say!("recovered: the new password unlocks the account");
+            Ok(())
+        }
+    }
+}
+
+/// `sealshare identity ...`
+pub(super) fn identity(cli: &Cli, cmd: &IdentityCmd) -> Result<()> {
+    match cmd {
+        IdentityCmd::Export => {
+            let p = unlock(cli)?;
+            say!("{}", p.client.account().identity().to_text());
+            Ok(())
+        }
+        IdentityCmd::Import { file } => {
+            let mut p = unlock(cli)?;
+            let card = Identity::from_text(std::fs::read_to_string(file)?.trim())?;
+            p.client.observe(&card)?;
+            p.save()?;
+            say!("pinned {} ({})", card.handle(), card.fingerprint());
+            Ok(())
+        }
+    }
+}
+
+/// `sealshare verify HANDLE [--confirm]`: the safety number with a pinned card.
+pub(super) fn verify(cli: &Cli, handle: &str, confirm: bool) -> Result<()> {
+    let mut p = unlock(cli)?;
+    let card = p.store.card(handle)?;
+    p.client.observe(&card)?;
+    let number = p.client.account().identity().safety_number(&card);
+    say!("safety number with {handle}:\n  {number}");
+    if confirm {
+        let t = now();
+        p.client
+            .trust_mut()
+            .mark_verified(handle, &card.fingerprint(), t)?;
+        say!("marked {handle} verified");
+    } else {
+        say!("compare it with {handle} in person, then run again with --confirm");
+    }
+    p.save()
+}
