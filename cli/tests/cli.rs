@@ -161,12 +161,39 @@ fn the_happy_paths() {
         env.ok("alice", &["link", "list", "Notes"])
             .contains("public")
     );
+    let json = |profile: &str, args: &[&str]| -> serde_json::Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        serde_json::from_str(&env.ok(profile, &all)).unwrap()
+    };
+    let invites = json("alice", &["invite", "list", "Notes"]);
+    assert_eq!(invites.as_array().unwrap().len(), 1, "{invites}");
+    assert_eq!(invites[0]["joined"][0]["handle"], "carol");
+    let publics = json("alice", &["link", "list", "Notes"]);
+    assert_eq!(publics.as_array().unwrap().len(), 1, "{publics}");
+    assert_eq!(publics[0]["state"], "live");
+    let shown = json(
+        "nobody",
+        &["link", "open", public.trim(), "--password", "sesame"],
+    );
+    assert!(
+        shown
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["name"] == "b.md" && i["size"] == 3),
+        "{shown}"
+    );
     env.ok("alice", &["mv", "Notes", "b.md", "--into", "tree"]);
     assert!(
         env.ok("alice", &["collection", "history", "Notes"])
             .contains("saved version 2 of \"b.md\"")
     );
     env.ok("alice", &["link", "revoke", "Notes", "--all"]);
+    assert_eq!(
+        json("alice", &["link", "list", "Notes"])[0]["state"],
+        "revoked"
+    );
     env.ok("carol", &["leave", "Notes"]);
     env.ok("alice", &["unshare", "Notes"]);
 

@@ -5,8 +5,12 @@ use sealshare::{
     Collection, Error, InviteTerms, LinkUrl, PublicLinkTerms, PublicScopeChoice, PublicView, Result,
 };
 
+use sealshare::log::link::LinkKind;
+use serde_json::json;
+
 use super::items::write_output;
 use super::{done, now, say, store, unlock};
+use crate::profile::Profile;
 use crate::{Cli, InviteCmd, LinkCmd};
 
 /// `sealshare invite ...`
@@ -33,29 +37,7 @@ pub(super) fn invite(cli: &Cli, cmd: &InviteCmd) -> Result<()> {
             say!("{}", url.to_url());
             Ok(())
         }
-        InviteCmd::List { collection } => {
-            let c = p.resolve(collection)?;
-            for l in c.links() {
-                let state = if l.revoked.is_some() {
-                    "revoked"
-                } else {
-                    "live"
-                };
-                let kind = match l.terms.kind {
-                    sealshare::log::link::LinkKind::Invite { .. } => "invite",
-                    sealshare::log::link::LinkKind::Public { .. } => "public",
-                };
-                let joined: Vec<String> = l.joins.iter().map(|(h, t)| format!("{h}@{t}")).collect();
-                say!(
-                    "{} {kind} by {} expires {} {state} joined: {}",
-                    l.terms.link,
-                    l.creator,
-                    l.terms.expires_at,
-                    joined.join(", ")
-                );
-            }
-            Ok(())
-        }
+        InviteCmd::List { collection } => list(cli, &mut p, collection, Kind::Invite),
         InviteCmd::Revoke {
             collection,
             link,
@@ -115,12 +97,7 @@ pub(super) fn link(cli: &Cli, cmd: &LinkCmd) -> Result<()> {
             say!("{}", url.to_url());
             Ok(())
         }
-        LinkCmd::List { collection } => invite(
-            cli,
-            &InviteCmd::List {
-                collection: collection.clone(),
-            },
-        ),
+        LinkCmd::List { collection } => list(cli, &mut unlock(cli)?, collection, Kind::Public),
         LinkCmd::Revoke {
             collection,
             link,
@@ -147,6 +124,14 @@ pub(super) fn link(cli: &Cli, cmd: &LinkCmd) -> Result<()> {
             )?;
             let items = view.items()?;
             match get {
+                None if cli.json => {
+                    let list: Vec<_> = items
+                        .iter()
+                        .map(|i| json!({"id": i.id.to_text(), "name": i.metadata.name, "size": i.metadata.size}))
+                        .collect();
+                    say!("{}", serde_json::Value::Array(list));
+                    Ok(())
+                }
                 None => {
                     for i in &items {
                         say!("{} {:>10} {}", i.id, i.metadata.size, i.metadata.name);
@@ -168,4 +153,64 @@ pub(super) fn link(cli: &Cli, cmd: &LinkCmd) -> Result<()> {
             }
         }
     }
+}
+
+/// Which links a listing shows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Invite,
+    Public,
+}
+
+/// `sealshare invite list` / `sealshare link list`: the collection's links of
+/// one kind, revoked and expired ones included, with who joined through each.
+fn list(cli: &Cli, p: &mut Profile, collection: &str, kind: Kind) -> Result<()> {
+    let c = p.resolve(collection)?;
+    let t = now();
+    let mut rows = Vec::new();
+    for l in c.links() {
+        let this = match l.terms.kind {
+            LinkKind::Invite { .. } => Kind::Invite,
+            LinkKind::Public { .. } => Kind::Public,
+        };
+        if this != kind {
+            continue;
+        }
+        let state = if l.revoked.is_some() {
+            "revoked"
+        } else if l.used_up() {
+            "used up"
+        } else if !l.is_live(t) {
+            "expired"
+        } else {
+            "live"
+        };
+        if cli.json {
+            let joined: Vec<_> = l
+                .joins
+                .iter()
+                .map(|(h, at)| json!({"handle": h, "at": at}))
+                .collect();
+            rows.push(json!({"id": l.terms.link.to_text(), "creator": l.creator, "created_at": l.created_at,
+                "expires_at": l.terms.expires_at, "state": state, "joined": joined}));
+        } else {
+            let joined: Vec<String> = l.joins.iter().map(|(h, at)| format!("{h}@{at}")).collect();
+            let kind = if kind == Kind::Invite {
+                "invite"
+            } else {
+                "public"
+            };
+            say!(
+                "{} {kind} by {} expires {} {state} joined: {}",
+                l.terms.link,
+                l.creator,
+                l.terms.expires_at,
+                joined.join(", ")
+            );
+        }
+    }
+    if cli.json {
+        say!("{}", serde_json::Value::Array(rows));
+    }
+    p.save_collection(&c)
 }
