@@ -30,7 +30,9 @@ pub struct Cli {
     /// The store folder that plays the server (default: <home>/store).
     #[arg(long, global = true, env = "SEALSHARE_STORE")]
     pub store: Option<PathBuf>,
-    /// Print results as JSON.
+    /// Print listings and results (ids, fingerprints, safety numbers) as JSON;
+    /// commands that only change something print a sentence, and every command
+    /// reports success or failure by its exit code.
     #[arg(long, global = true)]
     pub json: bool,
     #[command(subcommand)]

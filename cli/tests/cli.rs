@@ -65,10 +65,32 @@ fn the_happy_paths() {
     std::fs::create_dir_all(env.path("tree/sub")).unwrap();
     std::fs::write(env.path("tree/sub/b.md"), b"# b").unwrap();
     env.ok("alice", &["put", "Notes", &env.path("a.txt")]);
-    assert!(
-        env.ok("alice", &["put", "Notes", &env.path("tree")])
-            .contains("added 3 item(s)")
+    let added: serde_json::Value =
+        serde_json::from_str(&env.ok("alice", &["--json", "put", "Notes", &env.path("tree")]))
+            .unwrap();
+    let paths: Vec<_> = added
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["path"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            env.path("tree"),
+            env.path("tree/sub"),
+            env.path("tree/sub/b.md")
+        ]
     );
+    let number = |me: &str, them: &str| -> serde_json::Value {
+        serde_json::from_str(&env.ok(me, &["--json", "verify", them])).unwrap()
+    };
+    let (theirs, mine) = (number("bob", "alice"), number("alice", "bob"));
+    assert_eq!(
+        theirs["safety_number"], mine["safety_number"],
+        "both sides see one number"
+    );
+    assert_eq!(mine["verified"], false);
     assert!(
         env.ok("alice", &["account", "show"])
             .contains("fingerprint")

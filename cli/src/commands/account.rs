@@ -99,15 +99,24 @@ pub(super) fn verify(cli: &Cli, handle: &str, confirm: bool) -> Result<()> {
     let card = p.store.card(handle)?;
     p.client.observe(&card)?;
     let number = p.client.account().identity().safety_number(&card);
-    say!("safety number with {handle}:\n  {number}");
     if confirm {
         let t = now();
         p.client
             .trust_mut()
             .mark_verified(handle, &card.fingerprint(), t)?;
-        say!("marked {handle} verified");
+    }
+    if cli.json {
+        say!(
+            "{}",
+            json!({"handle": handle, "safety_number": number.to_string(), "verified": confirm})
+        );
     } else {
-        say!("compare it with {handle} in person, then run again with --confirm");
+        say!("safety number with {handle}:\n  {number}");
+        if confirm {
+            say!("marked {handle} verified");
+        } else {
+            say!("compare it with {handle} in person, then run again with --confirm");
+        }
     }
     p.save()
 }

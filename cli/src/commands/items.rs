@@ -1,7 +1,7 @@
 //! Items: put a file or a folder tree, get, list, move.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use sealshare::{Collection, Error, ItemId, ItemKind, Result};
 use serde_json::json;
@@ -15,9 +15,18 @@ pub(super) fn put(cli: &Cli, collection: &str, path: &Path, into: Option<&str>) 
     let mut p = unlock(cli)?;
     let mut c = p.resolve(collection)?;
     let parent = into.map(|r| item_ref(&c, r)).transpose()?;
-    let count = put_path(&mut p, &mut c, parent, path)?;
+    let mut added = Vec::new();
+    put_path(&mut p, &mut c, parent, path, &mut added)?;
     p.save_collection(&c)?;
-    say!("added {count} item(s) to {}", c.name()?);
+    if cli.json {
+        let list: Vec<_> = added
+            .iter()
+            .map(|(path, id)| json!({"path": path.display().to_string(), "id": id.to_text()}))
+            .collect();
+        say!("{}", serde_json::Value::Array(list));
+    } else {
+        say!("added {} item(s) to {}", added.len(), c.name()?);
+    }
     Ok(())
 }
 
@@ -130,34 +139,39 @@ pub(super) fn mv(cli: &Cli, collection: &str, item: &str, into: Option<&str>) ->
     done(&p, &c, &format!("moved {item}"))
 }
 
+/// Adds the file or folder tree at `path` under `parent`, noting each item
+/// added (folders before what they hold, entries in name order).
 fn put_path(
     p: &mut Profile,
     c: &mut Collection,
     parent: Option<ItemId>,
     path: &Path,
-) -> Result<usize> {
+    added: &mut Vec<(PathBuf, ItemId)>,
+) -> Result<()> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .ok_or_else(|| Error::InvalidArgument(format!("{} has no name", path.display())))?;
     if path.is_dir() {
         let folder = c.add_folder(&mut p.client, parent, &name)?;
-        let mut count = 1;
+        added.push((path.to_owned(), folder));
         let mut entries: Vec<_> = std::fs::read_dir(path)?.collect::<std::io::Result<_>>()?;
         entries.sort_by_key(|e| e.file_name());
         for entry in entries {
-            count += put_path(p, c, Some(folder), &entry.path())?;
+            put_path(p, c, Some(folder), &entry.path(), added)?;
         }
-        Ok(count)
+        Ok(())
     } else {
         let file = std::fs::File::open(path)?;
         let len = file.metadata()?.len();
         let pb = bar(len, "put");
         // Unbuffered: the library reads in batches of megabytes.
         let mut reader = pb.wrap_read(file);
-        c.add_file_from_reader(&mut p.client, parent, &name, media_type(&name), &mut reader)?;
+        let id =
+            c.add_file_from_reader(&mut p.client, parent, &name, media_type(&name), &mut reader)?;
         pb.finish_and_clear();
-        Ok(1)
+        added.push((path.to_owned(), id));
+        Ok(())
     }
 }
 
