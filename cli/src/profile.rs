@@ -140,45 +140,87 @@ impl Profile {
     /// Opens a collection: from its checkpoint (verifying only what is new) or
     /// from the store (verifying the whole log).
     pub fn collection(&mut self, id: CollectionId) -> Result<Collection> {
-        let path = self.checkpoint_path(&id);
-        let mut c = if path.exists() {
-            let bytes = std::fs::read(&path)?;
-            Collection::from_checkpoint(self.client.account(), &bytes).map_err(|e| {
-                Error::InvalidArgument(format!(
-                    "the saved state {} is corrupted ({e}); delete it to re-verify from the store",
-                    path.display()
-                ))
-            })?
-        } else {
-            Collection::open(&mut self.client, id)?
+        let mut c = match self.saved(id)? {
+            Some(c) => c,
+            None => Collection::open(&mut self.client, id)?,
         };
         c.sync(&mut self.client)?;
         Ok(c)
     }
 
+    /// The collection as this device last verified it, if it did.
+    fn saved(&self, id: CollectionId) -> Result<Option<Collection>> {
+        let path = self.checkpoint_path(&id);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let bytes = std::fs::read(&path)?;
+        Collection::from_checkpoint(self.client.account(), &bytes)
+            .map(Some)
+            .map_err(|e| {
+                Error::InvalidArgument(format!(
+                    "the saved state {} is corrupted ({e}); delete it to re-verify from the store",
+                    path.display()
+                ))
+            })
+    }
+
     /// Finds a collection by id, or by name among those this user can see.
+    ///
+    /// A collection this device verified before and that no longer verifies
+    /// (the store forked, rolled back or altered its log, or a member's key
+    /// changed) is never skipped in silence: if it had the name asked for, its
+    /// error is the answer; if nothing else has the name, the answer names it.
     pub fn resolve(&mut self, reference: &str) -> Result<Collection> {
         if let Ok(id) = CollectionId::from_text(reference) {
             return self.collection(id);
         }
         let mut found = Vec::new();
-        let mut ids = self.known()?;
-        for id in self.store.collections_of(self.client.account().handle())? {
-            if !ids.contains(&id) {
-                ids.push(id);
+        let mut trouble = None;
+        let known = self.known()?;
+        for &id in &known {
+            let mut c = match self.saved(id) {
+                Ok(Some(c)) => c,
+                Ok(None) => continue,
+                Err(e) => {
+                    trouble.get_or_insert((id, e));
+                    continue;
+                }
+            };
+            let had_the_name = c.name().is_ok_and(|n| n == reference);
+            match c.sync(&mut self.client) {
+                Ok(_) if c.name().is_ok_and(|n| n == reference) => found.push(c),
+                Ok(_) => {}
+                Err(e) if had_the_name => return Err(e),
+                Err(e) => {
+                    trouble.get_or_insert((id, e));
+                }
             }
         }
-        for id in ids {
-            let Ok(c) = self.collection(id) else { continue };
-            if c.name().is_ok_and(|n| n == reference) {
+        for id in self.store.collections_of(self.client.account().handle())? {
+            if known.contains(&id) {
+                continue;
+            }
+            // Not opened on this device yet: most such collections are not
+            // shared with this user (their names do not open), so a failure
+            // here says nothing about the one asked for.
+            if let Ok(c) = Collection::open(&mut self.client, id)
+                && c.name().is_ok_and(|n| n == reference)
+            {
                 found.push(c);
             }
         }
         match found.len() {
             1 => Ok(found.remove(0)),
-            0 => Err(Error::NotFound(format!(
-                "no collection named {reference:?} that you can read"
-            ))),
+            0 => Err(match trouble {
+                None => Error::NotFound(format!(
+                    "no collection named {reference:?} that you can read"
+                )),
+                Some((id, e)) => Error::NotFound(format!(
+                    "no collection named {reference:?} that you can read; collection {id}, \
+                     verified on this device before, no longer verifies ({e}) and may be the one"
+                )),
+            }),
             n => Err(Error::InvalidArgument(format!(
                 "{n} collections are named {reference:?}: use the id (see `sealshare collection list`)"
             ))),

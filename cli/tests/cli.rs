@@ -1,6 +1,6 @@
 //! The command line's own tests: each command's happy path, the error paths a
 //! person meets (wrong password, role refusal, revoked link, changed key,
-//! corrupted store), and two processes appending to one collection at once.
+//! corrupted blob, saved state or log operation, a full disk), and two processes appending to one collection at once.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
@@ -323,6 +323,36 @@ fn errors_are_plain_sentences_and_damage_nothing() {
     std::fs::write(&ckpt, b).unwrap();
     let id = ckpt.file_stem().unwrap().to_string_lossy().into_owned();
     assert!(env.fails("bob", &["ls", &id]).contains("corrupted"));
+
+    // An operation altered inside the store's database: every command that
+    // meets it says the store lies, and putting the bytes back heals it (the
+    // device kept everything it had verified).
+    let db = rusqlite::Connection::open(Path::new(&env.path("store")).join("store.db")).unwrap();
+    let (coll, seq, op): (Vec<u8>, i64, Vec<u8>) = db
+        .query_row(
+            "SELECT collection, seq, op FROM ops ORDER BY rowid DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    let set_op = |bytes: &[u8]| {
+        db.execute(
+            "UPDATE ops SET op = ?1 WHERE collection = ?2 AND seq = ?3",
+            rusqlite::params![bytes, coll, seq],
+        )
+        .unwrap();
+    };
+    let mut altered = op.clone();
+    altered[60] ^= 1;
+    set_op(&altered);
+    let lies = env.fails("alice", &["ls", "Notes"]);
+    assert!(lies.contains("not telling the truth"), "{lies}");
+    let listed = env.fails("alice", &["collection", "list"]);
+    assert!(listed.contains("not telling the truth"), "{listed}");
+    let named = env.fails("alice", &["ls", "No such name"]);
+    assert!(named.contains("no longer verifies"), "{named}");
+    set_op(&op);
+    assert!(env.ok("alice", &["ls", "Notes"]).contains("a.txt"));
 }
 
 #[test]

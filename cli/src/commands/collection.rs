@@ -4,7 +4,7 @@
 use sealshare::{Collection, Result, SharedWithMe};
 use serde_json::json;
 
-use super::{say, unlock};
+use super::{explain, say, unlock};
 use crate::{Cli, CollectionCmd, Filter};
 
 /// `sealshare collection ...`
@@ -24,17 +24,29 @@ pub(super) fn collection(cli: &Cli, cmd: &CollectionCmd) -> Result<()> {
         CollectionCmd::List { filter } => {
             let me = p.client.account().handle().to_owned();
             let mut rows = Vec::new();
+            // A collection this device verified before and that no longer
+            // verifies is listed with why, and the command fails after the list.
+            let mut trouble = None;
             for id in p.known()? {
-                if let Ok(c) = p.collection(id)
-                    && c.owner() == me
-                    && matches!(filter, Filter::All | Filter::Mine)
-                {
-                    rows.push((
-                        c.id().to_text(),
-                        c.name()?,
-                        c.owner().to_owned(),
-                        "owner".to_owned(),
-                    ));
+                match p.collection(id) {
+                    Ok(c) if c.owner() == me && matches!(filter, Filter::All | Filter::Mine) => {
+                        rows.push((
+                            c.id().to_text(),
+                            c.name()?,
+                            c.owner().to_owned(),
+                            "owner".to_owned(),
+                        ));
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        rows.push((
+                            id.to_text(),
+                            "?".to_owned(),
+                            "?".to_owned(),
+                            format!("does not verify: {}", explain(&e)),
+                        ));
+                        trouble.get_or_insert(e);
+                    }
                 }
             }
             if matches!(filter, Filter::All | Filter::Shared | Filter::Pending) {
@@ -66,7 +78,8 @@ pub(super) fn collection(cli: &Cli, cmd: &CollectionCmd) -> Result<()> {
                     say!("{id} {name:<24} owner {owner:<16} {role}");
                 }
             }
-            p.save()
+            p.save()?;
+            trouble.map_or(Ok(()), Err)
         }
         CollectionCmd::Members { collection } => {
             let c = p.resolve(collection)?;
