@@ -33,16 +33,22 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// 64 MiB x 3, so a command peaks under 64 MiB) in two lanes, which unlock on two
 /// cores in about half the time for the same cost to an attacker.
 /// `SEALSHARE_KDF` picks a named profile instead.
-fn kdf_params() -> Argon2Params {
-    match std::env::var("SEALSHARE_KDF").as_deref() {
-        Ok("interactive") => KdfProfile::Interactive.params(),
-        Ok("moderate") => KdfProfile::Moderate.params(),
-        Ok("sensitive") => KdfProfile::Sensitive.params(),
-        Ok("constrained") => KdfProfile::Constrained.params(),
-        _ => Argon2Params {
+fn kdf_params() -> Result<Argon2Params> {
+    let Some(name) = std::env::var_os("SEALSHARE_KDF") else {
+        return Ok(Argon2Params {
             lanes: 2,
             ..Argon2Params::CONSTRAINED
-        },
+        });
+    };
+    match name.to_str() {
+        Some("interactive") => Ok(KdfProfile::Interactive.params()),
+        Some("moderate") => Ok(KdfProfile::Moderate.params()),
+        Some("sensitive") => Ok(KdfProfile::Sensitive.params()),
+        Some("constrained") => Ok(KdfProfile::Constrained.params()),
+        _ => Err(Error::InvalidArgument(format!(
+            "SEALSHARE_KDF is {name:?}; use interactive, moderate, sensitive or constrained \
+             (or unset it for the default)"
+        ))),
     }
 }
 
@@ -64,7 +70,7 @@ impl Profile {
         }
         std::fs::create_dir_all(dir.join("collections"))?;
         let (account, keystore, phrase) =
-            Account::create_protected(handle, now, password, kdf_params())?;
+            Account::create_protected(handle, now, password, kdf_params()?)?;
         write_atomic(&dir.join("keystore"), keystore.to_text().as_bytes())?;
         store.publish_card(account.identity())?;
         let remote: Arc<dyn Remote> = store.clone();

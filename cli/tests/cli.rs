@@ -255,6 +255,13 @@ fn errors_are_plain_sentences_and_damage_nothing() {
         assert!(full.contains("No space left"), "{full}");
     }
 
+    let mut typo = env.cmd("zed", &["account", "create", "zed"]);
+    typo.env("SEALSHARE_KDF", "interactiv");
+    let out = typo.output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SEALSHARE_KDF"));
+    assert!(!Path::new(&env.path("profiles/zed/keystore")).exists());
+
     let refused = env.fails("bob", &["put", "Notes", &env.path("a.txt")]);
     assert!(
         refused.contains("\"bob\" is viewer; to add items and folders needs collaborator"),
