@@ -116,7 +116,7 @@ pub fn run() -> Result<()> {
         "text/plain",
         b"Bob must not read this",
     )?;
-    let _ = bobs.sync(&mut bob.client);
+    bobs.sync(&mut bob.client)?;
     refused(
         "Bob reads what came after his removal",
         bobs.read(&bob.client, secret),
