@@ -83,6 +83,14 @@ impl Writer {
         Self::default()
     }
 
+    /// Starts a byte string without a header whose final size is known, so
+    /// secrets written into it are never copied by a reallocation.
+    pub fn raw_with_capacity(capacity: usize) -> Self {
+        Self {
+            buf: Vec::with_capacity(capacity),
+        }
+    }
+
     /// Appends one byte.
     pub fn u8(&mut self, v: u8) -> &mut Self {
         self.buf.push(v);

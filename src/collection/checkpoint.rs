@@ -22,10 +22,15 @@ impl Collection {
     /// The verified state and this account's epoch keys, sealed under the
     /// account's storage key. Encoding: `01 11 || collection[16] || sealed box`.
     pub fn to_checkpoint(&self, account: &Account) -> Result<Vec<u8>> {
-        let mut w = Writer::raw();
-        self.state.write(&mut w);
+        let mut state = Writer::raw();
+        self.state.write(&mut state);
+        let state = state.finish();
         let keys: Vec<_> = self.keys.iter().collect();
-        w.u32(keys.len() as u32);
+        // Sized up front: epoch keys are never left behind by a reallocation.
+        let mut w = Writer::raw_with_capacity(
+            state.len() + 4 + keys.len() * (8 + 32) + 4 + self.hashes.len() * 32,
+        );
+        w.fixed(&state).u32(keys.len() as u32);
         for (epoch, key) in keys {
             w.u64(*epoch).fixed(key.expose());
         }

@@ -34,6 +34,7 @@ pub fn array<const N: usize>() -> Result<[u8; N]> {
 pub(crate) struct PreparedRng {
     seed: zeroize::Zeroizing<[u8; 32]>,
     served: u64,
+    failed: bool,
 }
 
 impl PreparedRng {
@@ -42,7 +43,19 @@ impl PreparedRng {
         Ok(Self {
             seed: zeroize::Zeroizing::new(array()?),
             served: 0,
+            failed: false,
         })
+    }
+
+    /// Succeeds if every byte served came from the seed. The expansion cannot
+    /// fail (blocks stay within HKDF's output limit), but if it ever did, what
+    /// was made with this generator must be thrown away: callers check this
+    /// before using it, so a failure is an error, never weak randomness.
+    pub(crate) fn finish(self) -> Result<()> {
+        if self.failed {
+            return Err(Error::RandomUnavailable);
+        }
+        Ok(())
     }
 
     fn expand(&mut self, dst: &mut [u8]) {
@@ -54,9 +67,10 @@ impl PreparedRng {
                 &self.served.to_be_bytes(),
             ]
             .concat();
-            if let Ok(hk) = &hk {
-                // A block of at most 255*32 bytes never exceeds HKDF's output limit.
-                let _ = hk.expand(&info, block);
+            // A block of at most 255*32 bytes never exceeds HKDF's output limit.
+            let expanded = hk.as_ref().is_ok_and(|hk| hk.expand(&info, block).is_ok());
+            if !expanded {
+                self.failed = true;
             }
             self.served = self.served.wrapping_add(1);
         }

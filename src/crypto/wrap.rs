@@ -92,6 +92,7 @@ impl WrappedSecret {
         )
         // The only failure is a low-order recipient key (all-zero DH output).
         .map_err(|_| Error::WeakKey("X25519 shared secret is all zero"))?;
+        rng.finish()?;
         let ciphertext = ctx.seal(secret, b"").map_err(|_| Error::DecryptionFailed)?;
         let enc: [u8; 32] = enc
             .to_bytes()

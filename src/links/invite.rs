@@ -64,12 +64,12 @@ impl Collection {
         terms: InviteTerms,
     ) -> Result<LinkUrl> {
         let link = LinkId::random()?;
-        let secret: [u8; 32] = crate::crypto::random::array()?;
+        let secret = zeroize::Zeroizing::new(crate::crypto::random::array::<32>()?);
         let url = LinkUrl::new(
             LinkPurpose::Invite,
             self.id(),
             link,
-            secret,
+            *secret,
             self.creator_key()?,
             base_url,
         );

@@ -12,7 +12,7 @@ mod public;
 
 use std::fmt;
 
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::crypto::kdf;
 use crate::crypto::password::{self, Argon2Params};
@@ -87,9 +87,9 @@ impl LinkUrl {
         payload.extend_from_slice(&self.link.0);
         payload.extend_from_slice(&self.secret);
         payload.extend_from_slice(&self.creator_key);
-        let text = wire::to_text(&payload);
+        let text = Zeroizing::new(wire::to_text(&payload));
         payload.zeroize();
-        format!("{}#{}", self.base, text)
+        format!("{}#{}", self.base, text.as_str())
     }
 
     /// Parses a URL made by [`LinkUrl::to_url`] (any base).

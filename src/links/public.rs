@@ -38,8 +38,8 @@ pub enum PublicScopeChoice {
     Items(Vec<ItemId>),
 }
 
-/// The terms of a new public link.
-#[derive(Debug, Clone)]
+/// The terms of a new public link. Its `Debug` output never shows the password.
+#[derive(Clone)]
 pub struct PublicLinkTerms {
     /// What it shows.
     pub scope: PublicScopeChoice,
@@ -53,6 +53,19 @@ pub struct PublicLinkTerms {
     pub device_limit: u32,
     /// Whether downloads are allowed (for the server to enforce).
     pub download: bool,
+}
+
+impl std::fmt::Debug for PublicLinkTerms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PublicLinkTerms")
+            .field("scope", &self.scope)
+            .field("valid_for", &self.valid_for)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("password_params", &self.password_params)
+            .field("device_limit", &self.device_limit)
+            .field("download", &self.download)
+            .finish()
+    }
 }
 
 impl Default for PublicLinkTerms {
@@ -77,12 +90,12 @@ impl Collection {
         terms: &PublicLinkTerms,
     ) -> Result<LinkUrl> {
         let link = LinkId::random()?;
-        let secret: [u8; 32] = crate::crypto::random::array()?;
+        let secret = zeroize::Zeroizing::new(crate::crypto::random::array::<32>()?);
         let url = LinkUrl::new(
             LinkPurpose::Public,
             self.id(),
             link,
-            secret,
+            *secret,
             self.creator_key()?,
             base_url,
         );
@@ -147,7 +160,8 @@ impl Collection {
                 "a link carries at most {MAX_LINK_ITEMS} items"
             )));
         }
-        let mut w = Writer::raw();
+        // Sized up front: item keys are never left behind by a reallocation.
+        let mut w = Writer::raw_with_capacity(4 + items.len() * (16 + 4 + 32));
         w.u32(items.len() as u32);
         for id in items {
             let rec = self
@@ -428,5 +442,21 @@ impl PublicView {
             self.unlock()?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PublicLinkTerms;
+
+    #[test]
+    fn debug_never_shows_the_password() {
+        let terms = PublicLinkTerms {
+            password: Some("correct horse".into()),
+            ..Default::default()
+        };
+        let shown = format!("{terms:?}");
+        assert!(!shown.contains("correct horse"), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
     }
 }
