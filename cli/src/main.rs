@@ -323,9 +323,11 @@ pub enum LinkCmd {
         /// A snapshot of the collection as it is now (default: live).
         #[arg(long)]
         snapshot: bool,
-        /// A password readers must also know.
-        #[arg(long, env = "SEALSHARE_LINK_PASSWORD")]
-        password: Option<String>,
+        /// Protect the link with a password readers must also know, taken from
+        /// SEALSHARE_LINK_PASSWORD or asked for (never given on the command
+        /// line, where other users of the machine could read it).
+        #[arg(long)]
+        password: bool,
         /// Seconds it stays valid.
         #[arg(long, default_value_t = 7 * 24 * 3600)]
         valid_for: u64,
@@ -349,9 +351,10 @@ pub enum LinkCmd {
     Open {
         /// The URL.
         url: String,
-        /// The link's password.
-        #[arg(long, env = "SEALSHARE_LINK_PASSWORD")]
-        password: Option<String>,
+        /// The link has a password: take it from SEALSHARE_LINK_PASSWORD or
+        /// ask for it (setting SEALSHARE_LINK_PASSWORD is enough).
+        #[arg(long)]
+        password: bool,
         /// Write this item's content (name or id) to `--output` or stdout.
         #[arg(long)]
         get: Option<String>,

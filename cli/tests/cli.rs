@@ -8,12 +8,15 @@ use std::process::{Command, Output};
 
 struct Env {
     home: tempfile::TempDir,
+    /// What SEALSHARE_LINK_PASSWORD holds for the next commands.
+    link_password: std::cell::RefCell<&'static str>,
 }
 
 impl Env {
     fn new() -> Self {
         Self {
             home: tempfile::tempdir().unwrap(),
+            link_password: std::cell::RefCell::new("sesame"),
         }
     }
 
@@ -24,6 +27,10 @@ impl Env {
             .env_remove("SEALSHARE_LINK_PASSWORD")
             .args(["--profile", profile])
             .args(args);
+        let link_password = *self.link_password.borrow();
+        if !link_password.is_empty() {
+            c.env("SEALSHARE_LINK_PASSWORD", link_password);
+        }
         c
     }
 
@@ -139,27 +146,18 @@ fn the_happy_paths() {
         env.ok("alice", &["invite", "list", "Notes"])
             .contains("carol@")
     );
-    let public = env.ok(
-        "alice",
-        &["link", "create", "Notes", "--password", "sesame"],
-    );
-    let listing = env.ok(
+    let public = env.ok("alice", &["link", "create", "Notes", "--password"]);
+    // The password is never an argument (other users could read it).
+    env.fails(
         "nobody",
         &["link", "open", public.trim(), "--password", "sesame"],
     );
+    let listing = env.ok("nobody", &["link", "open", public.trim(), "--password"]);
     assert!(listing.contains("b.md"), "{listing}");
     assert_eq!(
         env.ok(
             "nobody",
-            &[
-                "link",
-                "open",
-                public.trim(),
-                "--password",
-                "sesame",
-                "--get",
-                "b.md"
-            ]
+            &["link", "open", public.trim(), "--password", "--get", "b.md"]
         ),
         "# b"
     );
@@ -171,7 +169,6 @@ fn the_happy_paths() {
             "open",
             public.trim(),
             "--password",
-            "sesame",
             "--get",
             "b.md",
             "-o",
@@ -194,10 +191,8 @@ fn the_happy_paths() {
     let publics = json("alice", &["link", "list", "Notes"]);
     assert_eq!(publics.as_array().unwrap().len(), 1, "{publics}");
     assert_eq!(publics[0]["state"], "live");
-    let shown = json(
-        "nobody",
-        &["link", "open", public.trim(), "--password", "sesame"],
-    );
+    // SEALSHARE_LINK_PASSWORD alone is enough to open it.
+    let shown = json("nobody", &["link", "open", public.trim()]);
     assert!(
         shown
             .as_array()
@@ -275,17 +270,18 @@ fn errors_are_plain_sentences_and_damage_nothing() {
             .contains("revoked")
     );
 
-    let public = env.ok(
-        "alice",
-        &["link", "create", "Notes", "--password", "sesame"],
-    );
+    let public = env.ok("alice", &["link", "create", "Notes", "--password"]);
+    *env.link_password.borrow_mut() = "";
     assert!(
-        env.fails(
-            "nobody",
-            &["link", "open", public.trim(), "--password", "guess"]
-        )
-        .contains("wrong password")
+        env.fails("nobody", &["link", "open", public.trim()])
+            .contains("has a password")
     );
+    *env.link_password.borrow_mut() = "guess";
+    assert!(
+        env.fails("nobody", &["link", "open", public.trim(), "--password"])
+            .contains("wrong password")
+    );
+    *env.link_password.borrow_mut() = "sesame";
 
     // Someone publishes another card under bob's handle: Alice, who pinned the
     // first one, is told plainly.
@@ -329,7 +325,8 @@ fn errors_are_plain_sentences_and_damage_nothing() {
     b[n] ^= 1;
     std::fs::write(&ckpt, b).unwrap();
     let id = ckpt.file_stem().unwrap().to_string_lossy().into_owned();
-    assert!(env.fails("bob", &["ls", &id]).contains("corrupted"));
+    let corrupted = env.fails("bob", &["ls", &id]);
+    assert!(corrupted.contains("corrupted"), "{corrupted}");
 
     // An operation altered inside the store's database: every command that
     // meets it says the store lies, and putting the bytes back heals it (the

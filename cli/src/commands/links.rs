@@ -9,7 +9,7 @@ use sealshare::log::link::LinkKind;
 use serde_json::json;
 
 use super::items::write_output;
-use super::{done, now, say, store, unlock};
+use super::{done, now, say, secret_input, store, unlock};
 use crate::profile::Profile;
 use crate::{Cli, InviteCmd, LinkCmd};
 
@@ -89,7 +89,11 @@ pub(super) fn link(cli: &Cli, cmd: &LinkCmd) -> Result<()> {
                     PublicScopeChoice::Live
                 },
                 valid_for: *valid_for,
-                password: password.clone(),
+                password: if *password {
+                    Some(link_password()?)
+                } else {
+                    None
+                },
                 ..Default::default()
             };
             let url = c.create_public_link(&mut p.client, "https://sealshare.invalid/s", &terms)?;
@@ -116,12 +120,24 @@ pub(super) fn link(cli: &Cli, cmd: &LinkCmd) -> Result<()> {
             get,
             output,
         } => {
-            let view = PublicView::open(
+            let password = if *password || std::env::var_os(LINK_PASSWORD).is_some() {
+                Some(link_password()?)
+            } else {
+                None
+            };
+            let view = match PublicView::open(
                 store(cli)?,
                 &LinkUrl::parse(url)?,
                 password.as_deref(),
                 now(),
-            )?;
+            ) {
+                Err(Error::WrongPassword) if password.is_none() => {
+                    return Err(Error::InvalidArgument(
+                        "this link has a password: open it with --password".into(),
+                    ));
+                }
+                other => other?,
+            };
             let items = view.items()?;
             match get {
                 None if cli.json => {
@@ -213,4 +229,20 @@ fn list(cli: &Cli, p: &mut Profile, collection: &str, kind: Kind) -> Result<()> 
         say!("{}", serde_json::Value::Array(rows));
     }
     p.save_collection(&c)
+}
+
+/// Where a link's password comes from when no terminal asks for it.
+const LINK_PASSWORD: &str = "SEALSHARE_LINK_PASSWORD";
+
+/// A link's password: from SEALSHARE_LINK_PASSWORD, else typed without echo
+/// at a terminal, else one line of standard input. Never an argument: the
+/// command line is visible to other users of the machine.
+fn link_password() -> Result<String> {
+    let password = secret_input(LINK_PASSWORD, "link password")?;
+    if password.is_empty() {
+        return Err(Error::InvalidArgument(
+            "the link password is empty: set SEALSHARE_LINK_PASSWORD or type it when asked".into(),
+        ));
+    }
+    Ok(password)
 }
