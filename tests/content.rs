@@ -552,6 +552,31 @@ fn wrong_key_and_mismatched_digests_are_refused() {
         &forged(&b.ciphertext, &a.digest),
         "swapped, forged hash",
     );
+    // Only the key commitment can refuse these: the streaming reader checks the
+    // key when it is created, from the header alone, before it reads any chunk,
+    // so no Poly1305 tag is evaluated and the hash of the whole stream is not yet
+    // known. A wrong key must be refused right there, with the header alone and
+    // with the whole stream behind it.
+    for (name, k) in [
+        ("wrong key", &other_key),
+        ("random key", &ContentKey::random().unwrap()),
+    ] {
+        for (shown, ct) in [
+            ("header only", &a.ciphertext[..HEADER_LEN]),
+            ("whole stream", &a.ciphertext[..]),
+        ] {
+            let r = ContentReader::new(k, ct, &a.digest);
+            assert!(
+                matches!(r, Err(Error::DecryptionFailed)),
+                "{name}, {shown}: {:?}",
+                r.err()
+            );
+        }
+    }
+    // The right key with the header alone is accepted at that point (the reader
+    // fails later, when the chunks are missing): the refusal above is the key's.
+    let mut reader = ContentReader::new(&key(), &a.ciphertext[..HEADER_LEN], &a.digest).unwrap();
+    assert!(reader.read(&mut [0u8; 16]).is_err());
     // The same plaintext sealed under another key, with its own valid digest.
     let c = seal(&other_key, &data(2 * CSU + 1, 1), CS).unwrap();
     assert_refused(&key(), &c.ciphertext, &c.digest, "sealed under another key");

@@ -10,12 +10,17 @@
 mod support;
 
 use sealshare::collection::Client;
-use sealshare::crypto::password::Argon2Params;
+use sealshare::crypto::kdf::derive_key;
+use sealshare::crypto::password::{self, Argon2Params};
+use sealshare::crypto::secret::SecretKey;
 use sealshare::crypto::sign::SigningKey;
+use sealshare::crypto::wrap::{WrapContext, WrappedSecret};
+use sealshare::crypto::x25519::KemSecretKey;
 use sealshare::log::link::{LinkKeys, LinkKind, LinkTerms};
+use sealshare::log::op::Rotation;
 use sealshare::log::{Body, LinkId};
 use sealshare::{
-    Collection, CollectionId, Error, InviteTerms, LinkUrl, Operation, PublicLinkTerms,
+    Collection, CollectionId, Error, InviteTerms, LinkUrl, LogState, Operation, PublicLinkTerms,
     PublicScopeChoice, PublicView, Role, Violation,
 };
 use support::{TestClock, TestServer, introduce, user};
@@ -52,6 +57,29 @@ fn refused_with(coll: &mut Collection, client: &mut Client, expect: impl Fn(&Vio
         other => panic!("expected a refused operation, got {other:?}"),
     }
     assert_eq!(coll.state().len(), before);
+}
+
+/// A verifier replaying the whole stored log from scratch (a new device, or a
+/// server running the secret-free verifier) refuses it at `seq`.
+fn log_refused_at(
+    server: &TestServer,
+    id: CollectionId,
+    seq: u64,
+    expect: impl Fn(&Violation) -> bool,
+) {
+    let mut state = LogState::empty(id);
+    match state.extend_from_bytes(&server.log(&id)).unwrap_err() {
+        Error::InvalidOperation {
+            seq: refused,
+            violation,
+            ..
+        } => {
+            assert_eq!(refused, seq);
+            assert!(expect(&violation), "{violation:?}");
+        }
+        other => panic!("expected a refused operation, got {other:?}"),
+    }
+    assert_eq!(state.len(), seq);
 }
 
 #[test]
@@ -107,6 +135,22 @@ fn jupyterhub_invite_link_story() {
         Collection::join(&mut dan, &url),
         Err(Error::LinkRevoked)
     ));
+    // Not only dan's own client: a join made anyway (his own card, a proof made
+    // with the link's key, the link's role, the key the link carried wrapped to
+    // himself) is refused from the log by the owner, by every member, and by a
+    // verifier replaying the log from scratch.
+    let id = coll.id();
+    for (c, theirs) in &mut joined {
+        theirs.sync(c).unwrap();
+    }
+    let at = coll.state().len();
+    forge(&server, id, &dan, join_through(&server, &url, &dan), clock.now());
+    refused_with(&mut coll, &mut owner, |v| matches!(v, Violation::LinkRevoked));
+    for (c, theirs) in &mut joined {
+        refused_with(theirs, c, |v| matches!(v, Violation::LinkRevoked));
+    }
+    log_refused_at(&server, id, at, |v| matches!(v, Violation::LinkRevoked));
+    server.set_log(&id, server.log(&id)[..at as usize].to_vec());
 
     // The owner revokes one joined user, then all of them.
     coll.remove(&mut owner, "ann").unwrap();
@@ -177,6 +221,125 @@ fn link_secret(url: &LinkUrl) -> [u8; 32] {
     let fragment = text.split_once('#').unwrap().1;
     let payload = sealshare::wire::from_text(fragment, "link", 98).unwrap();
     payload[34..66].try_into().unwrap()
+}
+
+/// `collection [16] || link [16]`: the context of every key derived from a link's secret.
+fn link_ctx(url: &LinkUrl) -> Vec<u8> {
+    [url.collection().0, url.link().0].concat()
+}
+
+/// The link's KEM secret key, derived from the secret in the URL as SPEC.md
+/// says: `HKDF(secret, salt = password key or empty, "link-kem", ctx)`.
+fn link_kem_key(url: &LinkUrl, password_key: Option<&SecretKey>) -> KemSecretKey {
+    let salt: &[u8] = password_key.map_or(&[], |k| k.expose());
+    KemSecretKey::from_secret(&derive_key(&link_secret(url), salt, "link-kem", &link_ctx(url)).unwrap())
+}
+
+/// A link's recipient id in wrap contexts: its id followed by 16 zero bytes.
+fn link_recipient(link: LinkId) -> [u8; 32] {
+    let mut r = [0u8; 32];
+    r[..16].copy_from_slice(&link.0);
+    r
+}
+
+/// Whether `wrap` opens under `kem` as an epoch key wrapped to `link` (SPEC.md:
+/// link epoch wrap, purpose "link-epoch-key").
+fn opens_as_link_wrap(
+    kem: &KemSecretKey,
+    wrap: &WrappedSecret,
+    collection: CollectionId,
+    epoch: u64,
+    link: LinkId,
+) -> bool {
+    wrap.unwrap_key(
+        kem,
+        &WrapContext {
+            purpose: "link-epoch-key",
+            collection: &collection.0,
+            epoch,
+            recipient: &link_recipient(link),
+        },
+    )
+    .is_ok()
+}
+
+/// The terms a link was created with, as the public log records them.
+fn terms_in_log(server: &TestServer, id: CollectionId, link: LinkId) -> LinkTerms {
+    server
+        .log(&id)
+        .iter()
+        .find_map(|b| match Operation::from_bytes(b).unwrap().body {
+            Body::CreateLink(t) if t.link == link => Some(*t),
+            _ => None,
+        })
+        .expect("the link's creation in the log")
+}
+
+/// The rotation an operation carries, if any.
+fn rotation_of(body: &Body) -> Option<&Rotation> {
+    match body {
+        Body::Remove { rotation, .. } | Body::Unshare { rotation } | Body::Rotate { rotation } => {
+            Some(rotation)
+        }
+        Body::RevokeLinks { rotation, .. } => rotation.as_ref(),
+        _ => None,
+    }
+}
+
+/// A join through the invite link `url` as a client that skips its own checks
+/// builds it from the URL and the public log: the joiner's own card, a proof
+/// made with the link's signing key, exactly the role the link grants, and,
+/// when the link needs no approval, the epoch key the link carries (opened with
+/// the link's KEM key) wrapped to the joiner.
+fn join_through(server: &TestServer, url: &LinkUrl, joiner: &Client) -> Body {
+    let id = url.collection();
+    let terms = terms_in_log(server, id, url.link());
+    let LinkKind::Invite { role, approval, .. } = terms.kind else {
+        panic!("not an invite link")
+    };
+    let card = joiner.account().identity().clone();
+    let proof = link_signing_key(url).sign(
+        sealshare::log::op::JOIN_PROOF_DOMAIN,
+        &sealshare::log::op::join_proof_message(&id, &url.link(), &card, role),
+    );
+    let wrap = match (approval, &terms.keys) {
+        (true, LinkKeys::None) => None,
+        (false, LinkKeys::Epoch { epoch, wrap }) => {
+            let key = wrap
+                .unwrap_key(
+                    &link_kem_key(url, None),
+                    &WrapContext {
+                        purpose: "link-epoch-key",
+                        collection: &id.0,
+                        epoch: *epoch,
+                        recipient: &link_recipient(url.link()),
+                    },
+                )
+                .unwrap();
+            let me = card.fingerprint().to_bytes();
+            Some(
+                WrappedSecret::wrap_key(
+                    card.kem_key(),
+                    &WrapContext {
+                        purpose: "epoch-key",
+                        collection: &id.0,
+                        epoch: *epoch,
+                        recipient: &me,
+                    },
+                    &key,
+                )
+                .unwrap(),
+            )
+        }
+        other => panic!("unexpected link keys {other:?}"),
+    };
+    Body::Join {
+        link: url.link(),
+        role,
+        card,
+        proof,
+        wrap,
+    }
 }
 
 #[test]
@@ -250,6 +413,26 @@ fn approval_mode_use_limits_and_role_caps() {
         ),
         "{err:?}"
     );
+    // Not only u3's own client: a join made anyway (u3's own card, a proof made
+    // with the link's key, the link's role, the key the link carries wrapped to
+    // u3) is refused from the log by the other clients and by a verifier
+    // replaying the log from scratch.
+    admins.sync(&mut admin).unwrap();
+    coll.sync(&mut owner).unwrap();
+    let at = coll.state().len();
+    forge(
+        &server,
+        coll.id(),
+        &u3,
+        join_through(&server, &limited, &u3),
+        clock.now(),
+    );
+    refused_with(&mut admins, &mut admin, |v| matches!(v, Violation::LinkUsedUp));
+    refused_with(&mut coll, &mut owner, |v| matches!(v, Violation::LinkUsedUp));
+    log_refused_at(&server, coll.id(), at, |v| {
+        matches!(v, Violation::LinkUsedUp)
+    });
+    server.set_log(&coll.id(), server.log(&coll.id())[..at as usize].to_vec());
 
     // Several links at once, each with its own terms.
     admins.sync(&mut admin).unwrap();
@@ -312,6 +495,28 @@ fn approval_mode_use_limits_and_role_caps() {
     );
     refused_with(&mut coll, &mut owner, |v| {
         matches!(v, Violation::WrongLinkRole { .. })
+    });
+    server.set_log(
+        &coll.id(),
+        server.log(&coll.id())[..coll.state().len() as usize].to_vec(),
+    );
+
+    // A join through a revoked link, by a client that skips its own check, is
+    // refused from the log. The approval link carries no key, so no rotation
+    // came with its revocation: the revocation alone stands in the join's way.
+    coll.revoke_link(&mut owner, approval.link()).unwrap();
+    let u5 = user("u5", &server, &clock);
+    let at = coll.state().len();
+    forge(
+        &server,
+        coll.id(),
+        &u5,
+        join_through(&server, &approval, &u5),
+        clock.now(),
+    );
+    refused_with(&mut coll, &mut owner, |v| matches!(v, Violation::LinkRevoked));
+    log_refused_at(&server, coll.id(), at, |v| {
+        matches!(v, Violation::LinkRevoked)
     });
 }
 
@@ -385,12 +590,13 @@ fn the_link_secret_never_reaches_the_server() {
             },
         )
         .unwrap();
+    let password = "correct horse battery staple";
     let public = coll
         .create_public_link(
             &mut owner,
             BASE,
             &PublicLinkTerms {
-                password: Some("pw".into()),
+                password: Some(password.into()),
                 password_params: fast_password(),
                 ..Default::default()
             },
@@ -414,14 +620,44 @@ fn the_link_secret_never_reaches_the_server() {
     coll.revoke_all_links(&mut owner).unwrap();
 
     let everything = server.all_bytes();
+    let id = coll.id();
     for url in [&invite, &approval, &public, &snapshot] {
+        let terms = terms_in_log(&server, id, url.link());
+        // The keys derived as the library derives them (SPEC.md §Links): for a
+        // password link, the KEM and items keys take the password key (Argon2id
+        // with the parameters and salt the log stores) as HKDF salt.
+        let password_key = terms
+            .password
+            .map(|lock| password::derive(password.as_bytes(), &lock.salt, lock.params).unwrap());
+        assert_eq!(password_key.is_some(), url.link() == public.link());
+        let salt: &[u8] = password_key.as_ref().map_or(&[], |k| k.expose());
         let secret = link_secret(url);
-        let ctx = [url.collection().0, url.link().0].concat();
+        let ctx = link_ctx(url);
+        let signing = derive_key(&secret, b"", "link-signing", &ctx).unwrap();
+        let kem = derive_key(&secret, salt, "link-kem", &ctx).unwrap();
+        let items = derive_key(&secret, salt, "link-items", &ctx).unwrap();
+        // They are the keys in use: their public halves are the ones the log
+        // records, and the snapshot's item keys open under the items key.
+        assert_eq!(
+            SigningKey::from_seed(&signing).verifying_key().to_bytes(),
+            terms.verifying_key
+        );
+        assert_eq!(
+            KemSecretKey::from_secret(&kem).public_key().to_bytes(),
+            terms.kem_key
+        );
+        if let LinkKeys::Items { sealed } = &terms.keys {
+            let aad = [b"sealshare/v1/link-items\0".as_slice(), &id.0, &url.link().0].concat();
+            sealed.open(&items, &aad).unwrap();
+        }
         let mut needles = vec![secret.to_vec(), url.to_url().into_bytes()];
         needles.push(url.to_url().split_once('#').unwrap().1.as_bytes().to_vec());
-        for label in ["link-signing", "link-kem", "link-items"] {
-            let k = sealshare::crypto::kdf::derive_key(&secret, b"", label, &ctx).unwrap();
+        for k in [&signing, &kem, &items] {
             needles.push(k.expose().to_vec());
+        }
+        if let Some(k) = &password_key {
+            needles.push(k.expose().to_vec());
+            needles.push(password.as_bytes().to_vec());
         }
         for needle in needles {
             assert!(
@@ -513,6 +749,12 @@ fn public_links_give_exactly_their_scope() {
         other => panic!("{other:?}"),
     }
 
+    // Another live link, which stays live: the rotation must wrap the new key
+    // to it, and to it alone.
+    let still_live = coll
+        .create_public_link(&mut owner, BASE, &PublicLinkTerms::default())
+        .unwrap();
+
     // Revoking the live link rotates the key: the reader sees nothing new.
     let mut live_view = live_view;
     coll.revoke_link(&mut owner, live.link()).unwrap();
@@ -528,6 +770,70 @@ fn public_links_give_exactly_their_scope() {
         PublicView::open(remote.clone(), &live, None, clock.now()),
         Err(Error::LinkRevoked)
     ));
+
+    // Not only because the reader's client checks the revocation: the new key
+    // is wrapped to no revoked link. The revocation's rotation lists only the
+    // link still live, and no wrap of that rotation, nor of any later one,
+    // opens under the KEM key the revoked link's holder derives from its URL.
+    let id = coll.id();
+    let log = server.log(&id);
+    let revoked_at = log
+        .iter()
+        .position(|b| {
+            matches!(Operation::from_bytes(b).unwrap().body,
+                Body::RevokeLinks { ref links, .. } if links.contains(&live.link()))
+        })
+        .unwrap();
+    let revocation = Operation::from_bytes(&log[revoked_at]).unwrap();
+    let Body::RevokeLinks {
+        rotation: Some(rotation),
+        ..
+    } = &revocation.body
+    else {
+        panic!("revoking a link that carries the key rotates it")
+    };
+    let listed: Vec<LinkId> = rotation.links.iter().map(|(l, _)| *l).collect();
+    assert_eq!(listed, [still_live.link()]);
+    let revoked_kem = link_kem_key(&live, None);
+    // The derivation is the library's: the holder opened the key the link
+    // carried when it was made, and the link still live opens the new one.
+    let LinkKeys::Epoch { epoch, wrap } = terms_in_log(&server, id, live.link()).keys else {
+        panic!("a live link carries the epoch key")
+    };
+    assert!(opens_as_link_wrap(
+        &revoked_kem,
+        &wrap,
+        id,
+        epoch,
+        live.link()
+    ));
+    assert!(opens_as_link_wrap(
+        &link_kem_key(&still_live, None),
+        &rotation.links[0].1,
+        id,
+        rotation.epoch,
+        still_live.link()
+    ));
+    let mut rotations = 0;
+    for bytes in &log[revoked_at..] {
+        let op = Operation::from_bytes(bytes).unwrap();
+        let Some(r) = rotation_of(&op.body) else {
+            continue;
+        };
+        rotations += 1;
+        assert!(r.links.iter().all(|(l, _)| *l != live.link()));
+        let wraps = r.links.iter().map(|(_, w)| w).chain(r.wraps.iter().map(|(_, w)| w));
+        for w in wraps {
+            for as_link in [live.link(), still_live.link()] {
+                assert!(
+                    !opens_as_link_wrap(&revoked_kem, w, id, r.epoch, as_link),
+                    "a key of epoch {} is wrapped to the revoked link",
+                    r.epoch
+                );
+            }
+        }
+    }
+    assert_eq!(rotations, 1);
 }
 
 #[test]
@@ -682,8 +988,8 @@ fn malicious_link_operations_are_refused() {
     });
     server.set_log(&id, server.log(&id)[..coll.state().len() as usize].to_vec());
 
-    // A join replayed into another collection (same link id and secret cannot
-    // be there; the proof names the collection).
+    // A join replayed into another collection: as it is, it names the first
+    // collection.
     let mut joiner = user("joiner", &server, &clock);
     Collection::join(&mut joiner, &url).unwrap();
     let join_op = server.log(&id).last().unwrap().clone();
@@ -701,26 +1007,102 @@ fn malicious_link_operations_are_refused() {
         decoded.body.clone(),
         clock.now(),
     );
+    // Re-signed by the joiner for the other collection, where the link does
+    // not exist.
     refused_with(&mut other, &mut owner, |v| {
         matches!(v, Violation::NoSuchLink)
     });
+    server.set_log(&other.id(), server.log(&other.id())[..1].to_vec());
+    // An owner of the other collection publishes a link there with the same id
+    // and the same keys, copied from the first collection's public log: the
+    // link exists and admits joins, yet the re-signed join is refused, because
+    // its proof names the first collection.
+    let copied = terms_in_log(&server, id, url.link());
+    forge(
+        &server,
+        other.id(),
+        &owner,
+        Body::CreateLink(Box::new(copied.clone())),
+        clock.now(),
+    );
+    other.sync(&mut owner).unwrap();
+    let there = other.links().next().unwrap();
+    assert_eq!(there.terms.link, url.link());
+    assert_eq!(there.terms.verifying_key, copied.verifying_key);
+    assert!(there.revoked.is_none() && there.joins.is_empty());
+    forge(
+        &server,
+        other.id(),
+        &joiner,
+        decoded.body.clone(),
+        clock.now(),
+    );
+    refused_with(&mut other, &mut owner, |v| {
+        matches!(v, Violation::BadJoinProof)
+    });
 
-    // The server alters a link's terms (say, the role or expiry).
+    // The server alters a link's terms: it raises the role the link grants, or
+    // pushes its expiry back. The altered operation still decodes, with the new
+    // terms; the creator's signature over it no longer verifies.
     coll.sync(&mut owner).unwrap();
     let log = server.log(&id);
     let at = log
         .iter()
-        .position(|b| matches!(Operation::from_bytes(b).unwrap().body, Body::CreateLink(_)))
+        .position(|b| {
+            matches!(Operation::from_bytes(b).unwrap().body,
+                Body::CreateLink(ref t) if t.link == url.link())
+        })
         .unwrap();
-    let mut altered = log.clone();
-    let n = altered[at].len();
-    altered[at][n - 200] ^= 0x04;
-    server.set_log(&id, altered);
-    let err = Collection::open(&mut owner, id).unwrap_err();
-    assert!(
-        matches!(err, Error::InvalidOperation { seq, .. } if seq == at as u64),
-        "{err:?}"
-    );
+    let original = terms_in_log(&server, id, url.link());
+    // link_terms = link [16] || 01 || role u8 || max_uses u32 || approval u8
+    //              || expires_at u64 || ... (SPEC.md §Operation)
+    let start = log[at]
+        .windows(16)
+        .position(|w| w == url.link().0)
+        .unwrap();
+    assert_eq!(log[at][start + 16], 0x01, "an invite link");
+    assert_eq!(log[at][start + 17], 0x01, "granting viewer");
+    let role_at = start + 17;
+    let expiry_at = start + 16 + 1 + 1 + 4 + 1;
+    for (offset, flip) in [(role_at, 0x05), (expiry_at + 3, 0x01)] {
+        let mut altered = log.clone();
+        altered[at][offset] ^= flip;
+        let Body::CreateLink(terms) = Operation::from_bytes(&altered[at]).unwrap().body else {
+            panic!("the altered operation no longer creates a link")
+        };
+        let expected = if offset == role_at {
+            LinkTerms {
+                kind: LinkKind::Invite {
+                    role: Role::Admin,
+                    max_uses: 0,
+                    approval: true,
+                },
+                ..original.clone()
+            }
+        } else {
+            LinkTerms {
+                expires_at: original.expires_at + (1 << 32),
+                ..original.clone()
+            }
+        };
+        assert_eq!(*terms, expected);
+        server.set_log(&id, altered);
+        let err = Collection::open(&mut owner, id).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidOperation {
+                    seq,
+                    violation: Violation::BadSignature { ref author },
+                    ..
+                } if seq == at as u64 && author == "owner"
+            ),
+            "{err:?}"
+        );
+        log_refused_at(&server, id, at as u64, |v| {
+            matches!(v, Violation::BadSignature { .. })
+        });
+    }
 }
 
 #[test]

@@ -102,24 +102,57 @@ fn long_runs_verify_in_batches_and_stop_at_the_first_bad_signature() {
     assert_eq!(state.len(), log.len() as u64);
     assert_eq!(state.items().len(), 40);
 
-    // Corrupt one signature (the last byte of op 30): the prefix stays.
-    let mut bad = log.clone();
-    let last = bad[30].len() - 1;
-    bad[30][last] ^= 0x80;
-    let mut state = LogState::empty(coll.id());
-    let err = state.extend_from_bytes(&bad).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::InvalidOperation {
-                seq: 30,
-                violation: Violation::BadSignature { .. },
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-    assert_eq!(state.len(), 30);
+    // Corrupt one signature in the middle (op 30): the prefix stays. The
+    // corruption must get past the encoding checks, so that the batch equation
+    // itself has to catch it: flipping a high bit of `s` would make it
+    // non-canonical and a bad encoding of `R` would not decompress, and both are
+    // refused before any arithmetic. So one change keeps `s` canonical (its
+    // lowest byte, with `s` far below the group order) and the other replaces
+    // `R` by another valid point of large order (the signer's public key).
+    let op30 = Operation::from_bytes(&log[30]).unwrap();
+    let sig_at = log[30].len() - 64;
+    assert_eq!(&log[30][sig_at..], &op30.signature().to_bytes()[..]);
+    let author_key = if op30.author == "alice" {
+        alice.account().identity().signing_key().to_bytes()
+    } else {
+        bob.account().identity().signing_key().to_bytes()
+    };
+    let low_s = |op: &mut Vec<u8>| op[sig_at + 32] ^= 0x01;
+    let other_r = |op: &mut Vec<u8>| op[sig_at..sig_at + 32].copy_from_slice(&author_key);
+    for (what, corrupt) in [
+        ("low byte of s", &low_s as &dyn Fn(&mut Vec<u8>)),
+        ("R replaced by a valid point", &other_r),
+    ] {
+        let mut bad = log.clone();
+        corrupt(&mut bad[30]);
+        assert_ne!(bad[30], log[30], "{what}");
+        // Still a well-formed signature: `s` canonical (top byte at most 0x0f,
+        // below the group order's 0x10) and `R` a valid point of large order.
+        let sig = Operation::from_bytes(&bad[30])
+            .unwrap()
+            .signature()
+            .to_bytes();
+        assert!(sig[63] < 0x10, "{what}: s must stay canonical");
+        let r: [u8; 32] = sig[..32].try_into().unwrap();
+        assert!(
+            sealshare::crypto::sign::VerifyingKey::from_bytes(&r).is_ok(),
+            "{what}: R must stay a valid point"
+        );
+        let mut state = LogState::empty(coll.id());
+        let err = state.extend_from_bytes(&bad).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                Error::InvalidOperation {
+                    seq: 30,
+                    violation: Violation::BadSignature { author },
+                    ..
+                } if *author == op30.author
+            ),
+            "{what}: {err:?}"
+        );
+        assert_eq!(state.len(), 30, "{what}");
+    }
 
     // Bob's operations before he was added are refused even inside a batch.
     let bobs_op = Operation::from_bytes(&log[log.len() - 1]).unwrap();

@@ -1,6 +1,7 @@
 //! Removal, leaving, unsharing and ownership: who keeps which key.
 
 use super::*;
+use sealshare::Operation;
 
 #[test]
 fn remove_member_starts_a_new_epoch_they_cannot_read() {
@@ -364,8 +365,9 @@ fn ownership_cannot_go_to_a_member_who_holds_no_key() {
         clock,
         mut owner,
         mut coll,
-        people: _,
-    } = Team::new(&[]);
+        people,
+    } = Team::new(&[("bob", Role::Viewer)]);
+    let [(mut bob, mut bobs)]: [_; 1] = people.try_into().unwrap();
     let id = coll.id();
     let doc = coll
         .add_file(&mut owner, None, "doc.txt", "text/plain", b"doc")
@@ -395,12 +397,62 @@ fn ownership_cannot_go_to_a_member_who_holds_no_key() {
     // who cannot read it and whom no one may approve (approval needs a role
     // above theirs). It must be refused, and nothing sent.
     let before = ops(&server, id);
-    assert!(matches!(
-        coll.transfer_ownership(&mut owner, "joiner"),
-        Err(Error::InvalidOperation { .. })
-    ));
+    let awaits = Violation::AwaitsApproval("joiner".into());
+    assert_eq!(
+        refused(coll.transfer_ownership(&mut owner, "joiner")),
+        awaits
+    );
     assert_eq!(ops(&server, id), before, "nothing sent");
     assert_eq!(coll.owner(), "owner");
+
+    // The owner's own client would not send it; a forged one, signed by the owner
+    // and slipped into the log by the server, is refused by every client.
+    let honest_log = server.log(&id);
+    let last = Operation::from_bytes(honest_log.last().unwrap()).unwrap();
+    let forged = owner
+        .account()
+        .sign_operation(
+            id,
+            before as u64,
+            last.hash(),
+            clock.now(),
+            Body::Transfer {
+                to: "joiner".into(),
+            },
+        )
+        .unwrap();
+    // A verifying server refuses the append...
+    assert!(matches!(
+        server.append(&id, before as u64, forged.to_bytes()),
+        Err(Error::Remote(_))
+    ));
+    // ...a lying one stores it anyway.
+    server.inject(&id, forged.to_bytes().to_vec());
+    let at_forgery = |r: sealshare::Result<u64>| match r {
+        Err(Error::InvalidOperation { seq, violation, .. }) => {
+            assert_eq!(
+                seq, before as u64,
+                "the forged operation is the one refused"
+            );
+            violation
+        }
+        other => panic!("expected the forged transfer refused, got {other:?}"),
+    };
+    assert_eq!(at_forgery(bobs.sync(&mut bob)), awaits, "bob");
+    assert_eq!(at_forgery(joiners.sync(&mut joiner)), awaits, "joiner");
+    assert_eq!(at_forgery(coll.sync(&mut owner)), awaits, "owner");
+    for (who, view) in [("bob", &bobs), ("joiner", &joiners), ("owner", &coll)] {
+        assert_eq!(view.owner(), "owner", "{who}");
+        assert_eq!(view.state().len(), before as u64, "{who}: the prefix stays");
+    }
+    let mut fresh = LogState::empty(id);
+    let err = fresh.extend_from_bytes(&server.log(&id)).unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidOperation { violation, .. } if *violation == awaits),
+        "{err:?}"
+    );
+    // The server stops lying; everyone carries on from the verified prefix.
+    server.set_log(&id, honest_log);
 
     // Once approved, the transfer goes through and the new owner reads.
     coll.approve(&mut owner, "joiner").unwrap();
@@ -408,6 +460,8 @@ fn ownership_cannot_go_to_a_member_who_holds_no_key() {
     joiners.sync(&mut joiner).unwrap();
     assert_eq!(joiners.owner(), "joiner");
     assert_eq!(joiners.read(&joiner, doc).unwrap(), b"doc");
+    bobs.sync(&mut bob).unwrap();
+    assert_eq!(bobs.owner(), "joiner");
 }
 
 #[test]
