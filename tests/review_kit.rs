@@ -1,5 +1,5 @@
 //! SECURITY.md stays checkable: every test its attack tables name exists, in
-//! the file the table says, and is a test. A renamed or deleted test fails here
+//! the file the row or its section says, and is a test. A renamed or deleted test fails here
 //! instead of leaving a reviewer a claim with nothing behind it.
 #![allow(
     clippy::unwrap_used,
@@ -37,9 +37,9 @@ fn defines_test(source: &str, name: &str) -> bool {
     })
 }
 
-/// The files a reference points into: `tests/x.rs::name`, a module path of the
-/// library (`crypto::wrap::tests::name`) or of the integration tests
-/// (`collections::leaving::name`), or, for a bare name, any of them.
+/// The files a path-qualified reference points into: `tests/x.rs::name`, or a
+/// module path of the library (`crypto::wrap::tests::name`) or of the
+/// integration tests (`collections::leaving::name`).
 fn candidates(root: &Path, reference: &str, all: &[PathBuf]) -> Vec<PathBuf> {
     if let Some((file, _)) = reference.split_once(".rs::") {
         return vec![root.join(format!("{file}.rs"))];
@@ -74,16 +74,46 @@ fn every_test_security_md_names_exists_where_it_says() {
     }
     let mut checked = 0;
     let mut missing = Vec::new();
-    for row in security.lines().filter(|l| l.starts_with('|')) {
-        let cells: Vec<&str> = row.trim().trim_matches('|').split('|').collect();
+    // A bare name lives in the file its section names for its tests, or in the
+    // file of the path-qualified name before it in the same cell.
+    let mut section_file: Option<&str> = None;
+    for line in security.lines() {
+        if line.starts_with("## ") {
+            section_file = None;
+        }
+        if !line.starts_with('|')
+            && let Some(file) = line
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .find(|span| span.starts_with("tests/") && span.ends_with(".rs"))
+        {
+            section_file = Some(file);
+        }
+        if !line.starts_with('|') {
+            continue;
+        }
+        let cells: Vec<&str> = line.trim().trim_matches('|').split('|').collect();
         let Some(last) = cells.last() else { continue };
+        let mut cell_file = section_file.map(str::to_owned);
         // The test column holds `code` spans; commands and paths are not tests.
         for span in last.split('`').skip(1).step_by(2) {
             if span.contains(' ') || span.ends_with('/') {
                 continue;
             }
             let name = span.rsplit("::").next().unwrap_or(span);
-            let found = candidates(root, span, &all)
+            let files = if span.contains("::") {
+                if let Some((file, _)) = span.split_once(".rs::") {
+                    cell_file = Some(format!("{file}.rs"));
+                }
+                candidates(root, span, &all)
+            } else {
+                match &cell_file {
+                    Some(file) => vec![root.join(file)],
+                    None => all.clone(),
+                }
+            };
+            let found = files
                 .iter()
                 .filter_map(|p| fs::read_to_string(p).ok())
                 .any(|source| defines_test(&source, name));
