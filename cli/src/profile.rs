@@ -7,7 +7,8 @@ use std::sync::Arc;
 use sealshare::crypto::aead::SealedBox;
 use sealshare::crypto::password::{Argon2Params, Profile as KdfProfile};
 use sealshare::{
-    Account, Client, Collection, CollectionId, Error, Keystore, Remote, Result, TrustStore,
+    Account, Client, Collection, CollectionId, Error, Keystore, RecoveryPhrase, Remote, Result,
+    TrustStore,
 };
 
 use crate::store::Store;
@@ -61,7 +62,7 @@ impl Profile {
         handle: &str,
         password: &str,
         now: u64,
-    ) -> Result<(Self, String)> {
+    ) -> Result<(Self, RecoveryPhrase)> {
         if dir.join("keystore").exists() {
             return Err(Error::InvalidArgument(format!(
                 "a profile already exists in {}",
@@ -80,7 +81,7 @@ impl Profile {
             store,
         };
         profile.save()?;
-        Ok((profile, phrase.words().as_str().to_owned()))
+        Ok((profile, phrase))
     }
 
     /// Unlocks the profile in `dir` with the password.

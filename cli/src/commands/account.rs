@@ -17,7 +17,10 @@ pub(super) fn account(cli: &Cli, cmd: &AccountCmd) -> Result<()> {
             let card = p.client.account().identity();
             say!("created {} ({})", card.handle(), profile_dir(cli).display());
             say!("fingerprint: {}", card.fingerprint());
-            say!("recovery phrase (write it down, it is shown once):\n  {phrase}");
+            say!(
+                "recovery phrase (write it down, it is shown once):\n  {}",
+                phrase.words().as_str()
+            );
             Ok(())
         }
         AccountCmd::Show => {
