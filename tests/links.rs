@@ -144,8 +144,16 @@ fn jupyterhub_invite_link_story() {
         theirs.sync(c).unwrap();
     }
     let at = coll.state().len();
-    forge(&server, id, &dan, join_through(&server, &url, &dan), clock.now());
-    refused_with(&mut coll, &mut owner, |v| matches!(v, Violation::LinkRevoked));
+    forge(
+        &server,
+        id,
+        &dan,
+        join_through(&server, &url, &dan),
+        clock.now(),
+    );
+    refused_with(&mut coll, &mut owner, |v| {
+        matches!(v, Violation::LinkRevoked)
+    });
     for (c, theirs) in &mut joined {
         refused_with(theirs, c, |v| matches!(v, Violation::LinkRevoked));
     }
@@ -209,10 +217,8 @@ fn expired_link_is_refused_even_by_a_server_that_accepts_the_join() {
 
 /// The link's signing key, derived from the secret in the URL as SPEC.md says.
 fn link_signing_key(url: &LinkUrl) -> SigningKey {
-    let secret = link_secret(url);
-    let ctx = [url.collection().0, url.link().0].concat();
     SigningKey::from_seed(
-        &sealshare::crypto::kdf::derive_key(&secret, b"", "link-signing", &ctx).unwrap(),
+        &derive_key(&link_secret(url), b"", "link-signing", &link_ctx(url)).unwrap(),
     )
 }
 
@@ -232,7 +238,9 @@ fn link_ctx(url: &LinkUrl) -> Vec<u8> {
 /// says: `HKDF(secret, salt = password key or empty, "link-kem", ctx)`.
 fn link_kem_key(url: &LinkUrl, password_key: Option<&SecretKey>) -> KemSecretKey {
     let salt: &[u8] = password_key.map_or(&[], |k| k.expose());
-    KemSecretKey::from_secret(&derive_key(&link_secret(url), salt, "link-kem", &link_ctx(url)).unwrap())
+    KemSecretKey::from_secret(
+        &derive_key(&link_secret(url), salt, "link-kem", &link_ctx(url)).unwrap(),
+    )
 }
 
 /// A link's recipient id in wrap contexts: its id followed by 16 zero bytes.
@@ -427,8 +435,12 @@ fn approval_mode_use_limits_and_role_caps() {
         join_through(&server, &limited, &u3),
         clock.now(),
     );
-    refused_with(&mut admins, &mut admin, |v| matches!(v, Violation::LinkUsedUp));
-    refused_with(&mut coll, &mut owner, |v| matches!(v, Violation::LinkUsedUp));
+    refused_with(&mut admins, &mut admin, |v| {
+        matches!(v, Violation::LinkUsedUp)
+    });
+    refused_with(&mut coll, &mut owner, |v| {
+        matches!(v, Violation::LinkUsedUp)
+    });
     log_refused_at(&server, coll.id(), at, |v| {
         matches!(v, Violation::LinkUsedUp)
     });
@@ -514,7 +526,9 @@ fn approval_mode_use_limits_and_role_caps() {
         join_through(&server, &approval, &u5),
         clock.now(),
     );
-    refused_with(&mut coll, &mut owner, |v| matches!(v, Violation::LinkRevoked));
+    refused_with(&mut coll, &mut owner, |v| {
+        matches!(v, Violation::LinkRevoked)
+    });
     log_refused_at(&server, coll.id(), at, |v| {
         matches!(v, Violation::LinkRevoked)
     });
@@ -647,7 +661,12 @@ fn the_link_secret_never_reaches_the_server() {
             terms.kem_key
         );
         if let LinkKeys::Items { sealed } = &terms.keys {
-            let aad = [b"sealshare/v1/link-items\0".as_slice(), &id.0, &url.link().0].concat();
+            let aad = [
+                b"sealshare/v1/link-items\0".as_slice(),
+                &id.0,
+                &url.link().0,
+            ]
+            .concat();
             sealed.open(&items, &aad).unwrap();
         }
         let mut needles = vec![secret.to_vec(), url.to_url().into_bytes()];
@@ -822,7 +841,11 @@ fn public_links_give_exactly_their_scope() {
         };
         rotations += 1;
         assert!(r.links.iter().all(|(l, _)| *l != live.link()));
-        let wraps = r.links.iter().map(|(_, w)| w).chain(r.wraps.iter().map(|(_, w)| w));
+        let wraps = r
+            .links
+            .iter()
+            .map(|(_, w)| w)
+            .chain(r.wraps.iter().map(|(_, w)| w));
         for w in wraps {
             for as_link in [live.link(), still_live.link()] {
                 assert!(
@@ -1056,10 +1079,7 @@ fn malicious_link_operations_are_refused() {
     let original = terms_in_log(&server, id, url.link());
     // link_terms = link [16] || 01 || role u8 || max_uses u32 || approval u8
     //              || expires_at u64 || ... (SPEC.md §Operation)
-    let start = log[at]
-        .windows(16)
-        .position(|w| w == url.link().0)
-        .unwrap();
+    let start = log[at].windows(16).position(|w| w == url.link().0).unwrap();
     assert_eq!(log[at][start + 16], 0x01, "an invite link");
     assert_eq!(log[at][start + 17], 0x01, "granting viewer");
     let role_at = start + 17;
