@@ -11,8 +11,12 @@
 use sealshare::crypto::aead::SealedBox;
 use sealshare::crypto::password::Profile;
 use sealshare::crypto::secret::SecretKey;
+use sealshare::crypto::sign::{Domain, SigningKey};
 use sealshare::crypto::wrap::{WrapContext, WrappedSecret};
+use sealshare::crypto::x25519::{KemPublicKey, KemSecretKey};
 use sealshare::{Account, Error, Identity, TrustStatus, TrustStore};
+
+mod support;
 
 const NOW: u64 = 1_790_000_000;
 
@@ -61,7 +65,12 @@ fn forged_card_is_refused() {
     let mut swapped = alice.identity().to_bytes();
     let kem_at = 2 + 4 + 5 + 32;
     swapped[kem_at..kem_at + 32].copy_from_slice(mallory.identity().kem_key().as_bytes());
-    assert!(Identity::from_bytes(&swapped).is_err());
+    assert_ne!(swapped, alice.identity().to_bytes());
+    // Any 32 bytes decode as an X25519 key, so only the self-signature refuses it.
+    match Identity::from_bytes(&swapped) {
+        Err(Error::BadSignature { what }) => assert_eq!(what, "identity-card"),
+        other => panic!("expected the card's signature refused, got {other:?}"),
+    }
 }
 
 #[test]
@@ -98,11 +107,88 @@ fn every_byte_flip_of_every_object_is_refused() {
             .is_some()
     });
 
+    // The trust store: one card pinned, one pinned and verified. Its encoding is
+    // not authenticated as a whole (it is kept sealed under the account, as the
+    // CLI does; sealed, every flip is refused, below). What decoding can check,
+    // it does: the cards are self-signed and re-verified, the verified flag must
+    // be 0 with time 0 or 1, entries must be in strict handle order, counts and
+    // lengths must fit. The times are the holder's own bookkeeping and are not
+    // signed: a flip there decodes, to exactly that time changed, as does
+    // turning "not verified (time 0)" into "verified at time 0". Every other
+    // flip must be an error.
+    let bob = account("bob");
     let mut trust = TrustStore::new();
     trust.observe(alice.identity(), NOW).unwrap();
+    trust.observe(bob.identity(), NOW + 1).unwrap();
+    trust
+        .mark_verified("bob", &bob.identity().fingerprint(), NOW + 2)
+        .unwrap();
     let bytes = trust.to_bytes();
-    assert_every_flip_refused(&bytes, "trust store", |b| {
-        TrustStore::from_bytes(b).ok().as_ref() == Some(&trust)
+    let pins: Vec<_> = trust.iter().cloned().collect();
+    assert_eq!(pins[0].verified_at, None);
+    assert_eq!(pins[1].verified_at, Some(NOW + 2));
+    // Where each entry's first_seen, verified flag and verified_at sit.
+    let mut fields = Vec::new();
+    let mut at = 2 + 4;
+    for pin in &pins {
+        at += 4 + pin.card.to_bytes().len();
+        fields.push((at, at + 8, at + 9));
+        at += 8 + 1 + 8;
+    }
+    assert_eq!(at, bytes.len(), "layout of the trust store");
+    let mut decoded_flips = 0;
+    for i in 0..bytes.len() {
+        for bit in 0..8 {
+            let mut b = bytes.clone();
+            b[i] ^= 1 << bit;
+            let mut expected = pins.clone();
+            let mut decodes = false;
+            for (pin, &(first_seen, flag, verified_at)) in expected.iter_mut().zip(&fields) {
+                if (first_seen..first_seen + 8).contains(&i) {
+                    pin.first_seen ^= 1u64 << (8 * (first_seen + 7 - i) + bit);
+                    decodes = true;
+                }
+                if i == flag && bit == 0 && pin.verified_at.is_none() {
+                    pin.verified_at = Some(0);
+                    decodes = true;
+                }
+                if (verified_at..verified_at + 8).contains(&i)
+                    && let Some(t) = &mut pin.verified_at
+                {
+                    *t ^= 1u64 << (8 * (verified_at + 7 - i) + bit);
+                    decodes = true;
+                }
+            }
+            let got = TrustStore::from_bytes(&b);
+            if decodes {
+                decoded_flips += 1;
+                let got: Vec<_> = got
+                    .unwrap_or_else(|e| panic!("trust store byte {i} bit {bit}: {e:?}"))
+                    .iter()
+                    .cloned()
+                    .collect();
+                assert_eq!(got, expected, "trust store byte {i} bit {bit}");
+            } else {
+                assert!(
+                    got.is_err(),
+                    "trust store: flip of byte {i} bit {bit} was accepted"
+                );
+            }
+        }
+    }
+    // Two first_seen times, one verified_at time, one flag.
+    assert_eq!(decoded_flips, 64 + 64 + 64 + 1);
+    // Stored as the CLI stores it, sealed under a key of the account: every flip
+    // is refused.
+    let sealed = SealedBox::seal(&key, &bytes, b"trust store")
+        .unwrap()
+        .to_bytes();
+    assert_every_flip_refused(&sealed, "sealed trust store", |b| {
+        SealedBox::from_bytes(b)
+            .ok()
+            .and_then(|s| s.open(&key, b"trust store").ok())
+            .and_then(|plain| TrustStore::from_bytes(plain.expose()).ok())
+            .is_some()
     });
 }
 
@@ -282,4 +368,292 @@ fn account_unlocks_with_password_or_recovery_phrase() {
         Account::recover(&keystore, &phrase).unwrap().identity(),
         alice.identity()
     );
+}
+
+/// Every distinct X25519 public key of the Wycheproof file whose shared secret is
+/// all zero: the low-order points, in every encoding (high bit set, non-canonical).
+fn low_order_points() -> Vec<[u8; 32]> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/vectors/external/wycheproof/x25519_test.json"
+    );
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut points = Vec::new();
+    for group in file["testGroups"].as_array().unwrap() {
+        for t in group["tests"].as_array().unwrap() {
+            let shared = hex::decode(t["shared"].as_str().unwrap()).unwrap();
+            let public: [u8; 32] = hex::decode(t["public"].as_str().unwrap())
+                .unwrap()
+                .try_into()
+                .unwrap();
+            if shared.iter().all(|b| *b == 0) && !points.contains(&public) {
+                points.push(public);
+            }
+        }
+    }
+    // 0, 1, the two points of order 8, p - 1, p and p + 1, each also with the
+    // high bit set.
+    assert_eq!(points.len(), 14, "low-order points in the Wycheproof file");
+    for p in &points {
+        assert!(sealshare::crypto::x25519::is_low_order(p));
+    }
+    points
+}
+
+/// HPKE's `info` for a wrapped secret, from the layout in SPEC.md.
+fn wrap_info(ctx: &WrapContext<'_>, recipient_kem: &[u8; 32]) -> Vec<u8> {
+    let mut info = b"sealshare/v1/wrap\0".to_vec();
+    info.push(ctx.purpose.len() as u8);
+    info.extend_from_slice(ctx.purpose.as_bytes());
+    info.push(ctx.collection.len() as u8);
+    info.extend_from_slice(ctx.collection);
+    info.extend_from_slice(&ctx.epoch.to_be_bytes());
+    info.extend_from_slice(ctx.recipient);
+    info.extend_from_slice(recipient_kem);
+    info
+}
+
+fn labeled_extract(suite: &[u8], salt: &[u8], label: &str, ikm: &[u8]) -> Vec<u8> {
+    let labeled = [b"HPKE-v1".as_slice(), suite, label.as_bytes(), ikm].concat();
+    hkdf::Hkdf::<sha2::Sha256>::extract(Some(salt), &labeled)
+        .0
+        .to_vec()
+}
+
+fn labeled_expand(suite: &[u8], prk: &[u8], label: &str, info: &[u8], len: usize) -> Vec<u8> {
+    let labeled = [
+        (len as u16).to_be_bytes().as_slice(),
+        b"HPKE-v1",
+        suite,
+        label.as_bytes(),
+        info,
+    ]
+    .concat();
+    let mut out = vec![0; len];
+    hkdf::Hkdf::<sha2::Sha256>::from_prk(prk)
+        .unwrap()
+        .expand(&labeled, &mut out)
+        .unwrap();
+    out
+}
+
+/// A wrapped secret built by hand (RFC 9180 base mode, DHKEM(X25519,
+/// HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305) from the encapsulated key
+/// `enc` and the X25519 output `dh` the recipient would compute: what anyone who
+/// knows that output can build.
+fn wrap_by_hand(
+    enc: &[u8; 32],
+    dh: &[u8; 32],
+    recipient_kem: &[u8; 32],
+    ctx: &WrapContext<'_>,
+    secret: &[u8],
+) -> WrappedSecret {
+    let kem_suite = [b"KEM".as_slice(), &[0x00, 0x20]].concat();
+    let suite = [b"HPKE".as_slice(), &[0x00, 0x20, 0x00, 0x01, 0x00, 0x03]].concat();
+    let kem_context = [enc.as_slice(), recipient_kem].concat();
+    let eae_prk = labeled_extract(&kem_suite, b"", "eae_prk", dh);
+    let shared = labeled_expand(&kem_suite, &eae_prk, "shared_secret", &kem_context, 32);
+    let psk_id_hash = labeled_extract(&suite, b"", "psk_id_hash", b"");
+    let info_hash = labeled_extract(&suite, b"", "info_hash", &wrap_info(ctx, recipient_kem));
+    let schedule = [[0u8].as_slice(), &psk_id_hash, &info_hash].concat();
+    let prk = labeled_extract(&suite, &shared, "secret", b"");
+    let key: [u8; 32] = labeled_expand(&suite, &prk, "key", &schedule, 32)
+        .try_into()
+        .unwrap();
+    let nonce: [u8; 12] = labeled_expand(&suite, &prk, "base_nonce", &schedule, 12)
+        .try_into()
+        .unwrap();
+    let ciphertext =
+        sealshare::crypto::aead::chacha_seal(&SecretKey::from_bytes(key), &nonce, secret, b"")
+            .unwrap();
+    // `01 03 || enc[32] || len u32 || ciphertext`
+    let mut bytes = vec![1, 3];
+    bytes.extend_from_slice(enc);
+    bytes.extend_from_slice(&(ciphertext.len() as u32).to_be_bytes());
+    bytes.extend_from_slice(&ciphertext);
+    WrappedSecret::from_bytes(&bytes).unwrap()
+}
+
+/// Wrapping goes through HPKE, not `KemSecretKey::diffie_hellman`: the
+/// low-order refusal must hold on that path. A recipient key of low order
+/// would make the shared secret all zero, known to anyone.
+#[test]
+fn wrapping_to_a_low_order_x25519_key_is_refused() {
+    let alice = account("alice");
+    let rid = alice.identity().fingerprint().to_bytes();
+    let ctx = WrapContext {
+        purpose: "epoch-key",
+        collection: b"c",
+        epoch: 0,
+        recipient: &rid,
+    };
+    let key = SecretKey::random().unwrap();
+    for point in low_order_points() {
+        let weak = KemPublicKey::from_bytes(point);
+        for r in [
+            WrappedSecret::wrap(&weak, &ctx, b"secret"),
+            WrappedSecret::wrap_key(&weak, &ctx, &key),
+        ] {
+            assert!(
+                matches!(r, Err(Error::WeakKey(_))),
+                "{}: {r:?}",
+                hex::encode(point)
+            );
+        }
+    }
+    // And through a collection: a self-signed card carrying a low-order KEM key
+    // decodes (any 32 bytes are an X25519 encoding), and sharing to it is refused
+    // before anything is sent.
+    let server = support::TestServer::new();
+    let clock = support::TestClock::at(NOW);
+    let mut owner = support::user("owner", &server, &clock);
+    let mut coll = sealshare::Collection::create(&mut owner, "c", "").unwrap();
+    let signer = SigningKey::generate().unwrap();
+    for point in low_order_points() {
+        let mut card = vec![1, 1];
+        card.extend_from_slice(&(3u32).to_be_bytes());
+        card.extend_from_slice(b"eve");
+        card.extend_from_slice(&signer.verifying_key().to_bytes());
+        card.extend_from_slice(&point);
+        card.extend_from_slice(&NOW.to_be_bytes());
+        let signature = signer.sign(Domain::IDENTITY_CARD, &card);
+        card.extend_from_slice(&signature.to_bytes());
+        let eve = Identity::from_bytes(&card).unwrap();
+        assert_eq!(eve.kem_key().to_bytes(), point);
+        owner.trust_mut().accept_changed_key(&eve, NOW);
+        let before = server.log(&coll.id()).len();
+        let r = coll.share(&mut owner, &eve, sealshare::Role::Viewer);
+        assert!(
+            matches!(r, Err(Error::WeakKey(_))),
+            "{}: {r:?}",
+            hex::encode(point)
+        );
+        assert_eq!(server.log(&coll.id()).len(), before, "nothing sent");
+    }
+}
+
+/// The other direction: a wrapped secret whose encapsulated key is a low-order
+/// point. Its DH output is all zero whatever the recipient's key, so anyone can
+/// build one that opens to a secret of their choice; the recipient must refuse
+/// it. The same construction with an honest ephemeral key opens, which shows the
+/// hand-built wrap is exactly what the library would accept.
+#[test]
+fn wrapped_secret_with_a_low_order_enc_is_refused() {
+    let alice = account("alice");
+    let rid = alice.identity().fingerprint().to_bytes();
+    let ctx = WrapContext {
+        purpose: "epoch-key",
+        collection: b"c",
+        epoch: 0,
+        recipient: &rid,
+    };
+    let pk = alice.identity().kem_key().to_bytes();
+    let chosen = SecretKey::from_bytes([0x5a; 32]);
+
+    let eph = KemSecretKey::generate().unwrap();
+    let dh = eph.diffie_hellman(alice.identity().kem_key()).unwrap();
+    let honest = wrap_by_hand(
+        &eph.public_key().to_bytes(),
+        dh.expose(),
+        &pk,
+        &ctx,
+        chosen.expose(),
+    );
+    assert_eq!(alice.unwrap_key(&honest, &ctx).unwrap(), chosen);
+
+    for point in low_order_points() {
+        let forged = wrap_by_hand(&point, &[0; 32], &pk, &ctx, chosen.expose());
+        let r = alice.unwrap_key(&forged, &ctx);
+        assert!(
+            matches!(r, Err(Error::DecryptionFailed)),
+            "{}: {r:?}",
+            hex::encode(point)
+        );
+    }
+}
+
+/// Every way a secret's bytes could show up in text: hex (both cases), the
+/// `Debug` of a byte array, base64url and base64 of the whole secret, and base64
+/// of it at each alignment inside a longer encoding (as in a URL fragment).
+fn encodings_of(secret: &[u8]) -> Vec<String> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    let mut forms = vec![
+        hex::encode(secret),
+        hex::encode_upper(secret),
+        format!("{secret:?}"),
+        format!("{secret:02x?}"),
+    ];
+    for engine in [URL_SAFE_NO_PAD, STANDARD_NO_PAD] {
+        forms.push(engine.encode(secret));
+        for shift in 0..3 {
+            let rest = &secret[shift..];
+            forms.push(engine.encode(&rest[..rest.len() / 3 * 3]));
+        }
+    }
+    forms
+}
+
+#[track_caller]
+fn assert_hidden(shown: &str, secret: &[u8], what: &str) {
+    assert!(secret.iter().any(|b| *b != 0), "{what}: a real secret");
+    for form in encodings_of(secret) {
+        assert!(!shown.contains(&form), "{what} shows {form}: {shown}");
+    }
+}
+
+#[test]
+fn secrets_stay_out_of_debug_output() {
+    let kem = KemSecretKey::generate().unwrap();
+    let kem_secret = kem.to_secret();
+    for shown in [format!("{kem:?}"), format!("{kem:#?}")] {
+        assert_hidden(&shown, kem_secret.expose(), "KemSecretKey");
+        assert!(shown.contains(&sealshare::wire::to_text(kem.public_key().as_bytes())));
+    }
+
+    let key = SecretKey::random().unwrap();
+    for shown in [format!("{key:?}"), format!("{key:#?}")] {
+        assert_hidden(&shown, key.expose(), "SecretKey");
+    }
+
+    let signer = SigningKey::generate().unwrap();
+    for shown in [format!("{signer:?}"), format!("{signer:#?}")] {
+        assert_hidden(&shown, signer.seed().expose(), "SigningKey");
+    }
+
+    let alice = account("alice");
+    let secrets = alice.to_secret_bytes();
+    let all = secrets.expose();
+    let (seed, kem) = all[all.len() - 64..].split_at(32);
+    for shown in [
+        format!("{alice:?}"),
+        format!("{alice:#?}"),
+        format!("{secrets:?}"),
+        format!("{secrets:#?}"),
+    ] {
+        assert_hidden(&shown, seed, "Account signing seed");
+        assert_hidden(&shown, kem, "Account KEM secret");
+        assert_hidden(&shown, all, "Account secrets");
+    }
+    assert!(format!("{alice:?}").contains("alice"));
+
+    // A link, parsed from a URL whose secret we chose at random.
+    let secret: [u8; 32] = sealshare::crypto::random::array().unwrap();
+    let mut payload = vec![1, 1];
+    payload.extend_from_slice(&[7; 16]);
+    payload.extend_from_slice(&[8; 16]);
+    payload.extend_from_slice(&secret);
+    payload.extend_from_slice(alice.identity().signing_key().as_bytes());
+    let fragment = sealshare::wire::to_text(&payload);
+    let url = format!("https://example.test/join#{fragment}");
+    let link = sealshare::LinkUrl::parse(&url).unwrap();
+    assert_eq!(link.to_url(), url);
+    for shown in [format!("{link:?}"), format!("{link:#?}")] {
+        assert_hidden(&shown, &secret, "LinkUrl");
+        assert!(
+            !shown.contains(&fragment),
+            "LinkUrl shows its fragment: {shown}"
+        );
+    }
 }
