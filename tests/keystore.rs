@@ -654,3 +654,76 @@ fn every_byte_flip_is_refused() {
         }
     }
 }
+
+/// Opens the password box by hand, as an attacker with the blob would try a
+/// guess: Argon2id v1.3 (the `argon2` crate directly) at `(memory, passes,
+/// lanes)` over the stored salt, then HKDF label "keystore/password-key", then
+/// XChaCha20-Poly1305 with the associated data SPEC.md gives.
+fn opens_by_hand(bytes: &[u8], password: &str, algorithm: argon2::Algorithm, passes: u32) -> bool {
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    let be = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
+    let params = argon2::Params::new(be(MEMORY), passes, be(LANES), Some(32)).unwrap();
+    let mut hash = [0u8; 32];
+    argon2::Argon2::new(algorithm, argon2::Version::V0x13, params)
+        .hash_password_into(password.as_bytes(), &bytes[SALT..SALT + 16], &mut hash)
+        .unwrap();
+    let key = sealshare::crypto::kdf::derive_key(&hash, b"", "keystore/password-key", b"").unwrap();
+    let aad = [
+        b"sealshare/v1/keystore/master-by-password\0".as_slice(),
+        &bytes[..BY_PASSWORD],
+    ]
+    .concat();
+    let cipher = chacha20poly1305::XChaCha20Poly1305::new_from_slice(key.expose()).unwrap();
+    let nonce = chacha20poly1305::XNonce::from_slice(&bytes[BY_PASSWORD..BY_PASSWORD + 24]);
+    let sealed = &bytes[BY_PASSWORD + 28..BY_PASSWORD + 28 + 48];
+    cipher
+        .decrypt(
+            nonce,
+            Payload {
+                msg: sealed,
+                aad: &aad,
+            },
+        )
+        .is_ok_and(|master| master.len() == 32)
+}
+
+/// Every password guess costs a full Argon2id at the parameters stored in the
+/// blob: the password box opens with exactly that computation, and not with a
+/// cheaper one (fewer passes) or another Argon2 variant.
+#[test]
+fn a_password_guess_costs_argon2id_at_the_stored_parameters() {
+    let (keystore, _) = cheap_keystore();
+    let bytes = keystore.to_bytes();
+    let stored = u32::from_be_bytes(bytes[PASSES..PASSES + 4].try_into().unwrap());
+    assert_eq!(stored, CHEAP.passes);
+    assert!(opens_by_hand(
+        &bytes,
+        PASSWORD,
+        argon2::Algorithm::Argon2id,
+        stored
+    ));
+    assert!(!opens_by_hand(
+        &bytes,
+        "a guess",
+        argon2::Algorithm::Argon2id,
+        stored
+    ));
+    assert!(!opens_by_hand(
+        &bytes,
+        PASSWORD,
+        argon2::Algorithm::Argon2id,
+        stored - 1
+    ));
+    assert!(!opens_by_hand(
+        &bytes,
+        PASSWORD,
+        argon2::Algorithm::Argon2i,
+        stored
+    ));
+    assert!(!opens_by_hand(
+        &bytes,
+        PASSWORD,
+        argon2::Algorithm::Argon2d,
+        stored
+    ));
+}
