@@ -674,11 +674,11 @@ fn opens_by_hand(bytes: &[u8], password: &str, algorithm: argon2::Algorithm, pas
     ]
     .concat();
     let cipher = chacha20poly1305::XChaCha20Poly1305::new_from_slice(key.expose()).unwrap();
-    let nonce = chacha20poly1305::XNonce::from_slice(&bytes[BY_PASSWORD..BY_PASSWORD + 24]);
+    let nonce = chacha20poly1305::XNonce::try_from(&bytes[BY_PASSWORD..BY_PASSWORD + 24]).unwrap();
     let sealed = &bytes[BY_PASSWORD + 28..BY_PASSWORD + 28 + 48];
     cipher
         .decrypt(
-            nonce,
+            &nonce,
             Payload {
                 msg: sealed,
                 aad: &aad,
