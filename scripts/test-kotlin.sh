@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Compiles the generated Kotlin and bindings/kotlin/StoryTest.kt with the Kotlin
+# Compiles the generated Kotlin, bindings/kotlin/StoryTest.kt and the README's
+# Kotlin example with the Kotlin
 # compiler from the npm registry, and runs it on the JDK with JNA from Debian.
 # Expects scripts/bindings.sh to have run. Installs what it needs, idempotently.
 set -euo pipefail
@@ -28,7 +29,21 @@ fi
 out=target/kotlin
 mkdir -p "$out"
 jar="$out/story-test.jar"
-sources=(target/bindings/kotlin/uniffi/sealshare_ffi/sealshare_ffi.kt bindings/kotlin/StoryTest.kt)
+# The README's Kotlin example runs too (StoryTest.kt's main calls it), so what
+# an app developer copies from there is known to work.
+snippet="$out/ReadmeSnippet.kt"
+{
+    echo 'import uniffi.sealshare_ffi.*'
+    echo 'fun readmeSnippet() {'
+    awk '/^```kotlin$/ {inside=1; next} /^```$/ && inside {exit} inside && !/^import / {print}' README.md
+    echo '}'
+} > "$snippet.new"
+if ! cmp -s "$snippet.new" "$snippet"; then mv "$snippet.new" "$snippet"; else rm "$snippet.new"; fi
+if [[ $(wc -l < "$snippet") -lt 5 ]]; then
+    echo "README.md has no Kotlin example to run" >&2
+    exit 1
+fi
+sources=(target/bindings/kotlin/uniffi/sealshare_ffi/sealshare_ffi.kt bindings/kotlin/StoryTest.kt "$snippet")
 if [[ ! -f "$jar" ]] || [[ -n "$(find "${sources[@]}" -newer "$jar")" ]]; then
     "$kotlin_home/bin/kotlinc-jvm" -nowarn -cp /usr/share/java/jna.jar "${sources[@]}" -d "$jar"
 fi

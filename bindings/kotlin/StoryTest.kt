@@ -129,6 +129,7 @@ fun streaming() {
 }
 
 fun main() {
+    readmeSnippet() // README.md's example, extracted by scripts/test-kotlin.sh
     story()
     errors()
     streaming()

@@ -209,3 +209,14 @@ def test_own_transport_and_streaming():
 
     again = Collection.from_checkpoint(me, saved)
     assert again.name() == "Box"
+
+
+def test_the_readme_example_runs():
+    """README.md's Python example, run as written: what an app developer copies works."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    example = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    scope = {}
+    exec(compile(example, "README.md (Python example)", "exec"), scope)
+    assert [i.name for i in scope["view"].items()] == []
