@@ -1,6 +1,7 @@
 //! The command line's own tests: each command's happy path, the error paths a
 //! person meets (wrong password, role refusal, revoked link, changed key,
-//! corrupted blob, saved state or log operation, a full disk), and two processes appending to one collection at once.
+//! corrupted blob, saved state or log operation, a full disk), README.md's
+//! walk-through as written, and two processes appending to one collection at once.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
@@ -443,4 +444,44 @@ fn password_change_and_recovery() {
     let out = show.output().unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("dan"));
+}
+
+/// README.md's command-line walk-through, run as written (its folder moved to a
+/// temporary one): what an evaluator types first works.
+#[test]
+fn the_readme_walkthrough_runs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let opening = "```sh\nexport SEALSHARE_HOME=/tmp/ss";
+    let start = readme.find(opening).expect("the walk-through in README.md") + "```sh\n".len();
+    let script = &readme[start..][..readme[start..].find("```").unwrap()];
+    let home = tempfile::tempdir().unwrap();
+    let script = script.replace("/tmp/ss", home.path().to_str().unwrap());
+    let bin = Path::new(env!("CARGO_BIN_EXE_sealshare")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .current_dir(root)
+        .env("PATH", path)
+        .env_remove("SEALSHARE_PROFILE")
+        .env_remove("SEALSHARE_STORE")
+        .env_remove("SEALSHARE_KDF")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(
+        std::fs::read(home.path().join("README.md")).unwrap(),
+        std::fs::read(root.join("README.md")).unwrap(),
+        "bob's copy is the file alice put"
+    );
+    assert!(stdout.contains("joined Notes as collaborator"), "{stdout}");
+    assert!(stdout.contains("shared with bob as viewer"), "{stdout}");
 }
