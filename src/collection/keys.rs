@@ -2,7 +2,7 @@
 //! epochs, and used to seal the collection's info and each item's key. Every
 //! associated data and derivation label here is listed in SPEC.md §Collections.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::account::Account;
 use crate::crypto::aead::SealedBox;
@@ -186,6 +186,8 @@ impl BadEpoch {
 pub(crate) struct EpochKeys {
     keys: BTreeMap<u64, SecretKey>,
     bad: BTreeMap<u64, BadEpoch>,
+    /// The epochs whose boxes of earlier keys were opened and checked.
+    opened: BTreeSet<u64>,
     /// How many epochs the log had when the keys were last brought up to it.
     walked: usize,
 }
@@ -199,9 +201,12 @@ impl EpochKeys {
         self.keys.iter()
     }
 
-    /// The epochs found bad, oldest first.
-    pub(crate) fn bad(&self) -> impl Iterator<Item = &BadEpoch> {
-        self.bad.values()
+    /// The epochs found bad that no later recovery passed over, oldest first.
+    pub(crate) fn bad<'a>(&'a self, state: &LogState) -> impl Iterator<Item = &'a BadEpoch> {
+        let recovered = last_recovery(state);
+        self.bad
+            .values()
+            .filter(move |b| recovered.is_none_or(|r| b.epoch >= r))
     }
 
     /// The bad epoch that keeps this member from `epoch`'s key, if one does:
@@ -295,16 +300,24 @@ impl EpochKeys {
         Ok(())
     }
 
-    /// Derives every older epoch key the held ones lead to, newest first,
-    /// checking each against its commitment. A box that does not open or
-    /// whose key does not match marks the epoch carrying it bad; the walk goes
-    /// on through every other box.
+    /// Derives every older epoch key the held ones lead to, checking each
+    /// against its commitment, and checks every box an epoch carries, also
+    /// for keys already held: a box that does not open, or whose key does
+    /// not match its epoch's commitment or the key held for it, marks the
+    /// epoch carrying it bad. The walk goes on through every other box. Each
+    /// epoch's boxes are opened once, so a whole log costs one pass.
     pub(crate) fn walk_back(&mut self, state: &LogState) -> Result<()> {
-        let Some(newest) = self.keys.keys().next_back().copied() else {
-            return Ok(());
-        };
         let id = state.collection();
-        for e in (1..=newest).rev() {
+        let mut todo: Vec<u64> = self
+            .keys
+            .keys()
+            .copied()
+            .filter(|e| !self.opened.contains(e))
+            .collect();
+        while let Some(e) = todo.pop() {
+            if !self.opened.insert(e) {
+                continue;
+            }
             let (Some(key), Some(record)) = (self.keys.get(&e), state.epochs().get(e as usize))
             else {
                 continue;
@@ -312,20 +325,20 @@ impl EpochKeys {
             let mut found = Vec::new();
             let mut broken = false;
             for (older, sealed) in &record.previous_keys {
-                if self.keys.contains_key(older) {
-                    continue;
-                }
-                match sealed
+                let opened = sealed
                     .open(key, &previous_key_aad(&id, e, *older))
                     .ok()
-                    .and_then(|plain| SecretKey::from_slice(plain.expose()))
-                {
-                    Some(k) => found.push((*older, k)),
-                    None => broken = true,
+                    .and_then(|plain| SecretKey::from_slice(plain.expose()));
+                match (opened, self.keys.get(older)) {
+                    (Some(k), Some(held)) => broken |= k != *held,
+                    (Some(k), None) => found.push((*older, k)),
+                    (None, _) => broken = true,
                 }
             }
             for (older, k) in found {
-                if self.insert_checked(state, older, k).is_err() {
+                if self.insert_checked(state, older, k).is_ok() {
+                    todo.push(older);
+                } else {
                     broken = true;
                 }
             }
@@ -384,4 +397,15 @@ fn wrap_author(state: &LogState, handle: &str, epoch: u64) -> String {
             _ => false,
         })
         .map_or_else(|| epoch_author(state, epoch), |e| e.author.clone())
+}
+
+/// The newest epoch started by a recovery, if any: every epoch before it was
+/// passed over or carried by it, so a bad one there no longer matters.
+fn last_recovery(state: &LogState) -> Option<u64> {
+    let epochs = state.epochs();
+    (1..epochs.len()).rev().find_map(|e| {
+        let prev = &epochs.get(e)?.previous_keys;
+        let ordinary = matches!(prev.as_slice(), [(p, _)] if p + 1 == e as u64);
+        (!ordinary).then_some(e as u64)
+    })
 }

@@ -298,7 +298,8 @@ impl Collection {
         let may_recover = self
             .role_of(client.account.handle())
             .is_some_and(|r| r.may(crate::log::Action::RecoverKey));
-        let healthy = self.keys.get(current).is_some() && self.keys.bad().next().is_none();
+        let healthy =
+            self.keys.get(current).is_some() && self.keys.bad(&self.state).next().is_none();
         let previous_keys = if healthy || !may_recover {
             let old = self.current_key()?;
             vec![(
@@ -349,10 +350,11 @@ impl Collection {
         })
     }
 
-    /// The epochs this account found bad, with who started each: until an
-    /// Owner or Admin rotates past them, nothing is written under them.
+    /// The epochs this account found bad, with who started each, that no
+    /// recovery has passed over yet: until an Owner or Admin rotates past
+    /// them ([`Collection::rotate`]), nothing is written under them.
     pub fn bad_epochs(&self) -> Vec<keys::BadEpoch> {
-        self.keys.bad().cloned().collect()
+        self.keys.bad(&self.state).cloned().collect()
     }
 
     /// The time the next operation will claim: the clock, never earlier than
