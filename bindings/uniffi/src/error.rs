@@ -56,6 +56,27 @@ pub enum SealshareError {
         /// What happened.
         detail: String,
     },
+    /// An epoch of the collection is unusable for this member (its key does not
+    /// open or does not match); `signer` started it. An owner or admin's
+    /// `rotate()` recovers; until then nothing is written under it.
+    #[error("{detail}")]
+    BadEpoch {
+        /// The epoch.
+        epoch: u64,
+        /// Who signed it.
+        signer: String,
+        /// What happened.
+        detail: String,
+    },
+    /// The log holds an operation dated more than five minutes ahead of this
+    /// device's clock: it is held, not refused; sync again later.
+    #[error("{detail}")]
+    NotYetValid {
+        /// Its position in the log.
+        seq: u64,
+        /// What happened.
+        detail: String,
+    },
     /// The link expired.
     #[error("{detail}")]
     LinkExpired {
@@ -123,7 +144,9 @@ impl From<sealshare::Error> for SealshareError {
                 Violation::RoleTooLow { .. }
                 | Violation::NotBelowOwnRole { .. }
                 | Violation::OwnerOnlyByTransfer
-                | Violation::OwnerCannotLeave => Self::NotAllowedByRole { detail: message },
+                | Violation::OwnerCannotLeave
+                | Violation::NotAccepted { .. }
+                | Violation::AwaitsApproval(_) => Self::NotAllowedByRole { detail: message },
                 other => Self::InvalidLog {
                     seq,
                     operation: op.to_owned(),
@@ -132,6 +155,15 @@ impl From<sealshare::Error> for SealshareError {
                 },
             },
             E::NotAllowed(_) => Self::NotAllowed { detail: message },
+            E::BadEpoch { epoch, signer, .. } => Self::BadEpoch {
+                epoch,
+                signer,
+                detail: message,
+            },
+            E::NotYetValid { seq, .. } => Self::NotYetValid {
+                seq,
+                detail: message,
+            },
             E::Fork { .. }
             | E::RolledBack { .. }
             | E::ContentMismatch

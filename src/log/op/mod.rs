@@ -103,6 +103,20 @@ pub type OpHash = [u8; 32];
 /// ([`Operation::sign`]) or by decoding ([`Operation::from_bytes`]), and cannot
 /// be changed after: what the rules check is what the signature covers.
 ///
+/// Its parts are read through accessors; assigning to them does not compile:
+///
+/// ```
+/// # fn read(op: &mut sealshare::Operation) -> &sealshare::log::Body {
+/// op.body()
+/// # }
+/// ```
+///
+/// ```compile_fail
+/// # fn swap(op: &mut sealshare::Operation) {
+/// op.body = sealshare::log::Body::Accept;
+/// # }
+/// ```
+///
 /// Encoding (SPEC.md §Operation): `01 10 || collection[16] || seq u64 || prev[32]
 /// || author str || time u64 || body || signature[64]`; the signature covers every
 /// byte before it, under the domain `"operation"`.
