@@ -150,7 +150,8 @@ fn commitment(w: &World, epoch: u64, key: &[u8; 32]) -> [u8; 32] {
 
 /// A rotation to `key`, committed and wrapped correctly to every member who
 /// holds a key, except that those in `garbage_for` get another key: what an
-/// attacker who picks the next key builds. Its previous-key box is junk.
+/// attacker who picks the next key builds. Its previous-key box opens (right
+/// key, right associated data) to a key that is not the previous epoch's.
 fn rotation_to(w: &World, key: [u8; 32], garbage_for: &[&str]) -> Rotation {
     let id = w.coll.id();
     let epoch = w.coll.state().epoch() + 1;
@@ -179,7 +180,11 @@ fn rotation_to(w: &World, key: [u8; 32], garbage_for: &[&str]) -> Rotation {
             )
         })
         .collect();
-    let junk = SealedBox::seal(&SecretKey::from_bytes(key), &[0; 32], b"junk").unwrap();
+    let mut aad = b"sealshare/v1/previous-epoch-key\0".to_vec();
+    aad.extend_from_slice(&id.0);
+    aad.extend_from_slice(&epoch.to_be_bytes());
+    aad.extend_from_slice(&(epoch - 1).to_be_bytes());
+    let junk = SealedBox::seal(&SecretKey::from_bytes(key), &[0; 32], &aad).unwrap();
     Rotation {
         epoch,
         commitment: commitment(w, epoch, &key),
@@ -693,4 +698,32 @@ fn a_verifying_server_refuses_a_join_after_its_links_expiry_whatever_time_it_cla
         ),
         "{err:?}"
     );
+}
+
+#[test]
+fn removing_the_poisoner_is_itself_the_recovery() {
+    let mut w = world();
+    let mut daves = Collection::open(&mut w.dave, w.coll.id()).unwrap();
+    let everyone = ["alice", "bob", "carol", "dave", "pat"];
+    let rotation = rotation_to(&w, [0x67; 32], &everyone);
+    forge(&w, &w.carol, Body::Rotate { rotation });
+    // Dave (admin) removes Carol straight away: the removal's rotation passes
+    // over the bad epoch, carrying epoch 0's key to those who stay.
+    daves.sync(&mut w.dave).unwrap();
+    assert_eq!(daves.bad_epochs()[0].signer, "carol");
+    daves.remove(&mut w.dave, "carol").unwrap();
+    let last = w.server.log(&w.coll.id()).last().cloned().unwrap();
+    match Operation::from_bytes(&last).unwrap().body() {
+        Body::Remove { rotation, .. } => assert!(rotation.is_recovery()),
+        other => panic!("{other:?}"),
+    }
+    w.coll.sync(&mut w.alice).unwrap();
+    assert!(w.coll.bad_epochs().is_empty());
+    let file = w
+        .coll
+        .add_file(&mut w.alice, None, "after.txt", "text/plain", b"after")
+        .unwrap();
+    let bobs = Collection::open(&mut w.bob, w.coll.id()).unwrap();
+    assert_eq!(bobs.read(&w.bob, file).unwrap(), b"after");
+    assert_eq!(bobs.read(&w.bob, w.file).unwrap(), b"by alice");
 }
