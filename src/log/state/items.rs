@@ -41,7 +41,8 @@ impl LogState {
         })
     }
 
-    /// A trashed item (an empty folder, or a file) is gone for good.
+    /// A trashed item (an empty folder, or a file) is gone for good: its id is
+    /// kept in the purged set, and no later operation may put it back.
     pub(super) fn purge(
         &mut self,
         actor: Actor<'_>,
@@ -61,6 +62,7 @@ impl LogState {
         }
         let parent = rec.latest.header.parent;
         self.items.remove(&item);
+        self.purged.insert(item);
         if let Some(p) = parent.and_then(|p| self.items.get_mut(&p)) {
             p.children = p.children.saturating_sub(1);
         }
@@ -68,7 +70,8 @@ impl LogState {
     }
 
     /// A new item, or a new version of one, checked against the author's role,
-    /// the version chain, the folder tree and the current key.
+    /// the version chain, the folder tree and the current key. A purged id is
+    /// refused at every version: a purge is final.
     pub(super) fn put_item(
         &mut self,
         op: &Operation,
@@ -85,6 +88,7 @@ impl LogState {
             _ => {}
         }
         let old_parent = match self.items.get(&header.item) {
+            None if self.purged.contains(&header.item) => return Err(Violation::ItemPurged),
             None => {
                 actor.need(Action::AddItem)?;
                 if header.version != 1 {

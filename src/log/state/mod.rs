@@ -6,7 +6,7 @@
 //! and the freshness of the key new writes use) and `items`. Every check comes
 //! before the first change, so a refused operation leaves the state as it was.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::crypto::aead::SealedBox;
 use crate::crypto::sign::VerifyingKey;
@@ -45,6 +45,8 @@ pub struct LogState {
     pub(crate) stale: bool,
     pub(crate) info: Option<(u64, SealedBox)>,
     pub(crate) items: HashMap<ItemId, ItemRecord>,
+    /// Every item id ever purged: never used again (items.rs).
+    pub(crate) purged: HashSet<ItemId>,
     pub(crate) history: Vec<Event>,
     pub(crate) links: BTreeMap<LinkId, LinkRecord>,
     pub(crate) invitations: BTreeMap<String, Invitation>,
@@ -72,6 +74,7 @@ impl Clone for LogState {
             stale: self.stale,
             info: self.info.clone(),
             items,
+            purged: self.purged.clone(),
             history,
             links: self.links.clone(),
             invitations: self.invitations.clone(),
@@ -94,6 +97,7 @@ impl LogState {
             stale: false,
             info: None,
             items: HashMap::new(),
+            purged: HashSet::new(),
             history: Vec::new(),
             links: BTreeMap::new(),
             invitations: BTreeMap::new(),
@@ -156,6 +160,11 @@ impl LogState {
     /// Every item, trashed ones included (purged ones are gone).
     pub fn items(&self) -> &HashMap<ItemId, ItemRecord> {
         &self.items
+    }
+    /// Every item id that was purged. A purge is final: no operation can put
+    /// an item under one of these ids again, at any version.
+    pub fn purged(&self) -> &HashSet<ItemId> {
+        &self.purged
     }
     /// The verified history, oldest first.
     pub fn history(&self) -> &[Event] {
