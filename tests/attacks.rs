@@ -827,3 +827,73 @@ fn a_purged_item_never_comes_back() {
     );
     assert!(matches!(restored.item(w.file), Err(Error::NotFound(_))));
 }
+
+#[test]
+fn a_collaborator_cannot_trash_or_move_their_folder_once_it_holds_others_items() {
+    let mut w = world();
+    let id = w.coll.id();
+    let mut carols = Collection::open(&mut w.carol, id).unwrap();
+    let folder = carols.add_folder(&mut w.carol, None, "carol's").unwrap();
+    let empty = carols.add_folder(&mut w.carol, None, "empty").unwrap();
+    let target = carols.add_folder(&mut w.carol, None, "target").unwrap();
+    let mut erins = Collection::open(&mut w.erin, id).unwrap();
+    erins
+        .add_file(
+            &mut w.erin,
+            Some(folder),
+            "erin.txt",
+            "text/plain",
+            b"by erin",
+        )
+        .unwrap();
+    carols.sync(&mut w.carol).unwrap();
+    w.coll.sync(&mut w.alice).unwrap();
+    let saved = w.server.log(&id);
+    let seq = saved.len() as u64;
+    let editor_needed = |v: &Violation| {
+        matches!(
+            v,
+            Violation::RoleTooLow {
+                action: sealshare::log::Action::EditAnyItem,
+                ..
+            }
+        )
+    };
+
+    // Carol's honest client refuses before signing anything.
+    for err in [
+        carols.trash(&mut w.carol, folder).unwrap_err(),
+        carols
+            .move_item(&mut w.carol, folder, Some(target))
+            .unwrap_err(),
+    ] {
+        assert!(
+            matches!(&err, Error::InvalidOperation { violation, .. } if editor_needed(violation)),
+            "{err:?}"
+        );
+    }
+    assert_eq!(w.server.log(&id).len(), saved.len(), "nothing was sent");
+
+    // Signed anyway, by hand: every member's verification refuses it.
+    let record = &w.coll.state().items()[&folder];
+    let mut moved = record.latest.header.clone();
+    moved.version += 1;
+    moved.parent = Some(target);
+    for body in [Body::Trash { item: folder }, Body::PutItem(Box::new(moved))] {
+        w.server.set_log(&id, saved.clone());
+        forge(&w, &w.carol, body);
+        refused_by_everyone(&mut w, seq, editor_needed);
+    }
+    w.server.set_log(&id, saved.clone());
+
+    // Her own empty folder she moves and trashes as before; an editor acts on
+    // the full one.
+    carols.move_item(&mut w.carol, empty, Some(target)).unwrap();
+    carols.trash(&mut w.carol, empty).unwrap();
+    carols.restore(&mut w.carol, empty).unwrap();
+    erins.sync(&mut w.erin).unwrap();
+    erins.move_item(&mut w.erin, folder, Some(target)).unwrap();
+    erins.trash(&mut w.erin, folder).unwrap();
+    w.coll.sync(&mut w.alice).unwrap();
+    assert!(w.coll.item(folder).unwrap().trashed);
+}

@@ -7,7 +7,8 @@ use crate::log::rules::{Action, Violation};
 
 impl LogState {
     /// An item goes into the trash (`trash`) or comes out of it: the author's
-    /// own items need EditOwnItem, others' EditAnyItem.
+    /// own items need EditOwnItem, others' EditAnyItem, and so does a folder
+    /// that holds any item (see [`need_for_folder`]).
     pub(super) fn set_trashed(
         &mut self,
         op: &Operation,
@@ -23,6 +24,7 @@ impl LogState {
             Action::EditAnyItem
         };
         actor.need(action)?;
+        need_for_folder(actor, rec)?;
         match (trash, rec.trashed.is_some()) {
             (true, true) => return Err(Violation::TrashState("already in the trash")),
             (false, false) => return Err(Violation::TrashState("not in the trash")),
@@ -51,6 +53,9 @@ impl LogState {
     ) -> Result<EventKind, Violation> {
         actor.need(Action::Purge)?;
         let rec = self.items.get(&item).ok_or(Violation::NoSuchItem)?;
+        // Purge needs Admin, above what a folder holding items needs; and such
+        // a folder is refused below anyway.
+        need_for_folder(actor, rec)?;
         if rec.trashed.is_none() {
             return Err(Violation::TrashState("not in the trash"));
         }
@@ -123,6 +128,9 @@ impl LogState {
                 }
                 if rec.trashed.is_some() {
                     return Err(Violation::TrashState("in the trash"));
+                }
+                if rec.latest.header.parent != header.parent {
+                    need_for_folder(actor, rec)?;
                 }
                 Some(rec.latest.header.parent)
             }
@@ -207,4 +215,17 @@ impl LogState {
             rec.children = rec.children.saturating_add_signed(delta);
         }
     }
+}
+
+/// Acting on a folder that holds any item (trashing, restoring, moving or
+/// purging it) acts on everything inside it, which may be other members'
+/// items: it needs EditAnyItem (Editor) even from the folder's creator. This
+/// is deliberately stricter than the role each item inside would need: that
+/// exact check would need, for every folder, who created anything below it,
+/// an aggregate to maintain across moves; this one is O(1).
+fn need_for_folder(actor: Actor<'_>, rec: &ItemRecord) -> Result<(), Violation> {
+    if rec.children > 0 {
+        actor.need(Action::EditAnyItem)?;
+    }
+    Ok(())
 }
