@@ -15,8 +15,8 @@ use crate::log::op::{
 };
 use crate::log::rules::Role;
 use crate::log::state::{
-    Epoch, Event, EventKind, GROWTH_HEADROOM, Invitation, ItemRecord, ItemVersion, LinkRecord,
-    LogState, MAX_ITEMS, Member,
+    Epoch, Event, EventKind, FolderTree, GROWTH_HEADROOM, Invitation, ItemRecord, ItemVersion,
+    LinkRecord, LogState, MAX_ITEMS, Member,
 };
 use crate::wire::{Reader, Writer};
 
@@ -353,6 +353,8 @@ impl LogState {
                 },
             );
         }
+        let folders = FolderTree::build(&items)
+            .map_err(|reason| DecodeError::invalid("checkpoint items", reason))?;
         Ok(Self {
             founder_key,
             links,
@@ -368,6 +370,7 @@ impl LogState {
             info,
             items,
             purged,
+            folders,
             history,
         })
     }

@@ -66,6 +66,9 @@ impl LogState {
             return Ok(EventKind::Accepted);
         }
         let parent = rec.latest.header.parent;
+        if rec.kind() == ItemKind::Folder {
+            self.folders.remove(item);
+        }
         self.items.remove(&item);
         self.purged.insert(item);
         if let Some(p) = parent.and_then(|p| self.items.get_mut(&p)) {
@@ -136,7 +139,15 @@ impl LogState {
             }
         };
         if let Some(parent) = header.parent {
-            self.check_parent(header.item, parent)?;
+            self.check_parent(parent)?;
+            // Only moving an existing folder can close a cycle: a new item is
+            // in no folder's subtree yet, and a file holds nothing. The tree
+            // answers in O(log n) amortized, whatever its depth.
+            let moves_folder = header.kind == ItemKind::Folder
+                && old_parent.is_some_and(|previous| previous != header.parent);
+            if moves_folder && self.folders.contains(header.item, parent) {
+                return Err(Violation::BadParent("a folder cannot be inside itself"));
+            }
         }
         // Last, so a client checking a write before it rotates learns every
         // other reason it would be refused.
@@ -163,6 +174,10 @@ impl LogState {
                     },
                 );
                 self.adjust_children(header.parent, 1);
+                if header.kind == ItemKind::Folder {
+                    // Cannot fail: the parent is a live folder (checked above).
+                    self.folders.insert(header.item, header.parent);
+                }
             }
             Some(previous) => {
                 if let Some(rec) = self.items.get_mut(&header.item) {
@@ -172,6 +187,10 @@ impl LogState {
                 if previous != header.parent {
                     self.adjust_children(previous, -1);
                     self.adjust_children(header.parent, 1);
+                    if header.kind == ItemKind::Folder {
+                        // Cannot fail: checked above, no cycle.
+                        self.folders.move_to(header.item, header.parent);
+                    }
                 }
             }
         }
@@ -182,8 +201,8 @@ impl LogState {
         })
     }
 
-    /// The parent must be a live folder and not the item itself or inside it.
-    fn check_parent(&self, item: ItemId, parent: ItemId) -> Result<(), Violation> {
+    /// The parent must be a live folder (the caller checks cycles), in O(1).
+    fn check_parent(&self, parent: ItemId) -> Result<(), Violation> {
         let rec = self
             .items
             .get(&parent)
@@ -193,18 +212,6 @@ impl LogState {
         }
         if rec.trashed.is_some() {
             return Err(Violation::BadParent("the folder is in the trash"));
-        }
-        let mut cursor = Some(parent);
-        let mut steps = 0usize;
-        while let Some(id) = cursor {
-            if id == item {
-                return Err(Violation::BadParent("a folder cannot be inside itself"));
-            }
-            steps += 1;
-            if steps > self.items.len() {
-                return Err(Violation::BadParent("the folder tree has a cycle"));
-            }
-            cursor = self.items.get(&id).and_then(|r| r.latest.header.parent);
         }
         Ok(())
     }

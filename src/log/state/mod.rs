@@ -21,9 +21,11 @@ mod items;
 mod links;
 mod members;
 mod records;
+mod tree;
 
 pub use event::{Event, EventKind};
 pub use records::{Epoch, Invitation, ItemRecord, ItemVersion, LinkRecord, Member};
+pub(crate) use tree::FolderTree;
 
 /// The most items (and folders) a collection may hold.
 pub const MAX_ITEMS: usize = 10_000_000;
@@ -47,6 +49,8 @@ pub struct LogState {
     pub(crate) items: HashMap<ItemId, ItemRecord>,
     /// Every item id ever purged: never used again (items.rs).
     pub(crate) purged: HashSet<ItemId>,
+    /// The folders as a link-cut tree, for O(log n) cycle checks (tree.rs).
+    pub(crate) folders: FolderTree,
     pub(crate) history: Vec<Event>,
     pub(crate) links: BTreeMap<LinkId, LinkRecord>,
     pub(crate) invitations: BTreeMap<String, Invitation>,
@@ -75,6 +79,7 @@ impl Clone for LogState {
             info: self.info.clone(),
             items,
             purged: self.purged.clone(),
+            folders: self.folders.clone(),
             history,
             links: self.links.clone(),
             invitations: self.invitations.clone(),
@@ -98,6 +103,7 @@ impl LogState {
             info: None,
             items: HashMap::new(),
             purged: HashSet::new(),
+            folders: FolderTree::default(),
             history: Vec::new(),
             links: BTreeMap::new(),
             invitations: BTreeMap::new(),
