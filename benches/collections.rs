@@ -166,7 +166,7 @@ fn main() {
     for _ in 0..3 {
         let t = Instant::now();
         let mut state = LogState::empty(coll.id());
-        state.extend_from_bytes(&ops).unwrap();
+        state.extend_from_bytes(&ops, u64::MAX).unwrap();
         runs.push(ms(t.elapsed()));
         assert_eq!(state.len(), ops.len() as u64);
     }
@@ -182,13 +182,15 @@ fn main() {
 
     // One operation appended onto a verified state (a checkpoint).
     let mut verified = LogState::empty(coll.id());
-    verified.extend_from_bytes(&ops[..ops.len() - 1]).unwrap();
+    verified
+        .extend_from_bytes(&ops[..ops.len() - 1], u64::MAX)
+        .unwrap();
     let last = [ops[ops.len() - 1].clone()];
     let mut runs = Vec::new();
     for _ in 0..100 {
         let mut state = verified.clone();
         let t = Instant::now();
-        state.extend_from_bytes(&last).unwrap();
+        state.extend_from_bytes(&last, u64::MAX).unwrap();
         runs.push(ms(t.elapsed()));
     }
     report(
@@ -199,13 +201,13 @@ fn main() {
     // For scale: appending a removal, which carries 999 wraps.
     let removal = ops.len() - 2;
     let mut before = LogState::empty(coll.id());
-    before.extend_from_bytes(&ops[..removal]).unwrap();
+    before.extend_from_bytes(&ops[..removal], u64::MAX).unwrap();
     let one = [ops[removal].clone()];
     let mut runs = Vec::new();
     for _ in 0..20 {
         let mut state = before.clone();
         let t = Instant::now();
-        state.extend_from_bytes(&one).unwrap();
+        state.extend_from_bytes(&one, u64::MAX).unwrap();
         runs.push(ms(t.elapsed()));
     }
     println!(

@@ -93,6 +93,35 @@ pub enum Error {
         /// The epoch.
         epoch: u64,
     },
+    /// An epoch of the collection is unusable for this member: the key wrapped to
+    /// them does not open or does not match the epoch's commitment, or an
+    /// earlier key it carries is bad. `signer` started the epoch. An Owner or
+    /// Admin who holds the last good key can rotate past it
+    /// (`Collection::rotate` does so by itself), and then remove the signer.
+    #[error("epoch {epoch} is unusable ({problem}); it was started by {signer:?}")]
+    BadEpoch {
+        /// The epoch.
+        epoch: u64,
+        /// Who signed the operation that started it.
+        signer: String,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
+    /// An operation claims a time too far ahead of this client's clock. It is
+    /// not refused: it is held, and becomes valid once the clock comes within
+    /// the tolerance ([`crate::log::MAX_CLOCK_SKEW`]). Everything before it is
+    /// verified and usable; sync again later.
+    #[error(
+        "operation #{seq} claims the time {claimed}, ahead of this clock ({now}) by more than the tolerance; held until then"
+    )]
+    NotYetValid {
+        /// Its sequence number.
+        seq: u64,
+        /// The time it claims.
+        claimed: u64,
+        /// This client's clock when it was checked.
+        now: u64,
+    },
     /// This account may not do this in this collection (not a member, removed, or
     /// its role does not allow it).
     #[error("not allowed: {0}")]
@@ -212,6 +241,8 @@ impl Error {
             Error::RandomUnavailable => "random_unavailable",
             Error::InvalidOperation { .. } => "invalid_operation",
             Error::Fork { .. } => "fork",
+            Error::BadEpoch { .. } => "bad_epoch",
+            Error::NotYetValid { .. } => "not_yet_valid",
             Error::RolledBack { .. } => "rolled_back",
             Error::EpochKeyMismatch { .. } => "epoch_key_mismatch",
             Error::NotAllowed(_) => "not_allowed",

@@ -244,18 +244,21 @@ fn admin_cannot_remove_the_owner() {
     let mut daves = Collection::open(&mut w.dave, w.coll.id()).unwrap();
     // Dave's honest client refuses outright...
     let err = daves.remove(&mut w.dave, "alice").unwrap_err();
-    assert!(matches!(
-        err,
-        Error::InvalidOperation {
-            violation: Violation::NotBelowOwnRole { .. },
-            ..
-        }
-    ));
+    assert!(
+        matches!(
+            err,
+            Error::InvalidOperation {
+                violation: Violation::NotBelowOwnRole { .. },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     // ...and a forged removal (with a well-formed rotation) is refused by everyone.
     let rotation = Rotation {
         epoch: 1,
         commitment: [7; 32],
-        previous_key: w.coll.state().info().unwrap().1.clone(),
+        previous_keys: vec![(0, w.coll.state().info().unwrap().1.clone())],
         wraps: vec![],
         links: vec![],
     };
@@ -477,8 +480,12 @@ fn wrapped_key_moved_to_another_collection_or_epoch_does_not_open() {
         )
         .unwrap();
     w.server.inject(&other.id(), op.to_bytes().to_vec());
-    let err = Collection::open(&mut w.bob, other.id()).unwrap_err();
-    assert!(matches!(err, Error::DecryptionFailed), "{err:?}");
+    let bobs = Collection::open(&mut w.bob, other.id()).unwrap();
+    let err = bobs.info().unwrap_err();
+    assert!(
+        matches!(&err, Error::BadEpoch { epoch: 0, signer, .. } if signer == "dave"),
+        "{err:?}"
+    );
     other.sync(&mut w.dave).unwrap();
 
     // Moved to another epoch: after a rotation, a wrap for epoch 0 replayed as
@@ -489,21 +496,26 @@ fn wrapped_key_moved_to_another_collection_or_epoch_does_not_open() {
         daves.rotate(&mut w.dave).unwrap();
         w.coll.sync(&mut w.alice).unwrap();
         let log = w.server.log(&w.coll.id());
-        match Operation::from_bytes(log.last().unwrap()).unwrap().body {
-            Body::Rotate { rotation } => rotation,
+        match Operation::from_bytes(log.last().unwrap()).unwrap().body() {
+            Body::Rotate { rotation } => rotation.clone(),
             other => panic!("{other:?}"),
         }
     };
     // Build the same rotation again on top, with Bob's wrap swapped.
     rotation.epoch = 2;
+    rotation.previous_keys[0].0 = 1;
     for (h, wrap) in rotation.wraps.iter_mut() {
         if h == "bob" {
             *wrap = wrap_epoch0.clone();
         }
     }
     forge(&w, &w.dave, Body::Rotate { rotation });
-    let err = Collection::open(&mut w.bob, w.coll.id()).unwrap_err();
-    assert!(matches!(err, Error::DecryptionFailed), "{err:?}");
+    let bobs = Collection::open(&mut w.bob, w.coll.id()).unwrap();
+    let err = bobs.info().unwrap_err();
+    assert!(
+        matches!(&err, Error::BadEpoch { epoch: 2, signer, .. } if signer == "dave"),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -530,11 +542,14 @@ fn admin_handing_one_member_a_different_epoch_key_is_caught() {
         }
     }
     forge(&w, &w.dave, Body::Rotate { rotation });
-    let err = Collection::open(&mut w.bob, w.coll.id()).unwrap_err();
-    assert!(
-        matches!(err, Error::EpochKeyMismatch { epoch: 1 }),
-        "{err:?}"
-    );
+    // Bob sees the bad epoch, named with who started it, and reads nothing
+    // under it.
+    let bobs = Collection::open(&mut w.bob, w.coll.id()).unwrap();
+    let bad = bobs.bad_epochs();
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    assert_eq!((bad[0].epoch, bad[0].signer.as_str()), (1, "dave"));
+    let err = bobs.info().unwrap_err();
+    assert!(matches!(err, Error::BadEpoch { epoch: 1, .. }), "{err:?}");
     // Everyone else reads on.
     w.coll.sync(&mut w.alice).unwrap();
     assert_eq!(w.coll.read(&w.alice, w.file).unwrap(), b"by alice");
@@ -549,8 +564,8 @@ fn honest_rotation(daves: &mut Collection, w: &World) -> Rotation {
     let log = w.server.log(&id);
     let op = Operation::from_bytes(log.last().unwrap()).unwrap();
     w.server.set_log(&id, saved);
-    match op.body {
-        Body::Rotate { rotation } => rotation,
+    match op.body() {
+        Body::Rotate { rotation } => rotation.clone(),
         other => panic!("{other:?}"),
     }
 }
@@ -727,12 +742,12 @@ fn a_verifying_server_refuses_bad_appends_without_any_key() {
         .sign_operation(coll.id(), log.len() as u64, last.hash(), 6, Body::Accept)
         .unwrap();
     use sealshare::Remote;
-    server.append(&coll.id(), op.seq, op.to_bytes()).unwrap();
+    server.append(&coll.id(), op.seq(), op.to_bytes()).unwrap();
     let trash = bob
         .account()
         .sign_operation(
             coll.id(),
-            op.seq + 1,
+            op.seq() + 1,
             op.hash(),
             6,
             Body::Rename {
@@ -742,7 +757,7 @@ fn a_verifying_server_refuses_bad_appends_without_any_key() {
         )
         .unwrap();
     let err = server
-        .append(&coll.id(), trash.seq, trash.to_bytes())
+        .append(&coll.id(), trash.seq(), trash.to_bytes())
         .unwrap_err();
     assert!(
         matches!(err, Error::Remote(ref m) if m.contains("needs editor")),

@@ -153,7 +153,7 @@ fn collection_log_verifies_and_opens() {
         .map(hx)
         .collect();
     let mut state = LogState::empty(id);
-    state.extend_from_bytes(&ops).unwrap();
+    state.extend_from_bytes(&ops, u64::MAX).unwrap();
     assert_eq!(state.head().to_vec(), hx(&log["head"]));
     let expect = &log["expect"];
     assert_eq!(

@@ -98,7 +98,7 @@ fn long_runs_verify_in_batches_and_stop_at_the_first_bad_signature() {
     let log = server.log(&coll.id());
     assert!(log.len() > 40);
     let mut state = LogState::empty(coll.id());
-    state.extend_from_bytes(&log).unwrap();
+    state.extend_from_bytes(&log, u64::MAX).unwrap();
     assert_eq!(state.len(), log.len() as u64);
     assert_eq!(state.items().len(), 40);
 
@@ -112,7 +112,7 @@ fn long_runs_verify_in_batches_and_stop_at_the_first_bad_signature() {
     let op30 = Operation::from_bytes(&log[30]).unwrap();
     let sig_at = log[30].len() - 64;
     assert_eq!(&log[30][sig_at..], &op30.signature().to_bytes()[..]);
-    let author_key = if op30.author == "alice" {
+    let author_key = if op30.author() == "alice" {
         alice.account().identity().signing_key().to_bytes()
     } else {
         bob.account().identity().signing_key().to_bytes()
@@ -139,7 +139,7 @@ fn long_runs_verify_in_batches_and_stop_at_the_first_bad_signature() {
             "{what}: R must stay a valid point"
         );
         let mut state = LogState::empty(coll.id());
-        let err = state.extend_from_bytes(&bad).unwrap_err();
+        let err = state.extend_from_bytes(&bad, u64::MAX).unwrap_err();
         assert!(
             matches!(
                 &err,
@@ -147,7 +147,7 @@ fn long_runs_verify_in_batches_and_stop_at_the_first_bad_signature() {
                     seq: 30,
                     violation: Violation::BadSignature { author },
                     ..
-                } if *author == op30.author
+                } if *author == op30.author()
             ),
             "{what}: {err:?}"
         );
@@ -160,12 +160,18 @@ fn long_runs_verify_in_batches_and_stop_at_the_first_bad_signature() {
     let prev = Operation::from_bytes(&log[4]).unwrap();
     let early = bob
         .account()
-        .sign_operation(coll.id(), 5, prev.hash(), prev.time, bobs_op.body.clone())
+        .sign_operation(
+            coll.id(),
+            5,
+            prev.hash(),
+            prev.time(),
+            bobs_op.body().clone(),
+        )
         .unwrap();
     spliced.push(early.to_bytes().to_vec());
     spliced.extend(log[6..].iter().cloned());
     let mut state = LogState::empty(coll.id());
-    let err = state.extend_from_bytes(&spliced).unwrap_err();
+    let err = state.extend_from_bytes(&spliced, u64::MAX).unwrap_err();
     assert!(
         matches!(
             err,
@@ -196,13 +202,16 @@ fn every_altered_byte_of_an_operation_is_refused() {
     let log = server.log(&coll.id());
     for (n, op) in log.iter().enumerate() {
         let mut prefix = LogState::empty(coll.id());
-        prefix.extend_from_bytes(&log[..n]).unwrap();
+        prefix.extend_from_bytes(&log[..n], u64::MAX).unwrap();
         for i in 0..op.len() {
             for bit in [0x01u8, 0x80] {
                 let mut bad = op.clone();
                 bad[i] ^= bit;
                 let mut state = prefix.clone();
-                assert!(state.extend_from_bytes(&[bad]).is_err(), "op {n} byte {i}");
+                assert!(
+                    state.extend_from_bytes(&[bad], u64::MAX).is_err(),
+                    "op {n} byte {i}"
+                );
                 assert_eq!(state.len(), n as u64);
             }
         }
@@ -221,7 +230,13 @@ fn operations_round_trip_byte_for_byte() {
         assert_eq!(op.to_bytes(), &bytes[..]);
         let resigned = alice
             .account()
-            .sign_operation(op.collection, op.seq, op.prev, op.time, op.body.clone())
+            .sign_operation(
+                op.collection(),
+                op.seq(),
+                *op.prev(),
+                op.time(),
+                op.body().clone(),
+            )
             .unwrap();
         assert_eq!(resigned.signed_bytes(), op.signed_bytes());
     }

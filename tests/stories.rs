@@ -527,8 +527,8 @@ fn removed_member_cannot_open_new_items() {
     // The new epoch key was wrapped only to the members who stay: their own key
     // opens none of those wraps, however they present themselves.
     let op = Operation::from_bytes(&server.log(&id)[removal as usize]).unwrap();
-    let Body::Remove { members, rotation } = &op.body else {
-        panic!("operation {removal} is not the removal: {:?}", op.body)
+    let Body::Remove { members, rotation } = &op.body() else {
+        panic!("operation {removal} is not the removal: {:?}", op.body())
     };
     assert_eq!(members, &["removed"]);
     let wrapped_to: Vec<&str> = rotation.wraps.iter().map(|(h, _)| h.as_str()).collect();

@@ -2,7 +2,10 @@
 //! published identity cards, content blobs as files named by their hash.
 //! Appends check the expected head inside a transaction, so two processes
 //! appending at once lose nothing: one wins, the other is told to rebase.
+//! Like any server must, the store runs the keyless verifier on every append
+//! (with this machine's clock) and stores only what every client accepts.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -11,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sealshare::collection::remote::BlobUpload;
-use sealshare::{Appended, CollectionId, Error, Identity, Remote, Result};
+use sealshare::{Appended, CollectionId, Error, Identity, LogState, Remote, Result};
 
 static UPLOADS: AtomicU64 = AtomicU64::new(0);
 
@@ -44,6 +47,9 @@ impl BlobUpload for FileUpload {
 pub struct Store {
     db: Mutex<Connection>,
     blobs: PathBuf,
+    /// Each collection's verified state as this process last saw it, brought
+    /// up to the stored log inside each append's transaction.
+    verified: Mutex<HashMap<CollectionId, LogState>>,
 }
 
 fn db_err(e: rusqlite::Error) -> Error {
@@ -72,6 +78,7 @@ impl Store {
         Ok(Self {
             db: Mutex::new(db),
             blobs: dir.join("blobs"),
+            verified: Mutex::new(HashMap::new()),
         })
     }
 
@@ -126,6 +133,32 @@ impl Remote for Store {
         if len != seq as i64 {
             return Ok(Appended::Conflict);
         }
+        let now = sealshare::collection::client::system_time();
+        let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        let state = verified
+            .entry(*collection)
+            .or_insert_with(|| LogState::empty(*collection));
+        if state.len() > seq {
+            *state = LogState::empty(*collection);
+        }
+        if state.len() < seq {
+            // Other processes appended since: catch up on what they stored
+            // (each verified when it was stored, so no clock applies).
+            let mut stmt = tx
+                .prepare("SELECT op FROM ops WHERE collection = ?1 AND seq >= ?2 ORDER BY seq")
+                .map_err(db_err)?;
+            let missed = stmt
+                .query_map(params![&collection.0[..], state.len() as i64], |r| {
+                    r.get::<_, Vec<u8>>(0)
+                })
+                .map_err(db_err)?
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(db_err)?;
+            drop(stmt);
+            state.extend_from_bytes(&missed, u64::MAX)?;
+        }
+        // A refused operation is stored nowhere; the state keeps its prefix.
+        state.verify_append(op, now)?;
         tx.execute(
             "INSERT INTO ops (collection, seq, op) VALUES (?1, ?2, ?3)",
             params![&collection.0[..], seq as i64, op],
@@ -205,5 +238,70 @@ impl Remote for Store {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::sync::Arc;
+
+    use sealshare::log::Body;
+    use sealshare::{Account, Client, Collection, Role, Violation};
+
+    use super::*;
+
+    /// The store refuses what the rules refuse, storing nothing, and honest
+    /// appends go on after it: one member cannot wedge the log.
+    #[test]
+    fn the_store_refuses_a_refused_operation_and_stores_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let alice = Account::create("alice", 1).unwrap();
+        let bob = Account::create("bob", 1).unwrap();
+        let mut client = Client::new(alice, store.clone());
+        client.observe(bob.identity()).unwrap();
+        let mut coll = Collection::create(&mut client, "Notes", "").unwrap();
+        coll.share(&mut client, bob.identity(), Role::Viewer)
+            .unwrap();
+        let id = coll.id();
+        let log = store.fetch(&id, 0).unwrap();
+        let head = sealshare::Operation::from_bytes(log.last().unwrap())
+            .unwrap()
+            .hash();
+        // Bob (pending) demotes the owner.
+        let bad = bob
+            .sign_operation(
+                id,
+                log.len() as u64,
+                head,
+                sealshare::collection::client::system_time(),
+                Body::ChangeRole {
+                    member: "alice".into(),
+                    role: Role::Viewer,
+                },
+            )
+            .unwrap();
+        let err = store
+            .append(&id, log.len() as u64, bad.to_bytes())
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidOperation {
+                    violation: Violation::NotAccepted { .. },
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(store.fetch(&id, 0).unwrap().len(), log.len());
+        coll.rename(&mut client, "Notes 2", "").unwrap();
+        // A second process (a fresh store object) catches up and verifies too.
+        let other = Store::open(dir.path()).unwrap();
+        let err = other
+            .append(&id, log.len() as u64 + 1, bad.to_bytes())
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidOperation { .. }), "{err:?}");
     }
 }

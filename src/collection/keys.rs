@@ -2,7 +2,7 @@
 //! epochs, and used to seal the collection's info and each item's key. Every
 //! associated data and derivation label here is listed in SPEC.md §Collections.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::account::Account;
 use crate::crypto::aead::SealedBox;
@@ -11,7 +11,7 @@ use crate::crypto::secret::SecretKey;
 use crate::crypto::wrap::{WrapContext, WrappedSecret};
 use crate::error::{Error, Result};
 use crate::identity::Identity;
-use crate::log::{CollectionId, ItemId, LinkId, LogState};
+use crate::log::{CollectionId, EventKind, ItemId, LinkId, LogState};
 use crate::wire::Writer;
 
 /// The wrap purpose of epoch keys.
@@ -91,9 +91,13 @@ fn aad(label: &str, collection: &CollectionId, parts: &[&[u8]]) -> Vec<u8> {
     w.finish()
 }
 
-/// AAD of the previous epoch key sealed under epoch `epoch`'s key.
-pub(crate) fn previous_key_aad(collection: &CollectionId, epoch: u64) -> Vec<u8> {
-    aad("previous-epoch-key", collection, &[&epoch.to_be_bytes()])
+/// AAD of epoch `older`'s key sealed under epoch `epoch`'s key.
+pub(crate) fn previous_key_aad(collection: &CollectionId, epoch: u64, older: u64) -> Vec<u8> {
+    aad(
+        "previous-epoch-key",
+        collection,
+        &[&epoch.to_be_bytes(), &older.to_be_bytes()],
+    )
 }
 
 /// AAD of the collection's name and description sealed under an epoch key.
@@ -153,11 +157,39 @@ pub(crate) fn content_key(
     )
 }
 
+/// An epoch this member cannot use, and who started it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadEpoch {
+    /// The epoch.
+    pub epoch: u64,
+    /// Who signed the operation that started it.
+    pub signer: String,
+    /// What is wrong: the key wrapped to this member does not open, or does
+    /// not match the commitment, or an earlier key it carries is bad.
+    pub problem: &'static str,
+}
+
+impl BadEpoch {
+    /// The error an action that needs this epoch's key fails with.
+    pub(crate) fn to_error(&self) -> Error {
+        Error::BadEpoch {
+            epoch: self.epoch,
+            signer: self.signer.clone(),
+            problem: self.problem,
+        }
+    }
+}
+
 /// The epoch keys this client holds for one collection, each checked against its
-/// commitment in the log.
+/// commitment in the log, and the epochs found bad (never used to seal).
 #[derive(Default)]
 pub(crate) struct EpochKeys {
     keys: BTreeMap<u64, SecretKey>,
+    bad: BTreeMap<u64, BadEpoch>,
+    /// The epochs whose boxes of earlier keys were opened and checked.
+    opened: BTreeSet<u64>,
+    /// How many epochs the log had when the keys were last brought up to it.
+    walked: usize,
 }
 
 impl EpochKeys {
@@ -167,6 +199,21 @@ impl EpochKeys {
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&u64, &SecretKey)> {
         self.keys.iter()
+    }
+
+    /// The epochs found bad that no later recovery passed over, oldest first.
+    pub(crate) fn bad<'a>(&'a self, state: &LogState) -> impl Iterator<Item = &'a BadEpoch> {
+        let recovered = last_recovery(state);
+        self.bad
+            .values()
+            .filter(move |b| recovered.is_none_or(|r| b.epoch >= r))
+    }
+
+    /// The bad epoch that keeps this member from `epoch`'s key, if one does:
+    /// `epoch` itself, or the oldest bad one after it (keys are reached by
+    /// walking back from newer epochs).
+    pub(crate) fn bad_epoch(&self, epoch: u64) -> Option<&BadEpoch> {
+        self.bad.range(epoch..).next().map(|(_, bad)| bad)
     }
 
     /// Records a key after checking it against the log's commitment for `epoch`.
@@ -189,13 +236,20 @@ impl EpochKeys {
         Ok(())
     }
 
+    /// Notes that `epoch` is unusable for this member, naming `signer`.
+    fn mark_bad(&mut self, epoch: u64, signer: String, problem: &'static str) {
+        self.bad.entry(epoch).or_insert(BadEpoch {
+            epoch,
+            signer,
+            problem,
+        });
+    }
+
     /// Brings the keys up to the log: unwraps the newest key wrapped to `account`
-    /// and walks back through every older epoch.
+    /// and walks back through every older epoch. A key that does not open or
+    /// does not match its commitment marks its epoch bad instead of failing, so
+    /// one bad epoch never hides the others.
     pub(crate) fn refresh(&mut self, state: &LogState, account: &Account) -> Result<()> {
-        let current = state.epoch();
-        if state.epochs().is_empty() || self.keys.contains_key(&current) && self.complete(current) {
-            return Ok(());
-        }
         let Some(me) = state.member(account.handle()) else {
             return Ok(()); // Not a member: keep what we had, learn nothing new.
         };
@@ -208,9 +262,13 @@ impl EpochKeys {
         let Some((epoch, wrap)) = &me.key else {
             return Ok(()); // A join waiting for approval: no key yet.
         };
-        if !self.keys.contains_key(epoch) {
+        let seen = self.keys.contains_key(epoch) || self.bad.contains_key(epoch);
+        if seen && state.epochs().len() == self.walked {
+            return Ok(());
+        }
+        if !self.keys.contains_key(epoch) && !self.bad.contains_key(epoch) {
             let recipient = account.identity().fingerprint().to_bytes();
-            let key = account.unwrap_key(
+            let unwrapped = account.unwrap_key(
                 wrap,
                 &WrapContext {
                     purpose: EPOCH_KEY_PURPOSE,
@@ -218,47 +276,136 @@ impl EpochKeys {
                     epoch: *epoch,
                     recipient: &recipient,
                 },
-            )?;
-            self.insert_checked(state, *epoch, key)?;
+            );
+            match unwrapped {
+                Ok(key) => {
+                    if self.insert_checked(state, *epoch, key).is_err() {
+                        let signer = wrap_author(state, account.handle(), *epoch);
+                        self.mark_bad(*epoch, signer, "its key does not match its commitment");
+                    }
+                }
+                Err(Error::DecryptionFailed) => {
+                    let signer = wrap_author(state, account.handle(), *epoch);
+                    self.mark_bad(
+                        *epoch,
+                        signer,
+                        "the key wrapped to this member does not open",
+                    );
+                }
+                Err(other) => return Err(other),
+            }
         }
-        self.walk_back(state)
+        self.walk_back(state)?;
+        self.walked = state.epochs().len();
+        Ok(())
     }
 
-    /// Derives every older epoch key from the newest one held, checking each
-    /// against its commitment.
+    /// Derives every older epoch key the held ones lead to, checking each
+    /// against its commitment, and checks every box an epoch carries, also
+    /// for keys already held: a box that does not open, or whose key does
+    /// not match its epoch's commitment or the key held for it, marks the
+    /// epoch carrying it bad. The walk goes on through every other box. Each
+    /// epoch's boxes are opened once, so a whole log costs one pass.
     pub(crate) fn walk_back(&mut self, state: &LogState) -> Result<()> {
-        let Some(mut e) = self.keys.keys().next_back().copied() else {
-            return Ok(());
-        };
-        while e > 0 {
-            if !self.keys.contains_key(&(e - 1)) {
-                let (Some(key), Some(record)) = (self.keys.get(&e), state.epochs().get(e as usize))
-                else {
-                    break;
-                };
-                let Some(sealed) = &record.previous_key else {
-                    break;
-                };
-                let older = sealed.open(key, &previous_key_aad(&state.collection(), e))?;
-                let older = SecretKey::from_slice(older.expose()).ok_or(Error::DecryptionFailed)?;
-                self.insert_checked(state, e - 1, older)?;
+        let id = state.collection();
+        let mut todo: Vec<u64> = self
+            .keys
+            .keys()
+            .copied()
+            .filter(|e| !self.opened.contains(e))
+            .collect();
+        while let Some(e) = todo.pop() {
+            if !self.opened.insert(e) {
+                continue;
             }
-            e -= 1;
+            let (Some(key), Some(record)) = (self.keys.get(&e), state.epochs().get(e as usize))
+            else {
+                continue;
+            };
+            let mut found = Vec::new();
+            let mut broken = false;
+            for (older, sealed) in &record.previous_keys {
+                let opened = sealed
+                    .open(key, &previous_key_aad(&id, e, *older))
+                    .ok()
+                    .and_then(|plain| SecretKey::from_slice(plain.expose()));
+                match (opened, self.keys.get(older)) {
+                    (Some(k), Some(held)) => broken |= k != *held,
+                    (Some(k), None) => found.push((*older, k)),
+                    (None, _) => broken = true,
+                }
+            }
+            for (older, k) in found {
+                if self.insert_checked(state, older, k).is_ok() {
+                    todo.push(older);
+                } else {
+                    broken = true;
+                }
+            }
+            if broken {
+                let signer = epoch_author(state, e);
+                self.mark_bad(e, signer, "an earlier epoch key it carries is bad");
+            }
         }
         Ok(())
     }
 
-    fn complete(&self, current: u64) -> bool {
-        self.keys.len() as u64 == current + 1
-    }
-
-    /// Seals `older` (epoch `epoch - 1`) under `newer` (epoch `epoch`).
+    /// Seals `older` (epoch `older_epoch`) under `newer` (epoch `epoch`).
     pub(crate) fn seal_previous(
         collection: &CollectionId,
         epoch: u64,
         newer: &SecretKey,
+        older_epoch: u64,
         older: &SecretKey,
     ) -> Result<SealedBox> {
-        SealedBox::seal(newer, older.expose(), &previous_key_aad(collection, epoch))
+        SealedBox::seal(
+            newer,
+            older.expose(),
+            &previous_key_aad(collection, epoch, older_epoch),
+        )
     }
+}
+
+/// Who signed the operation that started `epoch`.
+fn epoch_author(state: &LogState, epoch: u64) -> String {
+    state
+        .epochs()
+        .get(epoch as usize)
+        .and_then(|e| state.history().get(e.started_seq as usize))
+        .map(|event| event.author.clone())
+        .unwrap_or_default()
+}
+
+/// Who wrapped `handle`'s key for `epoch`: the last share, approval, completed
+/// invitation or join that gave it to them in that epoch, else the signer of
+/// the rotation that started it. Only asked when a key turns out bad.
+fn wrap_author(state: &LogState, handle: &str, epoch: u64) -> String {
+    let started = state
+        .epochs()
+        .get(epoch as usize)
+        .map_or(0, |e| e.started_seq as usize);
+    state
+        .history()
+        .get(started..)
+        .unwrap_or_default()
+        .iter()
+        .rev()
+        .find(|event| match &event.what {
+            EventKind::Shared(added) => added.iter().any(|(h, _)| h == handle),
+            EventKind::Approved(h) | EventKind::InvitationCompleted(h) => h == handle,
+            EventKind::Joined { .. } => event.author == handle,
+            _ => false,
+        })
+        .map_or_else(|| epoch_author(state, epoch), |e| e.author.clone())
+}
+
+/// The newest epoch started by a recovery, if any: every epoch before it was
+/// passed over or carried by it, so a bad one there no longer matters.
+fn last_recovery(state: &LogState) -> Option<u64> {
+    let epochs = state.epochs();
+    (1..epochs.len()).rev().find_map(|e| {
+        let prev = &epochs.get(e)?.previous_keys;
+        let ordinary = matches!(prev.as_slice(), [(p, _)] if p + 1 == e as u64);
+        (!ordinary).then_some(e as u64)
+    })
 }

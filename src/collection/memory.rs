@@ -1,29 +1,48 @@
 //! An honest in-memory server, for tests, demos and apps that keep everything on
-//! one device. It checks nothing: the library verifies what it returns anyway.
+//! one device. Like every server must, it runs the keyless verifier on every
+//! append and stores only operations every client will accept: a server that
+//! stores a refused operation leaves the log unusable for everyone after it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
+use crate::collection::client::{Clock, system_time};
 use crate::collection::remote::{Appended, Remote};
 use crate::error::{Error, Result};
-use crate::log::CollectionId;
+use crate::log::{CollectionId, LogState};
 
 #[derive(Default)]
 struct Store {
     logs: BTreeMap<CollectionId, Vec<Vec<u8>>>,
+    /// Each log's verified state, which every append is checked against.
+    states: BTreeMap<CollectionId, LogState>,
     blobs: HashMap<(CollectionId, [u8; 32]), Vec<u8>>,
 }
 
-/// A [`Remote`] that keeps logs and blobs in memory.
-#[derive(Default)]
+/// A [`Remote`] that keeps logs and blobs in memory and verifies every append.
 pub struct MemoryRemote {
     store: Mutex<Store>,
+    clock: Clock,
+}
+
+impl Default for MemoryRemote {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl MemoryRemote {
-    /// An empty store.
+    /// An empty store on the system clock.
     pub fn new() -> Self {
-        Self::default()
+        Self::with_clock(Box::new(system_time))
+    }
+
+    /// An empty store whose verifier uses `clock` (tests, or a trusted time source).
+    pub fn with_clock(clock: Clock) -> Self {
+        Self {
+            store: Mutex::new(Store::default()),
+            clock,
+        }
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, Store>> {
@@ -35,11 +54,18 @@ impl MemoryRemote {
 
 impl Remote for MemoryRemote {
     fn append(&self, collection: &CollectionId, seq: u64, op: &[u8]) -> Result<Appended> {
+        let now = (self.clock)();
         let mut store = self.lock()?;
-        let log = store.logs.entry(*collection).or_default();
+        let Store { logs, states, .. } = &mut *store;
+        let log = logs.entry(*collection).or_default();
         if log.len() as u64 != seq {
             return Ok(Appended::Conflict);
         }
+        let state = states
+            .entry(*collection)
+            .or_insert_with(|| LogState::empty(*collection));
+        // A refused operation changes nothing: the state keeps its prefix.
+        state.verify_append(op, now)?;
         log.push(op.to_vec());
         Ok(Appended::Accepted)
     }

@@ -175,7 +175,8 @@ impl Collection {
             let now = client.now();
             let trust = &mut client.trust;
             let mut observe = |card: &crate::Identity| trust.observe(card, now).map(|_| ());
-            self.state.extend_from_bytes_observing(new, &mut observe)
+            self.state
+                .extend_from_bytes_observing(new, now, &mut observe)
         };
         let added = self.state.len() - known;
         for bytes in new.iter().take(added as usize) {
@@ -193,7 +194,7 @@ impl Collection {
         let trust = &mut client.trust;
         let mut observe = |card: &crate::Identity| trust.observe(card, now).map(|_| ());
         self.state
-            .extend_observing(std::slice::from_ref(op), &mut observe)?;
+            .extend_observing(std::slice::from_ref(op), now, &mut observe)?;
         self.hashes.push(op.hash());
         self.keys.refresh(&self.state, &client.account)
     }
@@ -278,6 +279,12 @@ impl Collection {
     /// A fresh epoch key, wrapped (on all cores) to each current member `keep`
     /// keeps that holds a key, and to each live link carrying epoch keys except
     /// those `revoking`.
+    ///
+    /// It carries the current key when this account holds it and no epoch is
+    /// bad. Otherwise, if this account may recover (Owner or Admin), it is a
+    /// recovery: it carries every earlier key this account holds (each checked
+    /// against its commitment) and passes over the bad ones. Anyone else gets
+    /// the bad epoch's error.
     pub(crate) fn rotation(
         &self,
         client: &Client,
@@ -286,9 +293,30 @@ impl Collection {
     ) -> Result<Rotation> {
         let id = self.id();
         let current = self.state.epoch();
-        let old = self.current_key()?;
         let epoch = current + 1;
         let key = SecretKey::random()?;
+        let may_recover = self
+            .role_of(client.account.handle())
+            .is_some_and(|r| r.may(crate::log::Action::RecoverKey));
+        let healthy =
+            self.keys.get(current).is_some() && self.keys.bad(&self.state).next().is_none();
+        let previous_keys = if healthy || !may_recover {
+            let old = self.current_key()?;
+            vec![(
+                current,
+                EpochKeys::seal_previous(&id, epoch, &key, current, old)?,
+            )]
+        } else {
+            self.keys
+                .iter()
+                .map(|(e, old)| Ok((*e, EpochKeys::seal_previous(&id, epoch, &key, *e, old)?)))
+                .collect::<Result<Vec<_>>>()?
+        };
+        if previous_keys.is_empty() {
+            return Err(Error::NotAllowed(
+                "this account holds no epoch key to carry into a new epoch".into(),
+            ));
+        }
         let cards: Vec<_> = self
             .state
             .members()
@@ -308,7 +336,7 @@ impl Collection {
         let time = self.next_time(client);
         let links = self
             .state
-            .live_epoch_links(time)
+            .live_epoch_links(time, &keep)
             .filter(|l| !revoking.contains(l))
             .filter_map(|l| self.state.links().get(&l).map(|rec| (l, rec.terms.kem_key)))
             .map(|(l, kem)| Ok((l, keys::wrap_to_link(&l, &kem, &id, epoch, &key)?)))
@@ -316,10 +344,17 @@ impl Collection {
         Ok(Rotation {
             epoch,
             commitment: keys::commitment(&id, epoch, &key)?,
-            previous_key: EpochKeys::seal_previous(&id, epoch, &key, old)?,
+            previous_keys,
             wraps,
             links,
         })
+    }
+
+    /// The epochs this account found bad, with who started each, that no
+    /// recovery has passed over yet: until an Owner or Admin rotates past
+    /// them ([`Collection::rotate`]), nothing is written under them.
+    pub fn bad_epochs(&self) -> Vec<keys::BadEpoch> {
+        self.keys.bad(&self.state).cloned().collect()
     }
 
     /// The time the next operation will claim: the clock, never earlier than
@@ -330,15 +365,18 @@ impl Collection {
 
     /// The key of the current epoch.
     pub(crate) fn current_key(&self) -> Result<&SecretKey> {
-        self.keys.get(self.state.epoch()).ok_or_else(|| {
-            Error::NotAllowed("this account holds no key for the current epoch".into())
-        })
+        self.key(self.state.epoch())
     }
 
-    /// The key of `epoch`, if this account holds it.
+    /// The key of `epoch`, if this account holds it; a bad epoch's error names
+    /// who started it.
     pub(crate) fn key(&self, epoch: u64) -> Result<&SecretKey> {
-        self.keys.get(epoch).ok_or_else(|| {
-            Error::NotAllowed(format!("this account holds no key for epoch {epoch}"))
+        if let Some(key) = self.keys.get(epoch) {
+            return Ok(key);
+        }
+        Err(match self.keys.bad_epoch(epoch) {
+            Some(bad) => bad.to_error(),
+            None => Error::NotAllowed(format!("this account holds no key for epoch {epoch}")),
         })
     }
 

@@ -11,7 +11,7 @@ use crate::links::{LinkPurpose, LinkUrl};
 use crate::log::link::{LinkKeys, LinkKind, LinkTerms};
 use crate::log::op::{JOIN_PROOF_DOMAIN, join_proof_message};
 use crate::log::state::LinkRecord;
-use crate::log::{Body, LinkId, Role};
+use crate::log::{Body, LinkId, LogState, Role, Violation};
 
 /// The terms of a new invite link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,7 +119,7 @@ impl Collection {
                 .links()
                 .get(&link)
                 .ok_or_else(|| Error::NotFound("the link in the collection's log".into()))?;
-            check_usable(rec, this.next_time(client))?;
+            check_usable(this.state(), rec, this.next_time(client))?;
             let LinkKind::Invite { role, .. } = rec.terms.kind else {
                 return Err(Error::BadLink("not an invite link"));
             };
@@ -270,17 +270,21 @@ impl Collection {
     }
 }
 
-/// Refuses a revoked or expired link with its own error.
-pub(crate) fn check_usable(rec: &LinkRecord, now: u64) -> Result<()> {
-    if rec.revoked.is_some() {
-        return Err(Error::LinkRevoked);
+/// Refuses a link that cannot be used at `now` with the error a user can act
+/// on: revoked (or lapsed: its creator no longer may grant it), expired, or
+/// used up. The log's own rule ([`LogState::link_refusal`]) decides.
+pub(crate) fn check_usable(state: &LogState, rec: &LinkRecord, now: u64) -> Result<()> {
+    match state.link_refusal(rec, now, &|_| true) {
+        None => Ok(()),
+        Some(Violation::LinkExpired { expired_at, .. }) => Err(Error::LinkExpired { expired_at }),
+        Some(Violation::LinkUsedUp) => {
+            Err(Error::NotAllowed("the link's use limit is reached".into()))
+        }
+        Some(Violation::LinkLapsed(creator)) => Err(Error::NotAllowed(format!(
+            "the link's creator {creator:?} no longer may grant what it grants"
+        ))),
+        Some(_) => Err(Error::LinkRevoked),
     }
-    if now > rec.terms.expires_at {
-        return Err(Error::LinkExpired {
-            expired_at: rec.terms.expires_at,
-        });
-    }
-    Ok(())
 }
 
 /// Checks an epoch key from a link against the log's commitment.

@@ -225,7 +225,7 @@ impl PublicView {
         let ops = remote.fetch(&url.collection(), 0)?;
         check_pin(ops.first().map(Vec::as_slice), url.creator_key())?;
         let mut state = LogState::empty(url.collection());
-        state.extend_from_bytes(&ops)?;
+        state.extend_from_bytes(&ops, now)?;
         let rec = state
             .links()
             .get(&url.link())
@@ -233,7 +233,7 @@ impl PublicView {
         if !matches!(rec.terms.kind, LinkKind::Public { .. }) {
             return Err(Error::BadLink("not a public link"));
         }
-        check_usable(rec, now)?;
+        check_usable(&state, rec, now)?;
         let pw_key = match (&rec.terms.password, password) {
             (None, _) => None,
             (Some(_), None) => return Err(Error::WrongPassword),
@@ -436,8 +436,8 @@ impl PublicView {
         let ops = self
             .remote
             .fetch(&self.url.collection(), self.state.len())?;
-        self.state.extend_from_bytes(&ops)?;
-        check_usable(self.record()?, now)?;
+        self.state.extend_from_bytes(&ops, now)?;
+        check_usable(&self.state, self.record()?, now)?;
         if self.item_keys.is_empty() {
             self.unlock()?;
         }

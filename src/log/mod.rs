@@ -2,6 +2,7 @@
 //! state they replay to, and their verification. Nothing here needs a secret
 //! key: a server can verify appends with this module alone.
 
+pub mod authority;
 pub mod link;
 pub mod op;
 pub mod rules;
@@ -9,8 +10,10 @@ mod snapshot;
 pub mod state;
 mod verify;
 
+pub use authority::{Request, Standing};
 pub use op::{
     Body, CollectionId, Grant, ItemHeader, ItemId, ItemKind, LinkId, OpHash, Operation, Rotation,
 };
 pub use rules::{Action, Role, Violation};
 pub use state::{Epoch, Event, EventKind, ItemRecord, ItemVersion, LogState, Member};
+pub use verify::MAX_CLOCK_SKEW;

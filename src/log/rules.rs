@@ -66,9 +66,11 @@ impl Role {
     pub fn required_for(action: Action) -> Role {
         match action {
             Action::Read => Role::Viewer,
-            Action::AddItem | Action::EditOwnItem => Role::Collaborator,
+            Action::AddItem | Action::EditOwnItem | Action::RotateKey => Role::Collaborator,
             Action::EditAnyItem | Action::Rename => Role::Editor,
-            Action::Purge | Action::ManageMembers | Action::ManageLinks => Role::Admin,
+            Action::Purge | Action::ManageMembers | Action::ManageLinks | Action::RecoverKey => {
+                Role::Admin
+            }
             Action::TransferOwnership | Action::Unshare => Role::Owner,
         }
     }
@@ -108,6 +110,12 @@ pub enum Action {
     TransferOwnership,
     /// Remove every member at once.
     Unshare,
+    /// Start a new epoch whose key is wrapped to the same members, sealing the
+    /// previous epoch key under it.
+    RotateKey,
+    /// Start a new epoch that passes over an epoch whose key cannot be
+    /// recovered, carrying the older keys the signer holds.
+    RecoverKey,
 }
 
 impl Action {
@@ -124,6 +132,8 @@ impl Action {
             Action::ManageLinks => "manage links",
             Action::TransferOwnership => "transfer ownership",
             Action::Unshare => "unshare from everyone",
+            Action::RotateKey => "rotate the key",
+            Action::RecoverKey => "recover the key past a bad epoch",
         }
     }
 }
@@ -277,6 +287,10 @@ pub enum Violation {
         /// The time the join claims.
         claimed: u64,
     },
+    /// The link's creator no longer may grant what it grants (they left, were
+    /// removed or demoted): the link grants nothing and holds no later key.
+    #[error("the link's creator {0:?} no longer may grant what it grants")]
+    LinkLapsed(String),
     /// The link's use limit is reached.
     #[error("the link's use limit is reached")]
     LinkUsedUp,

@@ -10,8 +10,8 @@ use crate::error::DecodeError;
 use crate::identity::MAX_HANDLE_LEN;
 use crate::log::link::LinkTerms;
 use crate::log::op::{
-    CollectionId, ItemHeader, ItemId, ItemKind, LinkId, MAX_LINKS, MAX_MEMBERS, read_card,
-    read_handle,
+    CollectionId, ItemHeader, ItemId, ItemKind, LinkId, MAX_LINKS, MAX_MEMBERS, MAX_PREVIOUS_KEYS,
+    read_card, read_handle,
 };
 use crate::log::rules::Role;
 use crate::log::state::{
@@ -103,14 +103,10 @@ impl LogState {
         w.u32(self.epochs.len() as u32);
         for e in &self.epochs {
             w.fixed(&e.commitment).u64(e.started_seq);
-            match &e.previous_key {
-                None => {
-                    w.u8(0);
-                }
-                Some(b) => {
-                    w.u8(1);
-                    b.write(w);
-                }
+            w.u32(e.previous_keys.len() as u32);
+            for (older, b) in &e.previous_keys {
+                w.u64(*older);
+                b.write(w);
             }
         }
         match &self.info {
@@ -243,10 +239,14 @@ impl LogState {
         for _ in 0..n {
             let commitment = r.array()?;
             let started_seq = r.u64()?;
-            let previous_key = flag(r)?.then(|| SealedBox::read(r)).transpose()?;
+            let m = r.count("previous keys", MAX_PREVIOUS_KEYS, 12)?;
+            let mut previous_keys = Vec::with_capacity(m);
+            for _ in 0..m {
+                previous_keys.push((r.u64()?, SealedBox::read(r)?));
+            }
             epochs.push(Epoch {
                 commitment,
-                previous_key,
+                previous_keys,
                 started_seq,
             });
         }
@@ -305,7 +305,9 @@ impl LogState {
                 what: read_event(r)?,
             });
         }
-        let n = r.count("links", MAX_LINKS, 60)?;
+        // Revoked links stay in the state and do not count toward MAX_LINKS:
+        // one per operation at most.
+        let n = r.count("links", MAX_OPS, 60)?;
         let mut links = BTreeMap::new();
         for _ in 0..n {
             let terms = LinkTerms::read(r)?;

@@ -24,12 +24,21 @@ fn refused(at: u64, op: &Operation, violation: Violation) -> Error {
     }
 }
 
+/// How far ahead of the verifier's clock an operation's claimed time may be,
+/// in seconds. An operation further ahead is not yet valid: it is held (see
+/// [`Error::NotYetValid`]), never refused, and a verifying server refuses to
+/// store it. So one member can push the others' clocks ahead by at most this.
+pub const MAX_CLOCK_SKEW: u64 = 300;
+
 impl LogState {
     /// Decodes and verifies encoded operations in order, applying each that
-    /// passes. Stops at the first that fails: the state then holds the verified
-    /// prefix and the error names the operation and the rule it broke.
-    pub fn extend_from_bytes<B: AsRef<[u8]>>(&mut self, ops: &[B]) -> Result<()> {
-        self.extend_from_bytes_observing(ops, &mut |_| Ok(()))
+    /// passes, with `now` the verifier's clock (seconds since the Unix epoch).
+    /// Stops at the first that fails: the state then holds the verified prefix
+    /// and the error names the operation and the rule it broke, or says it is
+    /// not yet valid ([`Error::NotYetValid`]: claimed more than
+    /// [`MAX_CLOCK_SKEW`] ahead of `now`).
+    pub fn extend_from_bytes<B: AsRef<[u8]>>(&mut self, ops: &[B], now: u64) -> Result<()> {
+        self.extend_from_bytes_observing(ops, now, &mut |_| Ok(()))
     }
 
     /// As [`LogState::extend_from_bytes`], showing every card the log introduces
@@ -37,6 +46,7 @@ impl LogState {
     pub fn extend_from_bytes_observing<B: AsRef<[u8]>>(
         &mut self,
         ops: &[B],
+        now: u64,
         observe: &mut dyn FnMut(&Identity) -> Result<()>,
     ) -> Result<()> {
         let mut decoded = Vec::with_capacity(ops.len());
@@ -54,20 +64,50 @@ impl LogState {
                 }
             }
         }
-        self.extend_observing(&decoded, observe)?;
+        self.extend_observing(&decoded, now, observe)?;
         failure.map_or(Ok(()), Err)
     }
 
     /// Verifies decoded operations in order, applying each that passes. Stops at
-    /// the first that fails, keeping the verified prefix.
-    pub fn extend(&mut self, ops: &[Operation]) -> Result<()> {
-        self.extend_observing(ops, &mut |_| Ok(()))
+    /// the first that fails, keeping the verified prefix. An [`Operation`]
+    /// cannot be changed once decoded or signed, so the rules always run on
+    /// the bytes its signature covers.
+    pub fn extend(&mut self, ops: &[Operation], now: u64) -> Result<()> {
+        self.extend_observing(ops, now, &mut |_| Ok(()))
+    }
+
+    /// What a verifying server runs on an append: the operation verifies as
+    /// every client would verify it with the server's clock `now`, a time more
+    /// than [`MAX_CLOCK_SKEW`] ahead is refused rather than held, and a join
+    /// through a link that expired by `now` is refused whatever time it
+    /// claims (so no join can be backdated past its link's expiry).
+    pub fn verify_append(&mut self, bytes: &[u8], now: u64) -> Result<()> {
+        let op = Operation::from_bytes(bytes).map_err(|e| Error::InvalidOperation {
+            seq: self.len(),
+            op: "unreadable operation",
+            violation: Violation::Malformed(e),
+        })?;
+        if let Body::Join { link, .. } = op.body()
+            && let Some(rec) = self.links.get(link)
+            && now > rec.terms.expires_at
+        {
+            return Err(refused(
+                self.len(),
+                &op,
+                Violation::LinkExpired {
+                    expired_at: rec.terms.expires_at,
+                    claimed: now,
+                },
+            ));
+        }
+        self.extend(std::slice::from_ref(&op), now)
     }
 
     /// As [`LogState::extend`], showing every card the log introduces to `observe`.
     pub fn extend_observing(
         &mut self,
         ops: &[Operation],
+        now: u64,
         observe: &mut dyn FnMut(&Identity) -> Result<()>,
     ) -> Result<()> {
         if ops.len() <= BATCH_THRESHOLD {
@@ -75,7 +115,7 @@ impl LogState {
                 let key = self.signer_of(op).ok_or_else(|| self.not_member(op))?;
                 op.verify_signature(&key)
                     .map_err(|_| bad_signature(self.len(), op))?;
-                self.apply_observed(op, observe)?;
+                self.apply_observed(op, now, observe)?;
             }
             return Ok(());
         }
@@ -104,7 +144,7 @@ impl LogState {
                 op.verify_signature(&key)
                     .map_err(|_| bad_signature(self.len(), op))?;
             }
-            self.apply_observed(op, observe)?;
+            self.apply_observed(op, now, observe)?;
         }
         Ok(())
     }
@@ -123,8 +163,16 @@ impl LogState {
     fn apply_observed(
         &mut self,
         op: &Operation,
+        now: u64,
         observe: &mut dyn FnMut(&Identity) -> Result<()>,
     ) -> Result<()> {
+        if op.time > now.saturating_add(MAX_CLOCK_SKEW) {
+            return Err(Error::NotYetValid {
+                seq: self.len(),
+                claimed: op.time,
+                now,
+            });
+        }
         match &op.body {
             Body::Create { owner, .. } => observe(owner)?,
             Body::Share { grants, .. } => {

@@ -446,7 +446,9 @@ fn ownership_cannot_go_to_a_member_who_holds_no_key() {
         assert_eq!(view.state().len(), before as u64, "{who}: the prefix stays");
     }
     let mut fresh = LogState::empty(id);
-    let err = fresh.extend_from_bytes(&server.log(&id)).unwrap_err();
+    let err = fresh
+        .extend_from_bytes(&server.log(&id), u64::MAX)
+        .unwrap_err();
     assert!(
         matches!(&err, Error::InvalidOperation { violation, .. } if *violation == awaits),
         "{err:?}"

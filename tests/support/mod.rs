@@ -138,7 +138,7 @@ impl Remote for TestServer {
                 .entry(*collection)
                 .or_insert_with(|| LogState::empty(*collection));
             state
-                .extend_from_bytes(&[op])
+                .extend_from_bytes(&[op], u64::MAX)
                 .map_err(|e| Error::Remote(format!("append refused: {e}")))?;
         }
         if inner.drop_appends > 0 {

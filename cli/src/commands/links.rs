@@ -5,6 +5,7 @@ use sealshare::{
     Collection, Error, InviteTerms, LinkUrl, PublicLinkTerms, PublicScopeChoice, PublicView, Result,
 };
 
+use sealshare::Violation;
 use sealshare::log::link::LinkKind;
 use serde_json::json;
 
@@ -192,14 +193,12 @@ fn list(cli: &Cli, p: &mut Profile, collection: &str, kind: Kind) -> Result<()> 
         if this != kind {
             continue;
         }
-        let state = if l.revoked.is_some() {
-            "revoked"
-        } else if l.used_up() {
-            "used up"
-        } else if !l.is_live(t) {
-            "expired"
-        } else {
-            "live"
+        let state = match c.state().link_refusal(l, t, &|_| true) {
+            None => "live",
+            Some(Violation::LinkRevoked) => "revoked",
+            Some(Violation::LinkUsedUp) => "used up",
+            Some(Violation::LinkExpired { .. }) => "expired",
+            Some(_) => "lapsed (its creator no longer may grant it)",
         };
         if cli.json {
             let joined: Vec<_> = l

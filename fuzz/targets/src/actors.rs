@@ -129,7 +129,7 @@ pub fn rotation(state: &LogState, keep: impl Fn(&str) -> bool) -> Rotation {
     Rotation {
         epoch: state.epoch() + 1,
         commitment: [5; 32],
-        previous_key: dummy_box(),
+        previous_keys: vec![(state.epoch(), dummy_box())],
         wraps: state
             .members()
             .values()
@@ -246,6 +246,9 @@ pub fn sign(state: &LogState, step: &Step) -> Operation {
         .expect("actor handles are valid")
 }
 
+/// The verifier's clock in scripts: far past every time a script reaches.
+pub const NOW: u64 = 1_000_000_000;
+
 /// The operation that creates the collection (actor 0, time 1000).
 pub fn genesis() -> Operation {
     let owner = account(0);
@@ -266,11 +269,11 @@ pub fn genesis() -> Operation {
 pub fn build(script: &Script) -> Vec<Operation> {
     let mut state = LogState::empty(COLLECTION);
     let first = genesis();
-    let _ = state.extend(std::slice::from_ref(&first));
+    let _ = state.extend(std::slice::from_ref(&first), NOW);
     let mut ops = vec![first];
     for step in script.steps.iter().take(MAX_STEPS) {
         let op = sign(&state, step);
-        let accepted = state.extend(std::slice::from_ref(&op)).is_ok();
+        let accepted = state.extend(std::slice::from_ref(&op), NOW).is_ok();
         ops.push(op);
         if !accepted {
             break;

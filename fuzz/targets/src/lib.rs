@@ -52,7 +52,7 @@ pub fn decode_log_segment(data: &[u8]) {
         rest = &rest[take..];
     }
     let mut state = LogState::empty(actors::COLLECTION);
-    let _ = state.extend_from_bytes(&ops);
+    let _ = state.extend_from_bytes(&ops, actors::NOW);
 }
 
 /// A checkpoint: the raw bytes, and the bytes as the sealed plaintext (so the
@@ -142,11 +142,11 @@ pub fn verify_adversarial_log(data: &[u8]) {
     };
     let ops = actors::build(&script);
     let mut state = LogState::empty(actors::COLLECTION);
-    let _ = state.extend(&ops);
+    let _ = state.extend(&ops, actors::NOW);
     let mut again = LogState::empty(actors::COLLECTION);
     // Verified in one batch or one by one, the verdict is the same.
     for op in &ops {
-        if again.extend(std::slice::from_ref(op)).is_err() {
+        if again.extend(std::slice::from_ref(op), actors::NOW).is_err() {
             break;
         }
     }

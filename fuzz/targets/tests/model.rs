@@ -162,7 +162,11 @@ impl Model {
                     _ => false,
                 }
             }
+            // Only a collaborator or above picks the next key.
             Act::Rotate => {
+                if role < R::Collaborator {
+                    return false;
+                }
                 self.stale = false;
                 true
             }
@@ -327,21 +331,21 @@ proptest! {
     #[test]
     fn verifier_agrees_with_the_model(steps in script_strategy()) {
         let mut state = LogState::empty(actors::COLLECTION);
-        state.extend(&[actors::genesis()]).unwrap();
+        state.extend(&[actors::genesis()], actors::NOW).unwrap();
         let mut model = Model::new();
         for step in &steps {
             let op = actors::sign(&state, step);
             let actor = usize::from(step.actor) % actors::ACTORS;
             let mut trial = state.clone();
-            let real = trial.extend(std::slice::from_ref(&op));
-            let expected = model.step(actor, op.time, &step.act);
+            let real = trial.extend(std::slice::from_ref(&op), actors::NOW);
+            let expected = model.step(actor, op.time(), &step.act);
             prop_assert_eq!(
                 real.is_ok(), expected,
                 "step {:?} by actor{}: verifier says {:?}", step.act, actor, real.err()
             );
             if real.is_ok() {
                 state = trial;
-                if let Body::Remove { members, rotation } = &op.body {
+                if let Body::Remove { members, rotation } = op.body() {
                     for gone in members {
                         prop_assert!(state.member(gone).is_none());
                         prop_assert!(rotation.wraps.iter().all(|(h, _)| h != gone),
@@ -368,11 +372,11 @@ fn scripts_reach_every_kind_of_step() {
     for _ in 0..1000 {
         let steps = strategy.new_tree(&mut runner).unwrap().current();
         let mut state = LogState::empty(actors::COLLECTION);
-        state.extend(&[actors::genesis()]).unwrap();
+        state.extend(&[actors::genesis()], actors::NOW).unwrap();
         for step in &steps {
             let op = actors::sign(&state, step);
-            let name = op.body.name();
-            if state.extend(std::slice::from_ref(&op)).is_ok() {
+            let name = op.body().name();
+            if state.extend(std::slice::from_ref(&op), actors::NOW).is_ok() {
                 *accepted.entry(name).or_default() += 1;
             } else {
                 *refused.entry(name).or_default() += 1;

@@ -11,7 +11,7 @@ use crate::wire::{self, Kind, Reader, Writer};
 
 mod body;
 
-pub use body::{Body, Grant, ItemHeader, ItemKind, Rotation};
+pub use body::{Body, Grant, ItemHeader, ItemKind, MAX_PREVIOUS_KEYS, Rotation};
 pub(crate) use body::{read_card, read_handle};
 
 /// The signature domain of operations.
@@ -99,25 +99,21 @@ pub fn join_proof_message(
 /// The hash of an operation: the link that chains the log.
 pub type OpHash = [u8; 32];
 
-/// One signed entry of a collection's log.
+/// One signed entry of a collection's log. It is made only by signing
+/// ([`Operation::sign`]) or by decoding ([`Operation::from_bytes`]), and cannot
+/// be changed after: what the rules check is what the signature covers.
 ///
 /// Encoding (SPEC.md §Operation): `01 10 || collection[16] || seq u64 || prev[32]
 /// || author str || time u64 || body || signature[64]`; the signature covers every
 /// byte before it, under the domain `"operation"`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Operation {
-    /// The collection.
-    pub collection: CollectionId,
-    /// The position in the log, from 0.
-    pub seq: u64,
-    /// The hash of the previous operation (all zero for operation 0).
-    pub prev: OpHash,
-    /// The author's handle.
-    pub author: String,
-    /// The time the author claims, in seconds since the Unix epoch.
-    pub time: u64,
-    /// What the operation does.
-    pub body: Body,
+    pub(crate) collection: CollectionId,
+    pub(crate) seq: u64,
+    pub(crate) prev: OpHash,
+    pub(crate) author: String,
+    pub(crate) time: u64,
+    pub(crate) body: Body,
     signature: Signature,
     encoded: Vec<u8>,
     hash: OpHash,
@@ -194,6 +190,36 @@ impl Operation {
             encoded: bytes.to_vec(),
             hash: hash_op(bytes),
         })
+    }
+
+    /// The collection.
+    pub fn collection(&self) -> CollectionId {
+        self.collection
+    }
+
+    /// The position in the log, from 0.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// The hash of the previous operation (all zero for operation 0).
+    pub fn prev(&self) -> &OpHash {
+        &self.prev
+    }
+
+    /// The author's handle.
+    pub fn author(&self) -> &str {
+        &self.author
+    }
+
+    /// The time the author claims, in seconds since the Unix epoch.
+    pub fn time(&self) -> u64 {
+        self.time
+    }
+
+    /// What the operation does.
+    pub fn body(&self) -> &Body {
+        &self.body
     }
 
     /// The canonical encoding.

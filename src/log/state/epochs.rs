@@ -17,7 +17,7 @@ impl LogState {
         rotation: &Rotation,
         dry: bool,
     ) -> Result<EventKind, Violation> {
-        self.check_rotation(rotation, |_| true, op.time, &[])?;
+        self.check_rotation(op, rotation, &|_| true, &[])?;
         if dry {
             return Ok(EventKind::Accepted);
         }
@@ -46,9 +46,10 @@ impl LogState {
     /// Whether a link that can no longer be used still holds the current key.
     pub fn dead_link_holds_current_key(&self, time: u64) -> bool {
         let current = self.epoch();
-        self.links
-            .values()
-            .any(|l| l.epoch_key.as_ref().is_some_and(|(e, _)| *e == current) && !l.is_live(time))
+        self.links.values().any(|l| {
+            l.epoch_key.as_ref().is_some_and(|(e, _)| *e == current)
+                && self.link_refusal(l, time, &|_| true).is_some()
+        })
     }
 
     /// Whether new content at `time` needs a rotation first: a member left, or a
@@ -59,13 +60,15 @@ impl LogState {
 
     /// A rotation must start the next epoch, wrap to exactly the members that
     /// `keep` keeps (those holding a key), each once, and seal the key for
-    /// exactly the links that stay live at `time` and carry epoch keys (minus
-    /// `revoking`).
+    /// exactly the links that stay live at the operation's time and carry epoch
+    /// keys (minus `revoking`; a link whose creator `keep` drops is not live).
+    /// Its signer must be among the members it wraps to: whoever picks the
+    /// next key keeps holding it.
     pub(super) fn check_rotation(
         &self,
+        op: &Operation,
         rotation: &Rotation,
-        keep: impl Fn(&String) -> bool,
-        time: u64,
+        keep: &dyn Fn(&str) -> bool,
         revoking: &[LinkId],
     ) -> Result<(), Violation> {
         let next = self.epoch() + 1;
@@ -75,7 +78,7 @@ impl LogState {
                 found: rotation.epoch,
             });
         }
-        let holds_key = |h: &String| self.members.get(h).is_some_and(|m| m.key.is_some());
+        let holds_key = |h: &str| self.members.get(h).is_some_and(|m| m.key.is_some());
         let expected = self
             .members
             .keys()
@@ -93,8 +96,13 @@ impl LogState {
                 return Err(Violation::RotationRecipients("two wraps for one member"));
             }
         }
+        if !seen.contains(op.author.as_str()) {
+            return Err(Violation::RotationRecipients(
+                "its signer must be among the members it wraps to",
+            ));
+        }
         let live: HashSet<LinkId> = self
-            .live_epoch_links(time)
+            .live_epoch_links(op.time, keep)
             .filter(|l| !revoking.contains(l))
             .collect();
         let sealed: HashSet<LinkId> = rotation.links.iter().map(|(l, _)| *l).collect();
@@ -106,11 +114,18 @@ impl LogState {
         Ok(())
     }
 
-    /// The links that carry epoch keys and can still be used at `time`.
-    pub fn live_epoch_links(&self, time: u64) -> impl Iterator<Item = LinkId> + '_ {
+    /// The links that carry epoch keys and can still be used at `time`, when
+    /// the members `keep` drops are gone.
+    pub fn live_epoch_links<'a>(
+        &'a self,
+        time: u64,
+        keep: &'a dyn Fn(&str) -> bool,
+    ) -> impl Iterator<Item = LinkId> + 'a {
         self.links
             .iter()
-            .filter(move |(_, l)| l.terms.carries_epoch_key() && l.is_live(time))
+            .filter(move |(_, l)| {
+                l.terms.carries_epoch_key() && self.link_refusal(l, time, keep).is_none()
+            })
             .map(|(id, _)| *id)
     }
 
@@ -132,7 +147,7 @@ impl LogState {
         }
         self.epochs.push(Epoch {
             commitment: rotation.commitment,
-            previous_key: Some(rotation.previous_key.clone()),
+            previous_keys: rotation.previous_keys.clone(),
             started_seq: seq,
         });
         self.stale = false;

@@ -7,6 +7,7 @@ use super::{Actor, EventKind, LinkRecord, LogState, Member};
 use crate::crypto::sign::{Signature, VerifyingKey};
 use crate::crypto::wrap::WrappedSecret;
 use crate::identity::Identity;
+use crate::log::authority::{Standing, check_grant};
 use crate::log::link::{LinkKeys, LinkKind, LinkTerms, PublicScope};
 use crate::log::op::{
     JOIN_PROOF_DOMAIN, LinkId, MAX_LINKS, MAX_MEMBERS, Operation, Rotation, join_proof_message,
@@ -22,7 +23,6 @@ impl LogState {
         terms: &LinkTerms,
         dry: bool,
     ) -> Result<EventKind, Violation> {
-        actor.need(Action::ManageLinks)?;
         self.check_link_terms(op, actor.role, terms)?;
         if dry {
             return Ok(EventKind::Accepted);
@@ -56,7 +56,6 @@ impl LogState {
         rotation: Option<&Rotation>,
         dry: bool,
     ) -> Result<EventKind, Violation> {
-        actor.need(Action::ManageLinks)?;
         if links.is_empty() {
             return Err(Violation::NoSuchLink);
         }
@@ -72,7 +71,7 @@ impl LogState {
         match rotation {
             None if needs_rotation => return Err(Violation::RotationRequired),
             None => {}
-            Some(r) => self.check_rotation(r, |_| true, op.time, links)?,
+            Some(r) => self.check_rotation(op, r, &|_| true, links)?,
         }
         if dry {
             return Ok(EventKind::Accepted);
@@ -103,8 +102,8 @@ impl LogState {
         if self.links.contains_key(&terms.link) {
             return Err(Violation::LinkTerms("a link with this id exists"));
         }
-        if self.links.len() >= MAX_LINKS {
-            return Err(Violation::Limit("too many links"));
+        if self.links.values().filter(|l| l.revoked.is_none()).count() >= MAX_LINKS {
+            return Err(Violation::Limit("too many links not revoked"));
         }
         if terms.expires_at < op.time {
             return Err(Violation::LinkTerms("it expires before it is created"));
@@ -126,17 +125,7 @@ impl LogState {
                 approval,
                 ..
             } => {
-                if granted == Role::Owner {
-                    return Err(Violation::OwnerOnlyByTransfer);
-                }
-                if granted > role {
-                    return Err(Violation::NotBelowOwnRole {
-                        author: op.author.clone(),
-                        role,
-                        target: format!("link {}", terms.link),
-                        target_role: granted,
-                    });
-                }
+                check_grant(&op.author, role, &format!("link {}", terms.link), granted)?;
                 if terms.password.is_some() {
                     return Err(Violation::LinkTerms("invite links take no password"));
                 }
@@ -152,6 +141,53 @@ impl LogState {
                 "the key material does not match the link's kind",
             )),
         }
+    }
+
+    /// Why the link `rec` cannot be used at `time`, if it cannot: it was
+    /// revoked, it expired, its use limit is reached, or its creator no longer
+    /// may grant what it grants (left, removed, demoted, or a member `keep`
+    /// drops). The one place that decides whether a link is live: a join, a
+    /// rotation's link wraps and the freshness of the current key all ask it.
+    pub fn link_refusal(
+        &self,
+        rec: &LinkRecord,
+        time: u64,
+        keep: &dyn Fn(&str) -> bool,
+    ) -> Option<Violation> {
+        if rec.revoked.is_some() {
+            return Some(Violation::LinkRevoked);
+        }
+        if time > rec.terms.expires_at {
+            return Some(Violation::LinkExpired {
+                expired_at: rec.terms.expires_at,
+                claimed: time,
+            });
+        }
+        if rec.used_up() {
+            return Some(Violation::LinkUsedUp);
+        }
+        let may_still_grant = keep(&rec.creator)
+            && match self.standing(&rec.creator) {
+                Standing::Member(role) => {
+                    role.may(Action::ManageLinks)
+                        && match rec.terms.kind {
+                            LinkKind::Invite { role: granted, .. } => granted < role,
+                            LinkKind::Public { .. } => true,
+                        }
+                }
+                Standing::Outsider | Standing::Pending(_) | Standing::AwaitingApproval(_) => false,
+            };
+        if !may_still_grant {
+            return Some(Violation::LinkLapsed(rec.creator.clone()));
+        }
+        None
+    }
+
+    /// Whether the link `link` can be used at `time` (see [`LogState::link_refusal`]).
+    pub fn link_is_live(&self, link: &LinkId, time: u64) -> bool {
+        self.links
+            .get(link)
+            .is_some_and(|rec| self.link_refusal(rec, time, &|_| true).is_none())
     }
 
     /// The author joins through an invite link, proving they hold its secret.
@@ -183,17 +219,8 @@ impl LogState {
         else {
             return Err(Violation::LinkTerms("a public link admits no one"));
         };
-        if rec.revoked.is_some() {
-            return Err(Violation::LinkRevoked);
-        }
-        if op.time > rec.terms.expires_at {
-            return Err(Violation::LinkExpired {
-                expired_at: rec.terms.expires_at,
-                claimed: op.time,
-            });
-        }
-        if rec.used_up() {
-            return Err(Violation::LinkUsedUp);
+        if let Some(refusal) = self.link_refusal(rec, op.time, &|_| true) {
+            return Err(refusal);
         }
         if role != granted {
             return Err(Violation::WrongLinkRole {

@@ -8,20 +8,13 @@ use std::collections::HashSet;
 use super::{Actor, EventKind, Invitation, LogState, Member};
 use crate::crypto::wrap::WrappedSecret;
 use crate::identity::Identity;
+use crate::log::authority::Standing;
 use crate::log::op::{Grant, LinkId, MAX_MEMBERS, Operation, Rotation};
-use crate::log::rules::{Action, Role, Violation};
+use crate::log::rules::{Role, Violation};
 
 impl LogState {
     /// The author accepts the share that added them.
-    pub(super) fn accept(
-        &mut self,
-        op: &Operation,
-        accepted: bool,
-        dry: bool,
-    ) -> Result<EventKind, Violation> {
-        if accepted {
-            return Err(Violation::AlreadyAccepted(op.author.clone()));
-        }
+    pub(super) fn accept(&mut self, op: &Operation, dry: bool) -> Result<EventKind, Violation> {
         if !dry && let Some(m) = self.members.get_mut(&op.author) {
             m.accepted_at = Some(op.time);
         }
@@ -30,9 +23,6 @@ impl LogState {
 
     /// The author leaves (or declines); the key must rotate before new writes.
     pub(super) fn leave(&mut self, actor: Actor<'_>, dry: bool) -> Result<EventKind, Violation> {
-        if actor.role == Role::Owner {
-            return Err(Violation::OwnerCannotLeave);
-        }
         if !dry {
             self.members.remove(actor.name);
             self.stale = true;
@@ -49,7 +39,6 @@ impl LogState {
         grants: &[Grant],
         dry: bool,
     ) -> Result<EventKind, Violation> {
-        actor.need(Action::ManageMembers)?;
         self.check_fresh_epoch(epoch, op.time)?;
         if grants.is_empty() {
             return Err(Violation::RotationRecipients(
@@ -65,10 +54,7 @@ impl LogState {
             if self.members.contains_key(h) || self.invitations.contains_key(h) || !seen.insert(h) {
                 return Err(Violation::AlreadyMember(h.to_owned()));
             }
-            if g.role == Role::Owner {
-                return Err(Violation::OwnerOnlyByTransfer);
-            }
-            actor.outranks(h, g.role)?;
+            actor.may_grant(h, g.role)?;
         }
         if dry {
             return Ok(EventKind::Accepted);
@@ -101,12 +87,8 @@ impl LogState {
         new: Role,
         dry: bool,
     ) -> Result<EventKind, Violation> {
-        actor.need(Action::ManageMembers)?;
         let current = self.managed_member(actor, member)?;
-        if new == Role::Owner {
-            return Err(Violation::OwnerOnlyByTransfer);
-        }
-        actor.outranks(member, new)?;
+        actor.may_grant(member, new)?;
         if dry {
             return Ok(EventKind::Accepted);
         }
@@ -129,7 +111,6 @@ impl LogState {
         rotation: &Rotation,
         dry: bool,
     ) -> Result<EventKind, Violation> {
-        actor.need(Action::ManageMembers)?;
         if members.is_empty() {
             return Err(Violation::NoSuchMember(String::new()));
         }
@@ -140,7 +121,7 @@ impl LogState {
                 return Err(Violation::NoSuchMember(member.clone()));
             }
         }
-        self.check_rotation(rotation, |h| !seen.contains(h.as_str()), op.time, &[])?;
+        self.check_rotation(op, rotation, &|h| !seen.contains(h), &[])?;
         if dry {
             return Ok(EventKind::Accepted);
         }
@@ -163,10 +144,9 @@ impl LogState {
         rotation: &Rotation,
         dry: bool,
     ) -> Result<EventKind, Violation> {
-        actor.need(Action::Unshare)?;
         let owner = self.owner.clone();
         let every_link: Vec<LinkId> = self.links.keys().copied().collect();
-        self.check_rotation(rotation, |h| *h == owner, op.time, &every_link)?;
+        self.check_rotation(op, rotation, &|h| h == owner, &every_link)?;
         if dry {
             return Ok(EventKind::Accepted);
         }
@@ -198,21 +178,21 @@ impl LogState {
         to: &str,
         dry: bool,
     ) -> Result<EventKind, Violation> {
-        actor.need(Action::TransferOwnership)?;
-        match self.members.get(to) {
-            None => return Err(Violation::NoSuchMember(to.to_owned())),
-            Some(m) if m.accepted_at.is_none() => {
+        // Ownership goes only to an accepted member who holds the key.
+        match self.standing(to) {
+            Standing::Outsider => return Err(Violation::NoSuchMember(to.to_owned())),
+            Standing::Pending(_) => {
                 return Err(Violation::NotAccepted {
                     author: to.to_owned(),
                 });
             }
-            Some(m) if m.awaits_approval() => {
+            Standing::AwaitingApproval(_) => {
                 return Err(Violation::AwaitsApproval(to.to_owned()));
             }
-            Some(m) if m.role == Role::Owner => {
+            Standing::Member(Role::Owner) => {
                 return Err(Violation::AlreadyMember(to.to_owned()));
             }
-            Some(_) => {}
+            Standing::Member(_) => {}
         }
         if dry {
             return Ok(EventKind::Accepted);
@@ -237,7 +217,6 @@ impl LogState {
         wrap: &WrappedSecret,
         dry: bool,
     ) -> Result<EventKind, Violation> {
-        actor.need(Action::ManageMembers)?;
         self.managed_member(actor, member)?;
         self.check_fresh_epoch(epoch, op.time)?;
         if !self
@@ -266,11 +245,7 @@ impl LogState {
         invited: Role,
         dry: bool,
     ) -> Result<EventKind, Violation> {
-        actor.need(Action::ManageMembers)?;
-        if invited == Role::Owner {
-            return Err(Violation::OwnerOnlyByTransfer);
-        }
-        actor.outranks(handle, invited)?;
+        actor.may_grant(handle, invited)?;
         if self.members.contains_key(handle) || self.invitations.contains_key(handle) {
             return Err(Violation::AlreadyMember(handle.to_owned()));
         }
@@ -305,14 +280,13 @@ impl LogState {
         wrap: &WrappedSecret,
         dry: bool,
     ) -> Result<EventKind, Violation> {
-        actor.need(Action::ManageMembers)?;
         self.check_fresh_epoch(epoch, op.time)?;
         let handle = card.handle();
         let inv = self
             .invitations
             .get(handle)
             .ok_or_else(|| Violation::NoSuchInvitation(handle.to_owned()))?;
-        actor.outranks(handle, inv.role)?;
+        actor.may_grant(handle, inv.role)?;
         if dry {
             return Ok(EventKind::Accepted);
         }
@@ -338,11 +312,9 @@ impl LogState {
     /// A pending invitation is withdrawn.
     pub(super) fn cancel_invite(
         &mut self,
-        actor: Actor<'_>,
         handle: &str,
         dry: bool,
     ) -> Result<EventKind, Violation> {
-        actor.need(Action::ManageMembers)?;
         if !self.invitations.contains_key(handle) {
             return Err(Violation::NoSuchInvitation(handle.to_owned()));
         }

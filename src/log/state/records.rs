@@ -57,12 +57,6 @@ pub struct LinkRecord {
 }
 
 impl LinkRecord {
-    /// Whether the link can still be used at `time`: not revoked, not expired,
-    /// not used up.
-    pub fn is_live(&self, time: u64) -> bool {
-        self.revoked.is_none() && time <= self.terms.expires_at && !self.used_up()
-    }
-
     /// Whether an invite link's use limit is reached.
     pub fn used_up(&self) -> bool {
         match self.terms.kind {
@@ -90,8 +84,9 @@ pub struct Invitation {
 pub struct Epoch {
     /// The commitment to the epoch key.
     pub commitment: [u8; 32],
-    /// The previous epoch key sealed under this one (none for epoch 0).
-    pub previous_key: Option<SealedBox>,
+    /// Earlier epoch keys sealed under this one, by epoch (none for epoch 0;
+    /// exactly the previous epoch's unless the rotation was a recovery).
+    pub previous_keys: Vec<(u64, SealedBox)>,
     /// The operation that started it.
     pub started_seq: u64,
 }
