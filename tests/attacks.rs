@@ -764,3 +764,151 @@ fn a_verifying_server_refuses_bad_appends_without_any_key() {
         "{err:?}"
     );
 }
+
+/// Every member's fresh replay of the server's log stops at `seq` with the
+/// violation `expect` names, and so does Alice's sync.
+fn refused_by_everyone(w: &mut World, seq: u64, expect: impl Fn(&Violation) -> bool) {
+    let err = w.coll.sync(&mut w.alice).unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidOperation { seq: s, violation, .. } if *s == seq && expect(violation)),
+        "alice's sync: {err:?}"
+    );
+    let id = w.coll.id();
+    for c in [
+        &mut w.alice,
+        &mut w.bob,
+        &mut w.carol,
+        &mut w.dave,
+        &mut w.erin,
+    ] {
+        let who = c.account().handle().to_owned();
+        match Collection::open(c, id) {
+            Err(Error::InvalidOperation {
+                seq: s, violation, ..
+            }) if s == seq && expect(&violation) => {}
+            Err(other) => panic!("{who}'s replay: {other:?}"),
+            Ok(_) => panic!("{who}'s replay accepted the forgery"),
+        }
+    }
+}
+
+#[test]
+fn a_purged_item_never_comes_back() {
+    let mut w = world();
+    let id = w.coll.id();
+    let original = w.coll.state().items()[&w.file].latest.header.clone();
+    // Alice trashes and purges her file through the public API.
+    w.coll.trash(&mut w.alice, w.file).unwrap();
+    w.coll.purge(&mut w.alice, w.file).unwrap();
+    assert!(w.coll.state().purged().contains(&w.file));
+    let checkpoint = w.coll.to_checkpoint(w.alice.account()).unwrap();
+    let purged_log = w.server.log(&id);
+    let seq = purged_log.len() as u64;
+
+    // A collaborator signs Alice's original header again (same id, version 1),
+    // and an editor signs it as the next version: both refused, by every
+    // member's fresh replay.
+    for (who, version) in [("carol", 1), ("erin", 1), ("erin", 2), ("erin", 3)] {
+        w.server.set_log(&id, purged_log.clone());
+        let mut h = original.clone();
+        h.version = version;
+        let author = if who == "carol" { &w.carol } else { &w.erin };
+        let op = forge(&w, author, Body::PutItem(Box::new(h)));
+        // The check an honest client runs before it signs refuses it too.
+        let mut state = w.coll.state().clone();
+        assert_eq!(
+            state.check(&op),
+            Err(Violation::ItemPurged),
+            "{who} v{version}"
+        );
+        refused_by_everyone(&mut w, seq, |v| matches!(v, Violation::ItemPurged));
+        assert!(matches!(w.coll.item(w.file), Err(Error::NotFound(_))));
+    }
+
+    // A state restored from a checkpoint taken after the purge refuses it too.
+    let mut restored = Collection::from_checkpoint(w.alice.account(), &checkpoint).unwrap();
+    assert!(restored.state().purged().contains(&w.file));
+    let err = restored.sync(&mut w.alice).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidOperation {
+                seq: s,
+                violation: Violation::ItemPurged,
+                ..
+            } if s == seq
+        ),
+        "{err:?}"
+    );
+    assert!(matches!(restored.item(w.file), Err(Error::NotFound(_))));
+}
+
+#[test]
+fn a_collaborator_cannot_trash_or_move_their_folder_once_it_holds_others_items() {
+    let mut w = world();
+    let id = w.coll.id();
+    let mut carols = Collection::open(&mut w.carol, id).unwrap();
+    let folder = carols.add_folder(&mut w.carol, None, "carol's").unwrap();
+    let empty = carols.add_folder(&mut w.carol, None, "empty").unwrap();
+    let target = carols.add_folder(&mut w.carol, None, "target").unwrap();
+    let mut erins = Collection::open(&mut w.erin, id).unwrap();
+    erins
+        .add_file(
+            &mut w.erin,
+            Some(folder),
+            "erin.txt",
+            "text/plain",
+            b"by erin",
+        )
+        .unwrap();
+    carols.sync(&mut w.carol).unwrap();
+    w.coll.sync(&mut w.alice).unwrap();
+    let saved = w.server.log(&id);
+    let seq = saved.len() as u64;
+    let editor_needed = |v: &Violation| {
+        matches!(
+            v,
+            Violation::RoleTooLow {
+                action: sealshare::log::Action::EditAnyItem,
+                ..
+            }
+        )
+    };
+
+    // Carol's honest client refuses before signing anything.
+    for err in [
+        carols.trash(&mut w.carol, folder).unwrap_err(),
+        carols
+            .move_item(&mut w.carol, folder, Some(target))
+            .unwrap_err(),
+    ] {
+        assert!(
+            matches!(&err, Error::InvalidOperation { violation, .. } if editor_needed(violation)),
+            "{err:?}"
+        );
+    }
+    assert_eq!(w.server.log(&id).len(), saved.len(), "nothing was sent");
+
+    // Signed anyway, by hand: every member's verification refuses it.
+    let record = &w.coll.state().items()[&folder];
+    let mut moved = record.latest.header.clone();
+    moved.version += 1;
+    moved.parent = Some(target);
+    for body in [Body::Trash { item: folder }, Body::PutItem(Box::new(moved))] {
+        w.server.set_log(&id, saved.clone());
+        forge(&w, &w.carol, body);
+        refused_by_everyone(&mut w, seq, editor_needed);
+    }
+    w.server.set_log(&id, saved.clone());
+
+    // Her own empty folder she moves and trashes as before; an editor acts on
+    // the full one.
+    carols.move_item(&mut w.carol, empty, Some(target)).unwrap();
+    carols.trash(&mut w.carol, empty).unwrap();
+    carols.restore(&mut w.carol, empty).unwrap();
+    erins.sync(&mut w.erin).unwrap();
+    erins.move_item(&mut w.erin, folder, Some(target)).unwrap();
+    erins.trash(&mut w.erin, folder).unwrap();
+    w.coll.sync(&mut w.alice).unwrap();
+    assert!(w.coll.item(folder).unwrap().trashed);
+}

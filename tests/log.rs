@@ -245,3 +245,46 @@ fn operations_round_trip_byte_for_byte() {
         Err(sealshare::DecodeError::Truncated { .. })
     ));
 }
+
+#[test]
+fn a_restored_checkpoint_rebuilds_the_folder_tree_for_cycle_checks() {
+    let server = TestServer::new();
+    let clock = TestClock::at(100);
+    let mut alice = user("alice", &server, &clock);
+    let mut coll = Collection::create(&mut alice, "Tree", "").unwrap();
+    let a = coll.add_folder(&mut alice, None, "a").unwrap();
+    let b = coll.add_folder(&mut alice, Some(a), "b").unwrap();
+    let c = coll.add_folder(&mut alice, Some(b), "c").unwrap();
+    let d = coll.add_folder(&mut alice, None, "d").unwrap();
+    coll.move_item(&mut alice, d, Some(c)).unwrap();
+    let cycle = |coll: &mut Collection, alice: &mut sealshare::Client, from, into| match coll
+        .move_item(alice, from, Some(into))
+    {
+        Err(Error::InvalidOperation {
+            violation: Violation::BadParent(why),
+            ..
+        }) => why,
+        other => panic!("{other:?}"),
+    };
+    let saved = coll.to_checkpoint(alice.account()).unwrap();
+    let mut restored = Collection::from_checkpoint(alice.account(), &saved).unwrap();
+    for into in [a, b, c, d] {
+        assert_eq!(
+            cycle(&mut restored, &mut alice, a, into),
+            "a folder cannot be inside itself"
+        );
+    }
+    // Moves after the restore are checked against the rebuilt tree.
+    restored.move_item(&mut alice, d, None).unwrap();
+    restored.move_item(&mut alice, a, Some(d)).unwrap();
+    assert_eq!(
+        cycle(&mut restored, &mut alice, d, c),
+        "a folder cannot be inside itself"
+    );
+    coll.sync(&mut alice).unwrap();
+    assert_eq!(coll.state().head(), restored.state().head());
+    assert_eq!(
+        cycle(&mut coll, &mut alice, d, b),
+        "a folder cannot be inside itself"
+    );
+}

@@ -249,6 +249,9 @@ pub enum Violation {
     /// An item with this id already exists.
     #[error("the item already exists")]
     ItemExists,
+    /// The item was purged: a purge is final, and its id is never used again.
+    #[error("the item was purged; its id cannot be used again")]
+    ItemPurged,
     /// The version number is not the next one for the item.
     #[error("item version {found}, expected {expected}")]
     WrongVersion {

@@ -89,6 +89,8 @@ pub enum Act {
     Restore { id: u8 },
     /// Purge item `id`.
     Purge { id: u8 },
+    /// Move item `id` under `parent` (a next version naming another parent).
+    Move { id: u8, parent: Option<u8> },
 }
 
 /// A script: steps after the creation of the collection by actor 0.
@@ -217,6 +219,13 @@ pub fn body(state: &LogState, step: &Step) -> Body {
         Act::Trash { id } => Body::Trash { item: item(*id) },
         Act::Restore { id } => Body::Restore { item: item(*id) },
         Act::Purge { id } => Body::Purge { item: item(*id) },
+        Act::Move { id, parent } => {
+            let (version, folder) = match state.items().get(&item(*id)) {
+                Some(r) => (r.latest.header.version + 1, r.kind() == ItemKind::Folder),
+                None => (2, false),
+            };
+            Body::PutItem(Box::new(header(*id, version, parent.map(item), folder)))
+        }
     }
 }
 

@@ -7,7 +7,7 @@
 //! `SEALSHARE_MODEL_CASES=50000 cargo test -p sealshare-fuzz-targets --release --test model`
 //! runs it at a high count.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use proptest::prelude::*;
 use sealshare::LogState;
@@ -36,12 +36,13 @@ struct Item {
 }
 
 /// The model: members (role, accepted), whether a leave left the key stale,
-/// items, and the last time.
+/// items, the ids ever purged (never used again), and the last time.
 #[derive(Clone)]
 struct Model {
     members: HashMap<usize, (R, bool)>,
     stale: bool,
     items: HashMap<u8, Item>,
+    purged: HashSet<u8>,
     time: u64,
 }
 
@@ -51,8 +52,26 @@ impl Model {
             members: HashMap::from([(0, (R::Owner, true))]),
             stale: false,
             items: HashMap::new(),
+            purged: HashSet::new(),
             time: 1000,
         }
+    }
+
+    /// Whether folder `id` holds any item (trashed ones included).
+    fn holds_items(&self, id: u8) -> bool {
+        self.items.values().any(|i| i.parent == Some(id))
+    }
+
+    /// Whether `target` is `folder` or inside it.
+    fn within(&self, target: u8, folder: u8) -> bool {
+        let mut cursor = Some(target);
+        while let Some(c) = cursor {
+            if c == folder {
+                return true;
+            }
+            cursor = self.items.get(&c).and_then(|i| i.parent);
+        }
+        false
     }
 
     /// Applies `step` by `a` at `time` if the rules allow it; says whether they did.
@@ -154,7 +173,11 @@ impl Model {
             Act::Rename => role >= R::Editor && !self.stale,
             Act::Add { id, parent, folder } => {
                 let id = id % 8;
-                if role < R::Collaborator || self.stale || self.items.contains_key(&id) {
+                if role < R::Collaborator
+                    || self.stale
+                    || self.items.contains_key(&id)
+                    || self.purged.contains(&id)
+                {
                     return false;
                 }
                 if let Some(p) = parent.map(|p| p % 8) {
@@ -185,13 +208,16 @@ impl Model {
                 }
                 None => false,
             },
+            // Acting on a folder that holds items needs Editor, even from
+            // its creator (trash, restore, move; purge needs Admin anyway).
             Act::Trash { id } | Act::Restore { id } => {
                 let trash = matches!(act, Act::Trash { .. });
+                let full = self.holds_items(id % 8);
                 match self.items.get_mut(&(id % 8)) {
                     Some(i)
                         if i.trashed != trash
                             && (role >= R::Editor
-                                || (i.creator == a && role >= R::Collaborator)) =>
+                                || (i.creator == a && role >= R::Collaborator && !full)) =>
                     {
                         i.trashed = trash;
                         true
@@ -201,14 +227,39 @@ impl Model {
             }
             Act::Purge { id } => {
                 let id = id % 8;
-                let has_children = self.items.values().any(|i| i.parent == Some(id));
+                let has_children = self.holds_items(id);
                 match self.items.get(&id) {
                     Some(i) if role >= R::Admin && i.trashed && !has_children => {
                         self.items.remove(&id);
+                        self.purged.insert(id);
                         true
                     }
                     _ => false,
                 }
+            }
+            Act::Move { id, parent } => {
+                let (id, parent) = (id % 8, parent.map(|p| p % 8));
+                let Some(i) = self.items.get(&id) else {
+                    return false;
+                };
+                let moving = i.parent != parent;
+                let allowed = role >= R::Editor
+                    || (i.creator == a
+                        && role >= R::Collaborator
+                        && !(moving && self.holds_items(id)));
+                let parent_ok = parent.is_none_or(|p| {
+                    self.items
+                        .get(&p)
+                        .is_some_and(|pi| pi.folder && !pi.trashed)
+                        && !(i.folder && self.within(p, id))
+                });
+                if self.stale || i.trashed || !allowed || !parent_ok {
+                    return false;
+                }
+                if let Some(i) = self.items.get_mut(&id) {
+                    i.parent = parent;
+                }
+                true
             }
         }
     }
@@ -233,6 +284,7 @@ fn step_strategy() -> impl Strategy<Value = Step> {
         4 => (0u8..4).prop_map(|id| Act::Trash { id }),
         4 => (0u8..4).prop_map(|id| Act::Restore { id }),
         3 => (0u8..4).prop_map(|id| Act::Purge { id }),
+        4 => (0u8..4, prop::option::of(0u8..4)).prop_map(|(id, parent)| Act::Move { id, parent }),
     ];
     (0u8..6, -2i8..20, act).prop_map(|(actor, delay, act)| Step { actor, delay, act })
 }
@@ -317,7 +369,7 @@ fn scripts_reach_every_kind_of_step() {
     let strategy = script_strategy();
     let mut accepted: HashMap<&'static str, usize> = HashMap::new();
     let mut refused: HashMap<&'static str, usize> = HashMap::new();
-    for _ in 0..400 {
+    for _ in 0..1000 {
         let steps = strategy.new_tree(&mut runner).unwrap().current();
         let mut state = LogState::empty(actors::COLLECTION);
         state.extend(&[actors::genesis()], actors::NOW).unwrap();

@@ -6,7 +6,7 @@
 //! and the freshness of the key new writes use) and `items`. Every check comes
 //! before the first change, so a refused operation leaves the state as it was.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::crypto::aead::SealedBox;
 use crate::crypto::sign::VerifyingKey;
@@ -22,9 +22,11 @@ mod items;
 mod links;
 mod members;
 mod records;
+mod tree;
 
 pub use event::{Event, EventKind};
 pub use records::{Epoch, Invitation, ItemRecord, ItemVersion, LinkRecord, Member};
+pub(crate) use tree::FolderTree;
 
 /// The most items (and folders) a collection may hold.
 pub const MAX_ITEMS: usize = 10_000_000;
@@ -46,6 +48,10 @@ pub struct LogState {
     pub(crate) stale: bool,
     pub(crate) info: Option<(u64, SealedBox)>,
     pub(crate) items: HashMap<ItemId, ItemRecord>,
+    /// Every item id ever purged: never used again (items.rs).
+    pub(crate) purged: HashSet<ItemId>,
+    /// The folders as a link-cut tree, for O(log n) cycle checks (tree.rs).
+    pub(crate) folders: FolderTree,
     pub(crate) history: Vec<Event>,
     pub(crate) links: BTreeMap<LinkId, LinkRecord>,
     pub(crate) invitations: BTreeMap<String, Invitation>,
@@ -73,6 +79,8 @@ impl Clone for LogState {
             stale: self.stale,
             info: self.info.clone(),
             items,
+            purged: self.purged.clone(),
+            folders: self.folders.clone(),
             history,
             links: self.links.clone(),
             invitations: self.invitations.clone(),
@@ -95,6 +103,8 @@ impl LogState {
             stale: false,
             info: None,
             items: HashMap::new(),
+            purged: HashSet::new(),
+            folders: FolderTree::default(),
             history: Vec::new(),
             links: BTreeMap::new(),
             invitations: BTreeMap::new(),
@@ -157,6 +167,11 @@ impl LogState {
     /// Every item, trashed ones included (purged ones are gone).
     pub fn items(&self) -> &HashMap<ItemId, ItemRecord> {
         &self.items
+    }
+    /// Every item id that was purged. A purge is final: no operation can put
+    /// an item under one of these ids again, at any version.
+    pub fn purged(&self) -> &HashSet<ItemId> {
+        &self.purged
     }
     /// The verified history, oldest first.
     pub fn history(&self) -> &[Event] {
@@ -320,7 +335,8 @@ impl LogState {
     /// The authority table's row for `op`: what it asks to do. Item operations
     /// ask for the author's own items or anyone's, by the item's creator.
     pub fn request_of(&self, op: &Operation) -> Request {
-        let item = |id: &ItemId| Request::Act(self.item_action(id, &op.author));
+        let item =
+            |id: &ItemId, on_contents| Request::Act(self.item_action(id, &op.author, on_contents));
         match &op.body {
             Body::Create { .. } => Request::Create,
             Body::Join { .. } => Request::Join,
@@ -341,8 +357,14 @@ impl LogState {
             Body::PutItem(header) if !self.items.contains_key(&header.item) => {
                 Request::Act(Action::AddItem)
             }
-            Body::PutItem(header) => item(&header.item),
-            Body::Trash { item: id } | Body::Restore { item: id } => item(id),
+            Body::PutItem(header) => {
+                let moves = self
+                    .items
+                    .get(&header.item)
+                    .is_some_and(|rec| rec.latest.header.parent != header.parent);
+                item(&header.item, moves)
+            }
+            Body::Trash { item: id } | Body::Restore { item: id } => item(id, true),
             Body::Purge { .. } => Request::Act(Action::Purge),
             Body::CreateLink(_) | Body::RevokeLinks { .. } => Request::Act(Action::ManageLinks),
         }
@@ -351,9 +373,18 @@ impl LogState {
     /// Editing, trashing or restoring `item` needs [`Action::EditOwnItem`] for
     /// the item's creator and [`Action::EditAnyItem`] for anyone else. (A
     /// missing item asks for the least; the item rules then refuse it.)
-    fn item_action(&self, item: &ItemId, author: &str) -> Action {
+    ///
+    /// Acting `on_contents` of a folder that holds any item (trashing,
+    /// restoring or moving it; purging needs Admin anyway) acts on everything
+    /// inside, which may be other members' items: it needs EditAnyItem even
+    /// from the folder's creator. Deliberately stricter than the role each item
+    /// inside would need: that exact check would need, for every folder, who
+    /// created anything below it, an aggregate to keep across moves; this one
+    /// is O(1).
+    fn item_action(&self, item: &ItemId, author: &str, on_contents: bool) -> Action {
         match self.items.get(item) {
             Some(rec) if rec.creator != author => Action::EditAnyItem,
+            Some(rec) if on_contents && rec.children > 0 => Action::EditAnyItem,
             Some(_) | None => Action::EditOwnItem,
         }
     }
