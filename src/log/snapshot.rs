@@ -357,9 +357,13 @@ impl LogState {
         }
         let folders = FolderTree::build(&items)
             .map_err(|reason| DecodeError::invalid("checkpoint items", reason))?;
+        let (open_links, key_links) = crate::log::state::link_indexes(&links);
+        let holders = members.values().filter(|m| m.key.is_some()).count();
         Ok(Self {
             founder_key,
             links,
+            open_links,
+            key_links,
             invitations,
             collection,
             next_seq,
@@ -367,6 +371,7 @@ impl LogState {
             last_time,
             owner,
             members,
+            holders,
             epochs,
             stale,
             info,

@@ -45,10 +45,10 @@ impl LogState {
 
     /// Whether a link that can no longer be used still holds the current key.
     pub fn dead_link_holds_current_key(&self, time: u64) -> bool {
-        let current = self.epoch();
-        self.links.values().any(|l| {
-            l.epoch_key.as_ref().is_some_and(|(e, _)| *e == current)
-                && self.link_refusal(l, time, &|_| true).is_some()
+        self.key_links.iter().any(|id| {
+            self.links
+                .get(id)
+                .is_some_and(|l| self.link_refusal(l, time, &|_| true).is_some())
         })
     }
 
@@ -79,14 +79,18 @@ impl LogState {
             });
         }
         let holds_key = |h: &str| self.members.get(h).is_some_and(|m| m.key.is_some());
-        let expected = self
-            .members
-            .keys()
-            .filter(|h| keep(h) && holds_key(h))
-            .count();
-        if rotation.wraps.len() != expected {
-            return Err(Violation::RotationRecipients("wrong number of wraps"));
-        }
+        // Each wrap goes to a distinct kept key holder; with as many wraps as
+        // kept key holders, every one of them gets exactly one. The count
+        // comes from the operation's own list of who goes, never a scan of all
+        // members (members waiting for approval cost nothing here).
+        let dropped = match &op.body {
+            crate::log::op::Body::Remove { members, .. } => {
+                members.iter().filter(|h| holds_key(h)).count()
+            }
+            crate::log::op::Body::Unshare { .. } => self.holders.saturating_sub(1),
+            _ => 0,
+        };
+        let expected = self.holders.saturating_sub(dropped);
         let mut seen = HashSet::with_capacity(expected);
         for (h, _) in &rotation.wraps {
             if !holds_key(h) || !keep(h) {
@@ -121,12 +125,13 @@ impl LogState {
         time: u64,
         keep: &'a dyn Fn(&str) -> bool,
     ) -> impl Iterator<Item = LinkId> + 'a {
-        self.links
+        self.open_links
             .iter()
+            .filter_map(|id| self.links.get(id).map(|l| (*id, l)))
             .filter(move |(_, l)| {
                 l.terms.carries_epoch_key() && self.link_refusal(l, time, keep).is_none()
             })
-            .map(|(id, _)| *id)
+            .map(|(id, _)| id)
     }
 
     /// Applies a checked rotation: the new key for every recipient, the next
@@ -137,12 +142,15 @@ impl LogState {
                 m.key = Some((rotation.epoch, wrap.clone()));
             }
         }
-        for rec in self.links.values_mut() {
-            rec.epoch_key = None;
+        for l in std::mem::take(&mut self.key_links) {
+            if let Some(rec) = self.links.get_mut(&l) {
+                rec.epoch_key = None;
+            }
         }
         for (l, wrap) in &rotation.links {
             if let Some(rec) = self.links.get_mut(l) {
                 rec.epoch_key = Some((rotation.epoch, wrap.clone()));
+                self.key_links.insert(*l);
             }
         }
         self.epochs.push(Epoch {

@@ -31,6 +31,10 @@ impl LogState {
             LinkKeys::Epoch { epoch, wrap } => Some((*epoch, wrap.clone())),
             _ => None,
         };
+        self.open_links.insert(terms.link);
+        if epoch_key.is_some() {
+            self.key_links.insert(terms.link);
+        }
         self.links.insert(
             terms.link,
             LinkRecord {
@@ -81,6 +85,8 @@ impl LogState {
                 rec.revoked = Some((actor.name.to_owned(), op.time));
                 rec.epoch_key = None;
             }
+            self.open_links.remove(l);
+            self.key_links.remove(l);
         }
         if let Some(r) = rotation {
             self.start_epoch(r, op.seq);
@@ -102,7 +108,7 @@ impl LogState {
         if self.links.contains_key(&terms.link) {
             return Err(Violation::LinkTerms("a link with this id exists"));
         }
-        if self.links.values().filter(|l| l.revoked.is_none()).count() >= MAX_LINKS {
+        if self.open_links.len() >= MAX_LINKS {
             return Err(Violation::Limit("too many links not revoked"));
         }
         if terms.expires_at < op.time {
@@ -263,7 +269,7 @@ impl LogState {
             rec.joins.push((op.author.clone(), op.time));
         }
         let awaiting_approval = key.is_none();
-        self.members.insert(
+        self.insert_member(
             op.author.clone(),
             Member {
                 card: card.clone(),

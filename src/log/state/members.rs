@@ -24,7 +24,7 @@ impl LogState {
     /// The author leaves (or declines); the key must rotate before new writes.
     pub(super) fn leave(&mut self, actor: Actor<'_>, dry: bool) -> Result<EventKind, Violation> {
         if !dry {
-            self.members.remove(actor.name);
+            self.remove_member(actor.name);
             self.stale = true;
         }
         Ok(EventKind::Left)
@@ -62,7 +62,7 @@ impl LogState {
         let mut added = Vec::with_capacity(grants.len());
         for g in grants {
             added.push((g.card.handle().to_owned(), g.role));
-            self.members.insert(
+            self.insert_member(
                 g.card.handle().to_owned(),
                 Member {
                     card: g.card.clone(),
@@ -126,7 +126,7 @@ impl LogState {
             return Ok(EventKind::Accepted);
         }
         for member in members {
-            self.members.remove(member);
+            self.remove_member(member);
         }
         self.start_epoch(rotation, op.seq);
         Ok(EventKind::Removed {
@@ -145,13 +145,13 @@ impl LogState {
         dry: bool,
     ) -> Result<EventKind, Violation> {
         let owner = self.owner.clone();
-        let every_link: Vec<LinkId> = self.links.keys().copied().collect();
+        let every_link: Vec<LinkId> = self.open_links.iter().copied().collect();
         self.check_rotation(op, rotation, &|h| h == owner, &every_link)?;
         if dry {
             return Ok(EventKind::Accepted);
         }
-        for rec in self.links.values_mut() {
-            if rec.revoked.is_none() {
+        for l in std::mem::take(&mut self.open_links) {
+            if let Some(rec) = self.links.get_mut(&l) {
                 rec.revoked = Some((actor.name.to_owned(), op.time));
             }
         }
@@ -163,6 +163,7 @@ impl LogState {
             .cloned()
             .collect();
         self.members.retain(|h, _| *h == owner);
+        self.holders = self.members.values().filter(|m| m.key.is_some()).count();
         self.start_epoch(rotation, op.seq);
         Ok(EventKind::Unshared {
             removed,
@@ -230,6 +231,7 @@ impl LogState {
             return Ok(EventKind::Accepted);
         }
         if let Some(m) = self.members.get_mut(member) {
+            self.holders += usize::from(m.key.is_none());
             m.key = Some((epoch, wrap.clone()));
             m.approved_by = Some(actor.name.to_owned());
         }
@@ -293,7 +295,7 @@ impl LogState {
         let Some(inv) = self.invitations.remove(handle) else {
             return Err(Violation::NoSuchInvitation(handle.to_owned()));
         };
-        self.members.insert(
+        self.insert_member(
             handle.to_owned(),
             Member {
                 card: card.clone(),

@@ -6,7 +6,7 @@
 //! and the freshness of the key new writes use) and `items`. Every check comes
 //! before the first change, so a refused operation leaves the state as it was.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::crypto::aead::SealedBox;
 use crate::crypto::sign::VerifyingKey;
@@ -44,6 +44,8 @@ pub struct LogState {
     pub(crate) owner: String,
     pub(crate) founder_key: [u8; 32],
     pub(crate) members: BTreeMap<String, Member>,
+    /// How many members hold a key (every rotation wraps to exactly them).
+    pub(crate) holders: usize,
     pub(crate) epochs: Vec<Epoch>,
     pub(crate) stale: bool,
     pub(crate) info: Option<(u64, SealedBox)>,
@@ -54,7 +56,29 @@ pub struct LogState {
     pub(crate) folders: FolderTree,
     pub(crate) history: Vec<Event>,
     pub(crate) links: BTreeMap<LinkId, LinkRecord>,
+    /// The links not revoked (at most `MAX_LINKS`), so no rule scans revoked ones.
+    pub(crate) open_links: BTreeSet<LinkId>,
+    /// The links holding the current epoch key (a subset of `open_links`).
+    pub(crate) key_links: BTreeSet<LinkId>,
     pub(crate) invitations: BTreeMap<String, Invitation>,
+}
+
+/// The indexes of `links`: those not revoked, and those holding the current
+/// epoch key (rebuilt when a state is restored from a checkpoint).
+pub(crate) fn link_indexes(
+    links: &BTreeMap<LinkId, LinkRecord>,
+) -> (BTreeSet<LinkId>, BTreeSet<LinkId>) {
+    let open = links
+        .iter()
+        .filter(|(_, l)| l.revoked.is_none())
+        .map(|(id, _)| *id)
+        .collect();
+    let keyed = links
+        .iter()
+        .filter(|(_, l)| l.epoch_key.is_some())
+        .map(|(id, _)| *id)
+        .collect();
+    (open, keyed)
 }
 
 /// Room left for growth when a state is copied or restored, so the next
@@ -75,6 +99,7 @@ impl Clone for LogState {
             owner: self.owner.clone(),
             founder_key: self.founder_key,
             members: self.members.clone(),
+            holders: self.holders,
             epochs: self.epochs.clone(),
             stale: self.stale,
             info: self.info.clone(),
@@ -83,6 +108,8 @@ impl Clone for LogState {
             folders: self.folders.clone(),
             history,
             links: self.links.clone(),
+            open_links: self.open_links.clone(),
+            key_links: self.key_links.clone(),
             invitations: self.invitations.clone(),
         }
     }
@@ -99,6 +126,7 @@ impl LogState {
             owner: String::new(),
             founder_key: [0; 32],
             members: BTreeMap::new(),
+            holders: 0,
             epochs: Vec::new(),
             stale: false,
             info: None,
@@ -107,6 +135,8 @@ impl LogState {
             folders: FolderTree::default(),
             history: Vec::new(),
             links: BTreeMap::new(),
+            open_links: BTreeSet::new(),
+            key_links: BTreeSet::new(),
             invitations: BTreeMap::new(),
         }
     }
@@ -322,6 +352,22 @@ impl LogState {
         }
     }
 
+    /// Adds (or replaces) a member, keeping the count of key holders.
+    pub(crate) fn insert_member(&mut self, handle: String, member: Member) {
+        let holds = member.key.is_some();
+        if let Some(old) = self.members.insert(handle, member) {
+            self.holders -= usize::from(old.key.is_some());
+        }
+        self.holders += usize::from(holds);
+    }
+
+    /// Removes a member, keeping the count of key holders.
+    pub(crate) fn remove_member(&mut self, handle: &str) -> Option<Member> {
+        let old = self.members.remove(handle)?;
+        self.holders -= usize::from(old.key.is_some());
+        Some(old)
+    }
+
     /// Where `handle` stands just before the next operation.
     pub fn standing(&self, handle: &str) -> Standing {
         match self.members.get(handle) {
@@ -407,7 +453,7 @@ impl LogState {
         }
         self.owner = op.author.clone();
         self.founder_key = owner.signing_key().to_bytes();
-        self.members.insert(
+        self.insert_member(
             op.author.clone(),
             Member {
                 card: owner.clone(),
