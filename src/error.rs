@@ -47,8 +47,11 @@ pub enum Error {
     /// shared secret.
     #[error("unusable public key: {0}")]
     WeakKey(&'static str),
-    /// Stored password-hashing parameters lie outside the accepted bounds (a doctored
-    /// blob, or one from a device with other limits). Nothing was allocated.
+    /// Password-hashing parameters lie outside the accepted bounds or above the
+    /// caller's budget ([`crate::crypto::password::Argon2Budget`]): a doctored
+    /// blob, one made for a device with more to spare, or a link's terms above
+    /// the link-password ceiling. The message names the field, its value and
+    /// the bound. Nothing was allocated or hashed.
     #[error("password-hashing parameters refused: {0}")]
     UnsafeParameters(String),
     /// An argument from the caller is out of range (the message says which and why).
