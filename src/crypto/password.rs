@@ -383,7 +383,7 @@ impl Drop for WipedMemory {
     }
 }
 
-/// [`derive`] with parameters read from outside (a stored blob, a link's terms):
+/// [`derive()`] with parameters read from outside (a stored blob, a link's terms):
 /// `params` are first checked against the caller's `budget`
 /// ([`Argon2Params::check_within`]; [`Error::UnsafeParameters`] before any
 /// allocation or hashing).
