@@ -43,8 +43,9 @@ pub enum Error {
         /// The handle whose card changed.
         handle: String,
     },
-    /// A public key is unusable: low order, non-canonical, or it yields an all-zero
-    /// shared secret.
+    /// A public key is unusable: of small order, non-canonical, an Ed25519 key
+    /// with a torsion component (outside the prime-order subgroup), or it
+    /// yields an all-zero shared secret. The message says which.
     #[error("unusable public key: {0}")]
     WeakKey(&'static str),
     /// Password-hashing parameters lie outside the accepted bounds or above the
