@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::crypto::password::Argon2Params;
+use crate::crypto::password::{Argon2Budget, Argon2Params};
 use crate::crypto::secret::{SecretBytes, SecretKey};
 use crate::crypto::sign::{Domain, Signature, SigningKey};
 use crate::crypto::wrap::{WrapContext, WrappedSecret};
@@ -45,9 +45,24 @@ impl Account {
         Ok((account, keystore, phrase))
     }
 
-    /// Opens an account from its keystore with the password.
+    /// Opens an account from its keystore with the password, within
+    /// [`Argon2Budget::DEFAULT`] (see [`Keystore::unlock_with_password`]).
     pub fn unlock(keystore: &Keystore, password: &str) -> Result<Self> {
-        Self::from_secret_bytes(keystore.unlock_with_password(password)?.expose())
+        Self::unlock_within(keystore, password, Argon2Budget::DEFAULT)
+    }
+
+    /// [`Account::unlock`] within the caller's `budget` instead of the default
+    /// (see [`Keystore::unlock_with_password_within`]).
+    pub fn unlock_within(
+        keystore: &Keystore,
+        password: &str,
+        budget: Argon2Budget,
+    ) -> Result<Self> {
+        Self::from_secret_bytes(
+            keystore
+                .unlock_with_password_within(password, budget)?
+                .expose(),
+        )
     }
 
     /// Opens an account from its keystore with the recovery phrase.

@@ -43,12 +43,16 @@ pub enum Error {
         /// The handle whose card changed.
         handle: String,
     },
-    /// A public key is unusable: low order, non-canonical, or it yields an all-zero
-    /// shared secret.
+    /// A public key is unusable: of small order, non-canonical, an Ed25519 key
+    /// with a torsion component (outside the prime-order subgroup), or it
+    /// yields an all-zero shared secret. The message says which.
     #[error("unusable public key: {0}")]
     WeakKey(&'static str),
-    /// Stored password-hashing parameters lie outside the accepted bounds (a doctored
-    /// blob, or one from a device with other limits). Nothing was allocated.
+    /// Password-hashing parameters lie outside the accepted bounds or above the
+    /// caller's budget ([`crate::crypto::password::Argon2Budget`]): a doctored
+    /// blob, one made for a device with more to spare, or a link's terms above
+    /// the link-password ceiling. The message names the field, its value and
+    /// the bound. Nothing was allocated or hashed.
     #[error("password-hashing parameters refused: {0}")]
     UnsafeParameters(String),
     /// An argument from the caller is out of range (the message says which and why).

@@ -11,8 +11,8 @@ use sha2::{Digest, Sha256, Sha512};
 use subtle::ConstantTimeEq;
 
 use crate::crypto::sign::{Domain, Signature, SigningKey, VerifyingKey};
-use crate::crypto::x25519::KemPublicKey;
-use crate::error::{DecodeError, Result};
+use crate::crypto::x25519::{KemPublicKey, is_low_order};
+use crate::error::{DecodeError, Error, Result};
 use crate::wire::{self, Kind, Reader, Writer};
 
 /// The longest handle, in bytes of UTF-8.
@@ -126,6 +126,13 @@ impl Identity {
     }
 
     /// Decodes a card and verifies its self-signature.
+    ///
+    /// Refuses with [`Error::WeakKey`], saying which, a signing key that is not
+    /// the canonical encoding of a point of order ℓ (non-canonical, of small
+    /// order, or with a torsion component: see [`VerifyingKey::from_bytes`])
+    /// and a KEM key of small order (nothing can be wrapped to it, so a member
+    /// holding it would block every rotation). Keys made by [`crate::Account`]
+    /// always pass.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         if bytes.len() > MAX_CARD_LEN {
             return Err(DecodeError::TooLong {
@@ -139,7 +146,13 @@ impl Identity {
         let handle = r.str("handle", MAX_HANDLE_LEN)?;
         check_handle(handle)?;
         let signing_key = VerifyingKey::from_bytes(&r.array()?)?;
-        let kem_key = KemPublicKey::from_bytes(r.array()?);
+        let kem_bytes = r.array()?;
+        if is_low_order(&kem_bytes) {
+            // Every share and rotation must wrap to it, and no wrap to a
+            // low-order key can be made: such a member would block them all.
+            return Err(Error::WeakKey("X25519 key of small order"));
+        }
+        let kem_key = KemPublicKey::from_bytes(kem_bytes);
         let created_at = r.u64()?;
         let signature = Signature::from_bytes(r.array()?);
         r.finish()?;

@@ -58,6 +58,16 @@
 //! trailing bytes); the parameters are checked when the password path uses them,
 //! so a blob whose parameters this device refuses can still be opened with the
 //! recovery phrase and given a new password.
+//!
+//! # Budget
+//!
+//! Every path that runs Argon2id on the stored parameters (unlock, change of
+//! password, reseal) checks them first against the absolute bounds and against
+//! the caller's [`Argon2Budget`]: [`Argon2Budget::DEFAULT`] for the plain
+//! methods, the caller's own for their `_within` variants. A keystore made with
+//! parameters above the default budget (the Sensitive profile) opens only
+//! through a `_within` variant with a budget that admits them. The recovery
+//! path runs no Argon2id on the stored parameters.
 
 use std::fmt;
 
@@ -66,7 +76,7 @@ use zeroize::Zeroizing;
 
 use crate::crypto::aead::{NONCE_LEN, SealedBox, TAG_LEN};
 use crate::crypto::kdf;
-use crate::crypto::password::{self, Argon2Params, SALT_LEN};
+use crate::crypto::password::{self, Argon2Budget, Argon2Params, SALT_LEN};
 use crate::crypto::random;
 use crate::crypto::secret::{SecretBytes, SecretKey};
 use crate::error::{DecodeError, Error, Result};
@@ -117,6 +127,11 @@ impl Keystore {
     /// once ([`RecoveryPhrase::words`]) and then drops. Refuses an empty password
     /// and a payload above [`MAX_PAYLOAD_LEN`] with [`Error::InvalidArgument`].
     ///
+    /// The parameters are checked against the absolute bounds only: a keystore
+    /// made above [`Argon2Budget::DEFAULT`] (the Sensitive profile) is unlocked
+    /// with [`Keystore::unlock_with_password_within`] and a budget that admits
+    /// them.
+    ///
     /// [`Profile`]: crate::crypto::password::Profile
     pub fn create(
         payload: &[u8],
@@ -144,38 +159,66 @@ impl Keystore {
         Ok((keystore, phrase))
     }
 
-    /// Opens the payload with the password.
+    /// Opens the payload with the password, within [`Argon2Budget::DEFAULT`].
     ///
-    /// Checks the stored parameters first ([`Error::UnsafeParameters`], nothing
-    /// allocated); a password that does not open the master key gives
+    /// Checks the stored parameters first, against the absolute bounds and the
+    /// default budget ([`Error::UnsafeParameters`], nothing allocated or
+    /// hashed); a password that does not open the master key gives
     /// [`Error::WrongPassword`] (so does a doctored salt or parameter); a payload
     /// that fails to open after the right password gives [`Error::DecryptionFailed`].
     pub fn unlock_with_password(&self, password: &str) -> Result<SecretBytes> {
-        let master = self.master_by_password(password)?;
+        self.unlock_with_password_within(password, Argon2Budget::DEFAULT)
+    }
+
+    /// [`Keystore::unlock_with_password`] within the caller's `budget` instead of
+    /// the default (for example [`Argon2Budget::SENSITIVE`] for a keystore made
+    /// with the Sensitive profile): stored parameters above it are refused with
+    /// [`Error::UnsafeParameters`] before anything is allocated or hashed.
+    pub fn unlock_with_password_within(
+        &self,
+        password: &str,
+        budget: Argon2Budget,
+    ) -> Result<SecretBytes> {
+        let master = self.master_by_password(password, &budget)?;
         open_payload(&master, &self.payload, &self.by_recovery)
     }
 
     /// Opens the payload with the recovery phrase. A well-formed phrase that does
-    /// not open this keystore gives [`Error::WrongRecoveryPhrase`].
+    /// not open this keystore gives [`Error::WrongRecoveryPhrase`]. Runs no
+    /// Argon2id and reads no stored parameter, so it needs no budget.
     pub fn unlock_with_recovery(&self, phrase: &RecoveryPhrase) -> Result<SecretBytes> {
         let master = self.master_by_recovery(phrase)?;
         open_payload(&master, &self.payload, &self.by_recovery)
     }
 
     /// Wraps the master key under `new_password` with a new salt and the parameters
-    /// of `profile`, after unlocking with `old_password`. The payload and the
-    /// recovery wrap are not touched (their bytes stay the same). On error the
-    /// keystore is unchanged.
+    /// of `profile`, after unlocking with `old_password` within
+    /// [`Argon2Budget::DEFAULT`]. The payload and the recovery wrap are not
+    /// touched (their bytes stay the same). On error the keystore is unchanged.
+    /// The new parameters are the caller's choice, checked against the absolute
+    /// bounds only.
     pub fn change_password(
         &mut self,
         old_password: &str,
         new_password: &str,
         profile: impl Into<Argon2Params>,
     ) -> Result<()> {
+        self.change_password_within(old_password, new_password, profile, Argon2Budget::DEFAULT)
+    }
+
+    /// [`Keystore::change_password`], unlocking with `old_password` within the
+    /// caller's `budget` instead of the default.
+    pub fn change_password_within(
+        &mut self,
+        old_password: &str,
+        new_password: &str,
+        profile: impl Into<Argon2Params>,
+        budget: Argon2Budget,
+    ) -> Result<()> {
         let params = profile.into();
         params.check()?;
         check_new_password(new_password)?;
-        let master = self.master_by_password(old_password)?;
+        let master = self.master_by_password(old_password, &budget)?;
         // Refuse to re-wrap a master key whose payload no longer opens.
         open_payload(&master, &self.payload, &self.by_recovery)?;
         self.set_password(&master, new_password, params)
@@ -183,7 +226,9 @@ impl Keystore {
 
     /// Sets a new password with the recovery phrase (the user forgot theirs, or
     /// this device refuses the stored parameters). The payload and the recovery
-    /// wrap are not touched. On error the keystore is unchanged.
+    /// wrap are not touched. On error the keystore is unchanged. The stored
+    /// parameters are not read; the new ones are the caller's choice, checked
+    /// against the absolute bounds only.
     pub fn recover_and_set_password(
         &mut self,
         phrase: &RecoveryPhrase,
@@ -199,11 +244,22 @@ impl Keystore {
     }
 
     /// Replaces the payload (the account's secrets changed), after unlocking with
-    /// `password`. The master key and both of its wraps are not touched. On error
-    /// the keystore is unchanged.
+    /// `password` within [`Argon2Budget::DEFAULT`]. The master key and both of
+    /// its wraps are not touched. On error the keystore is unchanged.
     pub fn reseal_payload(&mut self, password: &str, new_payload: &[u8]) -> Result<()> {
+        self.reseal_payload_within(password, new_payload, Argon2Budget::DEFAULT)
+    }
+
+    /// [`Keystore::reseal_payload`], unlocking within the caller's `budget`
+    /// instead of the default.
+    pub fn reseal_payload_within(
+        &mut self,
+        password: &str,
+        new_payload: &[u8],
+        budget: Argon2Budget,
+    ) -> Result<()> {
         check_payload(new_payload)?;
-        let master = self.master_by_password(password)?;
+        let master = self.master_by_password(password, &budget)?;
         self.payload = seal_payload(&master, new_payload, &self.by_recovery)?;
         self.payload_len = new_payload.len();
         Ok(())
@@ -230,7 +286,8 @@ impl Keystore {
 
     /// Decodes a keystore, checking its structure (header, every length against
     /// its bound, no trailing bytes) before allocating. The Argon2id parameters are
-    /// checked when the password path uses them.
+    /// checked, against the bounds and the caller's budget, when the password
+    /// path uses them.
     pub fn from_bytes(bytes: &[u8]) -> Result<Keystore, DecodeError> {
         // First pass: borrow only, check every length against the keystore's own
         // bounds (tighter than a sealed box's).
@@ -268,10 +325,11 @@ impl Keystore {
         Self::from_bytes(&bytes)
     }
 
-    /// Checks the parameters, runs Argon2id and opens the master key.
-    fn master_by_password(&self, password: &str) -> Result<SecretKey> {
-        self.params.check()?;
-        let key = password_key(password, &self.salt, self.params)?;
+    /// Checks the parameters against the bounds and `budget`, runs Argon2id and
+    /// opens the master key.
+    fn master_by_password(&self, password: &str, budget: &Argon2Budget) -> Result<SecretKey> {
+        let hash = password::derive_within(password.as_bytes(), &self.salt, self.params, budget)?;
+        let key = kdf::derive_key(hash.expose(), b"", LABEL_PASSWORD_KEY, &[])?;
         let master = self
             .by_password
             .open(&key, &password_ad(self.params, &self.salt))
@@ -362,6 +420,7 @@ fn payload_ad(by_recovery: &SealedBox) -> Vec<u8> {
     w.finish()
 }
 
+/// The password key under parameters the caller chose (a new wrap).
 fn password_key(password: &str, salt: &[u8; SALT_LEN], params: Argon2Params) -> Result<SecretKey> {
     let hash = password::derive(password.as_bytes(), salt, params)?;
     kdf::derive_key(hash.expose(), b"", LABEL_PASSWORD_KEY, &[])

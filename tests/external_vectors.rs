@@ -1,8 +1,9 @@
 //! External test vectors run through the crate's own API: Wycheproof (Ed25519,
-//! X25519, ChaCha20-Poly1305, XChaCha20-Poly1305, HKDF-SHA256) and the RFC 9180
-//! HPKE vectors for the suite sealshare uses. Files are in tests/vectors/external/
-//! with their license. Every test counts the cases it ran against the file's total
-//! and reports all failures at once.
+//! X25519, ChaCha20-Poly1305, XChaCha20-Poly1305, HKDF-SHA256), the RFC 9180
+//! HPKE vectors for the suite sealshare uses, and ed25519-speccheck's edge cases
+//! of Ed25519 verification. Files are in tests/vectors/external/ and
+//! tests/vectors/ed25519-speccheck/ with their licenses. Every test counts the
+//! cases it ran against the file's total and reports all failures at once.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -18,7 +19,9 @@ use sealshare::Error;
 use sealshare::crypto::aead::{chacha_open, chacha_seal, xchacha_open, xchacha_seal};
 use sealshare::crypto::kdf::hkdf_sha256;
 use sealshare::crypto::secret::SecretKey;
-use sealshare::crypto::sign::{Signature, VerifyingKey};
+use sealshare::crypto::sign::{
+    RawBatchItem, Signature, SigningKey, VerifyingKey, verify_batch_raw,
+};
 use sealshare::crypto::x25519::{KemPublicKey, KemSecretKey};
 
 fn load(name: &str) -> Value {
@@ -209,6 +212,193 @@ fn wycheproof_hkdf_sha256() {
         }
     }
     report("hkdf", all.len(), failures);
+}
+
+/// Where sealshare refuses an ed25519-speccheck case, or that it accepts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// Refused when the public key is decoded: not a canonical encoding.
+    KeyNotCanonical,
+    /// Refused when the public key is decoded: of small order.
+    KeySmallOrder,
+    /// Refused when the public key is decoded: it has a torsion component.
+    KeyTorsion,
+    /// Refused when the signature is parsed: `S ≥ ℓ`, or `R` non-canonical or
+    /// of small order.
+    SignatureEncoding,
+    /// Refused by the cofactored equation.
+    Equation,
+    /// Accepted.
+    Accepted,
+}
+
+/// What the two equations say of a case on their own, with every encoding and
+/// order check skipped (points decoded leniently, `S` reduced mod ℓ): for the
+/// table below, so that it is clear which check refuses what.
+fn bare_equations(key: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> Option<(bool, bool)> {
+    use curve25519_dalek::constants::ED25519_BASEPOINT_POINT as B;
+    use curve25519_dalek::edwards::CompressedEdwardsY;
+    use curve25519_dalek::scalar::Scalar;
+    use curve25519_dalek::traits::IsIdentity;
+    use sha2::{Digest, Sha512};
+    let a = CompressedEdwardsY(*key).decompress()?;
+    let r_bytes: [u8; 32] = sig[..32].try_into().unwrap();
+    let r = CompressedEdwardsY(r_bytes).decompress()?;
+    let s = Scalar::from_bytes_mod_order(sig[32..].try_into().unwrap());
+    let digest: [u8; 64] = Sha512::new()
+        .chain_update(r_bytes)
+        .chain_update(key)
+        .chain_update(msg)
+        .finalize()
+        .into();
+    let k = Scalar::from_bytes_mod_order_wide(&digest);
+    let diff = B * s - r - a * k;
+    Some((diff.mul_by_cofactor().is_identity(), diff.is_identity()))
+}
+
+/// ed25519-speccheck (novifinancial/ed25519-speccheck, `cases.json`): twelve
+/// edge cases of Ed25519 verification, each run through single verification
+/// (`VerifyingKey::from_bytes`, then `verify_raw`) and batch verification
+/// (`verify_batch_raw`, alone and between two honest signatures). The verdicts
+/// must agree, and are pinned here with the check that gives them.
+///
+/// sealshare verifies with the cofactored equation `[8]([S]B − R − [k]A) = 0`
+/// (`k` = SHA-512(R || A || M) over the encodings as given, reduced mod ℓ, so
+/// "pre-reduction" of `8k` does not arise), requires `S < ℓ`, canonical `A`
+/// and `R`, `A` and `R` not of small order, and `A` of order exactly ℓ (no
+/// torsion component). It therefore accepts none of the twelve:
+///
+/// | # | A | R | S | cofactored / cofactorless alone | sealshare | refused because |
+/// | --- | --- | --- | --- | --- | --- | --- |
+/// | 0 | small order | small order | 0 | V / V | refused | A of small order |
+/// | 1 | small order | mixed | < ℓ | V / V | refused | A of small order |
+/// | 2 | mixed | small order | < ℓ | V / V | refused | A has torsion (R of small order too) |
+/// | 3 | mixed | mixed | < ℓ | V / V | refused | A has torsion |
+/// | 4 | mixed | mixed | < ℓ | V / X | refused | A has torsion |
+/// | 5 | mixed | order ℓ | < ℓ | V / X | refused | A has torsion |
+/// | 6 | order ℓ | order ℓ | > ℓ | V / V (S reduced) | refused | S not canonical |
+/// | 7 | order ℓ | order ℓ | ≫ ℓ | V / V (S reduced) | refused | S not canonical |
+/// | 8 | mixed | small order, non-canonical | < ℓ | X / X | refused | A has torsion (R non-canonical too) |
+/// | 9 | mixed | small order, non-canonical | < ℓ | V / V | refused | A has torsion (R non-canonical too) |
+/// | 10 | small order, non-canonical | mixed | < ℓ | V / X | refused | A not canonical |
+/// | 11 | small order, non-canonical | mixed | < ℓ | V / V | refused | A not canonical |
+///
+/// ("mixed": a point of order 2ℓ, 4ℓ or 8ℓ. "Alone": the equation with every
+/// other check skipped, computed here with the hash over `R` and `A` as given;
+/// cases 8 and 10 were signed over the re-encoded, canonical `R` or `A`, so
+/// their equations fail or hold only cofactored when hashed as given, and 9
+/// and 11 over the bytes as given.) Without the torsion check on keys, cases 3,
+/// 4 and 5 would be accepted by single and batch verification alike (the
+/// cofactored equation holds; checked by disabling it), and 2, 8 and 9 refused
+/// at the signature's `R`: cases 4 and 5 are the ones a cofactorless verifier
+/// refuses, so a key like theirs could give two verdicts.
+#[test]
+fn ed25519_speccheck() {
+    use Verdict::*;
+    let path: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "tests",
+        "vectors",
+        "ed25519-speccheck",
+        "cases.json",
+    ]
+    .iter()
+    .collect();
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let cases = file.as_array().unwrap();
+    assert_eq!(cases.len(), 12, "case count");
+    let expected = [
+        (KeySmallOrder, Some((true, true))),
+        (KeySmallOrder, Some((true, true))),
+        (KeyTorsion, Some((true, true))),
+        (KeyTorsion, Some((true, true))),
+        (KeyTorsion, Some((true, false))),
+        (KeyTorsion, Some((true, false))),
+        (SignatureEncoding, Some((true, true))),
+        (SignatureEncoding, Some((true, true))),
+        (KeyTorsion, Some((false, false))),
+        (KeyTorsion, Some((true, true))),
+        (KeyNotCanonical, Some((true, false))),
+        (KeyNotCanonical, Some((true, true))),
+    ];
+    // Two honest signatures around each case in the second batch.
+    let honest = SigningKey::generate().unwrap();
+    let honest_vk = honest.verifying_key();
+    let honest_msg = b"an honest raw message".to_vec();
+    let honest_sig = honest_raw_signature(&honest, &honest_msg);
+    honest_vk.verify_raw(&honest_msg, &honest_sig).unwrap();
+
+    let mut failures = Vec::new();
+    for (i, (case, (want, want_equations))) in cases.iter().zip(expected).enumerate() {
+        let key: [u8; 32] = hx(&case["pub_key"]).try_into().unwrap();
+        let msg = hx(&case["message"]);
+        let sig: [u8; 64] = hx(&case["signature"]).try_into().unwrap();
+        let equations = bare_equations(&key, &msg, &sig);
+        if equations != want_equations {
+            failures.push(format!(
+                "case {i}: bare equations {equations:?}, expected {want_equations:?}"
+            ));
+        }
+        let signature = Signature::from_bytes(sig);
+        let (single, batch) = match VerifyingKey::from_bytes(&key) {
+            Err(Error::WeakKey(why)) => {
+                let v = if why.contains("canonical") {
+                    KeyNotCanonical
+                } else if why.contains("small order") {
+                    KeySmallOrder
+                } else if why.contains("torsion") {
+                    KeyTorsion
+                } else {
+                    panic!("case {i}: unexpected key error {why}")
+                };
+                // No VerifyingKey, so no batch either: the same verdict.
+                (v, v)
+            }
+            Err(e) => panic!("case {i}: unexpected key error {e:?}"),
+            Ok(vk) => {
+                let single = match vk.verify_raw(&msg, &signature) {
+                    Ok(()) => Accepted,
+                    Err(Error::BadSignature { what }) if what == "signature encoding" => {
+                        SignatureEncoding
+                    }
+                    Err(Error::BadSignature { .. }) => Equation,
+                    Err(e) => panic!("case {i}: unexpected error {e:?}"),
+                };
+                let item = |key, msg, signature| RawBatchItem {
+                    key,
+                    msg,
+                    signature,
+                };
+                let alone = verify_batch_raw(&[item(&vk, &msg, &signature)]);
+                let between = verify_batch_raw(&[
+                    item(&honest_vk, &honest_msg, &honest_sig),
+                    item(&vk, &msg, &signature),
+                    item(&honest_vk, &honest_msg, &honest_sig),
+                ]);
+                let batch = match (alone, between) {
+                    (Ok(()), Ok(())) => Accepted,
+                    (Err((0, _)), Err((1, _))) => single,
+                    other => panic!("case {i}: batch gave {other:?}"),
+                };
+                (single, batch)
+            }
+        };
+        if single != want || batch != want {
+            failures.push(format!(
+                "case {i}: single {single:?}, batch {batch:?}, expected {want:?}"
+            ));
+        }
+    }
+    report("ed25519-speccheck", cases.len(), failures);
+}
+
+/// A signature on exactly `msg` (no domain label), as the bare primitive
+/// checks it: made with the same key's scalar by hand, since sealshare signs
+/// only with a domain.
+fn honest_raw_signature(key: &SigningKey, msg: &[u8]) -> Signature {
+    let sk = ed25519_dalek::SigningKey::from_bytes(key.seed().expose());
+    use ed25519_dalek::Signer as _;
+    Signature::from_bytes(sk.sign(msg).to_bytes())
 }
 
 mod hpke_vectors {

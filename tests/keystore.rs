@@ -12,8 +12,8 @@
 
 use std::time::{Duration, Instant};
 
-use sealshare::crypto::password::{Argon2Params, Profile};
-use sealshare::{DecodeError, Error, Keystore, RecoveryPhrase};
+use sealshare::crypto::password::{Argon2Budget, Argon2Params, Profile};
+use sealshare::{Account, DecodeError, Error, Keystore, RecoveryPhrase};
 
 /// The cheapest parameters within bounds.
 const CHEAP: Argon2Params = Argon2Params {
@@ -580,8 +580,8 @@ fn refused_by_password(blob: &[u8]) -> bool {
 /// the password wrap through that wrap's tag and associated data, the recovery
 /// wrap and the payload through the payload's tag and associated data.
 ///
-/// A flip that leaves the parameters within bounds but makes them costly (more
-/// than 8 times the work of the test parameters, up to 2 GiB of memory) is not
+/// A flip that leaves the parameters within bounds and the default budget but
+/// makes them costly (more than 8 times the work of the test parameters) is not
 /// unlocked here, to keep the test fast; such a flip changes the associated data
 /// of the password wrap, which `parameters_and_salt_doctored_within_bounds_are_wrong_password`
 /// shows is refused. The flips are spread over threads.
@@ -601,7 +601,8 @@ fn every_byte_flip_is_refused() {
     let costly = |blob: &[u8]| match Keystore::from_bytes(blob) {
         Ok(ks) => {
             let p = ks.params();
-            p.check().is_ok() && u64::from(p.memory_kib) * u64::from(p.passes) > 8 * cheap_work
+            p.check_within(&Argon2Budget::DEFAULT).is_ok()
+                && u64::from(p.memory_kib) * u64::from(p.passes) > 8 * cheap_work
         }
         Err(_) => false,
     };
@@ -629,7 +630,8 @@ fn every_byte_flip_is_refused() {
         }
     });
     let skipped = skipped.into_inner();
-    // Only memory flips to 275 MiB .. 2 GiB and passes flips to 18 are costly.
+    // Only a few memory flips (to at most 256 MiB: the default budget refuses
+    // more) and passes flips to 18 are costly.
     assert!(skipped <= 6, "{skipped} flips skipped");
     eprintln!(
         "{} flips refused, {skipped} costly ones left to the associated-data test, in {:?}",
@@ -726,4 +728,265 @@ fn a_password_guess_costs_argon2id_at_the_stored_parameters() {
         argon2::Algorithm::Argon2d,
         stored
     ));
+}
+
+/// Which budget error a refused unlock gave (the message names the field, its
+/// value and the budget's bound).
+fn over_budget(result: Result<impl std::fmt::Debug, Error>, field: &str, bound: &str) {
+    match result {
+        Err(Error::UnsafeParameters(msg)) => {
+            assert!(msg.contains(field), "{msg}");
+            assert!(msg.contains(bound), "{msg}");
+            assert!(msg.contains("budget"), "{msg}");
+        }
+        other => panic!("expected UnsafeParameters ({field}), got {other:?}"),
+    }
+}
+
+/// A doctored keystore within the absolute bounds but above the default budget
+/// (4 GiB × 2 passes, 1 GiB × 8 passes, 16 lanes, Sensitive) is refused by
+/// every password path with `UnsafeParameters` naming the budget's bound. That
+/// error comes only from the parameter check, which runs before Argon2id
+/// allocates or hashes anything: the unlock did no work. The recovery path,
+/// which reads no parameter, still opens it.
+#[test]
+fn keystores_above_the_default_budget_are_refused_before_any_work() {
+    let (account, keystore, phrase) =
+        Account::create_protected("alice", 1, PASSWORD, CHEAP).unwrap();
+    let bytes = keystore.to_bytes();
+    let cases = [
+        (
+            Argon2Params {
+                memory_kib: 4 * 1024 * 1024,
+                passes: 2,
+                lanes: 1,
+            },
+            "memory_kib = 4194304",
+            "budget of 262144 (256 MiB)",
+        ),
+        (
+            Argon2Params {
+                memory_kib: 1024 * 1024,
+                passes: 8,
+                lanes: 1,
+            },
+            "memory_kib = 1048576",
+            "budget of 262144 (256 MiB)",
+        ),
+        (
+            Argon2Params {
+                memory_kib: 256 * 1024,
+                passes: 8,
+                lanes: 1,
+            },
+            "memory_kib × passes = 262144 × 8 = 2097152",
+            "budget of 786432 (768 MiB·passes)",
+        ),
+        (
+            Argon2Params {
+                memory_kib: 19 * 1024,
+                passes: 64,
+                lanes: 1,
+            },
+            "memory_kib × passes = 19456 × 64",
+            "budget of 786432",
+        ),
+        (
+            Argon2Params { lanes: 16, ..CHEAP },
+            "lanes = 16",
+            "budget of 4",
+        ),
+        (
+            Argon2Params { lanes: 5, ..CHEAP },
+            "lanes = 5",
+            "budget of 4",
+        ),
+        (
+            Argon2Params::SENSITIVE,
+            "memory_kib = 1048576",
+            "budget of 262144",
+        ),
+    ];
+    for (params, field, bound) in cases {
+        // Within the absolute bounds: only the budget refuses them.
+        params.check().unwrap();
+        let mut doctored = Keystore::from_bytes(&with_params(&bytes, params)).unwrap();
+        over_budget(doctored.unlock_with_password(PASSWORD), field, bound);
+        over_budget(
+            doctored.unlock_with_password_within(PASSWORD, Argon2Budget::DEFAULT),
+            field,
+            bound,
+        );
+        over_budget(Account::unlock(&doctored, PASSWORD), field, bound);
+        over_budget(
+            doctored.change_password(PASSWORD, "new", CHEAP),
+            field,
+            bound,
+        );
+        over_budget(doctored.reseal_payload(PASSWORD, b"x"), field, bound);
+        assert_eq!(
+            doctored.params(),
+            params,
+            "a refused change changes nothing"
+        );
+        let recovered = Account::recover(&doctored, &phrase).unwrap();
+        assert_eq!(
+            recovered.identity().to_bytes(),
+            account.identity().to_bytes()
+        );
+    }
+    // A smaller budget of the caller's own refuses what the default admits.
+    let tight = Argon2Budget {
+        max_memory_kib: 19 * 1024,
+        max_work_kib_passes: 19 * 1024 * 2,
+        max_lanes: 1,
+    };
+    let three_passes =
+        Keystore::from_bytes(&with_params(&bytes, Argon2Params { passes: 3, ..CHEAP })).unwrap();
+    over_budget(
+        three_passes.unlock_with_password_within(PASSWORD, tight),
+        "memory_kib × passes = 19456 × 3",
+        "budget of 38912",
+    );
+    over_budget(
+        Account::unlock_within(&three_passes, PASSWORD, tight),
+        "memory_kib × passes",
+        "budget of 38912",
+    );
+    // The default budget admits it (and the doctored parameters then fail the
+    // associated data, as any doctoring within bounds does).
+    assert!(matches!(
+        three_passes.unlock_with_password(PASSWORD),
+        Err(Error::WrongPassword)
+    ));
+}
+
+/// The dearest keystore the default budget admits (256 MiB × 3 passes, one
+/// lane) opens with the default methods; one step past any of its bounds is
+/// refused. A keystore exactly at the edge of a caller's own budget opens
+/// within that budget and in every `_within` path.
+#[test]
+fn a_keystore_at_the_budgets_edge_opens() {
+    let edge = Argon2Budget::DEFAULT.dearest().unwrap();
+    assert_eq!(
+        edge,
+        Argon2Params {
+            memory_kib: 256 * 1024,
+            passes: 3,
+            lanes: 1,
+        }
+    );
+    assert_eq!(edge, Argon2Params::MODERATE);
+    let (ks, _) = Keystore::create(PAYLOAD, PASSWORD, edge).unwrap();
+    assert_eq!(ks.unlock_with_password(PASSWORD).unwrap().expose(), PAYLOAD);
+    for past in [
+        Argon2Params {
+            memory_kib: edge.memory_kib + 1,
+            passes: 2,
+            ..edge
+        },
+        Argon2Params {
+            passes: edge.passes + 1,
+            ..edge
+        },
+        Argon2Params {
+            memory_kib: 19 * 1024,
+            passes: 41,
+            lanes: 1,
+        },
+        Argon2Params { lanes: 5, ..edge },
+    ] {
+        assert!(
+            matches!(
+                past.check_within(&Argon2Budget::DEFAULT),
+                Err(Error::UnsafeParameters(_))
+            ),
+            "{past:?}"
+        );
+    }
+    Argon2Params {
+        memory_kib: 19 * 1024,
+        passes: 40,
+        lanes: 4,
+    }
+    .check_within(&Argon2Budget::DEFAULT)
+    .unwrap();
+
+    // A caller's own budget, exactly met on every bound at once.
+    let params = Argon2Params {
+        memory_kib: 20 * 1024,
+        passes: 2,
+        lanes: 2,
+    };
+    let budget = Argon2Budget::admitting(params);
+    assert_eq!(
+        budget,
+        Argon2Budget {
+            max_memory_kib: 20 * 1024,
+            max_work_kib_passes: 40 * 1024,
+            max_lanes: 2,
+        }
+    );
+    let (account, keystore, _) = Account::create_protected("bob", 1, PASSWORD, params).unwrap();
+    let mut keystore = keystore;
+    assert_eq!(
+        Account::unlock_within(&keystore, PASSWORD, budget)
+            .unwrap()
+            .identity()
+            .to_bytes(),
+        account.identity().to_bytes()
+    );
+    keystore
+        .reseal_payload_within(PASSWORD, account.to_secret_bytes().expose(), budget)
+        .unwrap();
+    keystore
+        .change_password_within(PASSWORD, "new password", params, budget)
+        .unwrap();
+    assert!(
+        keystore
+            .unlock_with_password_within("new password", budget)
+            .is_ok()
+    );
+    // One KiB, one lane or one pass less in the budget refuses it.
+    for smaller in [
+        Argon2Budget {
+            max_memory_kib: budget.max_memory_kib - 1,
+            ..budget
+        },
+        Argon2Budget {
+            max_work_kib_passes: budget.max_work_kib_passes - 1,
+            ..budget
+        },
+        Argon2Budget {
+            max_lanes: 1,
+            ..budget
+        },
+    ] {
+        assert!(
+            matches!(
+                keystore.unlock_with_password_within("new password", smaller),
+                Err(Error::UnsafeParameters(_))
+            ),
+            "{smaller:?}"
+        );
+    }
+}
+
+/// A keystore made with the Sensitive profile (1 GiB × 4 passes) is above the
+/// default budget: the default unlock refuses it before any work, and the
+/// caller who made it opens it by passing the larger budget explicitly.
+#[test]
+fn an_explicit_budget_opens_a_sensitive_keystore() {
+    let (ks, _) = Keystore::create(PAYLOAD, PASSWORD, Profile::Sensitive).unwrap();
+    over_budget(
+        ks.unlock_with_password(PASSWORD),
+        "memory_kib = 1048576",
+        "budget of 262144",
+    );
+    assert_eq!(
+        ks.unlock_with_password_within(PASSWORD, Argon2Budget::SENSITIVE)
+            .unwrap()
+            .expose(),
+        PAYLOAD
+    );
 }

@@ -10,13 +10,14 @@
 mod support;
 
 use sealshare::collection::Client;
+use sealshare::crypto::aead::SealedBox;
 use sealshare::crypto::kdf::derive_key;
-use sealshare::crypto::password::{self, Argon2Params};
+use sealshare::crypto::password::{self, Argon2Budget, Argon2Params};
 use sealshare::crypto::secret::SecretKey;
 use sealshare::crypto::sign::SigningKey;
 use sealshare::crypto::wrap::{WrapContext, WrappedSecret};
 use sealshare::crypto::x25519::KemSecretKey;
-use sealshare::log::link::{LinkKeys, LinkKind, LinkTerms};
+use sealshare::log::link::{LinkKeys, LinkKind, LinkTerms, PasswordLock, PublicScope};
 use sealshare::log::op::Rotation;
 use sealshare::log::{Body, LinkId};
 use sealshare::{
@@ -1203,4 +1204,165 @@ fn public_links_stream_content_and_refuse_a_swapped_blob() {
     server.set_blob(&id, &new, server.blob(&id, &old));
     assert!(matches!(streamed(&live_view), Err(Error::ContentMismatch)));
     assert!(matches!(live_view.read(clip), Err(Error::ContentMismatch)));
+}
+
+/// A public link's password parameters are paid by every reader, so they may
+/// not exceed the Moderate profile (`Argon2Budget::LINK_PASSWORD`). The client
+/// refuses such terms before hashing or signing anything; a hand-signed
+/// CreateLink with them is refused by every verifier of the log, though the
+/// same operation at exactly Moderate is accepted.
+#[test]
+fn link_password_parameters_above_moderate_are_refused() {
+    let server = TestServer::new();
+    let clock = TestClock::at(10);
+    let mut owner = user("owner", &server, &clock);
+    let mut coll = Collection::create(&mut owner, "c", "").unwrap();
+    coll.add_file(&mut owner, None, "doc", "text/plain", b"hi")
+        .unwrap();
+    let id = coll.id();
+    let above = [
+        Argon2Params {
+            memory_kib: 512 * 1024,
+            passes: 2,
+            lanes: 1,
+        },
+        Argon2Params {
+            passes: 4,
+            ..Argon2Params::MODERATE
+        },
+        Argon2Params {
+            lanes: 5,
+            ..Argon2Params::MODERATE
+        },
+        Argon2Params::SENSITIVE,
+    ];
+
+    // The client refuses before anything is hashed or signed.
+    for params in above {
+        params.check().unwrap(); // within the absolute bounds
+        let len = server.log(&id).len();
+        let terms = PublicLinkTerms {
+            password: Some("correct horse".into()),
+            password_params: params,
+            ..Default::default()
+        };
+        match coll.create_public_link(&mut owner, BASE, &terms) {
+            Err(Error::UnsafeParameters(msg)) => assert!(msg.contains("budget"), "{msg}"),
+            other => panic!("{params:?}: expected UnsafeParameters, got {other:?}"),
+        }
+        assert_eq!(server.log(&id).len(), len, "nothing was signed");
+    }
+
+    // Hand-signed by the owner, past the client's check.
+    let hand_built = |params: Argon2Params| LinkTerms {
+        link: LinkId::random().unwrap(),
+        kind: LinkKind::Public {
+            scope: PublicScope::Snapshot,
+            device_limit: 0,
+            download: true,
+        },
+        expires_at: clock.now() + 3600,
+        password: Some(PasswordLock {
+            params,
+            salt: [7; 16],
+        }),
+        verifying_key: SigningKey::generate().unwrap().verifying_key().to_bytes(),
+        kem_key: KemSecretKey::generate().unwrap().public_key().to_bytes(),
+        keys: LinkKeys::Items {
+            sealed: SealedBox::seal(&SecretKey::random().unwrap(), b"", b"").unwrap(),
+        },
+    };
+    // At exactly Moderate, the same hand-built operation is accepted: what
+    // refuses the others below is their parameters alone.
+    forge(
+        &server,
+        id,
+        &owner,
+        Body::CreateLink(Box::new(hand_built(Argon2Params::MODERATE))),
+        clock.now(),
+    );
+    coll.sync(&mut owner).unwrap();
+    let accepted = coll.state().len();
+    for params in above {
+        forge(
+            &server,
+            id,
+            &owner,
+            Body::CreateLink(Box::new(hand_built(params))),
+            clock.now(),
+        );
+        let is_it = |v: &Violation| {
+            matches!(
+                v,
+                Violation::LinkTerms("password-hashing parameters out of bounds")
+            )
+        };
+        refused_with(&mut coll, &mut owner, is_it);
+        log_refused_at(&server, id, accepted, is_it);
+        server.set_log(&id, server.log(&id)[..accepted as usize].to_vec());
+    }
+}
+
+/// A reader checks a link's stored password parameters against its own budget
+/// before deriving anything: a reader with a small budget refuses a link whose
+/// parameters exceed it (`UnsafeParameters`, whatever the password), and the
+/// same link opens within the default budget.
+#[test]
+fn a_reader_refuses_link_parameters_above_its_budget() {
+    let server = TestServer::new();
+    let clock = TestClock::at(10);
+    let mut owner = user("owner", &server, &clock);
+    let mut coll = Collection::create(&mut owner, "c", "").unwrap();
+    let doc = coll
+        .add_file(&mut owner, None, "doc", "text/plain", b"hi")
+        .unwrap();
+    let params = Argon2Params {
+        passes: 3,
+        ..fast_password()
+    };
+    let terms = PublicLinkTerms {
+        password: Some("correct horse".into()),
+        password_params: params,
+        ..Default::default()
+    };
+    let url = coll.create_public_link(&mut owner, BASE, &terms).unwrap();
+    let remote: std::sync::Arc<dyn sealshare::Remote> = server.clone();
+    let now = clock.now();
+    let small = Argon2Budget {
+        max_memory_kib: 19 * 1024,
+        max_work_kib_passes: 19 * 1024 * 2,
+        max_lanes: 1,
+    };
+    for password in ["correct horse", "a guess"] {
+        match PublicView::open_within(remote.clone(), &url, Some(password), now, small) {
+            Err(Error::UnsafeParameters(msg)) => {
+                assert!(msg.contains("memory_kib × passes = 19456 × 3"), "{msg}");
+                assert!(msg.contains("budget of 38912"), "{msg}");
+            }
+            other => panic!("expected UnsafeParameters, got {other:?}"),
+        }
+    }
+    let fewer_lanes = Argon2Budget {
+        max_lanes: 0,
+        ..Argon2Budget::DEFAULT
+    };
+    assert!(matches!(
+        PublicView::open_within(
+            remote.clone(),
+            &url,
+            Some("correct horse"),
+            now,
+            fewer_lanes
+        ),
+        Err(Error::UnsafeParameters(_))
+    ));
+    // Exactly at the reader's budget, and within the default, it opens.
+    for budget in [Argon2Budget::admitting(params), Argon2Budget::DEFAULT] {
+        let view =
+            PublicView::open_within(remote.clone(), &url, Some("correct horse"), now, budget)
+                .unwrap();
+        assert_eq!(view.read(doc).unwrap(), b"hi");
+    }
+    let view = PublicView::open(remote, &url, Some("correct horse"), now).unwrap();
+    assert_eq!(view.read(doc).unwrap(), b"hi");
 }

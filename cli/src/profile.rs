@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use sealshare::crypto::aead::SealedBox;
-use sealshare::crypto::password::{Argon2Params, Profile as KdfProfile};
+use sealshare::crypto::password::{Argon2Budget, Argon2Params, Profile as KdfProfile};
 use sealshare::{
     Account, Client, Collection, CollectionId, Error, Keystore, RecoveryPhrase, Remote, Result,
     TrustStore,
@@ -34,7 +34,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// 64 MiB x 3, so a command peaks under 64 MiB) in two lanes, which unlock on two
 /// cores in about half the time for the same cost to an attacker.
 /// `SEALSHARE_KDF` picks a named profile instead.
-fn kdf_params() -> Result<Argon2Params> {
+pub fn kdf_params() -> Result<Argon2Params> {
     let Some(name) = std::env::var_os("SEALSHARE_KDF") else {
         return Ok(Argon2Params {
             lanes: 2,
@@ -50,6 +50,17 @@ fn kdf_params() -> Result<Argon2Params> {
             "SEALSHARE_KDF is {name:?}; use interactive, moderate, sensitive or constrained \
              (or unset it for the default)"
         ))),
+    }
+}
+
+/// The most Argon2id work an unlock pays for the parameters a keystore file
+/// claims: the library's default budget (up to the Moderate profile), or the
+/// Sensitive profile's when `SEALSHARE_KDF=sensitive` says the user pays that
+/// much, so a keystore made that way unlocks with the same setting.
+pub fn kdf_budget() -> Argon2Budget {
+    match std::env::var_os("SEALSHARE_KDF") {
+        Some(name) if name == "sensitive" => Argon2Budget::SENSITIVE,
+        _ => Argon2Budget::DEFAULT,
     }
 }
 
@@ -93,7 +104,7 @@ impl Profile {
             ))
         })?;
         let keystore = Keystore::from_text(text.trim())?;
-        let account = Account::unlock(&keystore, password)?;
+        let account = Account::unlock_within(&keystore, password, kdf_budget())?;
         let remote: Arc<dyn Remote> = store.clone();
         let mut client = Client::new(account, remote);
         let trust_path = dir.join("trust");

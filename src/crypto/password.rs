@@ -1,10 +1,17 @@
 //! Password hashing: Argon2id (version 0x13) with its parameters as data.
 //!
 //! The parameters travel with what they protect (a keystore stores them next to
-//! its salt), so a blob made on one device opens on another. Because a stored blob
-//! comes from outside, [`Argon2Params::check`] runs on every read, before anything
-//! is allocated: a doctored blob can neither lower the work below a safe floor nor
-//! make the device allocate gigabytes or hash for minutes.
+//! its salt, a password link signs them into the log), so a blob made on one
+//! device opens on another. Because stored parameters come from outside, two
+//! checks run on every read, before anything is allocated or hashed:
+//!
+//! - [`Argon2Params::check`], the absolute floor and ceiling: a doctored blob
+//!   can neither lower the work below a safe floor nor ask for more than any
+//!   device should (4 GiB, 8 GiB·passes);
+//! - [`Argon2Params::check_within`] an [`Argon2Budget`], the cost this caller
+//!   agrees to pay for parameters it did not choose. [`Argon2Budget::DEFAULT`]
+//!   fits a phone; a caller that made a dearer keystore itself (the Sensitive
+//!   profile) passes a larger budget, such as [`Argon2Budget::SENSITIVE`].
 //!
 //! # Lanes
 //!
@@ -13,7 +20,9 @@
 //! `parallel` feature, so parameters with more lanes fill them on all cores: the
 //! same memory and passes cost an attacker the same per guess and unlock in
 //! less time on a machine with cores to spare (the command line uses two).
-//! Stored blobs carry their lane count, so every blob opens everywhere.
+//! Stored blobs carry their lane count, so every blob opens everywhere. One
+//! lane is therefore the slowest way to spend a budget, and the way its bar is
+//! measured (`cargo bench --bench keystore_unlock`).
 
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use zeroize::{Zeroize, Zeroizing};
@@ -43,6 +52,137 @@ pub const MAX_LANES: u32 = 16;
 /// passes, but not both at once: the time of one unlock stays within about twice
 /// that of the most expensive profile whatever a stored blob says.
 pub const MAX_WORK_KIB_PASSES: u64 = 8 * 1024 * 1024;
+
+/// [`Argon2Budget::DEFAULT`]'s most memory: 256 MiB (in KiB), the Moderate
+/// profile's.
+pub const DEFAULT_MAX_MEMORY_KIB: u32 = 256 * 1024;
+/// [`Argon2Budget::DEFAULT`]'s most work, memory (KiB) times passes:
+/// 768 MiB·passes, the Moderate profile's (256 MiB × 3).
+pub const DEFAULT_MAX_WORK_KIB_PASSES: u64 = 768 * 1024;
+/// [`Argon2Budget::DEFAULT`]'s most lanes: 4.
+pub const DEFAULT_MAX_LANES: u32 = 4;
+
+/// The most Argon2id work a caller agrees to do for parameters it did not choose
+/// (read from a keystore blob or a link's signed terms).
+///
+/// Memory is in KiB, work is memory (KiB) times passes, lanes are Argon2's `p`.
+/// [`Argon2Params::check_within`] refuses parameters over any of the three
+/// bounds before anything is allocated or hashed. A budget only narrows
+/// [`Argon2Params::check`]: parameters outside the absolute bounds are refused
+/// whatever the budget says.
+///
+/// Unlock time grows with the work and peak memory with the memory; lanes add
+/// no work (an attacker pays the same per guess) but ask for that many threads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Argon2Budget {
+    /// Most memory, in KiB.
+    pub max_memory_kib: u32,
+    /// Most memory (KiB) times passes.
+    pub max_work_kib_passes: u64,
+    /// Most lanes.
+    pub max_lanes: u32,
+}
+
+impl Argon2Budget {
+    /// The budget every unlock uses unless the caller passes another: 256 MiB
+    /// of memory, 768 MiB·passes of work (the Moderate profile's), 4 lanes.
+    ///
+    /// It admits the Constrained, Interactive and Moderate profiles and
+    /// nothing dearer than Moderate, so a phone that can pay Moderate can pay
+    /// any blob it admits, and no blob costs more than the Sensitive profile.
+    /// Its dearest keystore (256 MiB × 3 passes) unlocked in 0.9 to 1.4 s
+    /// (medians of five, in one lane or four) with a peak resident memory of
+    /// 258 MiB on the project's shared, loaded 2-core machine, measured by
+    /// `cargo bench --bench keystore_unlock` against a bar of 2 s and 1 GiB.
+    /// Dearer budgets missed the bar there: 1 GiB × 2 passes took 3.2 s and
+    /// peaked at 1026 MiB, 512 MiB × 2 took 1.8 to 2.3 s. A keystore made with
+    /// [`Argon2Params::SENSITIVE`] (5.8 s there) needs
+    /// [`Argon2Budget::SENSITIVE`] (or another larger budget) passed
+    /// explicitly.
+    pub const DEFAULT: Self = Self {
+        max_memory_kib: DEFAULT_MAX_MEMORY_KIB,
+        max_work_kib_passes: DEFAULT_MAX_WORK_KIB_PASSES,
+        max_lanes: DEFAULT_MAX_LANES,
+    };
+
+    /// The ceiling of a public link's password parameters: the Moderate profile
+    /// (256 MiB, 256 MiB × 3 passes of work) in up to [`DEFAULT_MAX_LANES`]
+    /// lanes. The log refuses a link whose parameters exceed it, so one admin
+    /// cannot make every reader (phones included) pay more; it lies within
+    /// [`Argon2Budget::DEFAULT`], so every link the log accepts opens for a
+    /// reader with the default budget.
+    pub const LINK_PASSWORD: Self = Self {
+        max_memory_kib: Argon2Params::MODERATE.memory_kib,
+        max_work_kib_passes: Argon2Params::MODERATE.work(),
+        max_lanes: DEFAULT_MAX_LANES,
+    };
+
+    /// A budget that admits the Sensitive profile (1 GiB, 1 GiB × 4 passes) in
+    /// up to [`DEFAULT_MAX_LANES`] lanes: for a caller that made such a
+    /// keystore on a machine with memory and time to spare. An unlock within it
+    /// may take several seconds.
+    pub const SENSITIVE: Self = Self {
+        max_memory_kib: Argon2Params::SENSITIVE.memory_kib,
+        max_work_kib_passes: Argon2Params::SENSITIVE.work(),
+        max_lanes: DEFAULT_MAX_LANES,
+    };
+
+    /// The smallest budget that admits `params`: exactly its memory, work and
+    /// lanes.
+    pub const fn admitting(params: Argon2Params) -> Self {
+        Self {
+            max_memory_kib: params.memory_kib,
+            max_work_kib_passes: params.work(),
+            max_lanes: params.lanes,
+        }
+    }
+
+    /// The dearest parameters this budget admits in one lane (the slowest
+    /// way to spend it): as much memory as the budget and the work allow, and
+    /// as many passes as then fit. `None` if it admits no parameters within
+    /// the absolute bounds.
+    pub fn dearest(&self) -> Option<Argon2Params> {
+        let work = self.max_work_kib_passes.min(MAX_WORK_KIB_PASSES);
+        let max_memory = self.max_memory_kib.min(MAX_MEMORY_KIB);
+        // Memory as large as the work allows with the fewest passes, then the
+        // passes that fill the rest of the work.
+        let memory = u32::try_from(work / u64::from(MIN_PASSES))
+            .unwrap_or(u32::MAX)
+            .min(max_memory);
+        let passes = u32::try_from(work / u64::from(memory.max(1)))
+            .unwrap_or(u32::MAX)
+            .min(MAX_PASSES);
+        let params = Argon2Params {
+            memory_kib: memory,
+            passes,
+            lanes: 1,
+        };
+        params.check_within(self).ok().map(|()| params)
+    }
+}
+
+impl Default for Argon2Budget {
+    /// [`Argon2Budget::DEFAULT`].
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// KiB as the largest exact unit (GiB, MiB or KiB), for messages.
+struct Kib(u64);
+
+impl std::fmt::Display for Kib {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const GIB: u64 = 1024 * 1024;
+        if self.0 >= GIB && self.0.is_multiple_of(GIB) {
+            write!(f, "{} GiB", self.0 / GIB)
+        } else if self.0 >= 1024 && self.0.is_multiple_of(1024) {
+            write!(f, "{} MiB", self.0 / 1024)
+        } else {
+            write!(f, "{} KiB", self.0)
+        }
+    }
+}
 
 /// Argon2id cost parameters.
 ///
@@ -141,6 +281,46 @@ impl Argon2Params {
         Ok(())
     }
 
+    /// Memory (KiB) times passes: the work one derivation does.
+    pub const fn work(&self) -> u64 {
+        self.memory_kib as u64 * self.passes as u64
+    }
+
+    /// [`Argon2Params::check`], then the caller's `budget`: refuses lanes,
+    /// memory or work above it with [`Error::UnsafeParameters`] naming the
+    /// field, its value and the budget's bound. Runs before anything is
+    /// allocated or hashed, and allocates nothing but the message.
+    pub fn check_within(&self, budget: &Argon2Budget) -> Result<()> {
+        self.check()?;
+        let refuse = |msg: String| Err(Error::UnsafeParameters(msg));
+        if self.lanes > budget.max_lanes {
+            return refuse(format!(
+                "lanes = {} is above this caller's budget of {}",
+                self.lanes, budget.max_lanes
+            ));
+        }
+        if self.memory_kib > budget.max_memory_kib {
+            return refuse(format!(
+                "memory_kib = {} is above this caller's budget of {} ({})",
+                self.memory_kib,
+                budget.max_memory_kib,
+                Kib(budget.max_memory_kib.into())
+            ));
+        }
+        let work = self.work();
+        if work > budget.max_work_kib_passes {
+            return refuse(format!(
+                "memory_kib × passes = {} × {} = {work} is above this caller's budget of \
+                 {} ({}·passes)",
+                self.memory_kib,
+                self.passes,
+                budget.max_work_kib_passes,
+                Kib(budget.max_work_kib_passes)
+            ));
+        }
+        Ok(())
+    }
+
     /// The parameters in the `argon2` crate's type, after [`Argon2Params::check`].
     fn to_argon2(self) -> Result<Params> {
         self.check()?;
@@ -203,9 +383,26 @@ impl Drop for WipedMemory {
     }
 }
 
+/// [`derive()`] with parameters read from outside (a stored blob, a link's terms):
+/// `params` are first checked against the caller's `budget`
+/// ([`Argon2Params::check_within`]; [`Error::UnsafeParameters`] before any
+/// allocation or hashing).
+pub fn derive_within(
+    password: &[u8],
+    salt: &[u8; SALT_LEN],
+    params: Argon2Params,
+    budget: &Argon2Budget,
+) -> Result<SecretKey> {
+    params.check_within(budget)?;
+    derive(password, salt, params)
+}
+
 /// Derives a 32-byte key from `password` with Argon2id v0x13.
 ///
-/// `params` are checked first ([`Error::UnsafeParameters`] before any allocation).
+/// `params` are checked first against the absolute bounds only
+/// ([`Argon2Params::check`]; [`Error::UnsafeParameters`] before any
+/// allocation): use it for parameters the caller chose, and [`derive_within`]
+/// for parameters read from outside.
 /// The working memory is requested with a fallible allocation, so a device that
 /// cannot provide it gets [`Error::UnsafeParameters`] rather than an abort, and is
 /// wiped before it is freed. The password is read in place, never copied; the
@@ -314,6 +511,130 @@ mod tests {
         }
         .check()
         .unwrap();
+    }
+
+    /// The named budgets nest: the link ceiling within the default, the default
+    /// within the Sensitive profile's cost; every profile but Sensitive is
+    /// within the default, and Sensitive within its own budget.
+    #[test]
+    fn budgets_nest_and_admit_the_profiles() {
+        let within = |a: &Argon2Budget, b: &Argon2Budget| {
+            a.max_memory_kib <= b.max_memory_kib
+                && a.max_work_kib_passes <= b.max_work_kib_passes
+                && a.max_lanes <= b.max_lanes
+        };
+        let d = Argon2Budget::DEFAULT;
+        assert_eq!(Argon2Budget::default(), d);
+        assert!(within(&Argon2Budget::LINK_PASSWORD, &d));
+        assert!(within(&d, &Argon2Budget::SENSITIVE));
+        // No blob the default admits costs more memory or work than Sensitive.
+        let sensitive = Argon2Budget::admitting(Argon2Params::SENSITIVE);
+        assert!(d.max_memory_kib <= sensitive.max_memory_kib);
+        assert!(d.max_work_kib_passes <= sensitive.max_work_kib_passes);
+        for profile in Profile::ALL {
+            let p = profile.params();
+            assert_eq!(p.check_within(&d).is_ok(), profile != Profile::Sensitive);
+            p.check_within(&Argon2Budget::SENSITIVE).unwrap();
+            p.check_within(&Argon2Budget::admitting(p)).unwrap();
+        }
+        Argon2Params::MODERATE
+            .check_within(&Argon2Budget::LINK_PASSWORD)
+            .unwrap();
+        // The dearest parameters each budget admits, and nothing past them.
+        assert_eq!(d.dearest(), Some(Argon2Params::MODERATE));
+        assert_eq!(
+            Argon2Budget::SENSITIVE.dearest(),
+            Some(Argon2Params {
+                memory_kib: 1024 * 1024,
+                passes: 4,
+                lanes: 1
+            })
+        );
+        let none = Argon2Budget {
+            max_memory_kib: MIN_MEMORY_KIB - 1,
+            ..d
+        };
+        assert_eq!(none.dearest(), None);
+    }
+
+    #[test]
+    fn budget_refusals_name_field_value_and_bound() {
+        let budget = Argon2Budget {
+            max_memory_kib: 64 * 1024,
+            max_work_kib_passes: 128 * 1024,
+            max_lanes: 2,
+        };
+        let cases = [
+            (
+                Argon2Params {
+                    memory_kib: 64 * 1024 + 1,
+                    passes: 2,
+                    lanes: 1,
+                },
+                "memory_kib = 65537 is above this caller's budget of 65536 (64 MiB)",
+            ),
+            (
+                Argon2Params {
+                    memory_kib: 64 * 1024,
+                    passes: 3,
+                    lanes: 1,
+                },
+                "memory_kib × passes = 65536 × 3 = 196608 is above this caller's budget of \
+                 131072 (128 MiB·passes)",
+            ),
+            (
+                Argon2Params { lanes: 3, ..CHEAP },
+                "lanes = 3 is above this caller's budget of 2",
+            ),
+        ];
+        for (params, expected) in cases {
+            match params.check_within(&budget) {
+                Err(Error::UnsafeParameters(msg)) => assert_eq!(msg, expected),
+                other => panic!("{params:?} gave {other:?}"),
+            }
+        }
+        // The absolute bounds come first, whatever the budget.
+        let huge = Argon2Budget {
+            max_memory_kib: u32::MAX,
+            max_work_kib_passes: u64::MAX,
+            max_lanes: u32::MAX,
+        };
+        let over = Argon2Params {
+            memory_kib: MAX_MEMORY_KIB + 1,
+            ..CHEAP
+        };
+        assert_eq!(
+            over.check_within(&huge).unwrap_err().to_string(),
+            over.check().unwrap_err().to_string()
+        );
+        // Exactly at every bound is admitted.
+        Argon2Params {
+            memory_kib: 64 * 1024,
+            passes: 2,
+            lanes: 2,
+        }
+        .check_within(&budget)
+        .unwrap();
+    }
+
+    #[test]
+    fn derive_within_refuses_before_allocating() {
+        // 4 GiB is within the absolute bounds; the default budget refuses it
+        // before the 4 GiB are asked for.
+        let big = Argon2Params {
+            memory_kib: MAX_MEMORY_KIB,
+            passes: 2,
+            lanes: 1,
+        };
+        big.check().unwrap();
+        assert!(matches!(
+            derive_within(b"pw", &[0; SALT_LEN], big, &Argon2Budget::DEFAULT),
+            Err(Error::UnsafeParameters(_))
+        ));
+        assert_eq!(
+            derive_within(b"pw", &[0; SALT_LEN], CHEAP, &Argon2Budget::DEFAULT).unwrap(),
+            derive(b"pw", &[0; SALT_LEN], CHEAP).unwrap()
+        );
     }
 
     #[test]

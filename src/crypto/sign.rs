@@ -1,5 +1,6 @@
-//! Ed25519 signatures with a domain label on every signed message, strict
-//! encodings, and batch verification that always agrees with one-by-one checks.
+//! Ed25519 signatures with a domain label on every signed message, canonical
+//! encodings, keys of prime order, and batch verification that always agrees
+//! with one-by-one checks.
 //!
 //! Keys and signing come from `ed25519-dalek`. The verification equation is
 //! written here, on `curve25519-dalek` (the same project's group arithmetic),
@@ -9,8 +10,13 @@
 //! the time). A signer could use that to make one client accept a log that
 //! another refuses. Both checks here are cofactored, `[8]([s]B - R - [k]A) = 0`,
 //! so they accept exactly the same signatures (the batch errs with probability
-//! at most 2^-128). Everything else is strict: `s` must be canonical, and `R`
-//! and `A` must be canonical encodings of points that are not of small order.
+//! at most 2^-128). Before the equation: `s` must be canonical, `R` and `A`
+//! must be canonical encodings of points that are not of small order, and `A`
+//! must be of order exactly ℓ, with no torsion component (checked once, when
+//! the key is decoded: [`VerifyingKey::from_bytes`]). `R` is not checked for
+//! torsion (that would cost a scalar multiplication per signature); the
+//! cofactored equation gives such a signature the same verdict in single and
+//! batch verification, though a cofactorless verifier elsewhere would refuse it.
 
 use std::fmt;
 
@@ -110,8 +116,8 @@ impl fmt::Debug for SigningKey {
     }
 }
 
-/// An Ed25519 public key, checked on construction: a canonical encoding of a
-/// point that is not of small order.
+/// An Ed25519 public key, checked on construction: the canonical encoding of a
+/// point of order exactly ℓ (in the prime-order subgroup, not the identity).
 #[derive(Clone, Copy)]
 pub struct VerifyingKey {
     bytes: [u8; 32],
@@ -119,12 +125,28 @@ pub struct VerifyingKey {
 }
 
 impl VerifyingKey {
-    /// Accepts only canonical encodings of points that are not of small order.
+    /// Accepts only canonical encodings of points of order ℓ: refuses with
+    /// [`Error::WeakKey`] saying which check failed a non-canonical encoding, a
+    /// point of small order (orders 1, 2, 4 or 8), and a point with a torsion
+    /// component (order 2ℓ, 4ℓ or 8ℓ: an honest key plus a small-order point).
+    ///
+    /// Every key made from a seed passes (it is a nonzero multiple of the base
+    /// point, whose order is ℓ). A key with torsion could sign objects that the
+    /// cofactored equation used here accepts and that a cofactorless verifier
+    /// (another implementation, or a batch with random coefficients) accepts or
+    /// refuses depending on the message or the coefficients: one signed object,
+    /// two verdicts. With `A` torsion-free the two equations differ only on a
+    /// signature whose `R` carries torsion, which no honest signer makes.
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self> {
         let point =
             decompress_strict(bytes).ok_or(Error::WeakKey("not a canonical Ed25519 point"))?;
         if point.is_small_order() {
             return Err(Error::WeakKey("Ed25519 key of small order"));
+        }
+        if !point.is_torsion_free() {
+            return Err(Error::WeakKey(
+                "Ed25519 key with a torsion component (not in the prime-order subgroup)",
+            ));
         }
         Ok(Self {
             bytes: *bytes,
@@ -294,6 +316,56 @@ pub struct BatchItem<'a> {
     pub signature: &'a Signature,
 }
 
+/// One signature on exactly `msg`, without a domain label, for
+/// [`verify_batch_raw`].
+pub struct RawBatchItem<'a> {
+    /// The signer's key.
+    pub key: &'a VerifyingKey,
+    /// The exact signed message.
+    pub msg: &'a [u8],
+    /// The signature.
+    pub signature: &'a Signature,
+}
+
+/// What a batch needs of one signature: its key, the exact signed bytes, and
+/// the single check its verdict must equal.
+trait Signed: Sync {
+    fn key(&self) -> &VerifyingKey;
+    fn signed_bytes(&self) -> std::borrow::Cow<'_, [u8]>;
+    fn signature(&self) -> &Signature;
+    fn verify_one(&self) -> Result<()>;
+}
+
+impl Signed for BatchItem<'_> {
+    fn key(&self) -> &VerifyingKey {
+        self.key
+    }
+    fn signed_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+        std::borrow::Cow::Owned(self.domain.message(self.msg))
+    }
+    fn signature(&self) -> &Signature {
+        self.signature
+    }
+    fn verify_one(&self) -> Result<()> {
+        self.key.verify(self.domain, self.msg, self.signature)
+    }
+}
+
+impl Signed for RawBatchItem<'_> {
+    fn key(&self) -> &VerifyingKey {
+        self.key
+    }
+    fn signed_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+        std::borrow::Cow::Borrowed(self.msg)
+    }
+    fn signature(&self) -> &Signature {
+        self.signature
+    }
+    fn verify_one(&self) -> Result<()> {
+        self.key.verify_raw(self.msg, self.signature)
+    }
+}
+
 /// How many signatures one multi-scalar multiplication checks.
 const BATCH_CHUNK: usize = 256;
 
@@ -302,6 +374,18 @@ const BATCH_CHUNK: usize = 256;
 /// error probability at most 2^-128). On failure, returns the index of the first
 /// signature that fails on its own, as `Err((index, error))`.
 pub fn verify_batch(items: &[BatchItem<'_>]) -> std::result::Result<(), (usize, Error)> {
+    batch(items)
+}
+
+/// [`verify_batch`] over exact messages, without domain labels: accepts exactly
+/// what [`VerifyingKey::verify_raw`] accepts. This is the bare primitive,
+/// exposed for the external test vectors; sealshare's own objects are always
+/// verified with their domain.
+pub fn verify_batch_raw(items: &[RawBatchItem<'_>]) -> std::result::Result<(), (usize, Error)> {
+    batch(items)
+}
+
+fn batch<T: Signed>(items: &[T]) -> std::result::Result<(), (usize, Error)> {
     let failed_chunk = items
         .par_chunks(BATCH_CHUNK)
         .enumerate()
@@ -317,7 +401,7 @@ pub fn verify_batch(items: &[BatchItem<'_>]) -> std::result::Result<(), (usize, 
     // Find the first culprit one by one, from the first failing chunk on.
     let start = chunk_index * BATCH_CHUNK;
     for (offset, item) in items.iter().enumerate().skip(start) {
-        if let Err(e) = item.key.verify(item.domain, item.msg, item.signature) {
+        if let Err(e) = item.verify_one() {
             return Err((offset, e));
         }
     }
@@ -332,7 +416,7 @@ pub fn verify_batch(items: &[BatchItem<'_>]) -> std::result::Result<(), (usize, 
 }
 
 /// `[8]( -(sum z_i s_i) B + sum z_i R_i + sum z_i k_i A_i ) == identity`.
-fn batch_equation_holds(items: &[BatchItem<'_>]) -> Result<bool> {
+fn batch_equation_holds<T: Signed>(items: &[T]) -> Result<bool> {
     let mut z_bytes = vec![0u8; items.len() * 16];
     random::fill(&mut z_bytes)?;
     let mut scalars = Vec::with_capacity(items.len() + 2);
@@ -342,32 +426,26 @@ fn batch_equation_holds(items: &[BatchItem<'_>]) -> Result<bool> {
     // Long logs have few authors, so this nearly halves the multiplication.
     let mut key_terms: Vec<(&VerifyingKey, Scalar)> = Vec::new();
     for (item, z16) in items.iter().zip(z_bytes.chunks_exact(16)) {
-        let Some(parts) = SigParts::parse(item.signature) else {
+        let Some(parts) = SigParts::parse(item.signature()) else {
             return Ok(false);
         };
         let mut zb = [0u8; 32];
         zb[..16].copy_from_slice(z16);
         let z = Scalar::from_bytes_mod_order(zb);
-        let k = challenge(
-            &parts.r_bytes,
-            &item.key.bytes,
-            &item.domain.message(item.msg),
-        );
+        let key = item.key();
+        let k = challenge(&parts.r_bytes, &key.bytes, &item.signed_bytes());
         b_coeff += z * parts.s;
         scalars.push(z);
         points.push(parts.r);
         let crowded = key_terms.len() >= 32;
-        match key_terms
-            .iter_mut()
-            .find(|(key, _)| key.bytes == item.key.bytes)
-        {
+        match key_terms.iter_mut().find(|(k2, _)| k2.bytes == key.bytes) {
             Some((_, coeff)) => *coeff += z * k,
             // Past a few distinct keys the search costs more than it saves.
             None if crowded => {
                 scalars.push(z * k);
-                points.push(item.key.point);
+                points.push(key.point);
             }
-            None => key_terms.push((item.key, z * k)),
+            None => key_terms.push((key, z * k)),
         }
     }
     for (key, coeff) in key_terms {
@@ -434,7 +512,28 @@ mod tests {
     #[test]
     fn small_order_keys_refused() {
         for t in EIGHT_TORSION.iter() {
-            assert!(VerifyingKey::from_bytes(&t.compress().to_bytes()).is_err());
+            assert!(matches!(
+                VerifyingKey::from_bytes(&t.compress().to_bytes()),
+                Err(Error::WeakKey(why)) if why.contains("small order")
+            ));
+        }
+    }
+
+    /// An honest key plus any of the seven nonzero small-order points (a key
+    /// with a torsion component, of order 2ℓ, 4ℓ or 8ℓ) is refused; honest keys
+    /// made from seeds are always accepted.
+    #[test]
+    fn keys_with_a_torsion_component_refused() {
+        for _ in 0..16 {
+            let vk = SigningKey::generate().unwrap().verifying_key();
+            assert!(VerifyingKey::from_bytes(vk.as_bytes()).is_ok());
+            for t in &EIGHT_TORSION[1..] {
+                let mixed = (vk.point + t).compress().to_bytes();
+                assert!(matches!(
+                    VerifyingKey::from_bytes(&mixed),
+                    Err(Error::WeakKey(why)) if why.contains("torsion")
+                ));
+            }
         }
     }
 

@@ -15,7 +15,7 @@ use std::fmt;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::crypto::kdf;
-use crate::crypto::password::{self, Argon2Params};
+use crate::crypto::password::{self, Argon2Budget, Argon2Params};
 use crate::crypto::secret::SecretKey;
 use crate::crypto::sign::SigningKey;
 use crate::crypto::x25519::KemSecretKey;
@@ -198,9 +198,14 @@ impl LinkSecrets {
 }
 
 /// The key a link password contributes: Argon2id over the password with the
-/// link's stored (and bounds-checked) parameters and salt.
-pub(crate) fn password_key(lock: &PasswordLock, password: &str) -> Result<SecretKey> {
-    password::derive(password.as_bytes(), &lock.salt, lock.params)
+/// link's stored parameters and salt, once the parameters are checked against
+/// the bounds and `budget` (before any allocation or hashing).
+pub(crate) fn password_key(
+    lock: &PasswordLock,
+    password: &str,
+    budget: &Argon2Budget,
+) -> Result<SecretKey> {
+    password::derive_within(password.as_bytes(), &lock.salt, lock.params, budget)
 }
 
 /// A fresh password lock with the given parameters.

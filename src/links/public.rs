@@ -14,7 +14,7 @@ use crate::collection::items::{
 use crate::collection::keys::{self, EpochKeys, LINK_EPOCH_KEY_PURPOSE, link_recipient};
 use crate::collection::{Client, Collection, Item, Remote, check_pin};
 use crate::crypto::aead::SealedBox;
-use crate::crypto::password::{Argon2Params, Profile};
+use crate::crypto::password::{Argon2Budget, Argon2Params, Profile};
 use crate::crypto::secret::SecretKey;
 use crate::crypto::wrap::WrapContext;
 use crate::error::{Error, Result};
@@ -47,7 +47,9 @@ pub struct PublicLinkTerms {
     pub valid_for: u64,
     /// A password readers must also know, if any.
     pub password: Option<String>,
-    /// The Argon2id parameters for the password.
+    /// The Argon2id parameters for the password: at most
+    /// [`Argon2Budget::LINK_PASSWORD`] (the Moderate profile), since every
+    /// reader pays them.
     pub password_params: Argon2Params,
     /// How many devices may open it (for the server to enforce); 0 for no limit.
     pub device_limit: u32,
@@ -83,12 +85,22 @@ impl Default for PublicLinkTerms {
 
 impl Collection {
     /// Creates a public link (Admin and up). Give the URL only to its readers.
+    ///
+    /// With a password, refuses `terms.password_params` above
+    /// [`Argon2Budget::LINK_PASSWORD`] (or outside the absolute bounds) with
+    /// [`Error::UnsafeParameters`] before anything is hashed or signed: the log
+    /// would refuse such a link.
     pub fn create_public_link(
         &mut self,
         client: &mut Client,
         base_url: &str,
         terms: &PublicLinkTerms,
     ) -> Result<LinkUrl> {
+        if terms.password.is_some() {
+            terms
+                .password_params
+                .check_within(&Argon2Budget::LINK_PASSWORD)?;
+        }
         let link = LinkId::random()?;
         let secret = zeroize::Zeroizing::new(crate::crypto::random::array::<32>()?);
         let url = LinkUrl::new(
@@ -104,7 +116,7 @@ impl Collection {
             Some(_) => Some(new_password_lock(terms.password_params)?),
         };
         let pw_key = match (&lock, &terms.password) {
-            (Some(lock), Some(pw)) => Some(password_key(lock, pw)?),
+            (Some(lock), Some(pw)) => Some(password_key(lock, pw, &Argon2Budget::LINK_PASSWORD)?),
             _ => None,
         };
         let derived = url.secrets(pw_key.as_ref())?;
@@ -210,12 +222,29 @@ impl PublicView {
     /// Opens a public link: fetches the log, checks it starts with the creator
     /// the link pins, verifies it, checks the link is neither revoked nor
     /// expired at `now`, and unlocks what the link grants. A link with a
-    /// password needs it ([`Error::WrongPassword`] otherwise).
+    /// password needs it ([`Error::WrongPassword`] otherwise); its stored
+    /// Argon2id parameters are checked against [`Argon2Budget::DEFAULT`] before
+    /// anything is allocated or hashed ([`Error::UnsafeParameters`]). Every
+    /// link the log accepts is within it ([`Argon2Budget::LINK_PASSWORD`]).
     pub fn open(
         remote: Arc<dyn Remote>,
         url: &LinkUrl,
         password: Option<&str>,
         now: u64,
+    ) -> Result<Self> {
+        Self::open_within(remote, url, password, now, Argon2Budget::DEFAULT)
+    }
+
+    /// [`PublicView::open`] with the reader's own `budget` for the link's
+    /// password parameters instead of the default: parameters above it are
+    /// refused with [`Error::UnsafeParameters`] before anything is allocated
+    /// or hashed.
+    pub fn open_within(
+        remote: Arc<dyn Remote>,
+        url: &LinkUrl,
+        password: Option<&str>,
+        now: u64,
+        budget: Argon2Budget,
     ) -> Result<Self> {
         if url.purpose() != LinkPurpose::Public {
             return Err(Error::BadLink(
@@ -237,7 +266,7 @@ impl PublicView {
         let pw_key = match (&rec.terms.password, password) {
             (None, _) => None,
             (Some(_), None) => return Err(Error::WrongPassword),
-            (Some(lock), Some(pw)) => Some(password_key(lock, pw)?),
+            (Some(lock), Some(pw)) => Some(password_key(lock, pw, &budget)?),
         };
         let has_password = rec.terms.password.is_some();
         let secrets = url.secrets(pw_key.as_ref())?;

@@ -5,7 +5,7 @@ use sealshare::{Identity, Result};
 use serde_json::json;
 
 use super::{now, password, profile_dir, say, secret_input, store, unlock};
-use crate::profile::Profile;
+use crate::profile::{Profile, kdf_budget, kdf_params};
 use crate::{AccountCmd, Cli, IdentityCmd};
 
 /// `sealshare account ...`
@@ -54,7 +54,7 @@ pub(super) fn account(cli: &Cli, cmd: &AccountCmd) -> Result<()> {
             let old = password("current password")?;
             let new = secret_input("SEALSHARE_NEW_PASSWORD", "new password")?;
             let params = keystore.params();
-            keystore.change_password(&old, &new, params)?;
+            keystore.change_password_within(&old, &new, params, kdf_budget())?;
             std::fs::write(&path, keystore.to_text())?;
             say!("password changed (one key re-wrapped; nothing else re-encrypted)");
             Ok(())
@@ -68,7 +68,14 @@ pub(super) fn account(cli: &Cli, cmd: &AccountCmd) -> Result<()> {
                 "recovery phrase",
             )?)?;
             let new = secret_input("SEALSHARE_NEW_PASSWORD", "new password")?;
-            let params = keystore.params();
+            // The stored parameters come from the file: kept only if an unlock
+            // would pay them, else the parameters a new keystore gets.
+            let stored = keystore.params();
+            let params = if stored.check_within(&kdf_budget()).is_ok() {
+                stored
+            } else {
+                kdf_params()?
+            };
             keystore.recover_and_set_password(&phrase, &new, params)?;
             std::fs::write(&path, keystore.to_text())?;
             say!("recovered: the new password unlocks the account");

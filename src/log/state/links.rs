@@ -116,7 +116,7 @@ impl LogState {
         }
         if let Some(lock) = &terms.password {
             lock.params
-                .check()
+                .check_within(&crate::crypto::password::Argon2Budget::LINK_PASSWORD)
                 .map_err(|_| Violation::LinkTerms("password-hashing parameters out of bounds"))?;
         }
         VerifyingKey::from_bytes(&terms.verifying_key)
