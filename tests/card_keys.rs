@@ -230,7 +230,7 @@ fn replace_once(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
 /// card inside does not decode, for the reason `why`.
 fn refused_as_malformed(id: sealshare::CollectionId, log: &[Vec<u8>], why: &str) {
     let mut state = LogState::empty(id);
-    match state.extend_from_bytes(log).unwrap_err() {
+    match state.extend_from_bytes(log, u64::MAX).unwrap_err() {
         Error::InvalidOperation {
             seq,
             violation: Violation::Malformed(DecodeError::Invalid { what, reason }),
@@ -262,10 +262,12 @@ fn a_share_carrying_a_weak_card_is_refused_by_the_log() {
     let log = server.log(&id);
     let share = log.last().unwrap().clone();
     assert!(matches!(
-        Operation::from_bytes(&share).unwrap().body,
+        Operation::from_bytes(&share).unwrap().body().clone(),
         Body::Share { .. }
     ));
-    LogState::empty(id).extend_from_bytes(&log).unwrap();
+    LogState::empty(id)
+        .extend_from_bytes(&log, u64::MAX)
+        .unwrap();
 
     for (why, _, doctored) in doctored_cards("eve", 5) {
         let mut op = replace_once(&share, &honest, &doctored);
@@ -345,7 +347,9 @@ fn a_join_carrying_a_weak_card_is_refused_by_the_log() {
     .to_vec();
     let mut accepted = log.clone();
     accepted.push(join.clone());
-    LogState::empty(id).extend_from_bytes(&accepted).unwrap();
+    LogState::empty(id)
+        .extend_from_bytes(&accepted, u64::MAX)
+        .unwrap();
 
     for (why, key, doctored) in doctored_cards("eve", 6) {
         let mut op = replace_once(&join, &honest, &doctored);
