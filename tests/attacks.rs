@@ -71,17 +71,8 @@ fn world() -> World {
     }
 }
 
-/// Signs `body` as `client` on the head the server stores, at `time`, and
-/// injects it: a member whose client ignores the rules.
 fn forge_at(w: &World, client: &Client, body: Body, time: u64) -> Operation {
-    let log = w.server.log(&w.coll.id());
-    let last = Operation::from_bytes(log.last().unwrap()).unwrap();
-    let op = client
-        .account()
-        .sign_operation(w.coll.id(), log.len() as u64, last.hash(), time, body)
-        .unwrap();
-    w.server.inject(&w.coll.id(), op.to_bytes().to_vec());
-    op
+    support::forge(&w.server, w.coll.id(), client, body, time)
 }
 
 fn forge(w: &World, client: &Client, body: Body) -> Operation {

@@ -39,13 +39,7 @@ fn fast_password() -> Argon2Params {
 /// Signs `body` as `client` on the head the server stores, at `time`, and
 /// injects it (a client that ignores the rules).
 fn forge(server: &TestServer, id: CollectionId, client: &Client, body: Body, time: u64) {
-    let log = server.log(&id);
-    let last = Operation::from_bytes(log.last().unwrap()).unwrap();
-    let op = client
-        .account()
-        .sign_operation(id, log.len() as u64, last.hash(), time, body)
-        .unwrap();
-    server.inject(&id, op.to_bytes().to_vec());
+    support::forge(server, id, client, body, time);
 }
 
 fn refused_with(coll: &mut Collection, client: &mut Client, expect: impl Fn(&Violation) -> bool) {

@@ -206,6 +206,25 @@ pub fn user(handle: &str, server: &Arc<TestServer>, clock: &TestClock) -> Client
     Client::with_clock(account, server.clone(), Box::new(move || c.now()))
 }
 
+/// Signs `body` as `client` on the head `server` stores for `id`, at `time`,
+/// and injects it: a member whose client ignores the rules.
+pub fn forge(
+    server: &TestServer,
+    id: CollectionId,
+    client: &Client,
+    body: sealshare::log::Body,
+    time: u64,
+) -> sealshare::Operation {
+    let log = server.log(&id);
+    let last = sealshare::Operation::from_bytes(log.last().unwrap()).unwrap();
+    let op = client
+        .account()
+        .sign_operation(id, log.len() as u64, last.hash(), time, body)
+        .unwrap();
+    server.inject(&id, op.to_bytes().to_vec());
+    op
+}
+
 /// Every user pins every other user's card (they met and compared safety numbers).
 pub fn introduce(clients: &mut [&mut Client]) {
     let cards: Vec<_> = clients
