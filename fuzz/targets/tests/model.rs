@@ -292,3 +292,19 @@ fn a_lapsed_link_lives_again_without_the_current_key() {
     );
     assert!(verdicts[8].is_ok() && verdicts[9].is_ok(), "{verdicts:?}");
 }
+
+/// The fuzz target's seeds are scripts encoded for `arbitrary`: the encoding
+/// decodes to the same script.
+#[test]
+fn encoded_scripts_decode_to_themselves() {
+    let mut runner = TestRunner::deterministic();
+    let strategy = script_strategy();
+    for _ in 0..200 {
+        let script = Script {
+            steps: strategy.new_tree(&mut runner).unwrap().current(),
+        };
+        let bytes = actors::encode(&script);
+        let decoded: Script = arbitrary::Unstructured::new(&bytes).arbitrary().unwrap();
+        assert_eq!(format!("{decoded:?}"), format!("{script:?}"));
+    }
+}
