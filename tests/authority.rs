@@ -718,3 +718,14 @@ fn removing_the_poisoner_is_itself_the_recovery() {
     assert_eq!(bobs.read(&w.bob, file).unwrap(), b"after");
     assert_eq!(bobs.read(&w.bob, w.file).unwrap(), b"by alice");
 }
+
+#[test]
+fn a_rotation_that_leaves_a_member_out_is_refused() {
+    // Dave (admin) rotates honestly but leaves Bob's wrap out, so Bob would
+    // read nothing new: every verifier refuses it.
+    let mut w = world();
+    let mut rotation = rotation_to(&w, [0x68; 32], &[]);
+    rotation.wraps.retain(|(h, _)| h != "bob");
+    forge(&w, &w.dave, Body::Rotate { rotation });
+    assert_refused(&mut w, |v| matches!(v, Violation::RotationRecipients(_)));
+}

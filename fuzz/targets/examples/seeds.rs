@@ -1,18 +1,29 @@
 //! Writes the seed corpus of every fuzz target into `fuzz/corpus/<target>/`:
 //! real objects made through the public API (a card, every kind of operation
 //! from a collection with links, a log segment, a checkpoint's plaintext, a
-//! keystore with cheap parameters, a sealed content with its digest, link URLs).
+//! keystore with cheap parameters, a sealed content with its digest, link URLs;
+//! for the adversarial log, inputs whose scripts reach many cells of the
+//! authority table).
 //!
 //! Run: `cargo run -p sealshare-fuzz-targets --example seeds`
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::TestRunner;
 use sealshare::crypto::password::Argon2Params;
 use sealshare::crypto::stream::{self, ContentKey};
+use sealshare::log::Standing;
 use sealshare::{
     Account, Client, Collection, InviteTerms, Keystore, MemoryRemote, PublicLinkTerms, Remote, Role,
 };
+use sealshare_fuzz_targets::actors::{self, Script};
+use sealshare_fuzz_targets::model::{self, Refusal};
+
+#[path = "../tests/strategy/mod.rs"]
+mod strategy;
 
 fn put(target: &str, name: &str, bytes: &[u8]) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -124,15 +135,69 @@ fn main() {
 
     put("decode_link_url", "invite", invite.to_url().as_bytes());
     put("decode_link_url", "public", public.to_url().as_bytes());
-    for (i, seed) in [
+    let fixed = [
         vec![0u8; 64],
         (0..=255).collect::<Vec<u8>>(),
         vec![7u8; 200],
-    ]
-    .iter()
-    .enumerate()
-    {
-        put("verify_adversarial_log", &format!("script-{i}"), seed);
+    ];
+    for (i, seed) in fixed.into_iter().chain(script_seeds()).enumerate() {
+        put("verify_adversarial_log", &format!("script-{i}"), &seed);
     }
     println!("seeds written to fuzz/corpus/");
+}
+
+/// Inputs for `verify_adversarial_log`: scripts of the model test's strategy
+/// (drawn deterministically), encoded for `arbitrary`, picked greedily so
+/// that together they reach every cell of the authority table with every
+/// verdict (accepted, refused by the table, refused by the rules) that 400
+/// such scripts reach, each pick reaching the most not reached yet.
+fn script_seeds() -> Vec<Vec<u8>> {
+    let mut runner = TestRunner::deterministic();
+    let strategy = strategy::script_strategy();
+    let mut pool: Vec<(Script, BTreeSet<String>)> = (0..400)
+        .map(|_| {
+            let script = Script {
+                steps: strategy.new_tree(&mut runner).unwrap().current(),
+            };
+            let run = model::check(&script).unwrap_or_else(|why| panic!("{why}"));
+            let cells = (run.checked.iter())
+                .map(|c| {
+                    let j = &c.judgement;
+                    let standing = match j.standing {
+                        Standing::Member(role) => format!("member {role}"),
+                        Standing::Pending(_) => "pending".into(),
+                        Standing::AwaitingApproval(_) => "awaiting approval".into(),
+                        Standing::Outsider => "outsider".into(),
+                    };
+                    let verdict = match &j.verdict {
+                        Ok(()) => "accepted",
+                        Err(Refusal::Table(_)) => "refused by the table",
+                        Err(_) => "refused by its rules",
+                    };
+                    format!("{:?} by {standing}: {verdict}", j.request)
+                })
+                .collect();
+            (script, cells)
+        })
+        .collect();
+    let mut reached = BTreeSet::new();
+    let mut seeds = Vec::new();
+    loop {
+        let new = |cells: &BTreeSet<String>| cells.difference(&reached).count();
+        let Some(best) = (0..pool.len()).max_by_key(|&i| new(&pool[i].1)) else {
+            break;
+        };
+        if new(&pool[best].1) == 0 {
+            break;
+        }
+        let (script, cells) = pool.swap_remove(best);
+        reached.extend(cells);
+        seeds.push(actors::encode(&script));
+    }
+    println!(
+        "{} adversarial-log seeds reach {} (cell, verdict) pairs",
+        seeds.len(),
+        reached.len()
+    );
+    seeds
 }

@@ -3,6 +3,7 @@
 //! re-encode it to the same bytes (canonical encoding).
 
 pub mod actors;
+pub mod model;
 
 use sealshare::crypto::stream::{self, ContentDigest, ContentKey};
 use sealshare::wire::{Kind, Writer};
@@ -134,21 +135,42 @@ pub fn decode_link_url(data: &[u8]) {
 
 /// Structure-aware: the bytes choose a sequence of well-formed operations by
 /// actors whose keys the target holds, properly signed and chained, so the
-/// verifier's rules (not its signature check) decide.
+/// verifier's rules (not its signature check) decide. The oracle is the
+/// reference model ([`model::check`]): the verifier's verdict on every
+/// operation, its cell of the authority table and the state after it must be
+/// the model's. Then the log of accepted operations, and that log cut at the
+/// first refused operation with it appended, verify the same in one batch as
+/// one by one.
 pub fn verify_adversarial_log(data: &[u8]) {
     let mut u = arbitrary::Unstructured::new(data);
     let Ok(script) = u.arbitrary::<actors::Script>() else {
         return;
     };
-    let ops = actors::build(&script);
-    let mut state = LogState::empty(actors::COLLECTION);
-    let _ = state.extend(&ops, actors::NOW);
-    let mut again = LogState::empty(actors::COLLECTION);
-    // Verified in one batch or one by one, the verdict is the same.
-    for op in &ops {
-        if again.extend(std::slice::from_ref(op), actors::NOW).is_err() {
-            break;
-        }
+    let run = model::check(&script).unwrap_or_else(|why| panic!("verifier and model: {why}"));
+    let mut logs = vec![(run.log.clone(), run.log.len())];
+    if let Some(refused) = run.checked.iter().find(|c| c.judgement.verdict.is_err()) {
+        let at = refused.op.seq() as usize;
+        let mut ops = run.log[..at].to_vec();
+        ops.push(refused.op.clone());
+        logs.push((ops, at));
     }
-    assert_eq!(state.len(), again.len(), "batch and one-by-one agree");
+    for (ops, accepted) in logs {
+        let mut batch = LogState::empty(actors::COLLECTION);
+        let _ = batch.extend(&ops, actors::NOW);
+        let mut single = LogState::empty(actors::COLLECTION);
+        for op in &ops {
+            if single
+                .extend(std::slice::from_ref(op), actors::NOW)
+                .is_err()
+            {
+                break;
+            }
+        }
+        assert_eq!(batch.len(), single.len(), "batch and one-by-one agree");
+        assert_eq!(
+            batch.len() as usize,
+            accepted,
+            "the verdicts of the model hold in a batch"
+        );
+    }
 }

@@ -91,6 +91,9 @@ impl LogState {
             _ => 0,
         };
         let expected = self.holders.saturating_sub(dropped);
+        if rotation.wraps.len() != expected {
+            return Err(Violation::RotationRecipients("wrong number of wraps"));
+        }
         let mut seen = HashSet::with_capacity(expected);
         for (h, _) in &rotation.wraps {
             if !holds_key(h) || !keep(h) {
