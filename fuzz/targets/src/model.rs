@@ -236,19 +236,23 @@ impl Model {
         })
     }
 
+    /// Whether `l`'s creator still may grant what it grants.
+    fn creator_may_grant(&self, l: &Link) -> bool {
+        match self.standing(&l.creator) {
+            Standing::Member(r) => {
+                r >= lowest_role(Action::ManageLinks)
+                    && l.invite.is_none_or(|(granted, _)| granted < r)
+            }
+            _ => false,
+        }
+    }
+
     /// Whether link `id` can be used at `time`, once the members `keep` drops are gone.
     pub fn link_live(&self, id: &LinkId, time: u64, keep: &dyn Fn(&str) -> bool) -> bool {
         let Some(l) = self.links.get(id) else {
             return false;
         };
-        let creator_may_grant = keep(&l.creator)
-            && match self.standing(&l.creator) {
-                Standing::Member(r) => {
-                    r >= lowest_role(Action::ManageLinks)
-                        && l.invite.is_none_or(|(granted, _)| granted < r)
-                }
-                _ => false,
-            };
+        let creator_may_grant = keep(&l.creator) && self.creator_may_grant(l);
         !l.revoked
             && time <= l.expires_at
             && (l.max_uses == 0 || l.uses < l.max_uses)
@@ -306,6 +310,21 @@ impl Model {
         next.accepted_ops += 1;
         next.time = op.time();
         next.rules(op).map_err(Refusal::Rule)?;
+        if matches!(
+            op.body(),
+            Body::ChangeRole { .. } | Body::Remove { .. } | Body::Leave | Body::Transfer { .. }
+        ) {
+            // A link whose creator can no longer grant it ends for good.
+            let lapsed: Vec<LinkId> = (next.links.keys())
+                .filter(|id| !next.links[*id].revoked && !next.creator_may_grant(&next.links[*id]))
+                .copied()
+                .collect();
+            for id in lapsed {
+                if let Some(l) = next.links.get_mut(&id) {
+                    l.revoked = true;
+                }
+            }
+        }
         Ok(next)
     }
 

@@ -172,21 +172,50 @@ impl LogState {
         if rec.used_up() {
             return Some(Violation::LinkUsedUp);
         }
-        let may_still_grant = keep(&rec.creator)
-            && match self.standing(&rec.creator) {
-                Standing::Member(role) => {
-                    role.may(Action::ManageLinks)
-                        && match rec.terms.kind {
-                            LinkKind::Invite { role: granted, .. } => granted < role,
-                            LinkKind::Public { .. } => true,
-                        }
-                }
-                Standing::Outsider | Standing::Pending(_) | Standing::AwaitingApproval(_) => false,
-            };
-        if !may_still_grant {
+        if !(keep(&rec.creator) && self.creator_may_grant(rec)) {
             return Some(Violation::LinkLapsed(rec.creator.clone()));
         }
         None
+    }
+
+    /// Whether `rec`'s creator is still an accepted member holding the key
+    /// whose role may manage links and, for an invite link, is strictly above
+    /// the role it grants.
+    fn creator_may_grant(&self, rec: &LinkRecord) -> bool {
+        match self.standing(&rec.creator) {
+            Standing::Member(role) => {
+                role.may(Action::ManageLinks)
+                    && match rec.terms.kind {
+                        LinkKind::Invite { role: granted, .. } => granted < role,
+                        LinkKind::Public { .. } => true,
+                    }
+            }
+            Standing::Outsider | Standing::Pending(_) | Standing::AwaitingApproval(_) => false,
+        }
+    }
+
+    /// Ends for good every open link whose creator `op` (a change of role, a
+    /// removal, a leave, a transfer) left unable to grant it: it counts as
+    /// revoked by `op`'s author, so it never lives again, whatever later
+    /// happens to its creator. A lapsed link that holds the current key keeps
+    /// it until the next rotation, so the epoch is stale until then.
+    pub(super) fn end_lapsed_links(&mut self, op: &Operation) {
+        let lapsed: Vec<LinkId> = self
+            .open_links
+            .iter()
+            .filter(|id| {
+                self.links
+                    .get(id)
+                    .is_some_and(|rec| !self.creator_may_grant(rec))
+            })
+            .copied()
+            .collect();
+        for id in lapsed {
+            if let Some(rec) = self.links.get_mut(&id) {
+                rec.revoked = Some((op.author.clone(), op.time));
+            }
+            self.open_links.remove(&id);
+        }
     }
 
     /// Whether the link `link` can be used at `time` (see [`LogState::link_refusal`]).

@@ -58,7 +58,8 @@ pub struct LogState {
     pub(crate) links: BTreeMap<LinkId, LinkRecord>,
     /// The links not revoked (at most `MAX_LINKS`), so no rule scans revoked ones.
     pub(crate) open_links: BTreeSet<LinkId>,
-    /// The links holding the current epoch key (a subset of `open_links`).
+    /// The links holding the current epoch key: open ones, and links that
+    /// lapsed since the epoch began (they make it stale until it rotates).
     pub(crate) key_links: BTreeSet<LinkId>,
     pub(crate) invitations: BTreeMap<String, Invitation>,
 }
@@ -273,6 +274,12 @@ impl LogState {
     pub(crate) fn apply(&mut self, op: &Operation) -> Result<(), Violation> {
         self.check_place(op)?;
         let what = self.check_and_apply(op, false)?;
+        if matches!(
+            op.body,
+            Body::ChangeRole { .. } | Body::Remove { .. } | Body::Leave | Body::Transfer { .. }
+        ) {
+            self.end_lapsed_links(op);
+        }
         self.history.push(Event {
             seq: op.seq,
             time: op.time,
