@@ -188,6 +188,8 @@ pub(crate) struct EpochKeys {
     bad: BTreeMap<u64, BadEpoch>,
     /// The epochs whose boxes of earlier keys were opened and checked.
     opened: BTreeSet<u64>,
+    /// Keys learned whose boxes are not opened yet (the walk's work list).
+    unopened: Vec<u64>,
     /// How many epochs the log had when the keys were last brought up to it.
     walked: usize,
 }
@@ -232,7 +234,9 @@ impl EpochKeys {
         if !bool::from(subtle::ConstantTimeEq::ct_eq(&found[..], &expected[..])) {
             return Err(Error::EpochKeyMismatch { epoch });
         }
-        self.keys.insert(epoch, key);
+        if self.keys.insert(epoch, key).is_none() {
+            self.unopened.push(epoch);
+        }
         Ok(())
     }
 
@@ -308,13 +312,7 @@ impl EpochKeys {
     /// epoch's boxes are opened once, so a whole log costs one pass.
     pub(crate) fn walk_back(&mut self, state: &LogState) -> Result<()> {
         let id = state.collection();
-        let mut todo: Vec<u64> = self
-            .keys
-            .keys()
-            .copied()
-            .filter(|e| !self.opened.contains(e))
-            .collect();
-        while let Some(e) = todo.pop() {
+        while let Some(e) = self.unopened.pop() {
             if !self.opened.insert(e) {
                 continue;
             }
@@ -336,9 +334,7 @@ impl EpochKeys {
                 }
             }
             for (older, k) in found {
-                if self.insert_checked(state, older, k).is_ok() {
-                    todo.push(older);
-                } else {
+                if self.insert_checked(state, older, k).is_err() {
                     broken = true;
                 }
             }
