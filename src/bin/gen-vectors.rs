@@ -811,7 +811,7 @@ fn hand_card(
     w.finish()
 }
 
-/// An X25519 public key of small order (the point of order 8 with u = 1).
+/// An X25519 public key of small order (u = 1: every X25519 output with it is zero).
 const SMALL_ORDER_KEM: [u8; 32] = {
     let mut k = [0u8; 32];
     k[0] = 1;
