@@ -1285,6 +1285,21 @@ fn refusals_of_log(
         now,
         malformed_op(at, "Invalid"),
     )?;
+    let bytes = r.signed(
+        at,
+        &p.bob,
+        None,
+        Body::Rotate {
+            rotation: dummy_rotation(2, &[1], &[&p.alice, &p.bob])?,
+        },
+    )?;
+    r.refuse(
+        "a rotation that leaves a key-holding member (carol) out",
+        at,
+        bytes,
+        now,
+        refused_op(at, "RotationRecipients"),
+    )?;
     let weak = hand_card(
         &p.mallory,
         &p.mallory.identity().signing_key().to_bytes(),
