@@ -34,14 +34,22 @@ pub enum Error {
     /// The recovery phrase is not 24 words of the BIP39 English list with a valid checksum.
     #[error("not a valid recovery phrase: {0}")]
     InvalidRecoveryPhrase(String),
-    /// A handle now presents a different identity card from the one pinned for it.
-    /// The app must show this to the user and ask them to confirm the new key.
+    /// A handle now presents a different identity card from the one pinned for
+    /// it (a new card, or one the user accepted before and has since replaced).
+    /// The app shows both (fingerprints, safety numbers) and, if the user
+    /// confirms, calls [`crate::TrustStore::accept_changed_key`] with `presented`.
     #[error(
-        "the identity key of {handle:?} changed since it was first seen; confirm the new key before using it"
+        "the identity key of {handle:?} changed: pinned {}, presented {}; confirm the new key before using it",
+        pinned.fingerprint(),
+        presented.fingerprint()
     )]
     KeyChanged {
         /// The handle whose card changed.
         handle: String,
+        /// The card pinned for it now.
+        pinned: Box<crate::identity::Identity>,
+        /// The card presented instead.
+        presented: Box<crate::identity::Identity>,
     },
     /// A public key is unusable: of small order, non-canonical, an Ed25519 key
     /// with a torsion component (outside the prime-order subgroup), or it
@@ -229,6 +237,18 @@ impl DecodeError {
 
 /// A stable, machine-readable name for an error variant, for logs and bindings.
 impl Error {
+    /// [`Error::KeyChanged`] for `presented`, whose handle has `pinned` pinned.
+    pub(crate) fn key_changed(
+        pinned: &crate::identity::Identity,
+        presented: &crate::identity::Identity,
+    ) -> Self {
+        Error::KeyChanged {
+            handle: presented.handle().to_owned(),
+            pinned: Box::new(pinned.clone()),
+            presented: Box::new(presented.clone()),
+        }
+    }
+
     /// The variant's name in snake case, stable across releases.
     pub fn code(&self) -> &'static str {
         match self {

@@ -28,14 +28,14 @@ pub use error::{DecodeError, Error, Result};
 
 pub use account::Account;
 pub use collection::{
-    Appended, Client, Collection, HistoryEntry, Item, ItemMetadata, MemoryRemote, Remote,
-    SharedWithMe,
+    Appended, Client, Collection, HistoryEntry, Introduction, Item, ItemMetadata, MemoryRemote,
+    Remote, SharedWithMe,
 };
 pub use identity::{Fingerprint, Identity, SafetyNumber};
 pub use keystore::{Keystore, RecoveryPhrase};
 pub use links::{InviteTerms, LinkUrl, PublicLinkTerms, PublicScopeChoice, PublicView};
 pub use log::{CollectionId, ItemId, ItemKind, LogState, Operation, Role, Violation};
-pub use trust::{TrustStatus, TrustStore};
+pub use trust::{Acceptance, AcceptedCard, CardTrust, TrustStatus, TrustStore};
 
 /// The README's code examples, compiled and run as doc tests.
 #[cfg(doctest)]

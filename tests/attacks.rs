@@ -12,7 +12,7 @@ mod support;
 
 use sealshare::collection::Client;
 use sealshare::log::{Body, Grant, ItemHeader, Rotation};
-use sealshare::{Collection, CollectionId, Error, ItemId, Operation, Role, Violation};
+use sealshare::{CardTrust, Collection, CollectionId, Error, ItemId, Operation, Role, Violation};
 use support::{TestClock, TestServer, introduce, user};
 
 /// Alice (owner), Bob (viewer), Carol (collaborator), Dave (admin), Erin (editor),
@@ -393,31 +393,44 @@ fn server_swapping_the_recipients_card_is_refused() {
         .coll
         .share(&mut w.alice, impostor.account().identity(), Role::Viewer)
         .unwrap_err();
-    assert!(
-        matches!(err, Error::KeyChanged { ref handle } if handle == "frank"),
-        "{err:?}"
-    );
-    // A share in the log naming a card that differs from a pinned one stops the
-    // sync of every member who pinned the real card.
+    match &err {
+        Error::KeyChanged {
+            handle,
+            pinned,
+            presented,
+        } => {
+            assert_eq!(handle, "frank");
+            assert_eq!(**pinned, *frank.account().identity());
+            assert_eq!(**presented, *impostor.account().identity());
+        }
+        other => panic!("expected KeyChanged, got {other:?}"),
+    }
+    // Dave (an admin who never met Frank) shares with the impostor. The log is
+    // everyone's and verifies; Alice's trust is her own: she sees the card as
+    // changed, and wraps nothing to it until she accepts it or removes Frank.
     let mut daves = Collection::open(&mut w.dave, w.coll.id()).unwrap();
     daves
         .share(&mut w.dave, impostor.account().identity(), Role::Viewer)
         .unwrap();
-    let before = w.coll.state().len();
-    let err = w.coll.sync(&mut w.alice).unwrap_err();
-    assert!(matches!(err, Error::KeyChanged { .. }), "{err:?}");
-    assert_eq!(
-        w.coll.state().len(),
-        before,
-        "nothing past the changed card"
-    );
-    // Only once the user confirms the new key does the log go on.
-    let now = w.clock.now();
-    w.alice
-        .trust_mut()
-        .accept_changed_key(impostor.account().identity(), now);
+    let trust_before = w.alice.trust().to_bytes();
     assert_eq!(w.coll.sync(&mut w.alice).unwrap(), 1);
-    assert!(w.coll.member("frank").is_some());
+    assert_eq!(w.alice.trust().to_bytes(), trust_before, "sync pins nothing");
+    assert!(matches!(
+        w.coll.card_trust(&w.alice, "frank"),
+        Some(CardTrust::Changed { ref pinned }) if **pinned == *frank.account().identity()
+    ));
+    assert_eq!(w.coll.unconfirmed_members(&w.alice).len(), 1);
+    let before = w.coll.state().len();
+    let err = w.coll.rotate(&mut w.alice).unwrap_err();
+    assert!(
+        matches!(err, Error::KeyChanged { ref presented, .. } if **presented == *impostor.account().identity()),
+        "{err:?}"
+    );
+    assert_eq!(w.coll.state().len(), before, "nothing wrapped in silence");
+    assert_eq!(w.server.log(&w.coll.id()).len() as u64, before);
+    // Removing Frank needs no wrap to him: it goes through.
+    w.coll.remove(&mut w.alice, "frank").unwrap();
+    assert!(w.coll.member("frank").is_none());
 }
 
 #[test]

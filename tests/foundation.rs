@@ -14,7 +14,7 @@ use sealshare::crypto::secret::SecretKey;
 use sealshare::crypto::sign::{Domain, SigningKey};
 use sealshare::crypto::wrap::{WrapContext, WrappedSecret};
 use sealshare::crypto::x25519::{KemPublicKey, KemSecretKey};
-use sealshare::{Account, Error, Identity, TrustStatus, TrustStore};
+use sealshare::{Acceptance, Account, Error, Identity, TrustStatus, TrustStore};
 
 mod support;
 
@@ -110,12 +110,13 @@ fn every_byte_flip_of_every_object_is_refused() {
     // The trust store: one card pinned, one pinned and verified. Its encoding is
     // not authenticated as a whole (it is kept sealed under the account, as the
     // CLI does; sealed, every flip is refused, below). What decoding can check,
-    // it does: the cards are self-signed and re-verified, the verified flag must
-    // be 0 with time 0 or 1, entries must be in strict handle order, counts and
-    // lengths must fit. The times are the holder's own bookkeeping and are not
-    // signed: a flip there decodes, to exactly that time changed, as does
-    // turning "not verified (time 0)" into "verified at time 0". Every other
-    // flip must be an error.
+    // it does: the cards are self-signed and re-verified, the acceptance tag
+    // must be 0, 1 or 2, the verified flag 0 with time 0 or 1, handles in
+    // strict order, each history 1 to 32 cards of one handle, counts and
+    // lengths must fit. The generation, the times and the acceptance tag are
+    // the holder's own bookkeeping and are not signed: a flip there decodes, to
+    // exactly that field changed, as does turning "not verified (time 0)" into
+    // "verified at time 0". Every other flip must be an error.
     let bob = account("bob");
     let mut trust = TrustStore::new();
     trust.observe(alice.identity(), NOW).unwrap();
@@ -123,17 +124,19 @@ fn every_byte_flip_of_every_object_is_refused() {
     trust
         .mark_verified("bob", &bob.identity().fingerprint(), NOW + 2)
         .unwrap();
+    assert_eq!(trust.generation(), 3);
     let bytes = trust.to_bytes();
     let pins: Vec<_> = trust.iter().cloned().collect();
     assert_eq!(pins[0].verified_at, None);
     assert_eq!(pins[1].verified_at, Some(NOW + 2));
-    // Where each entry's first_seen, verified flag and verified_at sit.
+    // Where each card's accepted_at, acceptance tag, verified flag and
+    // verified_at sit (each handle holds one card).
     let mut fields = Vec::new();
-    let mut at = 2 + 4;
+    let mut at = 2 + 8 + 4;
     for pin in &pins {
-        at += 4 + pin.card.to_bytes().len();
-        fields.push((at, at + 8, at + 9));
-        at += 8 + 1 + 8;
+        at += 1 + 4 + pin.card.to_bytes().len();
+        fields.push((at, at + 8, at + 9, at + 10));
+        at += 8 + 1 + 1 + 8;
     }
     assert_eq!(at, bytes.len(), "layout of the trust store");
     let mut decoded_flips = 0;
@@ -142,10 +145,19 @@ fn every_byte_flip_of_every_object_is_refused() {
             let mut b = bytes.clone();
             b[i] ^= 1 << bit;
             let mut expected = pins.clone();
+            let mut generation = trust.generation();
             let mut decodes = false;
-            for (pin, &(first_seen, flag, verified_at)) in expected.iter_mut().zip(&fields) {
-                if (first_seen..first_seen + 8).contains(&i) {
-                    pin.first_seen ^= 1u64 << (8 * (first_seen + 7 - i) + bit);
+            if (2..10).contains(&i) {
+                generation ^= 1u64 << (8 * (9 - i) + bit);
+                decodes = true;
+            }
+            for (pin, &(accepted_at, how, flag, verified_at)) in expected.iter_mut().zip(&fields) {
+                if (accepted_at..accepted_at + 8).contains(&i) {
+                    pin.accepted_at ^= 1u64 << (8 * (accepted_at + 7 - i) + bit);
+                    decodes = true;
+                }
+                if i == how && bit < 2 {
+                    pin.how = [Acceptance::AcceptedShare, Acceptance::ConfirmedChange][bit];
                     decodes = true;
                 }
                 if i == flag && bit == 0 && pin.verified_at.is_none() {
@@ -162,11 +174,9 @@ fn every_byte_flip_of_every_object_is_refused() {
             let got = TrustStore::from_bytes(&b);
             if decodes {
                 decoded_flips += 1;
-                let got: Vec<_> = got
-                    .unwrap_or_else(|e| panic!("trust store byte {i} bit {bit}: {e:?}"))
-                    .iter()
-                    .cloned()
-                    .collect();
+                let got = got.unwrap_or_else(|e| panic!("trust store byte {i} bit {bit}: {e:?}"));
+                assert_eq!(got.generation(), generation, "trust store byte {i} bit {bit}");
+                let got: Vec<_> = got.iter().cloned().collect();
                 assert_eq!(got, expected, "trust store byte {i} bit {bit}");
             } else {
                 assert!(
@@ -176,8 +186,9 @@ fn every_byte_flip_of_every_object_is_refused() {
             }
         }
     }
-    // Two first_seen times, one verified_at time, one flag.
-    assert_eq!(decoded_flips, 64 + 64 + 64 + 1);
+    // The generation, two accepted_at times, two tags of two bits each, one
+    // verified_at time, one flag.
+    assert_eq!(decoded_flips, 64 + 64 + 64 + 4 + 64 + 1);
     // Stored as the CLI stores it, sealed under a key of the account: every flip
     // is refused.
     let sealed = SealedBox::seal(&key, &bytes, b"trust store")
@@ -250,7 +261,15 @@ fn changed_key_is_reported_not_accepted() {
         TrustStatus::Pinned
     );
     match trust.observe(impostor.identity(), NOW + 2) {
-        Err(Error::KeyChanged { handle }) => assert_eq!(handle, "bob"),
+        Err(Error::KeyChanged {
+            handle,
+            pinned,
+            presented,
+        }) => {
+            assert_eq!(handle, "bob");
+            assert_eq!(*pinned, *bob.identity());
+            assert_eq!(*presented, *impostor.identity());
+        }
         other => panic!("expected KeyChanged, got {other:?}"),
     }
     // Still refused on the next look: nothing changed silently.
@@ -284,6 +303,16 @@ fn changed_key_is_reported_not_accepted() {
         trust.check(bob.identity()),
         Err(Error::KeyChanged { .. })
     ));
+    // The history keeps both, oldest first; going back to the first card is a
+    // change like any other.
+    let history: Vec<_> = trust.history("bob").iter().map(|c| c.card.clone()).collect();
+    assert_eq!(history, [bob.identity().clone(), impostor.identity().clone()]);
+    assert_eq!(trust.history("bob")[1].how, Acceptance::ConfirmedChange);
+    assert!(matches!(
+        trust.observe(bob.identity(), NOW + 5),
+        Err(Error::KeyChanged { ref presented, .. }) if **presented == *bob.identity()
+    ));
+    assert_eq!(trust.history("bob").len(), 2, "a refused card changes nothing");
 
     let restored = TrustStore::from_bytes(&trust.to_bytes()).unwrap();
     assert_eq!(restored, trust);

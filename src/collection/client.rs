@@ -1,6 +1,7 @@
 //! A signed-in user's context: their account, their trust store, the server and
 //! a clock. Every collection operation runs through one.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -8,7 +9,26 @@ use crate::account::Account;
 use crate::collection::remote::Remote;
 use crate::error::Result;
 use crate::identity::Identity;
-use crate::trust::{TrustStatus, TrustStore};
+use crate::log::CollectionId;
+use crate::trust::{CardTrust, TrustStatus, TrustStore};
+
+/// The most distinct introductions kept per handle (in memory only).
+const MAX_INTRODUCTIONS: usize = 64;
+
+/// A card a verified log carries, as introduced by the signer of the
+/// operation that carries it. Introduced is not pinned: only the user's own
+/// acts pin (see [`crate::trust`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Introduction {
+    /// The card.
+    pub card: Identity,
+    /// Who signed the operation that carries it.
+    pub by: String,
+    /// In which collection.
+    pub collection: CollectionId,
+    /// At which position of its log.
+    pub seq: u64,
+}
 
 /// The time source: seconds since the Unix epoch.
 pub type Clock = Box<dyn Fn() -> u64 + Send + Sync>;
@@ -19,6 +39,7 @@ pub struct Client {
     pub(crate) trust: TrustStore,
     pub(crate) remote: Arc<dyn Remote>,
     clock: Clock,
+    introduced: BTreeMap<String, Vec<Introduction>>,
 }
 
 impl Client {
@@ -38,6 +59,7 @@ impl Client {
             trust,
             remote,
             clock,
+            introduced: BTreeMap::new(),
         }
     }
 
@@ -74,11 +96,42 @@ impl Client {
         (self.clock)()
     }
 
-    /// Checks a card against the trust store, pinning it if its handle is new.
-    /// Fails with [`crate::Error::KeyChanged`] if another card is pinned.
+    /// Checks a card against the trust store as the user's own act (sharing
+    /// with it, showing it), pinning it if its handle is new. Fails with
+    /// [`crate::Error::KeyChanged`], changing nothing, if another card is pinned.
     pub fn observe(&mut self, card: &Identity) -> Result<TrustStatus> {
         let now = self.now();
         self.trust.observe(card, now)
+    }
+
+    /// How the trust store judges `card`, changing nothing.
+    pub fn assess(&self, card: &Identity) -> CardTrust {
+        self.trust.assess(card)
+    }
+
+    /// The cards the logs this client verified introduced for `handle`, in
+    /// collections where this account is a member, pending or invited, with
+    /// who introduced each (distinct card, introducer and collection; in
+    /// memory only). When they disagree, all are shown; the pinned card, and a
+    /// verified one above all, is what this client uses.
+    pub fn introductions(&self, handle: &str) -> &[Introduction] {
+        self.introduced.get(handle).map_or(&[], Vec::as_slice)
+    }
+
+    /// Records introductions from a collection this account appears in.
+    pub(crate) fn record_introductions(&mut self, found: Vec<Introduction>) {
+        for intro in found {
+            let list = self
+                .introduced
+                .entry(intro.card.handle().to_owned())
+                .or_default();
+            let seen = list.iter().any(|i| {
+                i.card == intro.card && i.by == intro.by && i.collection == intro.collection
+            });
+            if !seen && list.len() < MAX_INTRODUCTIONS {
+                list.push(intro);
+            }
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use crate::collection::{Client, Collection, keys};
 use crate::error::{Error, Result};
 use crate::identity::Identity;
 use crate::log::{Body, CollectionId, Grant, Member, Role};
+use crate::trust::CardTrust;
 
 impl Collection {
     /// Shares the collection with the holder of `card` at `role`. The card is
@@ -41,9 +42,26 @@ impl Collection {
         Ok(())
     }
 
-    /// Accepts the share (this account must have been added and not yet accepted).
+    /// Accepts the share (this account must have been added and not yet
+    /// accepted). Accepting is the user's act of trust in whoever shared: their
+    /// card, as the log holds it, is pinned if their handle was never seen;
+    /// if another card is pinned for them, the accept is refused with
+    /// [`Error::KeyChanged`] and nothing is sent.
     pub fn accept(&mut self, client: &mut Client) -> Result<()> {
+        let me = client.account.handle();
+        let sharer = self
+            .member(me)
+            .and_then(|m| self.member(&m.added_by))
+            .filter(|s| s.card.handle() != me)
+            .map(|s| s.card.clone());
+        if let Some(card) = &sharer {
+            client.trust.check_or_new(card)?;
+        }
         self.commit(client, false, &mut |_, _| Ok(Body::Accept))?;
+        if let Some(card) = &sharer {
+            let now = client.now();
+            client.trust.accept_share_from(card, now)?;
+        }
         Ok(())
     }
 
@@ -120,6 +138,29 @@ impl Collection {
     /// One member.
     pub fn member(&self, handle: &str) -> Option<&Member> {
         self.state.member(handle)
+    }
+
+    /// How the client's trust store judges the card this log holds for the
+    /// member `handle` (`None` if not a member). The log is the same for every
+    /// client; trust is this user's: an unpinned card is only as good as who
+    /// introduced it (`Member::added_by`), and a changed one gets nothing
+    /// wrapped to it by this client until the user accepts it.
+    pub fn card_trust(&self, client: &Client, handle: &str) -> Option<CardTrust> {
+        self.member(handle).map(|m| client.assess(&m.card))
+    }
+
+    /// The members whose card in this log differs from the one the user
+    /// pinned for their handle, each with the pinned card: what an app shows
+    /// as "key changed, unconfirmed". A rotation by this client refuses to
+    /// wrap to them ([`Error::KeyChanged`]) until the user accepts the change
+    /// or removes them.
+    pub fn unconfirmed_members(&self, client: &Client) -> Vec<(&Member, Identity)> {
+        self.members()
+            .filter_map(|m| match client.assess(&m.card) {
+                CardTrust::Changed { pinned } => Some((m, *pinned)),
+                _ => None,
+            })
+            .collect()
     }
 }
 

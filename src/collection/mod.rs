@@ -17,11 +17,13 @@ use rayon::prelude::*;
 use crate::crypto::aead::SealedBox;
 use crate::crypto::secret::SecretKey;
 use crate::error::{Error, Result};
+use crate::identity::Identity;
 use crate::log::op::hash_op;
+use crate::trust::CardTrust;
 use crate::log::{Body, CollectionId, LogState, OpHash, Operation, Role, Rotation, Violation};
 use crate::wire::{Reader, Writer};
 
-pub use client::{Client, Clock};
+pub use client::{Client, Clock, Introduction};
 pub use history::HistoryEntry;
 pub use items::{Item, ItemMetadata, VersionInfo};
 pub use members::{SharedCollection, SharedWithMe};
@@ -171,13 +173,14 @@ impl Collection {
             }
             served.get(1..).unwrap_or_default()
         };
+        let mut found = Vec::new();
         let outcome = {
             let now = client.now();
-            let trust = &mut client.trust;
-            let mut observe = |card: &crate::Identity| trust.observe(card, now).map(|_| ());
+            let mut introduced = introductions_into(&mut found, id);
             self.state
-                .extend_from_bytes_observing(new, now, &mut observe)
+                .extend_from_bytes_observing(new, now, &mut introduced)
         };
+        self.note_introductions(client, found);
         let added = self.state.len() - known;
         for bytes in new.iter().take(added as usize) {
             self.hashes.push(hash_op(bytes));
@@ -191,12 +194,27 @@ impl Collection {
     /// Applies an operation this client just appended.
     fn apply_own(&mut self, client: &mut Client, op: &Operation) -> Result<()> {
         let now = client.now();
-        let trust = &mut client.trust;
-        let mut observe = |card: &crate::Identity| trust.observe(card, now).map(|_| ());
-        self.state
-            .extend_observing(std::slice::from_ref(op), now, &mut observe)?;
+        let mut found = Vec::new();
+        {
+            let mut introduced = introductions_into(&mut found, self.id());
+            self.state
+                .extend_observing(std::slice::from_ref(op), now, &mut introduced)?;
+        }
+        self.note_introductions(client, found);
         self.hashes.push(op.hash());
         self.keys.refresh(&self.state, &client.account)
+    }
+
+    /// Hands the cards this log introduced to the client, if this account
+    /// appears in it (member, pending or invited): a log the server listed
+    /// that is not the user's introduces nothing.
+    fn note_introductions(&self, client: &mut Client, found: Vec<Introduction>) {
+        let me = client.account.handle();
+        let appears = self.state.standing(me) != crate::log::Standing::Outsider
+            || self.state.invitations().contains_key(me);
+        if appears && !found.is_empty() {
+            client.record_introductions(found);
+        }
     }
 
     /// Signs the body `build` makes against the current head, checks it as every
@@ -324,6 +342,13 @@ impl Collection {
             .filter(|m| keep(m.card.handle()) && m.key.is_some())
             .map(|m| &m.card)
             .collect();
+        // Never wrap in silence to a card that differs from the user's pin:
+        // the user accepts the change first, or removes that member.
+        for card in &cards {
+            if let CardTrust::Changed { pinned } = client.assess(card) {
+                return Err(Error::key_changed(&pinned, card));
+            }
+        }
         let wraps = cards
             .par_iter()
             .map(|card| {
@@ -442,6 +467,21 @@ pub(crate) fn open_info(
     let description = r.str("collection description", MAX_NAME_LEN)?.to_owned();
     r.finish()?;
     Ok((name, description))
+}
+
+/// A sink for the cards a log introduces, collected into `found`.
+fn introductions_into(
+    found: &mut Vec<Introduction>,
+    collection: CollectionId,
+) -> impl FnMut(u64, &str, &Identity) + '_ {
+    move |seq, by, card| {
+        found.push(Introduction {
+            card: card.clone(),
+            by: by.to_owned(),
+            collection,
+            seq,
+        })
+    }
 }
 
 /// Checks that the first operation creates the collection with the pinned key.

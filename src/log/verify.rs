@@ -38,16 +38,17 @@ impl LogState {
     /// not yet valid ([`Error::NotYetValid`]: claimed more than
     /// [`MAX_CLOCK_SKEW`] ahead of `now`).
     pub fn extend_from_bytes<B: AsRef<[u8]>>(&mut self, ops: &[B], now: u64) -> Result<()> {
-        self.extend_from_bytes_observing(ops, now, &mut |_| Ok(()))
+        self.extend_from_bytes_observing(ops, now, &mut |_, _, _| {})
     }
 
-    /// As [`LogState::extend_from_bytes`], showing every card the log introduces
-    /// to `observe` first (for the trust store); an error from it stops there.
+    /// As [`LogState::extend_from_bytes`], telling `introduced` of every card an
+    /// operation that verified and was applied introduced: its position, its
+    /// signer, the card. A refused operation introduces nothing.
     pub fn extend_from_bytes_observing<B: AsRef<[u8]>>(
         &mut self,
         ops: &[B],
         now: u64,
-        observe: &mut dyn FnMut(&Identity) -> Result<()>,
+        introduced: &mut dyn FnMut(u64, &str, &Identity),
     ) -> Result<()> {
         let mut decoded = Vec::with_capacity(ops.len());
         let mut failure = None;
@@ -64,7 +65,7 @@ impl LogState {
                 }
             }
         }
-        self.extend_observing(&decoded, now, observe)?;
+        self.extend_observing(&decoded, now, introduced)?;
         failure.map_or(Ok(()), Err)
     }
 
@@ -73,7 +74,7 @@ impl LogState {
     /// cannot be changed once decoded or signed, so the rules always run on
     /// the bytes its signature covers.
     pub fn extend(&mut self, ops: &[Operation], now: u64) -> Result<()> {
-        self.extend_observing(ops, now, &mut |_| Ok(()))
+        self.extend_observing(ops, now, &mut |_, _, _| {})
     }
 
     /// What a verifying server runs on an append: the operation verifies as
@@ -103,19 +104,20 @@ impl LogState {
         self.extend(std::slice::from_ref(&op), now)
     }
 
-    /// As [`LogState::extend`], showing every card the log introduces to `observe`.
+    /// As [`LogState::extend`], telling `introduced` of every card an applied
+    /// operation introduced (see [`LogState::extend_from_bytes_observing`]).
     pub fn extend_observing(
         &mut self,
         ops: &[Operation],
         now: u64,
-        observe: &mut dyn FnMut(&Identity) -> Result<()>,
+        introduced: &mut dyn FnMut(u64, &str, &Identity),
     ) -> Result<()> {
         if ops.len() <= BATCH_THRESHOLD {
             for op in ops {
                 let key = self.signer_of(op).ok_or_else(|| self.not_member(op))?;
                 op.verify_signature(&key)
                     .map_err(|_| bad_signature(self.len(), op))?;
-                self.apply_observed(op, now, observe)?;
+                self.apply_observed(op, now, introduced)?;
             }
             return Ok(());
         }
@@ -144,7 +146,7 @@ impl LogState {
                 op.verify_signature(&key)
                     .map_err(|_| bad_signature(self.len(), op))?;
             }
-            self.apply_observed(op, now, observe)?;
+            self.apply_observed(op, now, introduced)?;
         }
         Ok(())
     }
@@ -164,7 +166,7 @@ impl LogState {
         &mut self,
         op: &Operation,
         now: u64,
-        observe: &mut dyn FnMut(&Identity) -> Result<()>,
+        introduced: &mut dyn FnMut(u64, &str, &Identity),
     ) -> Result<()> {
         if op.time > now.saturating_add(MAX_CLOCK_SKEW) {
             return Err(Error::NotYetValid {
@@ -173,18 +175,22 @@ impl LogState {
                 now,
             });
         }
+        let at = self.len();
+        self.apply(op).map_err(|v| refused(at, op, v))?;
+        // Only now, placed and authorized, do its cards count as introduced.
         match &op.body {
-            Body::Create { owner, .. } => observe(owner)?,
+            Body::Create { owner, .. } => introduced(at, &op.author, owner),
             Body::Share { grants, .. } => {
                 for g in grants {
-                    observe(&g.card)?;
+                    introduced(at, &op.author, &g.card);
                 }
             }
-            Body::Join { card, .. } | Body::CompleteInvite { card, .. } => observe(card)?,
+            Body::Join { card, .. } | Body::CompleteInvite { card, .. } => {
+                introduced(at, &op.author, card)
+            }
             _ => {}
         }
-        let at = self.len();
-        self.apply(op).map_err(|v| refused(at, op, v))
+        Ok(())
     }
 
     /// The signer of each operation in turn, following only membership changes;

@@ -2,6 +2,8 @@
 
 use sealshare::Violation;
 
+use crate::records::IdentityCard;
+
 /// What went wrong, as a case an app can switch on, each with a message.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum SealshareError {
@@ -22,6 +24,11 @@ pub enum SealshareError {
     KeyChanged {
         /// The handle whose key changed.
         handle: String,
+        /// The card pinned for it now.
+        pinned: IdentityCard,
+        /// The card presented instead: pass it to `Session.accept_changed_key`
+        /// once the user confirmed it (compare `Session.safety_number_with`).
+        presented: IdentityCard,
         /// What happened.
         detail: String,
     },
@@ -136,8 +143,14 @@ impl From<sealshare::Error> for SealshareError {
             E::WrongRecoveryPhrase | E::InvalidRecoveryPhrase(_) => {
                 Self::WrongRecoveryPhrase { detail: message }
             }
-            E::KeyChanged { handle } => Self::KeyChanged {
+            E::KeyChanged {
                 handle,
+                pinned,
+                presented,
+            } => Self::KeyChanged {
+                handle,
+                pinned: IdentityCard::from_core(&pinned),
+                presented: IdentityCard::from_core(&presented),
                 detail: message,
             },
             E::InvalidOperation { seq, op, violation } => match violation {

@@ -33,9 +33,15 @@ const PROGRESS_FROM: u64 = 4 << 20;
 pub fn explain(e: &Error) -> String {
     match e {
         Error::WrongPassword => "wrong password.".into(),
-        Error::KeyChanged { handle } => format!(
-            "the identity key of {handle} changed since you first saw it. Compare safety numbers \
-             (`sealshare verify {handle}`) before trusting the new key."
+        Error::KeyChanged {
+            handle,
+            pinned,
+            presented,
+        } => format!(
+            "the identity key of {handle} changed since you accepted it.\n  pinned:    {}\n  presented: {}\n\
+             Compare safety numbers (`sealshare verify {handle}`) before trusting the new key.",
+            pinned.fingerprint(),
+            presented.fingerprint()
         ),
         Error::InvalidOperation { .. } => format!("{e}."),
         Error::LinkRevoked => "this link was revoked by the collection's admins.".into(),
