@@ -275,11 +275,13 @@ impl TrustStore {
         for history in self.handles.values() {
             w.u8(history.len() as u8);
             for c in history {
-                w.bytes(&c.card.to_bytes()).u64(c.accepted_at).u8(match c.how {
-                    Acceptance::FirstUse => 0,
-                    Acceptance::AcceptedShare => 1,
-                    Acceptance::ConfirmedChange => 2,
-                });
+                w.bytes(&c.card.to_bytes())
+                    .u64(c.accepted_at)
+                    .u8(match c.how {
+                        Acceptance::FirstUse => 0,
+                        Acceptance::AcceptedShare => 1,
+                        Acceptance::ConfirmedChange => 2,
+                    });
                 match c.verified_at {
                     Some(at) => w.u8(1).u64(at),
                     None => w.u8(0).u64(0),
@@ -319,11 +321,9 @@ impl TrustStore {
                 .into());
             }
             if last.as_ref().is_some_and(|l| *l >= handle) {
-                return Err(DecodeError::invalid(
-                    "trust store",
-                    "handles not in strict order",
-                )
-                .into());
+                return Err(
+                    DecodeError::invalid("trust store", "handles not in strict order").into(),
+                );
             }
             debug_assert!(handle.len() <= MAX_HANDLE_LEN);
             last = Some(handle.clone());

@@ -414,7 +414,11 @@ fn server_swapping_the_recipients_card_is_refused() {
         .unwrap();
     let trust_before = w.alice.trust().to_bytes();
     assert_eq!(w.coll.sync(&mut w.alice).unwrap(), 1);
-    assert_eq!(w.alice.trust().to_bytes(), trust_before, "sync pins nothing");
+    assert_eq!(
+        w.alice.trust().to_bytes(),
+        trust_before,
+        "sync pins nothing"
+    );
     assert!(matches!(
         w.coll.card_trust(&w.alice, "frank"),
         Some(CardTrust::Changed { ref pinned }) if **pinned == *frank.account().identity()

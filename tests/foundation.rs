@@ -175,7 +175,11 @@ fn every_byte_flip_of_every_object_is_refused() {
             if decodes {
                 decoded_flips += 1;
                 let got = got.unwrap_or_else(|e| panic!("trust store byte {i} bit {bit}: {e:?}"));
-                assert_eq!(got.generation(), generation, "trust store byte {i} bit {bit}");
+                assert_eq!(
+                    got.generation(),
+                    generation,
+                    "trust store byte {i} bit {bit}"
+                );
                 let got: Vec<_> = got.iter().cloned().collect();
                 assert_eq!(got, expected, "trust store byte {i} bit {bit}");
             } else {
@@ -305,14 +309,25 @@ fn changed_key_is_reported_not_accepted() {
     ));
     // The history keeps both, oldest first; going back to the first card is a
     // change like any other.
-    let history: Vec<_> = trust.history("bob").iter().map(|c| c.card.clone()).collect();
-    assert_eq!(history, [bob.identity().clone(), impostor.identity().clone()]);
+    let history: Vec<_> = trust
+        .history("bob")
+        .iter()
+        .map(|c| c.card.clone())
+        .collect();
+    assert_eq!(
+        history,
+        [bob.identity().clone(), impostor.identity().clone()]
+    );
     assert_eq!(trust.history("bob")[1].how, Acceptance::ConfirmedChange);
     assert!(matches!(
         trust.observe(bob.identity(), NOW + 5),
         Err(Error::KeyChanged { ref presented, .. }) if **presented == *bob.identity()
     ));
-    assert_eq!(trust.history("bob").len(), 2, "a refused card changes nothing");
+    assert_eq!(
+        trust.history("bob").len(),
+        2,
+        "a refused card changes nothing"
+    );
 
     let restored = TrustStore::from_bytes(&trust.to_bytes()).unwrap();
     assert_eq!(restored, trust);

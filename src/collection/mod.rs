@@ -19,8 +19,8 @@ use crate::crypto::secret::SecretKey;
 use crate::error::{Error, Result};
 use crate::identity::Identity;
 use crate::log::op::hash_op;
-use crate::trust::CardTrust;
 use crate::log::{Body, CollectionId, LogState, OpHash, Operation, Role, Rotation, Violation};
+use crate::trust::CardTrust;
 use crate::wire::{Reader, Writer};
 
 pub use client::{Client, Clock, Introduction};
