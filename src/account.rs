@@ -20,6 +20,11 @@ pub struct Account {
     signing: SigningKey,
     kem: KemSecretKey,
     identity: Identity,
+    /// The generation of the trust store last saved (see [`Account::trust_generation`]).
+    trust_generation: u64,
+    /// The master key of the keystore this account was opened from, to reseal
+    /// its payload without the password.
+    keystore_key: Option<SecretKey>,
 }
 
 impl Account {
@@ -39,9 +44,10 @@ impl Account {
         password: &str,
         profile: impl Into<Argon2Params>,
     ) -> Result<(Self, Keystore, RecoveryPhrase)> {
-        let account = Self::create(handle, created_at)?;
-        let (keystore, phrase) =
-            Keystore::create(account.to_secret_bytes().expose(), password, profile)?;
+        let mut account = Self::create(handle, created_at)?;
+        let (keystore, phrase, key) =
+            Keystore::create_keeping_key(account.keystore_payload().expose(), password, profile)?;
+        account.keystore_key = Some(key);
         Ok((account, keystore, phrase))
     }
 
@@ -58,16 +64,79 @@ impl Account {
         password: &str,
         budget: Argon2Budget,
     ) -> Result<Self> {
-        Self::from_secret_bytes(
-            keystore
-                .unlock_with_password_within(password, budget)?
-                .expose(),
-        )
+        let (payload, key) = keystore.unlock_keeping_key(password, budget)?;
+        Self::from_keystore_payload(payload.expose(), key)
     }
 
     /// Opens an account from its keystore with the recovery phrase.
     pub fn recover(keystore: &Keystore, phrase: &RecoveryPhrase) -> Result<Self> {
-        Self::from_secret_bytes(keystore.unlock_with_recovery(phrase)?.expose())
+        let (payload, key) = keystore.recover_keeping_key(phrase)?;
+        Self::from_keystore_payload(payload.expose(), key)
+    }
+
+    /// The keystore payload: [`Account::to_secret_bytes`] followed by the trust
+    /// generation, `u64`. A payload without it (written before it existed)
+    /// reads as generation 0.
+    fn keystore_payload(&self) -> SecretBytes {
+        let secrets = self.to_secret_bytes();
+        // Allocated once at its final size, so no copy is left behind by a
+        // reallocation; SecretBytes zeroizes it on drop.
+        let mut bytes = Vec::with_capacity(secrets.len() + 8);
+        bytes.extend_from_slice(secrets.expose());
+        bytes.extend_from_slice(&self.trust_generation.to_be_bytes());
+        SecretBytes::new(bytes)
+    }
+
+    fn from_keystore_payload(payload: &[u8], key: SecretKey) -> Result<Self> {
+        let mut account = match Self::from_secret_bytes(payload) {
+            Ok(account) => account,
+            Err(_) => {
+                let split = payload.len().checked_sub(8).ok_or_else(|| {
+                    crate::error::DecodeError::invalid("keystore payload", "too short")
+                })?;
+                let (secrets, generation) = payload.split_at(split);
+                let mut account = Self::from_secret_bytes(secrets)?;
+                let mut g = [0u8; 8];
+                g.copy_from_slice(generation);
+                account.trust_generation = u64::from_be_bytes(g);
+                account
+            }
+        };
+        account.keystore_key = Some(key);
+        Ok(account)
+    }
+
+    /// The generation of the trust store this account last saved
+    /// ([`crate::Client::save_trust`]), kept inside the keystore once
+    /// resealed ([`Account::reseal_keystore`]). A saved trust store older than
+    /// this was rolled back.
+    pub fn trust_generation(&self) -> u64 {
+        self.trust_generation
+    }
+
+    pub(crate) fn raise_trust_generation(&mut self, generation: u64) {
+        self.trust_generation = self.trust_generation.max(generation);
+    }
+
+    /// Rewrites `keystore`'s payload with this account's current state (the
+    /// trust generation), without the password. Refused with
+    /// [`crate::Error::NotAllowed`] for an account not opened from a keystore,
+    /// and with [`crate::Error::DecryptionFailed`], changing nothing, for a
+    /// keystore other than the one it was opened from.
+    pub fn reseal_keystore(&self, keystore: &mut Keystore) -> Result<()> {
+        let key = self.keystore_key.as_ref().ok_or_else(|| {
+            crate::Error::NotAllowed("this account was not opened from a keystore".into())
+        })?;
+        keystore.reseal_with_key(key, self.keystore_payload().expose())
+    }
+
+    /// A second copy of this account, keystore key and trust generation
+    /// included (for a session that must be wiped on its own).
+    pub fn duplicate(&self) -> Result<Self> {
+        let mut copy = Self::from_secret_bytes(self.to_secret_bytes().expose())?;
+        copy.trust_generation = self.trust_generation;
+        copy.keystore_key = self.keystore_key.clone();
+        Ok(copy)
     }
 
     fn from_keys(
@@ -81,6 +150,8 @@ impl Account {
             signing,
             kem,
             identity,
+            trust_generation: 0,
+            keystore_key: None,
         })
     }
 

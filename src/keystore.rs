@@ -265,6 +265,50 @@ impl Keystore {
         Ok(())
     }
 
+    /// Opens the payload with the password within `budget`, keeping the master
+    /// key so that the payload can be resealed later without the password.
+    pub(crate) fn unlock_keeping_key(
+        &self,
+        password: &str,
+        budget: Argon2Budget,
+    ) -> Result<(SecretBytes, SecretKey)> {
+        let master = self.master_by_password(password, &budget)?;
+        let payload = open_payload(&master, &self.payload, &self.by_recovery)?;
+        Ok((payload, master))
+    }
+
+    /// Opens the payload with the recovery phrase, keeping the master key.
+    pub(crate) fn recover_keeping_key(
+        &self,
+        phrase: &RecoveryPhrase,
+    ) -> Result<(SecretBytes, SecretKey)> {
+        let master = self.master_by_recovery(phrase)?;
+        let payload = open_payload(&master, &self.payload, &self.by_recovery)?;
+        Ok((payload, master))
+    }
+
+    /// Replaces the payload under a master key kept from an unlock. Refused,
+    /// changing nothing, with [`Error::DecryptionFailed`] if `master` does not
+    /// open this keystore's current payload (another keystore's key).
+    pub(crate) fn reseal_with_key(&mut self, master: &SecretKey, new_payload: &[u8]) -> Result<()> {
+        check_payload(new_payload)?;
+        open_payload(master, &self.payload, &self.by_recovery)?;
+        self.payload = seal_payload(master, new_payload, &self.by_recovery)?;
+        self.payload_len = new_payload.len();
+        Ok(())
+    }
+
+    /// The master key of a keystore just made (for [`crate::Account::create_protected`]).
+    pub(crate) fn create_keeping_key(
+        payload: &[u8],
+        password: &str,
+        profile: impl Into<Argon2Params>,
+    ) -> Result<(Keystore, RecoveryPhrase, SecretKey)> {
+        let (keystore, phrase) = Self::create(payload, password, profile)?;
+        let (_, master) = keystore.recover_keeping_key(&phrase)?;
+        Ok((keystore, phrase, master))
+    }
+
     /// The stored Argon2id parameters (for example to offer a stronger profile
     /// once the device allows it, through [`Keystore::change_password`]).
     pub fn params(&self) -> Argon2Params {

@@ -29,7 +29,7 @@ pub use error::{DecodeError, Error, Result};
 pub use account::Account;
 pub use collection::{
     Appended, Client, Collection, HistoryEntry, Introduction, Item, ItemMetadata, MemoryRemote,
-    Remote, SharedWithMe,
+    Remote, SharedWithMe, TrustRestored,
 };
 pub use identity::{Fingerprint, Identity, SafetyNumber};
 pub use keystore::{Keystore, RecoveryPhrase};

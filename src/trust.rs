@@ -254,6 +254,12 @@ impl TrustStore {
         self.generation
     }
 
+    /// Raises the generation to at least `floor` (after restoring a store
+    /// older than the last one saved, so that the next save is not older).
+    pub(crate) fn raise_generation(&mut self, floor: u64) {
+        self.generation = self.generation.max(floor);
+    }
+
     /// The same pins with every verified mark dropped: what an app falls back
     /// to when it cannot tell whether its saved store was rolled back.
     pub fn without_verified_marks(&self) -> Self {

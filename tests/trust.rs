@@ -267,3 +267,78 @@ fn a_member_who_reinstalls_keeps_the_collection_openable_for_everyone() {
         cs.rotate(&mut carol).unwrap();
     }
 }
+
+/// The saved trust store is checked against a generation kept inside the
+/// keystore: an older copy put back (or none at all) is not believed, its
+/// verified marks are dropped, and the app is told.
+#[test]
+fn a_rolled_back_trust_store_is_not_believed() {
+    use sealshare::crypto::password::Argon2Params;
+    use sealshare::{Account, Keystore, TrustRestored};
+    const CHEAP: Argon2Params = Argon2Params {
+        memory_kib: 19 * 1024,
+        passes: 2,
+        lanes: 1,
+    };
+    let server = TestServer::new();
+    let clock = TestClock::at(10_000);
+    let bob = user("bob", &server, &clock);
+    let (account, mut keystore, _) = Account::create_protected("alice", 1, "pw", CHEAP).unwrap();
+    let c = clock.clone();
+    let mut alice = Client::with_clock(account, server.clone(), Box::new(move || c.now()));
+    // Saved once with Bob pinned, then again with Bob verified.
+    alice.observe(bob.account().identity()).unwrap();
+    let old = alice.save_trust();
+    alice.account().reseal_keystore(&mut keystore).unwrap();
+    let now = clock.now();
+    alice
+        .trust_mut()
+        .mark_verified("bob", &bob.account().identity().fingerprint(), now)
+        .unwrap();
+    let new = alice.save_trust();
+    alice.account().reseal_keystore(&mut keystore).unwrap();
+    let stored = Keystore::from_bytes(&keystore.to_bytes()).unwrap();
+
+    let restart = |saved: Option<&[u8]>| {
+        let account = Account::unlock_within(
+            &stored,
+            "pw",
+            sealshare::crypto::password::Argon2Budget::DEFAULT,
+        )
+        .unwrap();
+        let mut client = Client::with_clock(account, server.clone(), Box::new(|| 20_000));
+        let restored = client.restore_trust(saved.map(|b| TrustStore::from_bytes(b).unwrap()));
+        (client, restored)
+    };
+    let (client, restored) = restart(Some(&new));
+    assert_eq!(restored, TrustRestored::Current);
+    assert!(client.trust().get("bob").unwrap().verified_at.is_some());
+    let (mut client, restored) = restart(Some(&old));
+    assert!(
+        matches!(restored, TrustRestored::RolledBack { .. }),
+        "{restored:?}"
+    );
+    assert!(client.trust().iter().all(|c| c.verified_at.is_none()));
+    assert!(client.trust().get("bob").is_some(), "pins are kept");
+    // The next save is not older than what the keystore expects.
+    assert!(
+        TrustStore::from_bytes(&client.save_trust())
+            .unwrap()
+            .generation()
+            >= alice.trust().generation()
+    );
+    let (client, restored) = restart(None);
+    assert!(
+        matches!(restored, TrustRestored::Missing { .. }),
+        "{restored:?}"
+    );
+    assert!(client.trust().get("bob").is_none());
+    // A keystore the account was not opened from is refused, unchanged.
+    let (_, mut other, _) = Account::create_protected("alice", 1, "pw", CHEAP).unwrap();
+    let before = other.to_bytes();
+    assert!(matches!(
+        alice.account().reseal_keystore(&mut other),
+        Err(Error::DecryptionFailed)
+    ));
+    assert_eq!(other.to_bytes(), before);
+}

@@ -164,7 +164,7 @@ pub fn run() -> Result<()> {
     for h in notes.history() {
         say!("   #{:<3} {}", h.seq, h.text);
     }
-    for p in [&alice, &bob, &carol, &dave] {
+    for p in [&mut alice, &mut bob, &mut carol, &mut dave] {
         p.save()?;
     }
     alice.save_collection(&notes)?;

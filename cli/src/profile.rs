@@ -8,7 +8,7 @@ use sealshare::crypto::aead::SealedBox;
 use sealshare::crypto::password::{Argon2Budget, Argon2Params, Profile as KdfProfile};
 use sealshare::{
     Account, Client, Collection, CollectionId, Error, Keystore, RecoveryPhrase, Remote, Result,
-    TrustStore,
+    TrustRestored, TrustStore,
 };
 
 use crate::store::Store;
@@ -86,7 +86,7 @@ impl Profile {
         write_atomic(&dir.join("keystore"), keystore.to_text().as_bytes())?;
         store.publish_card(account.identity())?;
         let remote: Arc<dyn Remote> = store.clone();
-        let profile = Self {
+        let mut profile = Self {
             dir: dir.to_owned(),
             client: Client::new(account, remote),
             store,
@@ -108,10 +108,24 @@ impl Profile {
         let remote: Arc<dyn Remote> = store.clone();
         let mut client = Client::new(account, remote);
         let trust_path = dir.join("trust");
-        if trust_path.exists() {
+        let saved = if trust_path.exists() {
             let sealed = SealedBox::from_bytes(&std::fs::read(&trust_path)?)?;
             let plain = sealed.open(&client.account().storage_key()?, TRUST_AAD)?;
-            client.set_trust_store(TrustStore::from_bytes(plain.expose())?);
+            Some(TrustStore::from_bytes(plain.expose())?)
+        } else {
+            None
+        };
+        match client.restore_trust(saved) {
+            TrustRestored::Current => {}
+            TrustRestored::RolledBack { saved, expected } => eprintln!(
+                "warning: the saved trust store is older than the last one saved \
+                 (generation {saved}, expected {expected}): every card is now unverified; \
+                 compare safety numbers again (`sealshare verify`)."
+            ),
+            TrustRestored::Missing { expected } => eprintln!(
+                "warning: the saved trust store is missing (expected generation {expected}): \
+                 every card is unpinned; compare safety numbers again (`sealshare verify`)."
+            ),
         }
         Ok(Self {
             dir: dir.to_owned(),
@@ -120,11 +134,22 @@ impl Profile {
         })
     }
 
-    /// Seals and writes the trust store.
-    pub fn save(&self) -> Result<()> {
+    /// Seals and writes the trust store, then, if it changed, the keystore with
+    /// the trust generation it expects (in that order: see `Client::save_trust`).
+    pub fn save(&mut self) -> Result<()> {
+        let before = self.client.account().trust_generation();
         let key = self.client.account().storage_key()?;
-        let sealed = SealedBox::seal(&key, &self.client.trust().to_bytes(), TRUST_AAD)?;
-        write_atomic(&self.dir.join("trust"), &sealed.to_bytes())
+        let bytes = self.client.save_trust();
+        let sealed = SealedBox::seal(&key, &bytes, TRUST_AAD)?;
+        write_atomic(&self.dir.join("trust"), &sealed.to_bytes())?;
+        if self.client.account().trust_generation() != before {
+            let path = self.dir.join("keystore");
+            let text = std::fs::read_to_string(&path)?;
+            let mut keystore = Keystore::from_text(text.trim())?;
+            self.client.account().reseal_keystore(&mut keystore)?;
+            write_atomic(&path, keystore.to_text().as_bytes())?;
+        }
+        Ok(())
     }
 
     fn checkpoint_path(&self, id: &CollectionId) -> PathBuf {

@@ -33,6 +33,27 @@ pub struct Introduction {
 /// The time source: seconds since the Unix epoch.
 pub type Clock = Box<dyn Fn() -> u64 + Send + Sync>;
 
+/// What [`Client::restore_trust`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrustRestored {
+    /// The saved store is the last one saved (or newer): used as it is.
+    Current,
+    /// The saved store is older than the last one saved: its verified marks
+    /// were dropped, and every card is treated as unverified.
+    RolledBack {
+        /// The generation of the store that was restored.
+        saved: u64,
+        /// The generation the keystore expects.
+        expected: u64,
+    },
+    /// No store was saved, but the keystore expects one: the store starts
+    /// empty.
+    Missing {
+        /// The generation the keystore expects.
+        expected: u64,
+    },
+}
+
 /// A signed-in user: account, trust store, server, clock.
 pub struct Client {
     pub(crate) account: Account,
@@ -69,6 +90,45 @@ impl Client {
         self.trust = trust;
         let now = self.now();
         let _ = self.trust.observe(self.account.identity(), now);
+    }
+
+    /// Restores the trust store saved by [`Client::save_trust`], checking it
+    /// against the generation the account keeps inside its keystore
+    /// ([`Account::trust_generation`]). A saved store as new as that, or newer,
+    /// is used as it is. A missing one, or one older (rolled back: an old copy
+    /// put back in place of the last one saved), is not believed: its pins are
+    /// kept but every verified mark is dropped, and the answer says so, for the
+    /// app to tell the user. The account's own card is pinned in any case.
+    pub fn restore_trust(&mut self, saved: Option<TrustStore>) -> TrustRestored {
+        let expected = self.account.trust_generation();
+        let (trust, restored) = match saved {
+            Some(t) if t.generation() >= expected => (t, TrustRestored::Current),
+            Some(t) => {
+                let saved = t.generation();
+                (
+                    t.without_verified_marks(),
+                    TrustRestored::RolledBack { saved, expected },
+                )
+            }
+            None if expected == 0 => (TrustStore::new(), TrustRestored::Current),
+            None => (TrustStore::new(), TrustRestored::Missing { expected }),
+        };
+        self.trust = trust;
+        self.trust.raise_generation(expected);
+        let now = self.now();
+        let _ = self.trust.observe(self.account.identity(), now);
+        restored
+    }
+
+    /// The trust store's encoding, to store sealed (for example under
+    /// [`Account::storage_key`]), and raises the account's trust generation
+    /// to the store's. Save the returned bytes first, then the keystore
+    /// resealed with [`Account::reseal_keystore`]: a crash between the two
+    /// leaves a saved store newer than the keystore expects, which is
+    /// believed; the other order would read as a rollback.
+    pub fn save_trust(&mut self) -> Vec<u8> {
+        self.account.raise_trust_generation(self.trust.generation());
+        self.trust.to_bytes()
     }
 
     /// The account.

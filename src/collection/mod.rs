@@ -23,7 +23,7 @@ use crate::log::{Body, CollectionId, LogState, OpHash, Operation, Role, Rotation
 use crate::trust::CardTrust;
 use crate::wire::{Reader, Writer};
 
-pub use client::{Client, Clock, Introduction};
+pub use client::{Client, Clock, Introduction, TrustRestored};
 pub use history::HistoryEntry;
 pub use items::{Item, ItemMetadata, VersionInfo};
 pub use members::{SharedCollection, SharedWithMe};

@@ -136,7 +136,7 @@ pub(super) fn mv(cli: &Cli, collection: &str, item: &str, into: Option<&str>) ->
     let id = item_ref(&c, item)?;
     let parent = into.map(|r| item_ref(&c, r)).transpose()?;
     c.move_item(&mut p.client, id, parent)?;
-    done(&p, &c, &format!("moved {item}"))
+    done(&mut p, &c, &format!("moved {item}"))
 }
 
 /// Adds the file or folder tree at `path` under `parent`, noting each item

@@ -54,20 +54,17 @@ pub(super) fn invite(cli: &Cli, cmd: &InviteCmd) -> Result<()> {
                     return Err(Error::InvalidArgument("name a link id, or --all".into()));
                 }
             }
-            done(&p, &c, "revoked")
+            done(&mut p, &c, "revoked")
         }
         InviteCmd::Join { url } => {
             let c = Collection::join(&mut p.client, &LinkUrl::parse(url)?)?;
-            done(
-                &p,
-                &c,
-                &format!(
-                    "joined {} as {}",
-                    c.name()?,
-                    c.role_of(p.client.account().handle())
-                        .map_or("?".into(), |r| r.to_string())
-                ),
-            )
+            let message = format!(
+                "joined {} as {}",
+                c.name()?,
+                c.role_of(p.client.account().handle())
+                    .map_or("?".into(), |r| r.to_string())
+            );
+            done(&mut p, &c, &message)
         }
     }
 }

@@ -184,7 +184,7 @@ pub fn run(cli: &Cli) -> Result<()> {
             let card = p.store.card(handle)?;
             c.share(&mut p.client, &card, (*role).into())?;
             done(
-                &p,
+                &mut p,
                 &c,
                 &format!("shared with {handle} as {}", Role::from(*role)),
             )
@@ -231,7 +231,7 @@ pub fn run(cli: &Cli) -> Result<()> {
     }
 }
 
-fn done(p: &Profile, c: &Collection, message: &str) -> Result<()> {
+fn done(p: &mut Profile, c: &Collection, message: &str) -> Result<()> {
     p.save_collection(c)?;
     p.save()?;
     say!("{message}");
@@ -247,7 +247,7 @@ fn members_op(
     let mut p = unlock(cli)?;
     let mut c = p.resolve(collection)?;
     f(&mut c, &mut p)?;
-    done(&p, &c, message)
+    done(&mut p, &c, message)
 }
 
 fn item_op(
@@ -261,5 +261,5 @@ fn item_op(
     let mut c = p.resolve(collection)?;
     let id = item_ref(&c, item)?;
     f(&mut c, &mut p, id)?;
-    done(&p, &c, &format!("{verb} {item}"))
+    done(&mut p, &c, &format!("{verb} {item}"))
 }
