@@ -34,41 +34,41 @@ fun story() {
     a.markVerified(bobCard)
 
     val notes = a.createCollection("Notes", "team notes")
-    notes.share(a, bob.identity(), Role.VIEWER)
-    notes.share(a, carol.identity(), Role.COLLABORATOR)
+    notes.share(bob.identity(), Role.VIEWER)
+    notes.share(carol.identity(), Role.COLLABORATOR)
 
     val shared = b.sharedWithMe()
     check(shared.size == 1 && shared[0].name == "Notes" && shared[0].role == Role.VIEWER, "shared with me")
     val bobs = b.openCollection(shared[0].id)
-    bobs.accept(b)
+    bobs.accept()
     val carols = c.openCollection(notes.id())
-    carols.accept(c)
+    carols.accept()
 
-    val item = carols.addFile(c, null, "todo.md", "text/markdown", "- ship it".toByteArray())
-    bobs.sync(b)
-    check(String(bobs.read(b, item)) == "- ship it", "viewer reads")
+    val item = carols.addFile(null, "todo.md", "text/markdown", "- ship it".toByteArray())
+    bobs.sync()
+    check(String(bobs.read(item)) == "- ship it", "viewer reads")
     expect<SealshareException.NotAllowedByRole>("viewer adds") {
-        bobs.addFile(b, null, "nope.md", "text/markdown", "x".toByteArray())
+        bobs.addFile(null, "nope.md", "text/markdown", "x".toByteArray())
     }
 
     // Remove Bob: he reads nothing that comes after.
-    notes.sync(a)
-    notes.remove(a, "bob")
-    val later = notes.addFile(a, null, "later.md", "text/markdown", "secret".toByteArray())
-    try { bobs.sync(b) } catch (e: SealshareException) { }
-    expect<SealshareException>("removed member reads") { bobs.read(b, later) }
+    notes.sync()
+    notes.remove("bob")
+    val later = notes.addFile(null, "later.md", "text/markdown", "secret".toByteArray())
+    try { bobs.sync() } catch (e: SealshareException) { }
+    expect<SealshareException>("removed member reads") { bobs.read(later) }
 
     // An invite link, joined.
-    val url = notes.createInviteLink(a, BASE, Role.VIEWER, 3600uL, 0u, false)
+    val url = notes.createInviteLink(BASE, Role.VIEWER, 3600uL, 0u, false)
     check(url.startsWith("$BASE#"), "link url")
     val dave = Session(Account.create("dave"), server)
     val daves = dave.join(url)
-    check(String(daves.read(dave, later)) == "secret", "joiner reads")
-    notes.sync(a)
+    check(String(daves.read(later)) == "secret", "joiner reads")
+    notes.sync()
     check(notes.links()[0].joined == listOf("dave"), "owner sees who joined")
 
     // A public link, opened without an account.
-    val public = notes.createPublicLink(a, BASE, PublicScope.LIVE, 3600uL, null)
+    val public = notes.createPublicLink(BASE, PublicScope.LIVE, 3600uL, null)
     val view = PublicLinkView.open(server, public, null)
     check(view.items().map { it.name }.sorted() == listOf("later.md", "todo.md"), "public link items")
 
@@ -114,14 +114,14 @@ fun streaming() {
     val me = Session(Account.create("me"), server)
     val box = me.createCollection("Box", "")
     val data = ByteArray(2_600_000) { (it % 256).toByte() }
-    val item = box.addFileStreaming(me, null, "big.bin", "application/octet-stream", Chunks(data))
+    val item = box.addFileStreaming(null, "big.bin", "application/octet-stream", Chunks(data))
     val sink = Collect()
-    check(box.readStreaming(me, item, sink) == data.size.toULong(), "size")
+    check(box.readStreaming(item, sink) == data.size.toULong(), "size")
     check(sink.parts.size > 1, "chunks")
     check(sink.parts.all { it.size <= 1 shl 20 }, "pieces of at most 1 MiB")
     check(sink.parts.fold(ByteArray(0)) { acc, p -> acc + p }.contentEquals(data), "content")
     // The same file through a public link, streamed too.
-    val view = PublicLinkView.open(server, box.createPublicLink(me, BASE, PublicScope.LIVE, 3600uL, null), null)
+    val view = PublicLinkView.open(server, box.createPublicLink(BASE, PublicScope.LIVE, 3600uL, null), null)
     val shown = Collect()
     check(view.readStreaming(item, shown) == data.size.toULong(), "public link size")
     check(shown.parts.all { it.size <= 1 shl 20 }, "public link pieces of at most 1 MiB")

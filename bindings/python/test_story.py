@@ -40,44 +40,44 @@ def test_the_whole_story():
     a.mark_verified(bob_card)
 
     notes = a.create_collection("Notes", "team notes")
-    notes.share(a, bob.identity(), Role.VIEWER)
-    notes.share(a, carol.identity(), Role.COLLABORATOR)
+    notes.share(bob.identity(), Role.VIEWER)
+    notes.share(carol.identity(), Role.COLLABORATOR)
 
     shared = b.shared_with_me()
     assert [(s.name, s.owner, s.role) for s in shared] == [("Notes", "alice", Role.VIEWER)]
     bobs = b.open_collection(shared[0].id)
-    bobs.accept(b)
+    bobs.accept()
     carols = c.open_collection(notes.id())
-    carols.accept(c)
+    carols.accept()
 
-    item = carols.add_file(c, None, "todo.md", "text/markdown", b"- ship it")
-    bobs.sync(b)
-    assert bytes(bobs.read(b, item)) == b"- ship it"
+    item = carols.add_file(None, "todo.md", "text/markdown", b"- ship it")
+    bobs.sync()
+    assert bytes(bobs.read(item)) == b"- ship it"
     with pytest.raises(SealshareError.NotAllowedByRole):
-        bobs.add_file(b, None, "nope.md", "text/markdown", b"x")
+        bobs.add_file(None, "nope.md", "text/markdown", b"x")
 
     # Remove Bob: he reads nothing that comes after.
-    notes.sync(a)
-    notes.remove(a, "bob")
-    later = notes.add_file(a, None, "later.md", "text/markdown", b"secret")
+    notes.sync()
+    notes.remove("bob")
+    later = notes.add_file(None, "later.md", "text/markdown", b"secret")
     try:
-        bobs.sync(b)
+        bobs.sync()
     except SealshareError:
         pass
     with pytest.raises(SealshareError):
-        bobs.read(b, later)
+        bobs.read(later)
 
     # An invite link, joined.
-    url = notes.create_invite_link(a, BASE, Role.VIEWER, 3600, 0, False)
+    url = notes.create_invite_link(BASE, Role.VIEWER, 3600, 0, False)
     assert url.startswith(BASE + "#")
     dave = Session(Account.create("dave"), server)
     daves = dave.join(url)
-    assert bytes(daves.read(dave, later)) == b"secret"
-    notes.sync(a)
+    assert bytes(daves.read(later)) == b"secret"
+    notes.sync()
     assert notes.links()[0].joined == ["dave"]
 
     # A public link, opened without an account.
-    public = notes.create_public_link(a, BASE, PublicScope.LIVE, 3600, None)
+    public = notes.create_public_link(BASE, PublicScope.LIVE, 3600, None)
     view = PublicLinkView.open(server, public, None)
     assert sorted(i.name for i in view.items()) == ["later.md", "todo.md"]
 
@@ -172,15 +172,15 @@ def test_own_transport_and_streaming():
     me = Session.with_remote(Account.create("me"), store)
     box = me.create_collection("Box", "")
     data = bytes(range(256)) * 12000  # about 3 MB: the store only ever sees pieces of at most 1 MiB
-    item = box.add_file_streaming(me, None, "big.bin", "application/octet-stream", Chunks(data))
+    item = box.add_file_streaming(None, "big.bin", "application/octet-stream", Chunks(data))
     assert 0 < store.largest_piece <= 1 << 20
     sink = Collect()
-    assert box.read_streaming(me, item, sink) == len(data)
+    assert box.read_streaming(item, sink) == len(data)
     assert b"".join(sink.parts) == data
     assert len(sink.parts) > 1
     assert max(len(p) for p in sink.parts) <= 1 << 20
     # The same file through a public link, streamed too.
-    url = box.create_public_link(me, BASE, PublicScope.LIVE, 3600, None)
+    url = box.create_public_link(BASE, PublicScope.LIVE, 3600, None)
     view = PublicLinkView.open_with_remote(store, url, None)
     shown = Collect()
     assert view.read_streaming(item, shown) == len(data)
@@ -193,21 +193,19 @@ def test_own_transport_and_streaming():
             return b"x" * (max_len + 1)
 
     with pytest.raises(SealshareError):
-        box.add_file_streaming(me, None, "greedy.bin", "application/octet-stream", Greedy())
+        box.add_file_streaming(None, "greedy.bin", "application/octet-stream", Greedy())
     # The server tampers with the blob: refused before any plaintext is written.
     key = next(iter(store.blobs))
     blob = bytearray(store.blobs[key])
     blob[50] ^= 1
     store.blobs[key] = bytes(blob)
     with pytest.raises(SealshareError.ServerMisbehaved):
-        box.read_streaming(me, item, Collect())
+        box.read_streaming(item, Collect())
     with pytest.raises(SealshareError.ServerMisbehaved):
         view.read_streaming(item, Collect())
     # A checkpoint restores the collection on this device.
-    saved = box.checkpoint(me)
-    from sealshare_ffi import Collection
-
-    again = Collection.from_checkpoint(me, saved)
+    saved = box.checkpoint()
+    again = me.restore_collection(saved)
     assert again.name() == "Box"
 
 

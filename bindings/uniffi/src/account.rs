@@ -31,9 +31,7 @@ impl Account {
     pub(crate) fn copy(&self) -> Result<sealshare::Account> {
         let guard = self.lock();
         let account = guard.as_ref().ok_or_else(|| wiped("account"))?;
-        Ok(sealshare::Account::from_secret_bytes(
-            account.to_secret_bytes().expose(),
-        )?)
+        Ok(account.duplicate()?)
     }
 }
 

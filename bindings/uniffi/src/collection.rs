@@ -1,22 +1,33 @@
 //! A collection as a member sees it, with every action of the roles table.
 
 use std::io::{Read, Write};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use sealshare::crypto::password::Profile;
 use sealshare::{InviteTerms, ItemId, PublicLinkTerms, PublicScopeChoice};
 
-use crate::error::{Result, SealshareError};
+use crate::error::Result;
 use crate::records::{
-    HistoryEntry, IdentityCard, ItemInfo, LinkInfo, MemberInfo, PublicScope, Role,
+    CardTrust, HistoryEntry, IdentityCard, ItemInfo, LinkInfo, MemberInfo, PublicScope, Role,
 };
 use crate::session::Session;
 
-/// A collection (notebook, folder, vault). Every method that changes it signs an
-/// operation as the session's user and stores it on the session's server.
+/// A collection (notebook, folder, vault), reached from the session that
+/// opened it and acting only as that session's user. Every method that
+/// changes it signs an operation and stores it on the session's server. It
+/// holds no key itself: after the session's `wipe()`, every method fails with
+/// `Wiped`.
 #[derive(uniffi::Object)]
 pub struct Collection {
-    inner: Mutex<sealshare::Collection>,
+    session: Arc<Session>,
+    slot: u64,
+    id: sealshare::CollectionId,
+}
+
+impl Drop for Collection {
+    fn drop(&mut self) {
+        self.session.release(self.slot);
+    }
 }
 
 /// Where an upload reads its plaintext from, chunk by chunk.
@@ -78,163 +89,140 @@ fn parent(text: Option<String>) -> Result<Option<ItemId>> {
 }
 
 impl Collection {
-    pub(crate) fn wrap(c: sealshare::Collection) -> Arc<Self> {
-        Arc::new(Self {
-            inner: Mutex::new(c),
-        })
+    pub(crate) fn new(session: Arc<Session>, slot: u64, id: sealshare::CollectionId) -> Arc<Self> {
+        Arc::new(Self { session, slot, id })
     }
 
-    fn lock(&self) -> MutexGuard<'_, sealshare::Collection> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Runs `f` with this collection and the session's client (lock order:
-    /// collection, then session).
+    /// Runs `f` with this collection and its session's client.
     fn act<T>(
         &self,
-        session: &Session,
         f: impl FnOnce(&mut sealshare::Collection, &mut sealshare::Client) -> sealshare::Result<T>,
     ) -> Result<T> {
-        let mut c = self.lock();
-        session.with(|client| f(&mut c, client).map_err(SealshareError::from))
+        self.session.with_collection(self.slot, f)
+    }
+
+    /// Runs `f` on this collection, read only.
+    fn view<T>(&self, f: impl FnOnce(&sealshare::Collection) -> T) -> Result<T> {
+        self.act(|c, _| Ok(f(c)))
     }
 }
 
 #[uniffi::export]
 impl Collection {
-    /// Restores a collection from a checkpoint made by `checkpoint`.
-    #[uniffi::constructor]
-    pub fn from_checkpoint(session: Arc<Session>, checkpoint: Vec<u8>) -> Result<Arc<Self>> {
-        session.with(|c| {
-            Ok(Self::wrap(sealshare::Collection::from_checkpoint(
-                c.account(),
-                &checkpoint,
-            )?))
-        })
-    }
-
-    /// The collection's id (base64url).
+    /// The collection's id (base64url); known even after a wipe.
     pub fn id(&self) -> String {
-        self.lock().id().to_text()
+        self.id.to_text()
     }
 
     /// The collection's name.
     pub fn name(&self) -> Result<String> {
-        Ok(self.lock().name()?)
+        self.act(|c, _| c.name())
     }
 
     /// The owner's handle.
-    pub fn owner(&self) -> String {
-        self.lock().owner().to_owned()
+    pub fn owner(&self) -> Result<String> {
+        self.view(|c| c.owner().to_owned())
     }
 
     /// Fetches and verifies what is new; returns how many operations were added.
-    pub fn sync(&self, session: Arc<Session>) -> Result<u64> {
-        self.act(&session, |c, client| c.sync(client))
+    pub fn sync(&self) -> Result<u64> {
+        self.act(|c, client| c.sync(client))
     }
 
     /// The verified state and this account's keys, sealed for storage on this device.
-    pub fn checkpoint(&self, session: Arc<Session>) -> Result<Vec<u8>> {
-        self.act(&session, |c, client| c.to_checkpoint(client.account()))
+    pub fn checkpoint(&self) -> Result<Vec<u8>> {
+        self.act(|c, client| c.to_checkpoint(client.account()))
     }
 
     /// Renames the collection (editor and up).
-    pub fn rename(&self, session: Arc<Session>, name: String, description: String) -> Result<()> {
-        self.act(&session, |c, client| c.rename(client, &name, &description))
+    pub fn rename(&self, name: String, description: String) -> Result<()> {
+        self.act(|c, client| c.rename(client, &name, &description))
     }
 
     /// Shares with the holder of `card` at `role` (the card is checked against
     /// the trust store first).
-    pub fn share(&self, session: Arc<Session>, card: IdentityCard, role: Role) -> Result<()> {
+    pub fn share(&self, card: IdentityCard, role: Role) -> Result<()> {
         let card = card.to_core()?;
-        self.act(&session, |c, client| c.share(client, &card, role.into()))
+        self.act(|c, client| c.share(client, &card, role.into()))
     }
 
     /// Accepts the share.
-    pub fn accept(&self, session: Arc<Session>) -> Result<()> {
-        self.act(&session, |c, client| c.accept(client))
+    pub fn accept(&self) -> Result<()> {
+        self.act(|c, client| c.accept(client))
     }
 
     /// Declines the share (the same as leaving).
-    pub fn decline(&self, session: Arc<Session>) -> Result<()> {
-        self.act(&session, |c, client| c.decline(client))
+    pub fn decline(&self) -> Result<()> {
+        self.act(|c, client| c.decline(client))
     }
 
     /// Leaves the collection.
-    pub fn leave(&self, session: Arc<Session>) -> Result<()> {
-        self.act(&session, |c, client| c.leave(client))
+    pub fn leave(&self) -> Result<()> {
+        self.act(|c, client| c.leave(client))
     }
 
     /// Changes a member's role.
-    pub fn change_role(&self, session: Arc<Session>, member: String, role: Role) -> Result<()> {
-        self.act(&session, |c, client| {
-            c.change_role(client, &member, role.into())
-        })
+    pub fn change_role(&self, member: String, role: Role) -> Result<()> {
+        self.act(|c, client| c.change_role(client, &member, role.into()))
     }
 
     /// Removes a member (the key rotates; they read nothing added afterwards).
-    pub fn remove(&self, session: Arc<Session>, member: String) -> Result<()> {
-        self.act(&session, |c, client| c.remove(client, &member))
+    pub fn remove(&self, member: String) -> Result<()> {
+        self.act(|c, client| c.remove(client, &member))
     }
 
     /// Removes every member but the owner.
-    pub fn unshare(&self, session: Arc<Session>) -> Result<()> {
-        self.act(&session, |c, client| c.unshare(client))
+    pub fn unshare(&self) -> Result<()> {
+        self.act(|c, client| c.unshare(client))
     }
 
     /// Makes a member the owner; the old owner becomes an admin.
-    pub fn transfer_ownership(&self, session: Arc<Session>, member: String) -> Result<()> {
-        self.act(&session, |c, client| c.transfer_ownership(client, &member))
+    pub fn transfer_ownership(&self, member: String) -> Result<()> {
+        self.act(|c, client| c.transfer_ownership(client, &member))
     }
 
     /// Every member with role, who added them and when.
-    pub fn members(&self) -> Vec<MemberInfo> {
-        self.lock()
-            .members()
-            .map(|m| MemberInfo {
-                handle: m.card.handle().to_owned(),
-                role: m.role.into(),
-                added_by: m.added_by.clone(),
-                added_at: m.added_at,
-                accepted_at: m.accepted_at,
-                awaits_approval: m.awaits_approval(),
-                fingerprint: m.card.fingerprint().digits(),
-            })
-            .collect()
+    pub fn members(&self) -> Result<Vec<MemberInfo>> {
+        self.act(|c, client| {
+            Ok(c.members()
+                .map(|m| MemberInfo {
+                    handle: m.card.handle().to_owned(),
+                    role: m.role.into(),
+                    added_by: m.added_by.clone(),
+                    added_at: m.added_at,
+                    accepted_at: m.accepted_at,
+                    awaits_approval: m.awaits_approval(),
+                    fingerprint: m.card.fingerprint().digits(),
+                    card: IdentityCard::from_core(&m.card),
+                    trust: CardTrust::from_core(client.assess(&m.card)),
+                })
+                .collect())
+        })
     }
 
     /// Adds a folder; returns its id.
-    pub fn add_folder(
-        &self,
-        session: Arc<Session>,
-        parent_id: Option<String>,
-        name: String,
-    ) -> Result<String> {
+    pub fn add_folder(&self, parent_id: Option<String>, name: String) -> Result<String> {
         let parent = parent(parent_id)?;
-        self.act(&session, |c, client| c.add_folder(client, parent, &name))
+        self.act(|c, client| c.add_folder(client, parent, &name))
             .map(|id| id.to_text())
     }
 
     /// Adds a file with its content; returns its id.
     pub fn add_file(
         &self,
-        session: Arc<Session>,
         parent_id: Option<String>,
         name: String,
         media_type: String,
         content: Vec<u8>,
     ) -> Result<String> {
         let parent = parent(parent_id)?;
-        self.act(&session, |c, client| {
-            c.add_file(client, parent, &name, &media_type, &content)
-        })
-        .map(|id| id.to_text())
+        self.act(|c, client| c.add_file(client, parent, &name, &media_type, &content))
+            .map(|id| id.to_text())
     }
 
     /// Adds a file whose content is read from `source` chunk by chunk.
     pub fn add_file_streaming(
         &self,
-        session: Arc<Session>,
         parent_id: Option<String>,
         name: String,
         media_type: String,
@@ -242,94 +230,75 @@ impl Collection {
     ) -> Result<String> {
         let parent = parent(parent_id)?;
         let mut reader = SourceReader(source);
-        self.act(&session, |c, client| {
+        self.act(|c, client| {
             c.add_file_from_reader(client, parent, &name, &media_type, &mut reader)
         })
         .map(|id| id.to_text())
     }
 
     /// Saves a new version of a file; returns its version number.
-    pub fn update_file(
-        &self,
-        session: Arc<Session>,
-        item: String,
-        content: Vec<u8>,
-    ) -> Result<u32> {
+    pub fn update_file(&self, item: String, content: Vec<u8>) -> Result<u32> {
         let item = item_id(&item)?;
-        self.act(&session, |c, client| {
-            c.update_file(client, item, None, &content)
-        })
+        self.act(|c, client| c.update_file(client, item, None, &content))
     }
 
     /// Moves an item to the trash.
-    pub fn trash(&self, session: Arc<Session>, item: String) -> Result<()> {
+    pub fn trash(&self, item: String) -> Result<()> {
         let item = item_id(&item)?;
-        self.act(&session, |c, client| c.trash(client, item))
+        self.act(|c, client| c.trash(client, item))
     }
 
     /// Restores an item from the trash.
-    pub fn restore(&self, session: Arc<Session>, item: String) -> Result<()> {
+    pub fn restore(&self, item: String) -> Result<()> {
         let item = item_id(&item)?;
-        self.act(&session, |c, client| c.restore(client, item))
+        self.act(|c, client| c.restore(client, item))
     }
 
     /// Deletes a trashed item for good (admin and up).
-    pub fn purge(&self, session: Arc<Session>, item: String) -> Result<()> {
+    pub fn purge(&self, item: String) -> Result<()> {
         let item = item_id(&item)?;
-        self.act(&session, |c, client| c.purge(client, item))
+        self.act(|c, client| c.purge(client, item))
     }
 
     /// Every item and folder, decrypted.
     pub fn items(&self) -> Result<Vec<ItemInfo>> {
-        Ok(self
-            .lock()
-            .items()?
-            .into_iter()
-            .map(ItemInfo::from)
-            .collect())
+        self.act(|c, _| Ok(c.items()?.into_iter().map(ItemInfo::from).collect()))
     }
 
     /// A file's newest content, checked against its signed header.
-    pub fn read(&self, session: Arc<Session>, item: String) -> Result<Vec<u8>> {
+    pub fn read(&self, item: String) -> Result<Vec<u8>> {
         let item = item_id(&item)?;
-        let c = self.lock();
-        session.with(|client| Ok(c.read(client, item)?))
+        self.act(|c, client| c.read(client, item))
     }
 
     /// Writes a file's newest content to `sink` chunk by chunk; returns its size.
     /// Every piece is authenticated before the sink gets it, but the whole blob
     /// is checked last: on an error, discard what the sink received.
-    pub fn read_streaming(
-        &self,
-        session: Arc<Session>,
-        item: String,
-        sink: Arc<dyn ContentSink>,
-    ) -> Result<u64> {
+    pub fn read_streaming(&self, item: String, sink: Arc<dyn ContentSink>) -> Result<u64> {
         let item = item_id(&item)?;
-        let c = self.lock();
         let mut writer = SinkWriter(sink);
-        session.with(|client| Ok(c.read_into(client, item, &mut writer)?))
+        self.act(|c, client| c.read_into(client, item, &mut writer))
     }
 
     /// The verified history as readable lines.
-    pub fn history(&self) -> Vec<HistoryEntry> {
-        self.lock()
-            .history()
-            .into_iter()
-            .map(|h| HistoryEntry {
-                seq: h.seq,
-                time: h.time,
-                author: h.author,
-                text: h.text,
-            })
-            .collect()
+    pub fn history(&self) -> Result<Vec<HistoryEntry>> {
+        self.view(|c| {
+            c.history()
+                .into_iter()
+                .map(|h| HistoryEntry {
+                    seq: h.seq,
+                    time: h.time,
+                    author: h.author,
+                    text: h.text,
+                })
+                .collect()
+        })
     }
 
     /// Creates an invite link; returns its URL (the secret is in the fragment:
     /// share it only with the people it is for).
     pub fn create_invite_link(
         &self,
-        session: Arc<Session>,
         base_url: String,
         role: Role,
         valid_for_seconds: u64,
@@ -342,16 +311,13 @@ impl Collection {
             max_uses,
             approval,
         };
-        self.act(&session, |c, client| {
-            c.create_invite_link(client, &base_url, terms)
-        })
-        .map(|u| u.to_url())
+        self.act(|c, client| c.create_invite_link(client, &base_url, terms))
+            .map(|u| u.to_url())
     }
 
     /// Creates a public link; returns its URL.
     pub fn create_public_link(
         &self,
-        session: Arc<Session>,
         base_url: String,
         scope: PublicScope,
         valid_for_seconds: u64,
@@ -367,16 +333,13 @@ impl Collection {
             password_params: Profile::Interactive.params(),
             ..Default::default()
         };
-        self.act(&session, |c, client| {
-            c.create_public_link(client, &base_url, &terms)
-        })
-        .map(|u| u.to_url())
+        self.act(|c, client| c.create_public_link(client, &base_url, &terms))
+            .map(|u| u.to_url())
     }
 
     /// Creates a public link to chosen items; returns its URL.
     pub fn create_item_link(
         &self,
-        session: Arc<Session>,
         base_url: String,
         items: Vec<String>,
         valid_for_seconds: u64,
@@ -390,64 +353,74 @@ impl Collection {
             valid_for: valid_for_seconds,
             ..Default::default()
         };
-        self.act(&session, |c, client| {
-            c.create_public_link(client, &base_url, &terms)
-        })
-        .map(|u| u.to_url())
+        self.act(|c, client| c.create_public_link(client, &base_url, &terms))
+            .map(|u| u.to_url())
     }
 
     /// Approves a join waiting for approval.
-    pub fn approve(&self, session: Arc<Session>, member: String) -> Result<()> {
-        self.act(&session, |c, client| c.approve(client, &member))
+    pub fn approve(&self, member: String) -> Result<()> {
+        self.act(|c, client| c.approve(client, &member))
     }
 
     /// Every link with its terms and joins (never its secret).
-    pub fn links(&self) -> Vec<LinkInfo> {
-        self.lock()
-            .links()
-            .map(|l| LinkInfo {
-                id: l.terms.link.to_text(),
-                kind: match l.terms.kind {
-                    sealshare::log::link::LinkKind::Invite { .. } => "invite".into(),
-                    sealshare::log::link::LinkKind::Public { .. } => "public".into(),
-                },
-                creator: l.creator.clone(),
-                expires_at: l.terms.expires_at,
-                joined: l.joins.iter().map(|(h, _)| h.clone()).collect(),
-                revoked: l.revoked.is_some(),
-            })
-            .collect()
+    pub fn links(&self) -> Result<Vec<LinkInfo>> {
+        self.view(|c| {
+            c.links()
+                .map(|l| LinkInfo {
+                    id: l.terms.link.to_text(),
+                    kind: match l.terms.kind {
+                        sealshare::log::link::LinkKind::Invite { .. } => "invite".into(),
+                        sealshare::log::link::LinkKind::Public { .. } => "public".into(),
+                    },
+                    creator: l.creator.clone(),
+                    expires_at: l.terms.expires_at,
+                    joined: l.joins.iter().map(|(h, _)| h.clone()).collect(),
+                    revoked: l.revoked.is_some(),
+                })
+                .collect()
+        })
+    }
+
+    /// Members whose card in this log differs from the one the user pinned:
+    /// shown as unconfirmed; nothing is wrapped to them until the user accepts
+    /// the change or removes them.
+    pub fn unconfirmed_members(&self) -> Result<Vec<MemberInfo>> {
+        Ok(self
+            .members()?
+            .into_iter()
+            .filter(|m| matches!(m.trust, CardTrust::Changed { .. }))
+            .collect())
     }
 
     /// Revokes one link (by id).
-    pub fn revoke_link(&self, session: Arc<Session>, link_id: String) -> Result<()> {
+    pub fn revoke_link(&self, link_id: String) -> Result<()> {
         let link = sealshare::log::LinkId::from_text(&link_id)?;
-        self.act(&session, |c, client| c.revoke_link(client, link))
+        self.act(|c, client| c.revoke_link(client, link))
     }
 
     /// Revokes every link.
-    pub fn revoke_all_links(&self, session: Arc<Session>) -> Result<()> {
-        self.act(&session, |c, client| c.revoke_all_links(client))
+    pub fn revoke_all_links(&self) -> Result<()> {
+        self.act(|c, client| c.revoke_all_links(client))
     }
 
     /// Removes everyone who joined through a link.
-    pub fn revoke_all_joined(&self, session: Arc<Session>) -> Result<()> {
-        self.act(&session, |c, client| c.revoke_all_joined(client))
+    pub fn revoke_all_joined(&self) -> Result<()> {
+        self.act(|c, client| c.revoke_all_joined(client))
     }
 
     /// Invites a handle that has no card yet.
-    pub fn invite(&self, session: Arc<Session>, handle: String, role: Role) -> Result<()> {
-        self.act(&session, |c, client| c.invite(client, &handle, role.into()))
+    pub fn invite(&self, handle: String, role: Role) -> Result<()> {
+        self.act(|c, client| c.invite(client, &handle, role.into()))
     }
 
     /// Completes an invitation with the invitee's card.
-    pub fn complete_invitation(&self, session: Arc<Session>, card: IdentityCard) -> Result<()> {
+    pub fn complete_invitation(&self, card: IdentityCard) -> Result<()> {
         let card = card.to_core()?;
-        self.act(&session, |c, client| c.complete_invitation(client, &card))
+        self.act(|c, client| c.complete_invitation(client, &card))
     }
 
     /// Cancels a pending invitation.
-    pub fn cancel_invitation(&self, session: Arc<Session>, handle: String) -> Result<()> {
-        self.act(&session, |c, client| c.cancel_invitation(client, &handle))
+    pub fn cancel_invitation(&self, handle: String) -> Result<()> {
+        self.act(|c, client| c.cancel_invitation(client, &handle))
     }
 }

@@ -22,8 +22,8 @@ pub use collection::{Collection, ContentSink, ContentSource};
 pub use error::SealshareError;
 pub use public::PublicLinkView;
 pub use records::{
-    HistoryEntry, IdentityCard, ItemInfo, ItemKind, LinkInfo, MemberInfo, PublicScope, Role,
-    SharedCollection,
+    AcceptedCardInfo, CardTrust, HistoryEntry, IdentityCard, IntroductionInfo, ItemInfo, ItemKind,
+    LinkInfo, MemberInfo, PublicScope, Role, SavedState, SharedCollection, TrustRestore,
 };
 pub use remote::{MemoryServer, RemoteStore};
 pub use session::Session;

@@ -1,18 +1,27 @@
 //! Reading a public link without an account.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use sealshare::{ItemId, LinkUrl, PublicView};
 
 use crate::collection::{ContentSink, SinkWriter};
-use crate::error::Result;
+use crate::error::{Result, wiped};
 use crate::records::ItemInfo;
 use crate::remote::{ForeignRemote, MemoryServer, RemoteStore};
 
-/// What a public link shows, verified. Holds the link's keys and no account.
+/// What a public link shows, verified. Holds the link's keys and no account:
+/// `wipe()` zeroizes them, and every later call fails with `Wiped`.
 #[derive(uniffi::Object)]
 pub struct PublicLinkView {
-    inner: PublicView,
+    inner: Mutex<Option<PublicView>>,
+}
+
+impl PublicLinkView {
+    fn with<T>(&self, f: impl FnOnce(&PublicView) -> sealshare::Result<T>) -> Result<T> {
+        let guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let view = guard.as_ref().ok_or_else(|| wiped("public link view"))?;
+        Ok(f(view)?)
+    }
 }
 
 use sealshare::collection::client::system_time as now;
@@ -24,7 +33,12 @@ fn open(
 ) -> Result<Arc<PublicLinkView>> {
     let url = LinkUrl::parse(url)?;
     Ok(Arc::new(PublicLinkView {
-        inner: PublicView::open(remote, &url, password.as_deref(), now())?,
+        inner: Mutex::new(Some(PublicView::open(
+            remote,
+            &url,
+            password.as_deref(),
+            now(),
+        )?)),
     }))
 }
 
@@ -52,17 +66,13 @@ impl PublicLinkView {
 
     /// The items the link shows.
     pub fn items(&self) -> Result<Vec<ItemInfo>> {
-        Ok(self
-            .inner
-            .items()?
-            .into_iter()
-            .map(ItemInfo::from)
-            .collect())
+        self.with(|v| Ok(v.items()?.into_iter().map(ItemInfo::from).collect()))
     }
 
     /// An item's content, checked against its signed header.
     pub fn read(&self, item: String) -> Result<Vec<u8>> {
-        Ok(self.inner.read(ItemId::from_text(&item)?)?)
+        let item = ItemId::from_text(&item)?;
+        self.with(|v| v.read(item))
     }
 
     /// Writes an item's content to `sink` as it is opened, in pieces of at most
@@ -71,6 +81,11 @@ impl PublicLinkView {
     /// last: on an error, discard what the sink received.
     pub fn read_streaming(&self, item: String, sink: Arc<dyn ContentSink>) -> Result<u64> {
         let item = ItemId::from_text(&item)?;
-        Ok(self.inner.read_into(item, &mut SinkWriter(sink))?)
+        self.with(|v| v.read_into(item, &mut SinkWriter(sink)))
+    }
+
+    /// Zeroizes the link's keys now; every later call fails with `Wiped`.
+    pub fn wipe(&self) {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 }

@@ -99,6 +99,10 @@ pub struct MemberInfo {
     pub awaits_approval: bool,
     /// Their fingerprint as digit groups.
     pub fingerprint: String,
+    /// Their card, as this collection's log holds it.
+    pub card: IdentityCard,
+    /// How this user's trust store judges that card.
+    pub trust: CardTrust,
 }
 
 /// An item or folder.
@@ -197,4 +201,119 @@ pub struct SharedCollection {
     pub added_at: u64,
     /// Whether this account accepted.
     pub accepted: bool,
+}
+
+/// How the trust store judges a card.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum CardTrust {
+    /// No card is pinned for its handle: only as good as who introduced it.
+    Unpinned,
+    /// The handle's current pinned card, not verified.
+    Pinned,
+    /// The handle's current pinned card, verified at this time.
+    Verified {
+        /// When (seconds since the Unix epoch).
+        at: u64,
+    },
+    /// Another card is pinned for its handle: unconfirmed, nothing is wrapped
+    /// to it until the user accepts it (`Session.accept_changed_key`).
+    Changed {
+        /// The card pinned now.
+        pinned: IdentityCard,
+    },
+}
+
+impl CardTrust {
+    pub(crate) fn from_core(t: sealshare::CardTrust) -> Self {
+        match t {
+            sealshare::CardTrust::Unpinned => Self::Unpinned,
+            sealshare::CardTrust::Pinned => Self::Pinned,
+            sealshare::CardTrust::Verified { at } => Self::Verified { at },
+            sealshare::CardTrust::Changed { pinned } => Self::Changed {
+                pinned: IdentityCard::from_core(&pinned),
+            },
+        }
+    }
+}
+
+/// One card the user accepted for a handle.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct AcceptedCardInfo {
+    /// The card.
+    pub card: IdentityCard,
+    /// When it was accepted.
+    pub accepted_at: u64,
+    /// "first use", "accepted share" or "confirmed change".
+    pub how: String,
+    /// When the user marked it verified, if they did.
+    pub verified_at: Option<u64>,
+}
+
+impl AcceptedCardInfo {
+    pub(crate) fn from_core(c: &sealshare::AcceptedCard) -> Self {
+        Self {
+            card: IdentityCard::from_core(&c.card),
+            accepted_at: c.accepted_at,
+            how: match c.how {
+                sealshare::Acceptance::FirstUse => "first use",
+                sealshare::Acceptance::AcceptedShare => "accepted share",
+                sealshare::Acceptance::ConfirmedChange => "confirmed change",
+            }
+            .into(),
+            verified_at: c.verified_at,
+        }
+    }
+}
+
+/// A card a verified log introduced, and who introduced it (not pinned).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct IntroductionInfo {
+    /// The card.
+    pub card: IdentityCard,
+    /// Who signed the operation that carries it.
+    pub introduced_by: String,
+    /// In which collection.
+    pub collection_id: String,
+    /// At which position of its log.
+    pub seq: u64,
+}
+
+/// What `Session.save_state` returns: store `state` first, then `keystore`.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SavedState {
+    /// The sealed session state (trust store, checkpoints).
+    pub state: Vec<u8>,
+    /// The keystore resealed with the trust generation `state` must match.
+    pub keystore: Option<Vec<u8>>,
+}
+
+/// Whether a restored session's trust store is the last one saved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum TrustRestore {
+    /// It is: verified marks are as the user left them.
+    Current,
+    /// An older state was restored: every verified mark was dropped.
+    RolledBack {
+        /// The generation restored.
+        saved: u64,
+        /// The generation the keystore expects.
+        expected: u64,
+    },
+    /// No state was given but the keystore expects one: nothing is pinned.
+    Missing {
+        /// The generation the keystore expects.
+        expected: u64,
+    },
+}
+
+impl From<sealshare::TrustRestored> for TrustRestore {
+    fn from(t: sealshare::TrustRestored) -> Self {
+        match t {
+            sealshare::TrustRestored::Current => Self::Current,
+            sealshare::TrustRestored::RolledBack { saved, expected } => {
+                Self::RolledBack { saved, expected }
+            }
+            sealshare::TrustRestored::Missing { expected } => Self::Missing { expected },
+        }
+    }
 }

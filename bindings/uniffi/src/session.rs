@@ -1,49 +1,239 @@
-//! A signed-in user on a server: the entry point for collections and links.
+//! A signed-in user on a server: the entry point for collections and links,
+//! and the owner of everything derived from it.
+//!
+//! A session holds the account copy, the trust store and every collection it
+//! opened. `Collection` objects are handles into the session: they carry it,
+//! act only as its user, and hold no key of their own. `wipe()` drops (and so
+//! zeroizes) all of it at once; every object derived from the session then
+//! fails with `Wiped`.
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use sealshare::{Client, CollectionId, LinkUrl, SharedWithMe};
+use sealshare::crypto::aead::SealedBox;
+use sealshare::wire::{Reader, Writer};
+use sealshare::{Client, CollectionId, LinkUrl, SharedWithMe, TrustStore};
 
 use crate::account::Account;
 use crate::collection::Collection;
-use crate::error::{Result, wiped};
-use crate::records::{IdentityCard, SharedCollection};
+use crate::error::{Result, SealshareError, wiped};
+use crate::records::{
+    AcceptedCardInfo, CardTrust, IdentityCard, IntroductionInfo, SavedState, SharedCollection,
+    TrustRestore,
+};
 use crate::remote::{ForeignRemote, MemoryServer, RemoteStore};
 
-/// A signed-in user: a copy of their account, their trust store, and the
-/// server. Holds secrets: `wipe()` when the app locks.
+/// Associated data of the sealed session state.
+const STATE_AAD: &[u8] = b"sealshare-ffi/v1/session-state";
+/// The most collections one saved state holds.
+const MAX_SAVED_COLLECTIONS: usize = 100_000;
+/// The largest saved trust store or checkpoint inside a saved state.
+const MAX_SAVED_PART: usize = 1 << 30;
+
+/// What a live session holds; dropped whole by `wipe()`.
+pub(crate) struct Live {
+    pub(crate) client: Client,
+    /// Every collection an object of this session stands for, by slot.
+    collections: HashMap<u64, sealshare::Collection>,
+    next_slot: u64,
+    /// Collections restored from the saved state, until opened.
+    saved: BTreeMap<CollectionId, sealshare::Collection>,
+}
+
+/// A signed-in user: a copy of their account, their trust store, the server,
+/// and every collection opened through it. Holds secrets: `wipe()` when the
+/// app locks.
 #[derive(uniffi::Object)]
 pub struct Session {
-    inner: Mutex<Option<Client>>,
+    inner: Mutex<Option<Live>>,
+    restored: TrustRestore,
 }
 
 impl Session {
-    pub(crate) fn with<T>(&self, f: impl FnOnce(&mut Client) -> Result<T>) -> Result<T> {
-        let mut guard: MutexGuard<'_, Option<Client>> =
-            self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let client = guard.as_mut().ok_or_else(|| wiped("session"))?;
-        f(client)
+    fn lock(&self) -> MutexGuard<'_, Option<Live>> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn start(account: &Account, remote: Arc<dyn sealshare::Remote>) -> Result<Arc<Self>> {
+    /// Runs `f` with the live session, or fails with `Wiped`.
+    pub(crate) fn with_live<T>(&self, f: impl FnOnce(&mut Live) -> Result<T>) -> Result<T> {
+        let mut guard = self.lock();
+        let live = guard.as_mut().ok_or_else(|| wiped("session"))?;
+        f(live)
+    }
+
+    pub(crate) fn with<T>(&self, f: impl FnOnce(&mut Client) -> Result<T>) -> Result<T> {
+        self.with_live(|live| f(&mut live.client))
+    }
+
+    /// Runs `f` on the collection in `slot` with this session's client.
+    pub(crate) fn with_collection<T>(
+        &self,
+        slot: u64,
+        f: impl FnOnce(&mut sealshare::Collection, &mut Client) -> sealshare::Result<T>,
+    ) -> Result<T> {
+        self.with_live(|live| {
+            let Live {
+                client,
+                collections,
+                ..
+            } = live;
+            let c = collections
+                .get_mut(&slot)
+                .ok_or_else(|| wiped("collection"))?;
+            f(c, client).map_err(SealshareError::from)
+        })
+    }
+
+    /// Forgets the collection in `slot` (its object was dropped).
+    pub(crate) fn release(&self, slot: u64) {
+        if let Some(live) = self.lock().as_mut() {
+            live.collections.remove(&slot);
+        }
+    }
+
+    /// Makes an object for `c`, owned by this session.
+    fn adopt(self: &Arc<Self>, live: &mut Live, c: sealshare::Collection) -> Arc<Collection> {
+        let slot = live.next_slot;
+        live.next_slot += 1;
+        let id = c.id();
+        live.collections.insert(slot, c);
+        Collection::new(Arc::clone(self), slot, id)
+    }
+
+    fn start(
+        account: &Account,
+        remote: Arc<dyn sealshare::Remote>,
+        state: Option<Vec<u8>>,
+    ) -> Result<Arc<Self>> {
+        let mut client = Client::new(account.copy()?, remote);
+        let (trust, saved) = match state {
+            Some(bytes) => open_state(&client, &bytes)?,
+            None => (None, BTreeMap::new()),
+        };
+        let restored = client.restore_trust(trust).into();
         Ok(Arc::new(Self {
-            inner: Mutex::new(Some(Client::new(account.copy()?, remote))),
+            inner: Mutex::new(Some(Live {
+                client,
+                collections: HashMap::new(),
+                next_slot: 0,
+                saved,
+            })),
+            restored,
         }))
     }
 }
 
+/// Decodes a sealed state: the trust store and each collection's checkpoint.
+fn open_state(
+    client: &Client,
+    bytes: &[u8],
+) -> Result<(
+    Option<TrustStore>,
+    BTreeMap<CollectionId, sealshare::Collection>,
+)> {
+    let account = client.account();
+    let plain = SealedBox::from_bytes(bytes)?.open(&account.storage_key()?, STATE_AAD)?;
+    let mut r = Reader::raw(plain.expose(), "session state");
+    let trust = TrustStore::from_bytes(r.bytes("saved trust store", MAX_SAVED_PART)?)?;
+    let count = r.count("saved collections", MAX_SAVED_COLLECTIONS, 4)?;
+    let mut saved = BTreeMap::new();
+    for _ in 0..count {
+        let c = sealshare::Collection::from_checkpoint(
+            account,
+            r.bytes("saved checkpoint", MAX_SAVED_PART)?,
+        )?;
+        saved.insert(c.id(), c);
+    }
+    r.finish()?;
+    Ok((Some(trust), saved))
+}
+
 #[uniffi::export]
 impl Session {
-    /// A session on an in-memory server.
+    /// A session on an in-memory server, with a fresh trust store.
     #[uniffi::constructor]
     pub fn new(account: Arc<Account>, server: Arc<MemoryServer>) -> Result<Arc<Self>> {
-        Self::start(&account, server.inner.clone())
+        Self::start(&account, server.inner.clone(), None)
     }
 
-    /// A session on the app's own server transport.
+    /// A session on the app's own server transport, with a fresh trust store.
     #[uniffi::constructor]
     pub fn with_remote(account: Arc<Account>, remote: Arc<dyn RemoteStore>) -> Result<Arc<Self>> {
-        Self::start(&account, Arc::new(ForeignRemote(remote)))
+        Self::start(&account, Arc::new(ForeignRemote(remote)), None)
+    }
+
+    /// A session restored from what `save_state` returned (or `None` if the app
+    /// has nothing saved), on an in-memory server. `trust_restored()` says
+    /// whether the saved trust store is the last one saved.
+    #[uniffi::constructor]
+    pub fn restore(
+        account: Arc<Account>,
+        server: Arc<MemoryServer>,
+        state: Option<Vec<u8>>,
+    ) -> Result<Arc<Self>> {
+        Self::start(&account, server.inner.clone(), state)
+    }
+
+    /// As `restore`, on the app's own server transport.
+    #[uniffi::constructor]
+    pub fn restore_with_remote(
+        account: Arc<Account>,
+        remote: Arc<dyn RemoteStore>,
+        state: Option<Vec<u8>>,
+    ) -> Result<Arc<Self>> {
+        Self::start(&account, Arc::new(ForeignRemote(remote)), state)
+    }
+
+    /// Whether the trust store this session started from is the last one
+    /// saved. If not (rolled back, or missing), every verified mark was
+    /// dropped: tell the user to compare safety numbers again.
+    pub fn trust_restored(&self) -> TrustRestore {
+        self.restored
+    }
+
+    /// Everything the app must keep to resume: the trust store with its
+    /// verified marks and every open (or restored) collection's checkpoint,
+    /// sealed under the account. Pass the account's keystore, if it has one:
+    /// it comes back resealed with the trust generation the state must match.
+    /// Store `state` first, then `keystore`.
+    pub fn save_state(&self, keystore: Option<Vec<u8>>) -> Result<SavedState> {
+        self.with_live(|live| {
+            let trust = live.client.save_trust();
+            let account = live.client.account();
+            let mut newest: BTreeMap<CollectionId, &sealshare::Collection> = BTreeMap::new();
+            for c in live.saved.values().chain(live.collections.values()) {
+                let keep = newest
+                    .get(&c.id())
+                    .is_none_or(|k| k.state().len() < c.state().len());
+                if keep {
+                    newest.insert(c.id(), c);
+                }
+            }
+            let mut w = Writer::raw();
+            w.bytes(&trust).u32(newest.len() as u32);
+            for c in newest.values() {
+                w.bytes(&c.to_checkpoint(account)?);
+            }
+            let state = SealedBox::seal(&account.storage_key()?, &w.finish(), STATE_AAD)?;
+            let keystore = match keystore {
+                Some(bytes) => {
+                    let mut ks = sealshare::Keystore::from_bytes(&bytes)?;
+                    account.reseal_keystore(&mut ks)?;
+                    Some(ks.to_bytes())
+                }
+                None => None,
+            };
+            Ok(SavedState {
+                state: state.to_bytes(),
+                keystore,
+            })
+        })
+    }
+
+    /// The ids of the collections restored from the saved state that are not
+    /// open yet; `open_collection` opens them from their checkpoint.
+    pub fn saved_collections(&self) -> Result<Vec<String>> {
+        self.with_live(|live| Ok(live.saved.keys().map(|id| id.to_text()).collect()))
     }
 
     /// This user's card.
@@ -51,8 +241,15 @@ impl Session {
         self.with(|c| Ok(IdentityCard::from_core(c.account().identity())))
     }
 
-    /// Shows the trust store a card: pins it if its handle is new; fails with
-    /// `KeyChanged` if another card is pinned for the handle.
+    /// The safety number of this user's card and `card`, as digit groups.
+    pub fn safety_number_with(&self, card: IdentityCard) -> Result<String> {
+        let card = card.to_core()?;
+        self.with(|c| Ok(c.account().identity().safety_number(&card).to_string()))
+    }
+
+    /// Shows the trust store a card as the user's own act: pins it if its
+    /// handle is new; fails with `KeyChanged` (both cards), changing nothing,
+    /// if another card is pinned for the handle.
     pub fn observe(&self, card: IdentityCard) -> Result<()> {
         let card = card.to_core()?;
         self.with(|c| {
@@ -61,7 +258,42 @@ impl Session {
         })
     }
 
-    /// Records that the user compared safety numbers with this card's holder.
+    /// How the trust store judges `card`, changing nothing.
+    pub fn trust_of(&self, card: IdentityCard) -> Result<CardTrust> {
+        let card = card.to_core()?;
+        self.with(|c| Ok(CardTrust::from_core(c.assess(&card))))
+    }
+
+    /// The cards accepted for `handle`, oldest first; the last is current
+    /// (empty if none).
+    pub fn card_history(&self, handle: String) -> Result<Vec<AcceptedCardInfo>> {
+        self.with(|c| {
+            Ok(c.trust()
+                .history(&handle)
+                .iter()
+                .map(AcceptedCardInfo::from_core)
+                .collect())
+        })
+    }
+
+    /// The cards the verified logs introduced for `handle`, each with who
+    /// introduced it (not pinned).
+    pub fn introductions(&self, handle: String) -> Result<Vec<IntroductionInfo>> {
+        self.with(|c| {
+            Ok(c.introductions(&handle)
+                .iter()
+                .map(|i| IntroductionInfo {
+                    card: IdentityCard::from_core(&i.card),
+                    introduced_by: i.by.clone(),
+                    collection_id: i.collection.to_text(),
+                    seq: i.seq,
+                })
+                .collect())
+        })
+    }
+
+    /// Records that the user compared safety numbers with this card's holder
+    /// (pinning it if its handle is new; `KeyChanged` if another is pinned).
     pub fn mark_verified(&self, card: IdentityCard) -> Result<()> {
         let card = card.to_core()?;
         self.with(|c| {
@@ -73,7 +305,8 @@ impl Session {
         })
     }
 
-    /// Accepts a changed card after the user confirmed it.
+    /// Makes `card` the current card of its handle after the user confirmed
+    /// the change (the `presented` card of a `KeyChanged`).
     pub fn accept_changed_key(&self, card: IdentityCard) -> Result<()> {
         let card = card.to_core()?;
         self.with(|c| {
@@ -84,20 +317,43 @@ impl Session {
     }
 
     /// Creates a collection owned by this user.
-    pub fn create_collection(&self, name: String, description: String) -> Result<Arc<Collection>> {
-        self.with(|c| {
-            Ok(Collection::wrap(sealshare::Collection::create(
-                c,
-                &name,
-                &description,
-            )?))
+    pub fn create_collection(
+        self: Arc<Self>,
+        name: String,
+        description: String,
+    ) -> Result<Arc<Collection>> {
+        self.with_live(|live| {
+            let c = sealshare::Collection::create(&mut live.client, &name, &description)?;
+            Ok(self.adopt(live, c))
         })
     }
 
-    /// Opens a collection by id (fetches and verifies its whole log).
-    pub fn open_collection(&self, id: String) -> Result<Arc<Collection>> {
+    /// Opens a collection by id: from its saved checkpoint if the session was
+    /// restored with one (verifying only what is new), else from the server
+    /// (fetching and verifying its whole log).
+    pub fn open_collection(self: Arc<Self>, id: String) -> Result<Arc<Collection>> {
         let id = CollectionId::from_text(&id)?;
-        self.with(|c| Ok(Collection::wrap(sealshare::Collection::open(c, id)?)))
+        self.with_live(|live| {
+            let c = match live.saved.remove(&id) {
+                Some(mut c) => {
+                    if let Err(e) = c.sync(&mut live.client) {
+                        live.saved.insert(id, c);
+                        return Err(e.into());
+                    }
+                    c
+                }
+                None => sealshare::Collection::open(&mut live.client, id)?,
+            };
+            Ok(self.adopt(live, c))
+        })
+    }
+
+    /// Restores a collection from a checkpoint its `checkpoint()` made.
+    pub fn restore_collection(self: Arc<Self>, checkpoint: Vec<u8>) -> Result<Arc<Collection>> {
+        self.with_live(|live| {
+            let c = sealshare::Collection::from_checkpoint(live.client.account(), &checkpoint)?;
+            Ok(self.adopt(live, c))
+        })
     }
 
     /// Collections others shared with this user.
@@ -121,13 +377,17 @@ impl Session {
     }
 
     /// Joins a collection through an invite link URL.
-    pub fn join(&self, url: String) -> Result<Arc<Collection>> {
+    pub fn join(self: Arc<Self>, url: String) -> Result<Arc<Collection>> {
         let url = LinkUrl::parse(&url)?;
-        self.with(|c| Ok(Collection::wrap(sealshare::Collection::join(c, &url)?)))
+        self.with_live(|live| {
+            let c = sealshare::Collection::join(&mut live.client, &url)?;
+            Ok(self.adopt(live, c))
+        })
     }
 
-    /// Zeroizes the session's keys now.
+    /// Zeroizes the session's keys now, with every collection opened through
+    /// it: each of their methods then fails with `Wiped`.
     pub fn wipe(&self) {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.lock().take();
     }
 }

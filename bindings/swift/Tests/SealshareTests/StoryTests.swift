@@ -23,39 +23,39 @@ final class StoryTests: XCTestCase {
         try a.markVerified(card: bobCard)
 
         let notes = try a.createCollection(name: "Notes", description: "team notes")
-        try notes.share(session: a, card: try bob.identity(), role: .viewer)
-        try notes.share(session: a, card: try carol.identity(), role: .collaborator)
+        try notes.share(card: try bob.identity(), role: .viewer)
+        try notes.share(card: try carol.identity(), role: .collaborator)
 
         let shared = try b.sharedWithMe()
         XCTAssertEqual(shared.map { $0.name }, ["Notes"])
         let bobs = try b.openCollection(id: shared[0].id)
-        try bobs.accept(session: b)
+        try bobs.accept()
         let carols = try c.openCollection(id: notes.id())
-        try carols.accept(session: c)
+        try carols.accept()
 
-        let item = try carols.addFile(session: c, parentId: nil, name: "todo.md",
+        let item = try carols.addFile(parentId: nil, name: "todo.md",
                                       mediaType: "text/markdown", content: Data("- ship it".utf8))
-        _ = try bobs.sync(session: b)
-        XCTAssertEqual(try bobs.read(session: b, item: item), Data("- ship it".utf8))
-        XCTAssertThrowsError(try bobs.addFile(session: b, parentId: nil, name: "nope.md",
+        _ = try bobs.sync()
+        XCTAssertEqual(try bobs.read(item: item), Data("- ship it".utf8))
+        XCTAssertThrowsError(try bobs.addFile(parentId: nil, name: "nope.md",
                                               mediaType: "text/markdown", content: Data("x".utf8))) { error in
             guard case SealshareError.NotAllowedByRole = error else { return XCTFail("\(error)") }
         }
 
-        _ = try notes.sync(session: a)
-        try notes.remove(session: a, member: "bob")
-        let later = try notes.addFile(session: a, parentId: nil, name: "later.md",
+        _ = try notes.sync()
+        try notes.remove(member: "bob")
+        let later = try notes.addFile(parentId: nil, name: "later.md",
                                       mediaType: "text/markdown", content: Data("secret".utf8))
-        _ = try? bobs.sync(session: b)
-        XCTAssertThrowsError(try bobs.read(session: b, item: later))
+        _ = try? bobs.sync()
+        XCTAssertThrowsError(try bobs.read(item: later))
 
-        let url = try notes.createInviteLink(session: a, baseUrl: base, role: .viewer,
+        let url = try notes.createInviteLink(baseUrl: base, role: .viewer,
                                              validForSeconds: 3600, maxUses: 0, approval: false)
         let dave = try Session(account: try Account.create(handle: "dave"), server: server)
         let daves = try dave.join(url: url)
-        XCTAssertEqual(try daves.read(session: dave, item: later), Data("secret".utf8))
+        XCTAssertEqual(try daves.read(item: later), Data("secret".utf8))
 
-        let publicUrl = try notes.createPublicLink(session: a, baseUrl: base, scope: .live,
+        let publicUrl = try notes.createPublicLink(baseUrl: base, scope: .live,
                                                    validForSeconds: 3600, password: nil)
         let view = try PublicLinkView.open(server: server, url: publicUrl, password: nil)
         XCTAssertEqual(try view.items().map { $0.name }.sorted(), ["later.md", "todo.md"])
