@@ -43,9 +43,23 @@ if [[ $(wc -l < "$snippet") -lt 5 ]]; then
     echo "README.md has no Kotlin example to run" >&2
     exit 1
 fi
-sources=(target/bindings/kotlin/uniffi/sealshare_ffi/sealshare_ffi.kt bindings/kotlin/StoryTest.kt "$snippet")
+sources=(target/bindings/kotlin/uniffi/sealshare_ffi/sealshare_ffi.kt bindings/kotlin/StoryTest.kt bindings/kotlin/LifecycleTest.kt "$snippet")
 if [[ ! -f "$jar" ]] || [[ -n "$(find "${sources[@]}" -newer "$jar")" ]]; then
     "$kotlin_home/bin/kotlinc-jvm" -nowarn -cp /usr/share/java/jna.jar "${sources[@]}" -d "$jar"
 fi
-java -Djna.library.path=target/debug \
-    -cp "$jar:/usr/share/java/jna.jar:$kotlin_home/lib/kotlin-stdlib.jar" StoryTestKt
+run() {
+    java -Djna.library.path=target/debug \
+        -cp "$jar:/usr/share/java/jna.jar:$kotlin_home/lib/kotlin-stdlib.jar" StoryTestKt "$@"
+}
+run
+# The app's life, each step a new process: restart twice, lock, roll back;
+# a member reinstalls and everyone opens from scratch.
+for story in "setup restart restart rollback" "setup reinstall from-scratch"; do
+    dir=$(mktemp -d)
+    trap 'rm -rf "$dir"' EXIT
+    for step in $story; do
+        run lifecycle "$step" "$dir"
+    done
+    rm -rf "$dir"
+done
+echo "kotlin: all lifecycle steps passed"

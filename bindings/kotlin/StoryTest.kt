@@ -128,7 +128,11 @@ fun streaming() {
     check(shown.parts.fold(ByteArray(0)) { acc, p -> acc + p }.contentEquals(data), "public link content")
 }
 
-fun main() {
+fun main(args: Array<String>) {
+    if (args.size == 3 && args[0] == "lifecycle") {
+        lifecycle(args[1], args[2])
+        return
+    }
     readmeSnippet() // README.md's example, extracted by scripts/test-kotlin.sh
     story()
     errors()

@@ -101,6 +101,12 @@ impl Collection {
         self.session.with_collection(self.slot, f)
     }
 
+    /// Fails with `Wiped` once the session was wiped (checked before any
+    /// argument is parsed, so a locked collection refuses everything alike).
+    fn alive(&self) -> Result<()> {
+        self.view(|_| ())
+    }
+
     /// Runs `f` on this collection, read only.
     fn view<T>(&self, f: impl FnOnce(&sealshare::Collection) -> T) -> Result<T> {
         self.act(|c, _| Ok(f(c)))
@@ -116,73 +122,87 @@ impl Collection {
 
     /// The collection's name.
     pub fn name(&self) -> Result<String> {
+        self.alive()?;
         self.act(|c, _| c.name())
     }
 
     /// The owner's handle.
     pub fn owner(&self) -> Result<String> {
+        self.alive()?;
         self.view(|c| c.owner().to_owned())
     }
 
     /// Fetches and verifies what is new; returns how many operations were added.
     pub fn sync(&self) -> Result<u64> {
+        self.alive()?;
         self.act(|c, client| c.sync(client))
     }
 
     /// The verified state and this account's keys, sealed for storage on this device.
     pub fn checkpoint(&self) -> Result<Vec<u8>> {
+        self.alive()?;
         self.act(|c, client| c.to_checkpoint(client.account()))
     }
 
     /// Renames the collection (editor and up).
     pub fn rename(&self, name: String, description: String) -> Result<()> {
+        self.alive()?;
         self.act(|c, client| c.rename(client, &name, &description))
     }
 
     /// Shares with the holder of `card` at `role` (the card is checked against
     /// the trust store first).
     pub fn share(&self, card: IdentityCard, role: Role) -> Result<()> {
+        self.alive()?;
         let card = card.to_core()?;
         self.act(|c, client| c.share(client, &card, role.into()))
     }
 
     /// Accepts the share.
     pub fn accept(&self) -> Result<()> {
+        self.alive()?;
         self.act(|c, client| c.accept(client))
     }
 
     /// Declines the share (the same as leaving).
     pub fn decline(&self) -> Result<()> {
+        self.alive()?;
         self.act(|c, client| c.decline(client))
     }
 
     /// Leaves the collection.
     pub fn leave(&self) -> Result<()> {
+        self.alive()?;
         self.act(|c, client| c.leave(client))
     }
 
     /// Changes a member's role.
     pub fn change_role(&self, member: String, role: Role) -> Result<()> {
+        self.alive()?;
         self.act(|c, client| c.change_role(client, &member, role.into()))
     }
 
     /// Removes a member (the key rotates; they read nothing added afterwards).
     pub fn remove(&self, member: String) -> Result<()> {
+        self.alive()?;
         self.act(|c, client| c.remove(client, &member))
     }
 
     /// Removes every member but the owner.
     pub fn unshare(&self) -> Result<()> {
+        self.alive()?;
         self.act(|c, client| c.unshare(client))
     }
 
     /// Makes a member the owner; the old owner becomes an admin.
     pub fn transfer_ownership(&self, member: String) -> Result<()> {
+        self.alive()?;
         self.act(|c, client| c.transfer_ownership(client, &member))
     }
 
     /// Every member with role, who added them and when.
     pub fn members(&self) -> Result<Vec<MemberInfo>> {
+        self.alive()?;
         self.act(|c, client| {
             Ok(c.members()
                 .map(|m| MemberInfo {
@@ -202,6 +222,7 @@ impl Collection {
 
     /// Adds a folder; returns its id.
     pub fn add_folder(&self, parent_id: Option<String>, name: String) -> Result<String> {
+        self.alive()?;
         let parent = parent(parent_id)?;
         self.act(|c, client| c.add_folder(client, parent, &name))
             .map(|id| id.to_text())
@@ -215,6 +236,7 @@ impl Collection {
         media_type: String,
         content: Vec<u8>,
     ) -> Result<String> {
+        self.alive()?;
         let parent = parent(parent_id)?;
         self.act(|c, client| c.add_file(client, parent, &name, &media_type, &content))
             .map(|id| id.to_text())
@@ -228,6 +250,7 @@ impl Collection {
         media_type: String,
         source: Arc<dyn ContentSource>,
     ) -> Result<String> {
+        self.alive()?;
         let parent = parent(parent_id)?;
         let mut reader = SourceReader(source);
         self.act(|c, client| {
@@ -238,35 +261,41 @@ impl Collection {
 
     /// Saves a new version of a file; returns its version number.
     pub fn update_file(&self, item: String, content: Vec<u8>) -> Result<u32> {
+        self.alive()?;
         let item = item_id(&item)?;
         self.act(|c, client| c.update_file(client, item, None, &content))
     }
 
     /// Moves an item to the trash.
     pub fn trash(&self, item: String) -> Result<()> {
+        self.alive()?;
         let item = item_id(&item)?;
         self.act(|c, client| c.trash(client, item))
     }
 
     /// Restores an item from the trash.
     pub fn restore(&self, item: String) -> Result<()> {
+        self.alive()?;
         let item = item_id(&item)?;
         self.act(|c, client| c.restore(client, item))
     }
 
     /// Deletes a trashed item for good (admin and up).
     pub fn purge(&self, item: String) -> Result<()> {
+        self.alive()?;
         let item = item_id(&item)?;
         self.act(|c, client| c.purge(client, item))
     }
 
     /// Every item and folder, decrypted.
     pub fn items(&self) -> Result<Vec<ItemInfo>> {
+        self.alive()?;
         self.act(|c, _| Ok(c.items()?.into_iter().map(ItemInfo::from).collect()))
     }
 
     /// A file's newest content, checked against its signed header.
     pub fn read(&self, item: String) -> Result<Vec<u8>> {
+        self.alive()?;
         let item = item_id(&item)?;
         self.act(|c, client| c.read(client, item))
     }
@@ -275,6 +304,7 @@ impl Collection {
     /// Every piece is authenticated before the sink gets it, but the whole blob
     /// is checked last: on an error, discard what the sink received.
     pub fn read_streaming(&self, item: String, sink: Arc<dyn ContentSink>) -> Result<u64> {
+        self.alive()?;
         let item = item_id(&item)?;
         let mut writer = SinkWriter(sink);
         self.act(|c, client| c.read_into(client, item, &mut writer))
@@ -282,6 +312,7 @@ impl Collection {
 
     /// The verified history as readable lines.
     pub fn history(&self) -> Result<Vec<HistoryEntry>> {
+        self.alive()?;
         self.view(|c| {
             c.history()
                 .into_iter()
@@ -305,6 +336,7 @@ impl Collection {
         max_uses: u32,
         approval: bool,
     ) -> Result<String> {
+        self.alive()?;
         let terms = InviteTerms {
             role: role.into(),
             valid_for: valid_for_seconds,
@@ -323,6 +355,7 @@ impl Collection {
         valid_for_seconds: u64,
         password: Option<String>,
     ) -> Result<String> {
+        self.alive()?;
         let terms = PublicLinkTerms {
             scope: match scope {
                 PublicScope::Live => PublicScopeChoice::Live,
@@ -344,6 +377,7 @@ impl Collection {
         items: Vec<String>,
         valid_for_seconds: u64,
     ) -> Result<String> {
+        self.alive()?;
         let items = items
             .iter()
             .map(|t| item_id(t))
@@ -359,11 +393,13 @@ impl Collection {
 
     /// Approves a join waiting for approval.
     pub fn approve(&self, member: String) -> Result<()> {
+        self.alive()?;
         self.act(|c, client| c.approve(client, &member))
     }
 
     /// Every link with its terms and joins (never its secret).
     pub fn links(&self) -> Result<Vec<LinkInfo>> {
+        self.alive()?;
         self.view(|c| {
             c.links()
                 .map(|l| LinkInfo {
@@ -385,6 +421,7 @@ impl Collection {
     /// shown as unconfirmed; nothing is wrapped to them until the user accepts
     /// the change or removes them.
     pub fn unconfirmed_members(&self) -> Result<Vec<MemberInfo>> {
+        self.alive()?;
         Ok(self
             .members()?
             .into_iter()
@@ -394,33 +431,39 @@ impl Collection {
 
     /// Revokes one link (by id).
     pub fn revoke_link(&self, link_id: String) -> Result<()> {
+        self.alive()?;
         let link = sealshare::log::LinkId::from_text(&link_id)?;
         self.act(|c, client| c.revoke_link(client, link))
     }
 
     /// Revokes every link.
     pub fn revoke_all_links(&self) -> Result<()> {
+        self.alive()?;
         self.act(|c, client| c.revoke_all_links(client))
     }
 
     /// Removes everyone who joined through a link.
     pub fn revoke_all_joined(&self) -> Result<()> {
+        self.alive()?;
         self.act(|c, client| c.revoke_all_joined(client))
     }
 
     /// Invites a handle that has no card yet.
     pub fn invite(&self, handle: String, role: Role) -> Result<()> {
+        self.alive()?;
         self.act(|c, client| c.invite(client, &handle, role.into()))
     }
 
     /// Completes an invitation with the invitee's card.
     pub fn complete_invitation(&self, card: IdentityCard) -> Result<()> {
+        self.alive()?;
         let card = card.to_core()?;
         self.act(|c, client| c.complete_invitation(client, &card))
     }
 
     /// Cancels a pending invitation.
     pub fn cancel_invitation(&self, handle: String) -> Result<()> {
+        self.alive()?;
         self.act(|c, client| c.cancel_invitation(client, &handle))
     }
 }

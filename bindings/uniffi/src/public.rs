@@ -17,6 +17,11 @@ pub struct PublicLinkView {
 }
 
 impl PublicLinkView {
+    /// Fails with `Wiped` once wiped (checked before any argument is parsed).
+    fn alive(&self) -> Result<()> {
+        self.with(|_| Ok(()))
+    }
+
     fn with<T>(&self, f: impl FnOnce(&PublicView) -> sealshare::Result<T>) -> Result<T> {
         let guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let view = guard.as_ref().ok_or_else(|| wiped("public link view"))?;
@@ -66,11 +71,13 @@ impl PublicLinkView {
 
     /// The items the link shows.
     pub fn items(&self) -> Result<Vec<ItemInfo>> {
+        self.alive()?;
         self.with(|v| Ok(v.items()?.into_iter().map(ItemInfo::from).collect()))
     }
 
     /// An item's content, checked against its signed header.
     pub fn read(&self, item: String) -> Result<Vec<u8>> {
+        self.alive()?;
         let item = ItemId::from_text(&item)?;
         self.with(|v| v.read(item))
     }
@@ -80,6 +87,7 @@ impl PublicLinkView {
     /// authenticated before the sink gets it, but the whole blob is checked
     /// last: on an error, discard what the sink received.
     pub fn read_streaming(&self, item: String, sink: Arc<dyn ContentSink>) -> Result<u64> {
+        self.alive()?;
         let item = ItemId::from_text(&item)?;
         self.with(|v| v.read_into(item, &mut SinkWriter(sink)))
     }

@@ -61,6 +61,11 @@ impl Session {
         f(live)
     }
 
+    /// Fails with `Wiped` once wiped (checked before any argument is parsed).
+    fn alive(&self) -> Result<()> {
+        self.with_live(|_| Ok(()))
+    }
+
     pub(crate) fn with<T>(&self, f: impl FnOnce(&mut Client) -> Result<T>) -> Result<T> {
         self.with_live(|live| f(&mut live.client))
     }
@@ -197,6 +202,7 @@ impl Session {
     /// it comes back resealed with the trust generation the state must match.
     /// Store `state` first, then `keystore`.
     pub fn save_state(&self, keystore: Option<Vec<u8>>) -> Result<SavedState> {
+        self.alive()?;
         self.with_live(|live| {
             let trust = live.client.save_trust();
             let account = live.client.account();
@@ -233,16 +239,19 @@ impl Session {
     /// The ids of the collections restored from the saved state that are not
     /// open yet; `open_collection` opens them from their checkpoint.
     pub fn saved_collections(&self) -> Result<Vec<String>> {
+        self.alive()?;
         self.with_live(|live| Ok(live.saved.keys().map(|id| id.to_text()).collect()))
     }
 
     /// This user's card.
     pub fn identity(&self) -> Result<IdentityCard> {
+        self.alive()?;
         self.with(|c| Ok(IdentityCard::from_core(c.account().identity())))
     }
 
     /// The safety number of this user's card and `card`, as digit groups.
     pub fn safety_number_with(&self, card: IdentityCard) -> Result<String> {
+        self.alive()?;
         let card = card.to_core()?;
         self.with(|c| Ok(c.account().identity().safety_number(&card).to_string()))
     }
@@ -251,6 +260,7 @@ impl Session {
     /// handle is new; fails with `KeyChanged` (both cards), changing nothing,
     /// if another card is pinned for the handle.
     pub fn observe(&self, card: IdentityCard) -> Result<()> {
+        self.alive()?;
         let card = card.to_core()?;
         self.with(|c| {
             c.observe(&card)?;
@@ -260,6 +270,7 @@ impl Session {
 
     /// How the trust store judges `card`, changing nothing.
     pub fn trust_of(&self, card: IdentityCard) -> Result<CardTrust> {
+        self.alive()?;
         let card = card.to_core()?;
         self.with(|c| Ok(CardTrust::from_core(c.assess(&card))))
     }
@@ -267,6 +278,7 @@ impl Session {
     /// The cards accepted for `handle`, oldest first; the last is current
     /// (empty if none).
     pub fn card_history(&self, handle: String) -> Result<Vec<AcceptedCardInfo>> {
+        self.alive()?;
         self.with(|c| {
             Ok(c.trust()
                 .history(&handle)
@@ -279,6 +291,7 @@ impl Session {
     /// The cards the verified logs introduced for `handle`, each with who
     /// introduced it (not pinned).
     pub fn introductions(&self, handle: String) -> Result<Vec<IntroductionInfo>> {
+        self.alive()?;
         self.with(|c| {
             Ok(c.introductions(&handle)
                 .iter()
@@ -295,6 +308,7 @@ impl Session {
     /// Records that the user compared safety numbers with this card's holder
     /// (pinning it if its handle is new; `KeyChanged` if another is pinned).
     pub fn mark_verified(&self, card: IdentityCard) -> Result<()> {
+        self.alive()?;
         let card = card.to_core()?;
         self.with(|c| {
             let now = c.now();
@@ -308,6 +322,7 @@ impl Session {
     /// Makes `card` the current card of its handle after the user confirmed
     /// the change (the `presented` card of a `KeyChanged`).
     pub fn accept_changed_key(&self, card: IdentityCard) -> Result<()> {
+        self.alive()?;
         let card = card.to_core()?;
         self.with(|c| {
             let now = c.now();
@@ -322,6 +337,7 @@ impl Session {
         name: String,
         description: String,
     ) -> Result<Arc<Collection>> {
+        self.alive()?;
         self.with_live(|live| {
             let c = sealshare::Collection::create(&mut live.client, &name, &description)?;
             Ok(self.adopt(live, c))
@@ -332,6 +348,7 @@ impl Session {
     /// restored with one (verifying only what is new), else from the server
     /// (fetching and verifying its whole log).
     pub fn open_collection(self: Arc<Self>, id: String) -> Result<Arc<Collection>> {
+        self.alive()?;
         let id = CollectionId::from_text(&id)?;
         self.with_live(|live| {
             let c = match live.saved.remove(&id) {
@@ -350,6 +367,7 @@ impl Session {
 
     /// Restores a collection from a checkpoint its `checkpoint()` made.
     pub fn restore_collection(self: Arc<Self>, checkpoint: Vec<u8>) -> Result<Arc<Collection>> {
+        self.alive()?;
         self.with_live(|live| {
             let c = sealshare::Collection::from_checkpoint(live.client.account(), &checkpoint)?;
             Ok(self.adopt(live, c))
@@ -358,6 +376,7 @@ impl Session {
 
     /// Collections others shared with this user.
     pub fn shared_with_me(&self) -> Result<Vec<SharedCollection>> {
+        self.alive()?;
         self.with(|c| {
             let list = SharedWithMe::fetch(c)?;
             Ok(list
@@ -378,6 +397,7 @@ impl Session {
 
     /// Joins a collection through an invite link URL.
     pub fn join(self: Arc<Self>, url: String) -> Result<Arc<Collection>> {
+        self.alive()?;
         let url = LinkUrl::parse(&url)?;
         self.with_live(|live| {
             let c = sealshare::Collection::join(&mut live.client, &url)?;
