@@ -293,6 +293,21 @@ fn errors_are_plain_sentences_and_damage_nothing() {
     );
     let changed = env.fails("alice", &["share", "Notes", "bob"]);
     assert!(changed.contains("identity key of bob changed"), "{changed}");
+    assert!(
+        changed.contains("pinned:") && changed.contains("presented:"),
+        "both fingerprints are shown: {changed}"
+    );
+    // `verify` alone refuses too; `--accept-change` shows both and accepts.
+    assert!(
+        env.fails("alice", &["verify", "bob"])
+            .contains("identity key of bob changed")
+    );
+    let accepted = env.ok("alice", &["verify", "bob", "--accept-change"]);
+    assert!(
+        accepted.contains("was:") && accepted.contains("now:"),
+        "{accepted}"
+    );
+    env.ok("alice", &["verify", "bob"]);
 
     // A corrupted blob in the store: refused, and the collection stays readable.
     let blobs = Path::new(&env.path("store")).join("blobs");

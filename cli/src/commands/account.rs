@@ -1,7 +1,7 @@
 //! Accounts and identities: create, unlock, show, change the password, recover;
 //! export and import a card; compare and confirm a safety number.
 
-use sealshare::{Identity, Result};
+use sealshare::{Error, Identity, Result};
 use serde_json::json;
 
 use super::{now, password, profile_dir, say, secret_input, store, unlock};
@@ -103,11 +103,26 @@ pub(super) fn identity(cli: &Cli, cmd: &IdentityCmd) -> Result<()> {
     }
 }
 
-/// `sealshare verify HANDLE [--confirm]`: the safety number with a pinned card.
-pub(super) fn verify(cli: &Cli, handle: &str, confirm: bool) -> Result<()> {
+/// `sealshare verify HANDLE [--confirm] [--accept-change]`: the safety number
+/// with a pinned card; `--accept-change` first makes the store's card the
+/// pinned one if it differs.
+pub(super) fn verify(cli: &Cli, handle: &str, confirm: bool, accept_change: bool) -> Result<()> {
     let mut p = unlock(cli)?;
     let card = p.store.card(handle)?;
-    p.client.observe(&card)?;
+    match p.client.observe(&card) {
+        Err(Error::KeyChanged { pinned, .. }) if accept_change => {
+            let t = now();
+            p.client.trust_mut().accept_changed_key(&card, t);
+            say!(
+                "accepted a new key for {handle}:\n  was: {}\n  now: {}",
+                pinned.fingerprint(),
+                card.fingerprint()
+            );
+        }
+        other => {
+            other?;
+        }
+    }
     let number = p.client.account().identity().safety_number(&card);
     if confirm {
         let t = now();

@@ -39,7 +39,8 @@ pub fn explain(e: &Error) -> String {
             presented,
         } => format!(
             "the identity key of {handle} changed since you accepted it.\n  pinned:    {}\n  presented: {}\n\
-             Compare safety numbers (`sealshare verify {handle}`) before trusting the new key.",
+             Learn from {handle} in person that they have new keys, then accept them \
+             (`sealshare verify {handle} --accept-change`).",
             pinned.fingerprint(),
             presented.fingerprint()
         ),
@@ -135,7 +136,11 @@ pub fn run(cli: &Cli) -> Result<()> {
         Command::Demo => crate::demo::run(),
         Command::Account(cmd) => account::account(cli, cmd),
         Command::Identity(cmd) => account::identity(cli, cmd),
-        Command::Verify { handle, confirm } => account::verify(cli, handle, *confirm),
+        Command::Verify {
+            handle,
+            confirm,
+            accept_change,
+        } => account::verify(cli, handle, *confirm, *accept_change),
         Command::Collection(cmd) => collection::collection(cli, cmd),
         Command::Put {
             collection,
