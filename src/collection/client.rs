@@ -84,8 +84,9 @@ impl Client {
         }
     }
 
-    /// Replaces the trust store (for example with one restored from storage).
-    /// The account's own card is pinned in it if it was not.
+    /// Replaces the trust store as it is, believing it whole. For a store
+    /// restored from storage use [`Client::restore_trust`], which also tells a
+    /// rolled-back copy. The account's own card is pinned in it if it was not.
     pub fn set_trust_store(&mut self, trust: TrustStore) {
         self.trust = trust;
         let now = self.now();
