@@ -175,8 +175,21 @@ impl Remote for TestServer {
             .ok_or_else(|| Error::Remote("no such blob".into()))
     }
 
-    fn collections_of(&self, _handle: &str) -> Result<Vec<CollectionId>> {
-        Ok(self.inner.lock().unwrap().logs.keys().copied().collect())
+    /// Exact, as every server's must be: the collections whose stored log,
+    /// replayed by the keyless verifier up to its first refused operation,
+    /// shows `handle` (`LogState::appears`). A test server scans every log on
+    /// each call; a real one keeps an index (`LogState::verify_append_listing`).
+    fn collections_of(&self, handle: &str) -> Result<Vec<CollectionId>> {
+        let logs = self.inner.lock().unwrap().logs.clone();
+        Ok(logs
+            .into_iter()
+            .filter(|(id, log)| {
+                let mut state = LogState::empty(*id);
+                let _ = state.extend_from_bytes(log, u64::MAX);
+                state.appears(handle)
+            })
+            .map(|(id, _)| id)
+            .collect())
     }
 }
 
