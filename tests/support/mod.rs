@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use sealshare::{Account, Appended, Client, CollectionId, Error, LogState, Remote, Result};
+use sealshare::{
+    Account, Appended, Client, CollectionId, CollectionList, Error, LogState, Remote, Result,
+};
 
 /// How the server rewrites a log before serving it (for attacks on the reader).
 pub type Tamper = Box<dyn Fn(&CollectionId, Vec<Vec<u8>>) -> Vec<Vec<u8>> + Send + Sync>;
@@ -249,4 +251,14 @@ pub fn introduce(clients: &mut [&mut Client]) {
             c.observe(card).unwrap();
         }
     }
+}
+
+/// The account is in no collection, pending in none, and nothing failed.
+pub fn assert_lists_nothing(client: &mut Client) {
+    let list = CollectionList::fetch(client).unwrap();
+    let me = client.account().handle();
+    assert!(list.mine.is_empty(), "{me}: {:?}", list.mine);
+    assert!(list.shared.is_empty(), "{me}: {:?}", list.shared);
+    assert!(list.pending.is_empty(), "{me}: {:?}", list.pending);
+    assert!(list.failed.is_empty(), "{me}: {:?}", list.failed);
 }

@@ -22,8 +22,8 @@ pub use collection::{Collection, ContentSink, ContentSource};
 pub use error::SealshareError;
 pub use public::PublicLinkView;
 pub use records::{
-    HistoryEntry, IdentityCard, ItemInfo, ItemKind, LinkInfo, MemberInfo, PublicScope, Role,
-    SharedCollection,
+    CollectionListing, FailedCollection, HistoryEntry, IdentityCard, ItemInfo, ItemKind, LinkInfo,
+    ListedCollection, MemberInfo, PendingCollection, PendingKind, PublicScope, Role,
 };
 pub use remote::{MemoryServer, RemoteStore};
 pub use session::Session;

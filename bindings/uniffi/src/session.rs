@@ -2,12 +2,14 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use sealshare::{Client, CollectionId, LinkUrl, SharedWithMe};
+use sealshare::{Client, CollectionId, CollectionList, LinkUrl};
 
 use crate::account::Account;
 use crate::collection::Collection;
 use crate::error::{Result, wiped};
-use crate::records::{IdentityCard, SharedCollection};
+use crate::records::{
+    CollectionListing, FailedCollection, IdentityCard, ListedCollection, PendingCollection,
+};
 use crate::remote::{ForeignRemote, MemoryServer, RemoteStore};
 
 /// A signed-in user: a copy of their account, their trust store, and the
@@ -15,6 +17,9 @@ use crate::remote::{ForeignRemote, MemoryServer, RemoteStore};
 #[derive(uniffi::Object)]
 pub struct Session {
     inner: Mutex<Option<Client>>,
+    /// The collections of the last listing, verified, so the next one
+    /// verifies only what is new (they hold epoch keys: `wipe()` drops them).
+    listed: Mutex<Vec<sealshare::Collection>>,
 }
 
 impl Session {
@@ -28,6 +33,7 @@ impl Session {
     fn start(account: &Account, remote: Arc<dyn sealshare::Remote>) -> Result<Arc<Self>> {
         Ok(Arc::new(Self {
             inner: Mutex::new(Some(Client::new(account.copy()?, remote))),
+            listed: Mutex::new(Vec::new()),
         }))
     }
 }
@@ -100,23 +106,42 @@ impl Session {
         self.with(|c| Ok(Collection::wrap(sealshare::Collection::open(c, id)?)))
     }
 
-    /// Collections others shared with this user.
-    pub fn shared_with_me(&self) -> Result<Vec<SharedCollection>> {
+    /// Every collection this user appears in: `mine` (owned), `shared`
+    /// (shared with this user and accepted), `pending` (to accept, awaiting
+    /// approval, or invited by handle), and `failed`: each collection the
+    /// server listed that did not verify, that this user's key does not open,
+    /// or whose log does not show this user, with why. Only what the server
+    /// lists is fetched; a collection of the session's last listing is
+    /// synced (only what is new is verified), even if the server no longer
+    /// lists it, so a server cannot hide it.
+    pub fn list_collections(&self) -> Result<CollectionListing> {
         self.with(|c| {
-            let list = SharedWithMe::fetch(c)?;
-            Ok(list
-                .shared
-                .into_iter()
-                .map(|s| SharedCollection {
-                    id: s.collection.id().to_text(),
-                    name: s.name,
-                    owner: s.owner,
-                    role: s.role.into(),
-                    added_by: s.added_by,
-                    added_at: s.added_at,
-                    accepted: s.accepted_at.is_some(),
-                })
-                .collect())
+            let mut listed = self.listed.lock().unwrap_or_else(|p| p.into_inner());
+            let known = std::mem::take(&mut *listed);
+            let list = CollectionList::fetch_with(c, known)?;
+            let out = CollectionListing {
+                mine: list.mine.iter().map(ListedCollection::from_core).collect(),
+                shared: list
+                    .shared
+                    .iter()
+                    .map(ListedCollection::from_core)
+                    .collect(),
+                pending: list
+                    .pending
+                    .iter()
+                    .map(PendingCollection::from_core)
+                    .collect(),
+                failed: list
+                    .failed
+                    .iter()
+                    .map(|(id, e)| FailedCollection {
+                        id: id.to_text(),
+                        reason: e.to_string(),
+                    })
+                    .collect(),
+            };
+            *listed = list.into_collections();
+            Ok(out)
         })
     }
 
@@ -129,5 +154,9 @@ impl Session {
     /// Zeroizes the session's keys now.
     pub fn wipe(&self) {
         self.inner.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.listed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 }
