@@ -12,7 +12,7 @@ use crate::log::{Body, Grant, Member, Role};
 impl Collection {
     /// Shares the collection with the holder of `card` at `role`. The card is
     /// checked against the trust store first: a card that differs from the one
-    /// pinned for its handle is refused with [`Error::KeyChanged`].
+    /// pinned for its handle is refused with [`crate::Error::KeyChanged`].
     pub fn share(&mut self, client: &mut Client, card: &Identity, role: Role) -> Result<()> {
         self.share_many(client, &[(card.clone(), role)])
     }
