@@ -11,8 +11,8 @@ use sealshare::crypto::wrap::{WrapContext, WrappedSecret};
 use std::sync::Arc;
 
 use sealshare::{
-    Account, Client, Collection, Error, Identity, Keystore, MemoryRemote, Remote, Role,
-    SharedWithMe, TrustStore,
+    Account, Client, Collection, CollectionList, Error, Identity, Keystore, MemoryRemote, Remote,
+    Role, TrustStore,
 };
 
 fn main() -> Result<(), Error> {
@@ -129,13 +129,19 @@ fn main() -> Result<(), Error> {
     let plans = notebook.add_folder(&mut alice, None, "Plans")?;
     let memo = notebook.add_file(&mut alice, Some(plans), "memo.txt", "text/plain", &content)?;
     notebook.share(&mut alice, bob.account().identity(), Role::Viewer)?;
-    let mut shared = SharedWithMe::fetch(&mut bob)?.shared;
-    let found = shared
+    let mut list = CollectionList::fetch(&mut bob)?;
+    for (id, e) in &list.failed {
+        println!("   listed but did not verify: {id}: {e}");
+    }
+    let found = list
+        .pending
         .pop()
         .ok_or_else(|| Error::NotFound("the shared notebook".into()))?;
     println!(
-        "   Bob's \"shared with me\": {:?} from {} as {}",
-        found.name, found.owner, found.role
+        "   Bob's pending collections: {:?} from {} as {}",
+        found.name.as_deref().unwrap_or("?"),
+        found.owner,
+        found.role
     );
     let mut bobs_view = found.collection;
     bobs_view.accept(&mut bob)?;

@@ -98,6 +98,21 @@ pub enum Error {
         /// Operations the server now serves.
         served: u64,
     },
+    /// The server listed a collection for an account
+    /// ([`crate::Remote::collections_of`]) whose verified log does not show
+    /// the account at all: not a member, not pending, not invited. An honest
+    /// server lists only collections where the account appears, so its list
+    /// is wrong (or the account was removed between the list and the fetch:
+    /// list again).
+    #[error(
+        "the server listed collection {collection} for {handle:?}, but its verified log does not show {handle:?} as a member, pending or invited"
+    )]
+    WrongListing {
+        /// The collection listed.
+        collection: crate::log::CollectionId,
+        /// The account it was listed for.
+        handle: String,
+    },
     /// A key unwrapped for an epoch does not match the commitment the log holds:
     /// someone handed this member a different key from the others.
     #[error("the key of epoch {epoch} does not match its commitment in the log")]
@@ -269,6 +284,7 @@ impl Error {
             Error::NotYetValid { .. } => "not_yet_valid",
             Error::RolledBack { .. } => "rolled_back",
             Error::EpochKeyMismatch { .. } => "epoch_key_mismatch",
+            Error::WrongListing { .. } => "wrong_listing",
             Error::NotAllowed(_) => "not_allowed",
             Error::NotFound(_) => "not_found",
             Error::ContentMismatch => "content_mismatch",

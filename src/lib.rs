@@ -28,8 +28,8 @@ pub use error::{DecodeError, Error, Result};
 
 pub use account::Account;
 pub use collection::{
-    Appended, Client, Collection, HistoryEntry, Introduction, Item, ItemMetadata, MemoryRemote,
-    Remote, SharedWithMe, TrustRestored,
+    Appended, Client, Collection, CollectionList, HistoryEntry, Introduction, Item, ItemMetadata,
+    ListedCollection, MemoryRemote, PendingCollection, PendingKind, Remote, TrustRestored,
 };
 pub use identity::{Fingerprint, Identity, SafetyNumber};
 pub use keystore::{Keystore, RecoveryPhrase};

@@ -14,9 +14,10 @@ use std::fmt::Debug;
 use sealshare::crypto::wrap::WrapContext;
 use sealshare::log::{Action, Body};
 use sealshare::{
-    Collection, CollectionId, Error, InviteTerms, LinkUrl, Operation, Role, SharedWithMe, Violation,
+    Collection, CollectionId, CollectionList, Error, InviteTerms, LinkUrl, Operation, PendingKind,
+    Role, Violation,
 };
-use support::{TestClock, TestServer, introduce, user};
+use support::{TestClock, TestServer, assert_lists_nothing, introduce, user};
 
 const MINUTE: u64 = 60;
 const HOUR: u64 = 3600;
@@ -82,26 +83,27 @@ fn ente_locker_viewer_and_collaborator() {
         (&mut viewer, Role::Viewer, viewer_added),
         (&mut collab, Role::Collaborator, collab_added),
     ] {
-        let list = SharedWithMe::fetch(client).unwrap();
+        let list = CollectionList::fetch(client).unwrap();
         assert!(list.failed.is_empty(), "{:?}", list.failed);
-        assert_eq!(list.shared.len(), 1);
-        let s = list.shared.into_iter().next().unwrap();
+        assert!(list.shared.is_empty());
+        assert_eq!(list.pending.len(), 1);
+        let s = list.pending.into_iter().next().unwrap();
         assert_eq!(
             (
-                s.name.as_str(),
+                s.kind,
+                s.name.as_deref(),
                 s.owner.as_str(),
                 s.role,
-                s.added_by.as_str(),
-                s.added_at,
-                s.accepted_at
+                s.by.as_str(),
+                s.at,
             ),
             (
-                "Documents",
+                PendingKind::Share,
+                Some("Documents"),
                 "owner@ente",
                 role,
                 "owner@ente",
                 added_at,
-                None
             )
         );
         let mut view = s.collection;
@@ -194,7 +196,7 @@ fn ente_locker_viewer_and_collaborator() {
         Err(Error::NotAllowed(_))
     ));
     assert!(collabs.add_folder(&mut collab, None, "x").is_err());
-    assert!(SharedWithMe::fetch(&mut collab).unwrap().shared.is_empty());
+    assert_lists_nothing(&mut collab);
     views.sync(&mut viewer).unwrap();
     assert_eq!(views.read(&viewer, after).unwrap(), b"N");
 
@@ -258,12 +260,12 @@ fn joplin_notebook_with_subnotebooks() {
     // The recipients are notified (the share waits under "Shared with me") and accept.
     let mut views = Vec::new();
     for c in [&mut a, &mut b] {
-        let list = SharedWithMe::fetch(c).unwrap();
-        assert_eq!(list.shared.len(), 1);
-        let s = list.shared.into_iter().next().unwrap();
+        let list = CollectionList::fetch(c).unwrap();
+        assert_eq!(list.pending.len(), 1);
+        let s = list.pending.into_iter().next().unwrap();
         assert_eq!(
-            (s.name.as_str(), s.owner.as_str(), s.added_at, s.accepted_at),
-            ("Travel", "laurent", shared_at, None)
+            (s.kind, s.name.as_deref(), s.owner.as_str(), s.at),
+            (PendingKind::Share, Some("Travel"), "laurent", shared_at)
         );
         clock.advance(2 * MINUTE);
         let mut view = s.collection;
@@ -318,7 +320,7 @@ fn joplin_notebook_with_subnotebooks() {
     assert!(bos.member("bo").is_none());
     assert_eq!(bos.members().count(), 2);
     assert!(matches!(bos.read(&b, lyon), Err(Error::NotAllowed(_))));
-    assert!(SharedWithMe::fetch(&mut b).unwrap().shared.is_empty());
+    assert_lists_nothing(&mut b);
     anas.sync(&mut a).unwrap();
     assert_eq!(anas.read(&a, lyon).unwrap(), b"Lyon");
 
@@ -341,7 +343,7 @@ fn joplin_notebook_with_subnotebooks() {
         assert!(view.member(me).is_none(), "{me}");
         assert_eq!(view.members().count(), 1, "{me}");
         assert!(view.read(c, rome).is_err(), "{me}");
-        assert!(SharedWithMe::fetch(c).unwrap().shared.is_empty(), "{me}");
+        assert_lists_nothing(c);
     }
 
     // The owner keeps the whole notebook.

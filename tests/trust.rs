@@ -13,7 +13,7 @@ mod support;
 use sealshare::crypto::sign::Signature;
 use sealshare::log::{Body, LinkId};
 use sealshare::{
-    Acceptance, CardTrust, Client, Collection, Error, Role, SharedWithMe, TrustStore, Violation,
+    Acceptance, CardTrust, Client, Collection, CollectionList, Error, Role, TrustStore, Violation,
 };
 use support::{TestClock, TestServer, introduce, user};
 
@@ -99,8 +99,8 @@ fn listings_and_pending_shares_pin_nothing() {
         .share(&mut carol, stranger.account().identity(), Role::Viewer)
         .unwrap();
     let before = bob.trust().to_bytes();
-    let list = SharedWithMe::fetch(&mut bob).unwrap();
-    assert_eq!(list.shared.len(), 1);
+    let list = CollectionList::fetch(&mut bob).unwrap();
+    assert_eq!(list.pending.len(), 1);
     assert_eq!(bob.trust().to_bytes(), before, "a listing pins nothing");
     // The pending share introduced Alice and Carol, by Alice; nothing is pinned.
     let mut mine = Collection::open(&mut bob, shared.id()).unwrap();
@@ -113,6 +113,10 @@ fn listings_and_pending_shares_pin_nothing() {
     assert_eq!(intro.len(), 1);
     assert_eq!(intro[0].by, "alice");
     assert_eq!(intro[0].card, *carol.account().identity());
+    // A log Bob is not in, opened anyway (as a lying server's listing makes
+    // a client do): it verifies, introduces nothing and pins nothing.
+    Collection::open(&mut bob, other.id()).unwrap();
+    assert_eq!(bob.trust().to_bytes(), before);
     assert!(bob.introductions("stranger").is_empty(), "not Bob's log");
     assert_eq!(
         mine.card_trust(&bob, "carol"),

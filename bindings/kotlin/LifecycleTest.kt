@@ -138,7 +138,7 @@ fun restart(w: World) {
         "createCollection" to { alice.createCollection("x", "") },
         "openCollection" to { alice.openCollection("x") },
         "restoreCollection" to { alice.restoreCollection(ByteArray(0)) },
-        "sharedWithMe" to { alice.sharedWithMe() },
+        "listCollections" to { alice.listCollections() },
         "join" to { alice.join("x") },
         "saveState" to { alice.saveState(null) },
         "savedCollections" to { alice.savedCollections() },

@@ -37,10 +37,18 @@ fun story() {
     notes.share(bob.identity(), Role.VIEWER)
     notes.share(carol.identity(), Role.COLLABORATOR)
 
-    val shared = b.sharedWithMe()
-    check(shared.size == 1 && shared[0].name == "Notes" && shared[0].role == Role.VIEWER, "shared with me")
-    val bobs = b.openCollection(shared[0].id)
+    val listing = b.listCollections()
+    val pending = listing.pending
+    check(
+        pending.size == 1 && pending[0].name == "Notes" && pending[0].role == Role.VIEWER &&
+            pending[0].kind == PendingKind.SHARE && listing.failed.isEmpty(),
+        "pending share",
+    )
+    val bobs = b.openCollection(pending[0].id)
     bobs.accept()
+    val after = b.listCollections()
+    check(after.shared.map { it.name } == listOf("Notes") && after.pending.isEmpty(), "shared after accepting")
+    check(a.listCollections().mine.map { it.name } == listOf("Notes"), "mine")
     val carols = c.openCollection(notes.id())
     carols.accept()
 

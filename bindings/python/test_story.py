@@ -15,6 +15,7 @@ from sealshare_ffi import (
     ContentSink,
     ContentSource,
     MemoryServer,
+    PendingKind,
     ProtectedAccount,
     PublicLinkView,
     PublicScope,
@@ -43,10 +44,18 @@ def test_the_whole_story():
     notes.share(bob.identity(), Role.VIEWER)
     notes.share(carol.identity(), Role.COLLABORATOR)
 
-    shared = b.shared_with_me()
-    assert [(s.name, s.owner, s.role) for s in shared] == [("Notes", "alice", Role.VIEWER)]
-    bobs = b.open_collection(shared[0].id)
+    listing = b.list_collections()
+    assert listing.mine == [] and listing.shared == [] and listing.failed == []
+    pending = listing.pending
+    assert [(p.kind, p.name, p.owner, p.role, p.by) for p in pending] == [
+        (PendingKind.SHARE, "Notes", "alice", Role.VIEWER, "alice")
+    ]
+    bobs = b.open_collection(pending[0].id)
     bobs.accept()
+    listing = b.list_collections()
+    assert [(s.name, s.role) for s in listing.shared] == [("Notes", Role.VIEWER)]
+    assert listing.pending == [] and listing.failed == []
+    assert [m.name for m in a.list_collections().mine] == ["Notes"]
     carols = c.open_collection(notes.id())
     carols.accept()
 
@@ -207,6 +216,27 @@ def test_own_transport_and_streaming():
     saved = box.checkpoint()
     again = me.restore_collection(saved)
     assert again.name() == "Box"
+
+
+def test_a_store_that_lists_every_collection_shows_the_extra_ones_as_failed():
+    """DictStore answers collections_of with every log it holds, which is not
+    what a server must do: the listing names each collection that does not
+    show this user in `failed`, and drops none."""
+    store = DictStore()
+    me = Session.with_remote(Account.create("me"), store)
+    other = Session.with_remote(Account.create("other"), store)
+    mine = me.create_collection("Box", "")
+    theirs = other.create_collection("Secret", "")
+    listing = me.list_collections()
+    assert [c.name for c in listing.mine] == ["Box"]
+    assert listing.shared == [] and listing.pending == []
+    assert [f.id for f in listing.failed] == [theirs.id()]
+    assert "does not show" in listing.failed[0].reason
+    # A corrupted log is a failure too, named by its id.
+    store.logs[mine.id()][0] = store.logs[mine.id()][0][:-1]
+    listing = other.list_collections()
+    assert [c.name for c in listing.mine] == ["Secret"]
+    assert sorted(f.id for f in listing.failed) == [mine.id()]
 
 
 def test_the_readme_example_runs():

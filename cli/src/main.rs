@@ -72,7 +72,8 @@ pub enum Filter {
     Mine,
     /// Those shared with this user (accepted).
     Shared,
-    /// Shares waiting for this user to accept.
+    /// Those this user is not in yet: shares to accept, joins awaiting
+    /// approval, invitations by handle.
     Pending,
 }
 

@@ -192,7 +192,7 @@ impl Profile {
     }
 
     /// The collection as this device last verified it, if it did.
-    fn saved(&self, id: CollectionId) -> Result<Option<Collection>> {
+    pub fn saved(&self, id: CollectionId) -> Result<Option<Collection>> {
         let path = self.checkpoint_path(&id);
         if !path.exists() {
             return Ok(None);
@@ -240,26 +240,33 @@ impl Profile {
                 }
             }
         }
+        let mut unopened = None;
         for id in self.store.collections_of(self.client.account().handle())? {
             if known.contains(&id) {
                 continue;
             }
-            // Not opened on this device yet: most such collections are not
-            // shared with this user (their names do not open), so a failure
-            // here says nothing about the one asked for.
-            if let Ok(c) = Collection::open(&mut self.client, id)
-                && c.name().is_ok_and(|n| n == reference)
-            {
-                found.push(c);
+            // Listed for this user but not opened on this device yet: one
+            // that does not verify may be the one asked for, so it is named
+            // if nothing else is found.
+            match Collection::open(&mut self.client, id) {
+                Ok(c) if c.name().is_ok_and(|n| n == reference) => found.push(c),
+                Ok(_) => {}
+                Err(e) => {
+                    unopened.get_or_insert((id, e));
+                }
             }
         }
         match found.len() {
             1 => Ok(found.remove(0)),
-            0 => Err(match trouble {
-                None => Error::NotFound(format!(
+            0 => Err(match (trouble, unopened) {
+                (None, None) => Error::NotFound(format!(
                     "no collection named {reference:?} that you can read"
                 )),
-                Some((id, e)) => Error::NotFound(format!(
+                (None, Some((id, e))) => Error::NotFound(format!(
+                    "no collection named {reference:?} that you can read; collection {id}, \
+                     which the store lists for you, does not verify ({e}) and may be the one"
+                )),
+                (Some((id, e)), _) => Error::NotFound(format!(
                     "no collection named {reference:?} that you can read; collection {id}, \
                      verified on this device before, no longer verifies ({e}) and may be the one"
                 )),

@@ -4,6 +4,8 @@
 //! appending at once lose nothing: one wins, the other is told to rebase.
 //! Like any server must, the store runs the keyless verifier on every append
 //! (with this machine's clock) and stores only what every client accepts.
+//! It lists a handle's collections exactly (`Remote::collections_of`) from a
+//! table kept in each append's transaction.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -75,6 +77,8 @@ impl Store {
              CREATE TABLE IF NOT EXISTS cards (handle TEXT PRIMARY KEY, card BLOB NOT NULL);",
         )
         .map_err(db_err)?;
+        let mut db = db;
+        create_listing(&mut db)?;
         Ok(Self {
             db: Mutex::new(db),
             blobs: dir.join("blobs"),
@@ -112,6 +116,67 @@ impl Store {
             bytes.ok_or_else(|| Error::NotFound(format!("no published card for {handle:?}")))?;
         Identity::from_bytes(&bytes)
     }
+}
+
+/// Creates the `listing` table (handle, collection: the handle appears in the
+/// collection's verified log, `LogState::appears`) if the store has none yet,
+/// filled from the logs already stored (a store made before the table
+/// existed). Appends keep it from then on.
+fn create_listing(db: &mut Connection) -> Result<()> {
+    let tx = db
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db_err)?;
+    let exists: i64 = tx
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'listing'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(db_err)?;
+    if exists > 0 {
+        return Ok(());
+    }
+    tx.execute_batch(
+        "CREATE TABLE listing (
+             handle TEXT NOT NULL, collection BLOB NOT NULL,
+             PRIMARY KEY (handle, collection));",
+    )
+    .map_err(db_err)?;
+    let ids: Vec<Vec<u8>> = {
+        let mut stmt = tx
+            .prepare("SELECT DISTINCT collection FROM ops")
+            .map_err(db_err)?;
+        stmt.query_map([], |r| r.get(0))
+            .map_err(db_err)?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(db_err)?
+    };
+    for raw in ids {
+        let Ok(id) = <[u8; 16]>::try_from(raw.as_slice()) else {
+            continue;
+        };
+        let ops: Vec<Vec<u8>> = {
+            let mut stmt = tx
+                .prepare("SELECT op FROM ops WHERE collection = ?1 ORDER BY seq")
+                .map_err(db_err)?;
+            stmt.query_map(params![&raw], |r| r.get(0))
+                .map_err(db_err)?
+                .collect::<std::result::Result<_, _>>()
+                .map_err(db_err)?
+        };
+        // Each was verified when it was stored, so no clock applies; a log
+        // altered since is indexed as far as it verifies.
+        let mut state = LogState::empty(CollectionId(id));
+        let _ = state.extend_from_bytes(&ops, u64::MAX);
+        for handle in state.appearing() {
+            tx.execute(
+                "INSERT OR IGNORE INTO listing (handle, collection) VALUES (?1, ?2)",
+                params![handle, &raw],
+            )
+            .map_err(db_err)?;
+        }
+    }
+    tx.commit().map_err(db_err)
 }
 
 impl Remote for Store {
@@ -158,12 +223,26 @@ impl Remote for Store {
             state.extend_from_bytes(&missed, u64::MAX)?;
         }
         // A refused operation is stored nowhere; the state keeps its prefix.
-        state.verify_append(op, now)?;
+        let change = state.verify_append_listing(op, now)?;
         tx.execute(
             "INSERT INTO ops (collection, seq, op) VALUES (?1, ?2, ?3)",
             params![&collection.0[..], seq as i64, op],
         )
         .map_err(db_err)?;
+        for handle in &change.added {
+            tx.execute(
+                "INSERT OR IGNORE INTO listing (handle, collection) VALUES (?1, ?2)",
+                params![handle, &collection.0[..]],
+            )
+            .map_err(db_err)?;
+        }
+        for handle in &change.dropped {
+            tx.execute(
+                "DELETE FROM listing WHERE handle = ?1 AND collection = ?2",
+                params![handle, &collection.0[..]],
+            )
+            .map_err(db_err)?;
+        }
         tx.commit().map_err(db_err)?;
         Ok(Appended::Accepted)
     }
@@ -222,13 +301,13 @@ impl Remote for Store {
         Ok(Box::new(file))
     }
 
-    fn collections_of(&self, _handle: &str) -> Result<Vec<CollectionId>> {
+    fn collections_of(&self, handle: &str) -> Result<Vec<CollectionId>> {
         let conn = self.conn();
         let mut stmt = conn
-            .prepare("SELECT DISTINCT collection FROM ops")
+            .prepare("SELECT collection FROM listing WHERE handle = ?1 ORDER BY collection")
             .map_err(db_err)?;
         let rows = stmt
-            .query_map([], |r| r.get::<_, Vec<u8>>(0))
+            .query_map(params![handle], |r| r.get::<_, Vec<u8>>(0))
             .map_err(db_err)?;
         let mut out = Vec::new();
         for row in rows {
@@ -240,6 +319,11 @@ impl Remote for Store {
         Ok(out)
     }
 }
+
+/// The listing scenario shared with the library's tests.
+#[cfg(test)]
+#[path = "../../tests/support/listing.rs"]
+mod scenario;
 
 #[cfg(test)]
 mod tests {
@@ -303,5 +387,28 @@ mod tests {
             .append(&id, log.len() as u64 + 1, bad.to_bytes())
             .unwrap_err();
         assert!(matches!(err, Error::InvalidOperation { .. }), "{err:?}");
+    }
+
+    /// The store lists exactly the collections where a handle appears (a
+    /// member, the owner included, pending, awaiting approval, invited), not
+    /// those it was removed from, left, declined or whose invitation was
+    /// cancelled; a second process agrees, and so does a store made before the
+    /// listing table existed, once it fills the table from its logs.
+    #[test]
+    fn the_store_lists_exactly_where_a_handle_appears() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let remote: Arc<dyn Remote> = store.clone();
+        let (s, _) = super::scenario::play(&remote);
+        let check = |store: &Store| {
+            assert_eq!(super::scenario::listed(store, "alice"), s.alices());
+            assert_eq!(super::scenario::listed(store, "bob"), s.bobs());
+            assert!(super::scenario::listed(store, "nobody").is_empty());
+        };
+        check(&store);
+        check(&Store::open(dir.path()).unwrap());
+        store.conn().execute_batch("DROP TABLE listing;").unwrap();
+        drop(store);
+        check(&Store::open(dir.path()).unwrap());
     }
 }

@@ -375,6 +375,97 @@ fn errors_are_plain_sentences_and_damage_nothing() {
     assert!(env.ok("alice", &["ls", "Notes"]).contains("a.txt"));
 }
 
+/// `collection list` shows what the user owns, what was shared with them and
+/// what waits for them, and lists every collection that does not verify with
+/// why (then fails), dropping none.
+#[test]
+fn collection_list_shows_mine_shared_pending_and_failures() {
+    let env = setup();
+    env.ok("bob", &["collection", "create", "Drafts"]);
+    env.ok("alice", &["share", "Notes", "bob", "--role", "viewer"]);
+    let statuses = |out: &str| -> Vec<(String, String)> {
+        let list: serde_json::Value = serde_json::from_str(out).unwrap();
+        let mut rows: Vec<_> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["name"].as_str().unwrap().to_owned(),
+                    r["status"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    let pair = |n: &str, s: &str| (n.to_owned(), s.to_owned());
+    assert_eq!(
+        statuses(&env.ok("bob", &["--json", "collection", "list"])),
+        [pair("Drafts", "owner"), pair("Notes", "pending")]
+    );
+    env.ok("bob", &["accept", "Notes"]);
+    assert_eq!(
+        statuses(&env.ok("bob", &["--json", "collection", "list"])),
+        [pair("Drafts", "owner"), pair("Notes", "member")]
+    );
+    assert_eq!(
+        statuses(&env.ok(
+            "bob",
+            &["--json", "collection", "list", "--filter", "shared"]
+        )),
+        [pair("Notes", "member")]
+    );
+    assert!(
+        env.ok("bob", &["collection", "list", "--filter", "pending"])
+            .is_empty()
+    );
+
+    // Carol shares a collection with bob, and the store alters the share.
+    env.ok("carol", &["collection", "create", "Plans"]);
+    env.ok("carol", &["share", "Plans", "bob", "--role", "editor"]);
+    let db = rusqlite::Connection::open(Path::new(&env.path("store")).join("store.db")).unwrap();
+    let (coll, op): (Vec<u8>, Vec<u8>) = db
+        .query_row(
+            "SELECT collection, op FROM ops WHERE seq = 1 ORDER BY rowid DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let mut altered = op.clone();
+    altered[60] ^= 1;
+    db.execute(
+        "UPDATE ops SET op = ?1 WHERE collection = ?2 AND seq = 1",
+        rusqlite::params![altered, coll],
+    )
+    .unwrap();
+    let out = env
+        .cmd("bob", &["--json", "collection", "list", "--filter", "mine"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a failure fails the command");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        statuses(&stdout),
+        [pair("?", "failed"), pair("Drafts", "owner")],
+        "listed whatever the filter, the others still shown"
+    );
+    let text = env.cmd("bob", &["collection", "list"]).output().unwrap();
+    let shown = String::from_utf8(text.stdout).unwrap();
+    assert!(shown.contains("does not verify"), "{shown}");
+    assert!(
+        shown.contains("Notes") && shown.contains("Drafts"),
+        "{shown}"
+    );
+    db.execute(
+        "UPDATE ops SET op = ?1 WHERE collection = ?2 AND seq = 1",
+        rusqlite::params![op, coll],
+    )
+    .unwrap();
+    let listed = statuses(&env.ok("bob", &["--json", "collection", "list"]));
+    assert!(listed.contains(&pair("Plans", "pending")), "{listed:?}");
+}
+
 #[test]
 fn two_processes_appending_at_once_lose_nothing() {
     let env = setup();

@@ -1,19 +1,19 @@
 //! Sharing: adding members at a role, accepting and declining, roles, removal
-//! with key rotation, leaving, unsharing, transferring ownership, and the
-//! "shared with me" list.
+//! with key rotation, leaving, unsharing, transferring ownership. The list of
+//! an account's collections is in `listing.rs`.
 
 use rayon::prelude::*;
 
 use crate::collection::{Client, Collection, keys};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::identity::Identity;
-use crate::log::{Body, CollectionId, Grant, Member, Role};
+use crate::log::{Body, Grant, Member, Role};
 use crate::trust::CardTrust;
 
 impl Collection {
     /// Shares the collection with the holder of `card` at `role`. The card is
     /// checked against the trust store first: a card that differs from the one
-    /// pinned for its handle is refused with [`Error::KeyChanged`].
+    /// pinned for its handle is refused with [`crate::Error::KeyChanged`].
     pub fn share(&mut self, client: &mut Client, card: &Identity, role: Role) -> Result<()> {
         self.share_many(client, &[(card.clone(), role)])
     }
@@ -161,78 +161,5 @@ impl Collection {
                 _ => None,
             })
             .collect()
-    }
-}
-
-/// A collection shared with this account, as the "shared with me" list shows it.
-#[derive(Debug)]
-pub struct SharedCollection {
-    /// The collection, verified and ready to use.
-    pub collection: Collection,
-    /// Its name.
-    pub name: String,
-    /// The owner's handle.
-    pub owner: String,
-    /// This account's role.
-    pub role: Role,
-    /// Who added this account.
-    pub added_by: String,
-    /// When.
-    pub added_at: u64,
-    /// When this account accepted, if it did.
-    pub accepted_at: Option<u64>,
-}
-
-/// The "shared with me" list: collections others shared with this account, and
-/// those the server listed that failed verification (never silently dropped).
-#[derive(Debug, Default)]
-pub struct SharedWithMe {
-    /// Collections shared with this account.
-    pub shared: Vec<SharedCollection>,
-    /// Collections that could not be verified, with why.
-    pub failed: Vec<(CollectionId, Error)>,
-}
-
-impl SharedWithMe {
-    /// Fetches and verifies every collection the server lists for this account,
-    /// keeping those where it is a member but not the owner.
-    pub fn fetch(client: &mut Client) -> Result<Self> {
-        let ids = client.remote.collections_of(client.account.handle())?;
-        let me = client.account.handle().to_owned();
-        let mut out = Self::default();
-        for id in ids {
-            let collection = match Collection::open(client, id) {
-                Ok(c) => c,
-                Err(e) => {
-                    out.failed.push((id, e));
-                    continue;
-                }
-            };
-            let Some(member) = collection.member(&me) else {
-                continue;
-            };
-            if member.role == Role::Owner {
-                continue;
-            }
-            let (role, added_by, added_at, accepted_at) = (
-                member.role,
-                member.added_by.clone(),
-                member.added_at,
-                member.accepted_at,
-            );
-            match collection.name() {
-                Ok(name) => out.shared.push(SharedCollection {
-                    name,
-                    owner: collection.owner().to_owned(),
-                    role,
-                    added_by,
-                    added_at,
-                    accepted_at,
-                    collection,
-                }),
-                Err(e) => out.failed.push((id, e)),
-            }
-        }
-        Ok(out)
     }
 }

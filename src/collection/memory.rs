@@ -2,8 +2,9 @@
 //! one device. Like every server must, it runs the keyless verifier on every
 //! append and stores only operations every client will accept: a server that
 //! stores a refused operation leaves the log unusable for everyone after it.
+//! It answers [`Remote::collections_of`] from an index it keeps on append.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::collection::client::{Clock, system_time};
@@ -16,10 +17,17 @@ struct Store {
     logs: BTreeMap<CollectionId, Vec<Vec<u8>>>,
     /// Each log's verified state, which every append is checked against.
     states: BTreeMap<CollectionId, LogState>,
+    /// For each handle, the collections where it appears
+    /// ([`LogState::appears`]), kept from each append's [`crate::log::ListingChange`].
+    listing: HashMap<String, BTreeSet<CollectionId>>,
     blobs: HashMap<(CollectionId, [u8; 32]), Vec<u8>>,
 }
 
 /// A [`Remote`] that keeps logs and blobs in memory and verifies every append.
+///
+/// Its [`Remote::collections_of`] is exact: the collections whose verified
+/// state shows the handle as a member, pending or invited, from an index
+/// updated on each append (no log is read to answer it).
 pub struct MemoryRemote {
     store: Mutex<Store>,
     clock: Clock,
@@ -56,7 +64,12 @@ impl Remote for MemoryRemote {
     fn append(&self, collection: &CollectionId, seq: u64, op: &[u8]) -> Result<Appended> {
         let now = (self.clock)();
         let mut store = self.lock()?;
-        let Store { logs, states, .. } = &mut *store;
+        let Store {
+            logs,
+            states,
+            listing,
+            ..
+        } = &mut *store;
         let log = logs.entry(*collection).or_default();
         if log.len() as u64 != seq {
             return Ok(Appended::Conflict);
@@ -65,8 +78,19 @@ impl Remote for MemoryRemote {
             .entry(*collection)
             .or_insert_with(|| LogState::empty(*collection));
         // A refused operation changes nothing: the state keeps its prefix.
-        state.verify_append(op, now)?;
+        let change = state.verify_append_listing(op, now)?;
         log.push(op.to_vec());
+        for handle in change.added {
+            listing.entry(handle).or_default().insert(*collection);
+        }
+        for handle in change.dropped {
+            if let Some(ids) = listing.get_mut(&handle) {
+                ids.remove(collection);
+                if ids.is_empty() {
+                    listing.remove(&handle);
+                }
+            }
+        }
         Ok(Appended::Accepted)
     }
 
@@ -97,8 +121,12 @@ impl Remote for MemoryRemote {
             .ok_or_else(|| Error::Remote("no such blob".into()))
     }
 
-    fn collections_of(&self, _handle: &str) -> Result<Vec<CollectionId>> {
-        // Every collection: the library keeps those where the handle is a member.
-        Ok(self.lock()?.logs.keys().copied().collect())
+    fn collections_of(&self, handle: &str) -> Result<Vec<CollectionId>> {
+        Ok(self
+            .lock()?
+            .listing
+            .get(handle)
+            .map(|ids| ids.iter().copied().collect())
+            .unwrap_or_default())
     }
 }

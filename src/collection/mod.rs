@@ -8,6 +8,7 @@ pub mod client;
 mod history;
 pub(crate) mod items;
 pub(crate) mod keys;
+mod listing;
 mod members;
 pub mod memory;
 pub mod remote;
@@ -26,7 +27,7 @@ use crate::wire::{Reader, Writer};
 pub use client::{Client, Clock, Introduction, TrustRestored};
 pub use history::HistoryEntry;
 pub use items::{Item, ItemMetadata, VersionInfo};
-pub use members::{SharedCollection, SharedWithMe};
+pub use listing::{CollectionList, ListedCollection, PendingCollection, PendingKind};
 pub use memory::MemoryRemote;
 pub use remote::{Appended, Remote};
 

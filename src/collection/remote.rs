@@ -70,8 +70,22 @@ pub trait Remote: Send + Sync {
     /// Returns the content blob stored under `id`.
     fn get_blob(&self, collection: &CollectionId, id: &[u8; 32]) -> Result<Vec<u8>>;
 
-    /// The collections in which `handle` appears (the server reads membership from
-    /// the logs; the library checks each one).
+    /// The collections in which `handle` appears, and no others: those whose
+    /// verified log shows `handle` as a current member (the owner included),
+    /// as pending (added by a share or a completed invitation and not
+    /// accepted yet, or joined through a link and awaiting approval), or as
+    /// invited by handle with the invitation still open. That is
+    /// [`crate::LogState::appears`] on the state the server verified on
+    /// append; [`crate::LogState::verify_append_listing`] says after each
+    /// append whose answer changed, so a server keeps an index. A collection
+    /// `handle` was removed from, left, or whose invitation was cancelled is
+    /// not listed. Order and duplicates carry no meaning.
+    ///
+    /// The list only saves clients work: [`crate::CollectionList`] opens and
+    /// verifies each collection listed and nothing else, and reports one
+    /// whose log does not show `handle` as failed
+    /// ([`crate::Error::WrongListing`]), so a server that lists every
+    /// collection makes each client fetch and verify every log.
     fn collections_of(&self, handle: &str) -> Result<Vec<CollectionId>>;
 
     /// Starts uploading a blob in pieces. The default buffers it and calls

@@ -16,4 +16,4 @@ pub use op::{
 };
 pub use rules::{Action, Role, Violation};
 pub use state::{Epoch, Event, EventKind, ItemRecord, ItemVersion, LogState, Member};
-pub use verify::MAX_CLOCK_SKEW;
+pub use verify::{ListingChange, MAX_CLOCK_SKEW};

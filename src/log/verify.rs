@@ -24,6 +24,17 @@ fn refused(at: u64, op: &Operation, violation: Violation) -> Error {
     }
 }
 
+/// Who an appended operation made appear in a collection, or stop appearing
+/// (see [`LogState::appears`]): what a server changes in its index of
+/// [`crate::Remote::collections_of`]. Each list names each handle once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListingChange {
+    /// Handles that appear after the operation and did not before.
+    pub added: Vec<String>,
+    /// Handles that appeared before the operation and no longer do.
+    pub dropped: Vec<String>,
+}
+
 /// How far ahead of the verifier's clock an operation's claimed time may be,
 /// in seconds. An operation further ahead is not yet valid: it is held (see
 /// [`Error::NotYetValid`]), never refused, and a verifying server refuses to
@@ -83,25 +94,56 @@ impl LogState {
     /// through a link that expired by `now` is refused whatever time it
     /// claims (so no join can be backdated past its link's expiry).
     pub fn verify_append(&mut self, bytes: &[u8], now: u64) -> Result<()> {
-        let op = Operation::from_bytes(bytes).map_err(|e| Error::InvalidOperation {
+        let op = self.decode_append(bytes)?;
+        self.verify_append_op(&op, now)
+    }
+
+    /// As [`LogState::verify_append`], and says whose [`LogState::appears`]
+    /// the operation changed, so a server keeps an exact index of
+    /// [`crate::Remote::collections_of`] as it stores each append: add the
+    /// collection for every handle in [`ListingChange::added`], drop it for
+    /// every one in [`ListingChange::dropped`]. Costs a few lookups, and for
+    /// an unshare one per handle that appeared. A refused operation changes
+    /// nothing and reports no change.
+    pub fn verify_append_listing(&mut self, bytes: &[u8], now: u64) -> Result<ListingChange> {
+        let op = self.decode_append(bytes)?;
+        let candidates = self.appearance_candidates(&op);
+        let before: Vec<bool> = candidates.iter().map(|h| self.appears(h)).collect();
+        self.verify_append_op(&op, now)?;
+        let mut change = ListingChange::default();
+        for (handle, was) in candidates.into_iter().zip(before) {
+            match (was, self.appears(&handle)) {
+                (false, true) => change.added.push(handle),
+                (true, false) => change.dropped.push(handle),
+                _ => {}
+            }
+        }
+        Ok(change)
+    }
+
+    fn decode_append(&self, bytes: &[u8]) -> Result<Operation> {
+        Operation::from_bytes(bytes).map_err(|e| Error::InvalidOperation {
             seq: self.len(),
             op: "unreadable operation",
             violation: Violation::Malformed(e),
-        })?;
+        })
+    }
+
+    fn verify_append_op(&mut self, op: &Operation, now: u64) -> Result<()> {
         if let Body::Join { link, .. } = op.body()
             && let Some(rec) = self.links.get(link)
             && now > rec.terms.expires_at
         {
             return Err(refused(
                 self.len(),
-                &op,
+                op,
                 Violation::LinkExpired {
                     expired_at: rec.terms.expires_at,
                     claimed: now,
                 },
             ));
         }
-        self.extend(std::slice::from_ref(&op), now)
+        self.extend(std::slice::from_ref(op), now)
     }
 
     /// As [`LogState::extend`], telling `introduced` of every card an applied

@@ -269,7 +269,7 @@ fn unshare_leaves_the_owner_alone_with_everything() {
         view.sync(client).unwrap();
         assert!(view.member(&me).is_none(), "{me}");
         assert!(view.read(client, c).is_err(), "{me}");
-        assert!(SharedWithMe::fetch(client).unwrap().shared.is_empty());
+        assert_lists_nothing(client);
     }
 }
 
@@ -325,7 +325,8 @@ fn transfer_ownership_makes_the_old_owner_an_admin() {
     );
 
     // The old owner now finds it under "shared with me", as an admin...
-    let list = SharedWithMe::fetch(&mut owner).unwrap();
+    let list = CollectionList::fetch(&mut owner).unwrap();
+    assert!(list.mine.is_empty() && list.failed.is_empty());
     assert_eq!(list.shared.len(), 1);
     assert_eq!(
         (list.shared[0].owner.as_str(), list.shared[0].role),

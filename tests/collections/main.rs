@@ -22,10 +22,10 @@ use std::sync::Arc;
 
 use sealshare::log::{Action, Body, EventKind};
 use sealshare::{
-    Client, Collection, CollectionId, Error, InviteTerms, ItemId, ItemKind, ItemMetadata, LogState,
-    Remote, Role, SharedWithMe, Violation,
+    Client, Collection, CollectionId, CollectionList, Error, InviteTerms, ItemId, ItemKind,
+    ItemMetadata, LogState, PendingKind, Remote, Role, Violation,
 };
-use support::{TestClock, TestServer, introduce, user};
+use support::{TestClock, TestServer, assert_lists_nothing, introduce, user};
 
 /// An owner and members who accepted, each with their own view of the
 /// collection, on a server that verifies every append.

@@ -22,16 +22,17 @@ fn share_accept_read_and_history() {
     coll.share(&mut alice, bob.account().identity(), Role::Viewer)
         .unwrap();
 
-    let list = SharedWithMe::fetch(&mut bob).unwrap();
+    let list = CollectionList::fetch(&mut bob).unwrap();
     assert!(list.failed.is_empty(), "{:?}", list.failed);
-    assert_eq!(list.shared.len(), 1);
-    let shared = &list.shared[0];
-    assert_eq!(shared.name, "Recipes");
+    assert!(list.mine.is_empty() && list.shared.is_empty());
+    assert_eq!(list.pending.len(), 1);
+    let shared = &list.pending[0];
+    assert_eq!(shared.kind, PendingKind::Share);
+    assert_eq!(shared.name.as_deref(), Some("Recipes"));
     assert_eq!(shared.owner, "alice");
     assert_eq!(shared.role, Role::Viewer);
-    assert_eq!(shared.added_by, "alice");
-    assert_eq!(shared.added_at, 1_010);
-    assert_eq!(shared.accepted_at, None);
+    assert_eq!(shared.by, "alice");
+    assert_eq!(shared.at, 1_010);
 
     let mut bobs = Collection::open(&mut bob, coll.id()).unwrap();
     bobs.accept(&mut bob).unwrap();
@@ -233,26 +234,26 @@ fn share_at_each_role_and_see_who_added_whom_and_when() {
     for (i, role) in roles.into_iter().enumerate() {
         clock.advance(60);
         let c = &mut cs[i];
-        let list = SharedWithMe::fetch(c).unwrap();
+        let list = CollectionList::fetch(c).unwrap();
         assert!(list.failed.is_empty());
-        assert_eq!(list.shared.len(), 1);
-        let s = list.shared.into_iter().next().unwrap();
+        assert_eq!(list.pending.len(), 1);
+        let s = list.pending.into_iter().next().unwrap();
         assert_eq!(
             (
-                s.name.as_str(),
+                s.kind,
+                s.name.as_deref(),
                 s.owner.as_str(),
                 s.role,
-                s.added_by.as_str(),
-                s.added_at,
-                s.accepted_at
+                s.by.as_str(),
+                s.at,
             ),
             (
-                "Shared",
+                PendingKind::Share,
+                Some("Shared"),
                 "owner",
                 role,
                 "owner",
                 2_000_010 + 10 * i as u64,
-                None
             )
         );
         let mut view = s.collection;
@@ -361,9 +362,9 @@ fn declining_a_share_is_leaving_it() {
 
     // Bob declines without ever accepting; Carl accepts, then leaves.
     clock.advance(10);
-    let mut bobs = SharedWithMe::fetch(&mut bob)
+    let mut bobs = CollectionList::fetch(&mut bob)
         .unwrap()
-        .shared
+        .pending
         .remove(0)
         .collection;
     bobs.decline(&mut bob).unwrap();
@@ -399,7 +400,7 @@ fn declining_a_share_is_leaving_it() {
     ] {
         v.sync(c).unwrap();
         assert!(v.member(me).is_none());
-        assert!(SharedWithMe::fetch(c).unwrap().shared.is_empty());
+        assert_lists_nothing(c);
     }
 
     // Bob may be invited again later: the key rotates first, and he gets the new one.

@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use sealshare::{Account, Appended, Client, CollectionId, Error, LogState, Remote, Result};
+use sealshare::{
+    Account, Appended, Client, CollectionId, CollectionList, Error, LogState, Remote, Result,
+};
 
 /// How the server rewrites a log before serving it (for attacks on the reader).
 pub type Tamper = Box<dyn Fn(&CollectionId, Vec<Vec<u8>>) -> Vec<Vec<u8>> + Send + Sync>;
@@ -175,8 +177,21 @@ impl Remote for TestServer {
             .ok_or_else(|| Error::Remote("no such blob".into()))
     }
 
-    fn collections_of(&self, _handle: &str) -> Result<Vec<CollectionId>> {
-        Ok(self.inner.lock().unwrap().logs.keys().copied().collect())
+    /// Exact, as every server's must be: the collections whose stored log,
+    /// replayed by the keyless verifier up to its first refused operation,
+    /// shows `handle` (`LogState::appears`). A test server scans every log on
+    /// each call; a real one keeps an index (`LogState::verify_append_listing`).
+    fn collections_of(&self, handle: &str) -> Result<Vec<CollectionId>> {
+        let logs = self.inner.lock().unwrap().logs.clone();
+        Ok(logs
+            .into_iter()
+            .filter(|(id, log)| {
+                let mut state = LogState::empty(*id);
+                let _ = state.extend_from_bytes(log, u64::MAX);
+                state.appears(handle)
+            })
+            .map(|(id, _)| id)
+            .collect())
     }
 }
 
@@ -236,4 +251,14 @@ pub fn introduce(clients: &mut [&mut Client]) {
             c.observe(card).unwrap();
         }
     }
+}
+
+/// The account is in no collection, pending in none, and nothing failed.
+pub fn assert_lists_nothing(client: &mut Client) {
+    let list = CollectionList::fetch(client).unwrap();
+    let me = client.account().handle();
+    assert!(list.mine.is_empty(), "{me}: {:?}", list.mine);
+    assert!(list.shared.is_empty(), "{me}: {:?}", list.shared);
+    assert!(list.pending.is_empty(), "{me}: {:?}", list.pending);
+    assert!(list.failed.is_empty(), "{me}: {:?}", list.failed);
 }

@@ -180,7 +180,8 @@ impl From<sealshare::Error> for SealshareError {
             E::Fork { .. }
             | E::RolledBack { .. }
             | E::ContentMismatch
-            | E::EpochKeyMismatch { .. } => Self::ServerMisbehaved { detail: message },
+            | E::EpochKeyMismatch { .. }
+            | E::WrongListing { .. } => Self::ServerMisbehaved { detail: message },
             E::LinkExpired { .. } => Self::LinkExpired { detail: message },
             E::LinkRevoked => Self::LinkRevoked { detail: message },
             E::Decode(_)

@@ -26,8 +26,9 @@ pub use collection::{Collection, ContentSink, ContentSource};
 pub use error::SealshareError;
 pub use public::PublicLinkView;
 pub use records::{
-    AcceptedCardInfo, CardTrust, HistoryEntry, IdentityCard, IntroductionInfo, ItemInfo, ItemKind,
-    LinkInfo, MemberInfo, PublicScope, Role, SavedState, SharedCollection, TrustRestore,
+    AcceptedCardInfo, CardTrust, CollectionListing, FailedCollection, HistoryEntry, IdentityCard,
+    IntroductionInfo, ItemInfo, ItemKind, LinkInfo, ListedCollection, MemberInfo,
+    PendingCollection, PendingKind, PublicScope, Role, SavedState, TrustRestore,
 };
 pub use remote::{MemoryServer, RemoteStore};
 pub use session::Session;

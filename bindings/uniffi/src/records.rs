@@ -184,23 +184,110 @@ pub struct LinkInfo {
     pub revoked: bool,
 }
 
-/// A collection in the "shared with me" list.
+/// A collection this user is in (owned, or shared and accepted), in a listing.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct SharedCollection {
+pub struct ListedCollection {
     /// The collection's id.
     pub id: String,
     /// Its name.
     pub name: String,
     /// Its owner.
     pub owner: String,
-    /// This account's role.
+    /// This user's role.
     pub role: Role,
-    /// Who added this account.
+    /// Who added this user (this user for the creator and for a join).
     pub added_by: String,
     /// When.
     pub added_at: u64,
-    /// Whether this account accepted.
-    pub accepted: bool,
+    /// When this user accepted (or joined, or created it).
+    pub accepted_at: u64,
+}
+
+impl ListedCollection {
+    pub(crate) fn from_core(l: &sealshare::ListedCollection) -> Self {
+        Self {
+            id: l.collection.id().to_text(),
+            name: l.name.clone(),
+            owner: l.owner.clone(),
+            role: l.role.into(),
+            added_by: l.added_by.clone(),
+            added_at: l.added_at,
+            accepted_at: l.accepted_at,
+        }
+    }
+}
+
+/// Why a collection is pending for this user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum PendingKind {
+    /// Shared and not accepted yet: the user may accept or decline.
+    Share,
+    /// Joined through a link that needs approval: waits for an admin.
+    Approval,
+    /// Invited by handle: waits for an admin to complete the invitation.
+    Invitation,
+}
+
+/// A collection this user was shared with, joined or invited to but is not
+/// in yet, in a listing.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PendingCollection {
+    /// The collection's id.
+    pub id: String,
+    /// Why it is pending.
+    pub kind: PendingKind,
+    /// Its name, once this user holds its key (a share); otherwise none.
+    pub name: Option<String>,
+    /// Its owner.
+    pub owner: String,
+    /// The role this user has, or gets.
+    pub role: Role,
+    /// Who shared or invited (for a join awaiting approval: the link's creator).
+    pub by: String,
+    /// When.
+    pub at: u64,
+}
+
+impl PendingCollection {
+    pub(crate) fn from_core(p: &sealshare::PendingCollection) -> Self {
+        Self {
+            id: p.collection.id().to_text(),
+            kind: match p.kind {
+                sealshare::PendingKind::Share => PendingKind::Share,
+                sealshare::PendingKind::Approval => PendingKind::Approval,
+                sealshare::PendingKind::Invitation => PendingKind::Invitation,
+            },
+            name: p.name.clone(),
+            owner: p.owner.clone(),
+            role: p.role.into(),
+            by: p.by.clone(),
+            at: p.at,
+        }
+    }
+}
+
+/// A collection the server listed for this user that failed: its log did not
+/// verify, its name did not open, or it does not show this user at all.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct FailedCollection {
+    /// The collection's id.
+    pub id: String,
+    /// Why, as a sentence.
+    pub reason: String,
+}
+
+/// Every collection this user appears in, and every one that failed: nothing
+/// the server lists is dropped in silence.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct CollectionListing {
+    /// Collections this user owns.
+    pub mine: Vec<ListedCollection>,
+    /// Collections shared with this user, accepted.
+    pub shared: Vec<ListedCollection>,
+    /// Collections this user is not in yet.
+    pub pending: Vec<PendingCollection>,
+    /// Collections that failed, with why.
+    pub failed: Vec<FailedCollection>,
 }
 
 /// How the trust store judges a card.

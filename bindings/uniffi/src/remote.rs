@@ -38,7 +38,12 @@ pub trait RemoteStore: Send + Sync {
     fn put_blob(&self, collection: String, id: Vec<u8>, blob: Vec<u8>) -> Result<()>;
     /// Returns the content blob stored under `id`.
     fn get_blob(&self, collection: String, id: Vec<u8>) -> Result<Vec<u8>>;
-    /// The collections in which `handle` appears.
+    /// The collections in which `handle` appears, and no others: where the
+    /// log shows it as a member (the owner included), pending (shared and not
+    /// accepted, or joined and awaiting approval) or invited by handle, as
+    /// the server verified on append (see the core's `Remote::collections_of`).
+    /// The library opens and verifies each one listed; one that does not show
+    /// `handle` is reported as failed in `Session.listCollections()`.
     fn collections_of(&self, handle: String) -> Result<Vec<String>>;
     /// Appends a piece of a blob being uploaded (`upload` numbers the upload).
     fn put_blob_chunk(&self, collection: String, upload: u64, chunk: Vec<u8>) -> Result<()>;

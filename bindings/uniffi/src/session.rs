@@ -12,14 +12,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use sealshare::crypto::aead::SealedBox;
 use sealshare::wire::{Reader, Writer};
-use sealshare::{Client, CollectionId, LinkUrl, SharedWithMe, TrustStore};
+use sealshare::{Client, CollectionId, CollectionList, LinkUrl, TrustStore};
 
 use crate::account::Account;
 use crate::collection::Collection;
 use crate::error::{Result, SealshareError, wiped};
 use crate::records::{
-    AcceptedCardInfo, CardTrust, IdentityCard, IntroductionInfo, SavedState, SharedCollection,
-    TrustRestore,
+    AcceptedCardInfo, CardTrust, CollectionListing, FailedCollection, IdentityCard,
+    IntroductionInfo, ListedCollection, PendingCollection, SavedState, TrustRestore,
 };
 use crate::remote::{ForeignRemote, MemoryServer, RemoteStore};
 
@@ -38,6 +38,9 @@ pub(crate) struct Live {
     next_slot: u64,
     /// Collections restored from the saved state, until opened.
     saved: BTreeMap<CollectionId, sealshare::Collection>,
+    /// The collections of the last listing, verified, so the next one
+    /// verifies only what is new.
+    listed: Vec<sealshare::Collection>,
 }
 
 /// A signed-in user: a copy of their account, their trust store, the server,
@@ -122,6 +125,7 @@ impl Session {
                 collections: HashMap::new(),
                 next_slot: 0,
                 saved,
+                listed: Vec::new(),
             })),
             restored,
         }))
@@ -374,24 +378,42 @@ impl Session {
         })
     }
 
-    /// Collections others shared with this user.
-    pub fn shared_with_me(&self) -> Result<Vec<SharedCollection>> {
+    /// Every collection this user appears in: `mine` (owned), `shared`
+    /// (shared with this user and accepted), `pending` (to accept, awaiting
+    /// approval, or invited by handle), and `failed`: each collection the
+    /// server listed that did not verify, that this user's key does not open,
+    /// or whose log does not show this user, with why. Only what the server
+    /// lists is fetched; a collection of the session's last listing is
+    /// synced (only what is new is verified), even if the server no longer
+    /// lists it, so a server cannot hide it.
+    pub fn list_collections(&self) -> Result<CollectionListing> {
         self.alive()?;
-        self.with(|c| {
-            let list = SharedWithMe::fetch(c)?;
-            Ok(list
-                .shared
-                .into_iter()
-                .map(|s| SharedCollection {
-                    id: s.collection.id().to_text(),
-                    name: s.name,
-                    owner: s.owner,
-                    role: s.role.into(),
-                    added_by: s.added_by,
-                    added_at: s.added_at,
-                    accepted: s.accepted_at.is_some(),
-                })
-                .collect())
+        self.with_live(|live| {
+            let known = std::mem::take(&mut live.listed);
+            let list = CollectionList::fetch_with(&mut live.client, known)?;
+            let out = CollectionListing {
+                mine: list.mine.iter().map(ListedCollection::from_core).collect(),
+                shared: list
+                    .shared
+                    .iter()
+                    .map(ListedCollection::from_core)
+                    .collect(),
+                pending: list
+                    .pending
+                    .iter()
+                    .map(PendingCollection::from_core)
+                    .collect(),
+                failed: list
+                    .failed
+                    .iter()
+                    .map(|(id, e)| FailedCollection {
+                        id: id.to_text(),
+                        reason: e.to_string(),
+                    })
+                    .collect(),
+            };
+            live.listed = list.into_collections();
+            Ok(out)
         })
     }
 

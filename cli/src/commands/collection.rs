@@ -1,7 +1,7 @@
 //! Collections: create, list (all, mine, shared with me, pending), members,
 //! history.
 
-use sealshare::{Collection, Result, SharedWithMe};
+use sealshare::{Collection, CollectionList, PendingKind, Result};
 use serde_json::json;
 
 use super::{explain, say, unlock};
@@ -22,64 +22,95 @@ pub(super) fn collection(cli: &Cli, cmd: &CollectionCmd) -> Result<()> {
             Ok(())
         }
         CollectionCmd::List { filter } => {
-            let me = p.client.account().handle().to_owned();
-            let mut rows = Vec::new();
-            // A collection this device verified before and that no longer
-            // verifies is listed with why, and the command fails after the list.
-            let mut trouble = None;
+            // What this device verified before is synced from its checkpoint
+            // (only what is new is verified); what the store lists besides
+            // is opened. Every collection that does not verify is listed
+            // with why, whatever the filter, and the command fails after the
+            // list.
+            let mut known = Vec::new();
+            let mut failed = Vec::new();
             for id in p.known()? {
-                match p.collection(id) {
-                    Ok(c) if c.owner() == me && matches!(filter, Filter::All | Filter::Mine) => {
-                        rows.push((
-                            c.id().to_text(),
-                            c.name()?,
-                            c.owner().to_owned(),
-                            "owner".to_owned(),
-                        ));
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        rows.push((
-                            id.to_text(),
-                            "?".to_owned(),
-                            "?".to_owned(),
-                            format!("does not verify: {}", explain(&e)),
-                        ));
-                        trouble.get_or_insert(e);
-                    }
+                match p.saved(id) {
+                    Ok(Some(c)) => known.push(c),
+                    Ok(None) => {}
+                    Err(e) => failed.push((id, e)),
                 }
             }
-            if matches!(filter, Filter::All | Filter::Shared | Filter::Pending) {
-                for s in SharedWithMe::fetch(&mut p.client)?.shared {
-                    let pending = s.accepted_at.is_none();
-                    let wanted = match filter {
-                        Filter::Pending => pending,
-                        Filter::Shared => !pending,
-                        _ => true,
-                    };
-                    if wanted {
-                        let role = if pending {
-                            format!("{} (pending)", s.role)
-                        } else {
-                            s.role.to_string()
-                        };
-                        rows.push((s.collection.id().to_text(), s.name, s.owner, role));
-                    }
+            let list = CollectionList::fetch_with(&mut p.client, known)?;
+            failed.extend(list.failed);
+            let mut rows = Vec::new();
+            let mut keep = Vec::new();
+            for (l, status) in list
+                .mine
+                .into_iter()
+                .map(|l| (l, "owner"))
+                .chain(list.shared.into_iter().map(|l| (l, "member")))
+            {
+                let wanted = match filter {
+                    Filter::All => true,
+                    Filter::Mine => status == "owner",
+                    Filter::Shared => status == "member",
+                    Filter::Pending => false,
+                };
+                if wanted {
+                    rows.push(Row {
+                        id: l.collection.id().to_text(),
+                        name: l.name,
+                        owner: l.owner,
+                        role: l.role.to_string(),
+                        status,
+                        error: None,
+                    });
                 }
+                keep.push(l.collection);
+            }
+            for pending in list.pending {
+                if matches!(filter, Filter::All | Filter::Pending) {
+                    let (status, why) = match pending.kind {
+                        PendingKind::Share => ("pending", "pending: accept or decline"),
+                        PendingKind::Approval => ("awaiting approval", "awaiting approval"),
+                        PendingKind::Invitation => ("invited", "invited by handle"),
+                    };
+                    rows.push(Row {
+                        id: pending.collection.id().to_text(),
+                        name: pending.name.unwrap_or_else(|| "?".to_owned()),
+                        owner: pending.owner,
+                        role: format!("{} ({why}, by {})", pending.role, pending.by),
+                        status,
+                        error: None,
+                    });
+                }
+                keep.push(pending.collection);
+            }
+            for (id, e) in &failed {
+                rows.push(Row {
+                    id: id.to_text(),
+                    name: "?".to_owned(),
+                    owner: "?".to_owned(),
+                    role: format!("does not verify: {}", explain(e)),
+                    status: "failed",
+                    error: Some(explain(e)),
+                });
             }
             if cli.json {
                 let list: Vec<_> = rows
                     .iter()
-                    .map(|(id, name, owner, role)| json!({"id": id, "name": name, "owner": owner, "role": role}))
+                    .map(|r| {
+                        json!({"id": r.id, "name": r.name, "owner": r.owner, "role": r.role,
+                               "status": r.status, "error": r.error})
+                    })
                     .collect();
                 say!("{}", serde_json::Value::Array(list));
             } else {
-                for (id, name, owner, role) in rows {
-                    say!("{id} {name:<24} owner {owner:<16} {role}");
+                for r in rows {
+                    say!("{} {:<24} owner {:<16} {}", r.id, r.name, r.owner, r.role);
                 }
             }
+            for c in &keep {
+                p.save_collection(c)?;
+            }
             p.save()?;
-            trouble.map_or(Ok(()), Err)
+            failed.into_iter().next().map_or(Ok(()), |(_, e)| Err(e))
         }
         CollectionCmd::Members { collection } => {
             let c = p.resolve(collection)?;
@@ -119,4 +150,15 @@ pub(super) fn collection(cli: &Cli, cmd: &CollectionCmd) -> Result<()> {
             p.save_collection(&c)
         }
     }
+}
+
+/// One line of `collection list`.
+struct Row {
+    id: String,
+    name: String,
+    owner: String,
+    role: String,
+    /// owner, member, pending, awaiting approval, invited or failed.
+    status: &'static str,
+    error: Option<String>,
 }

@@ -47,7 +47,10 @@ pub fn explain(e: &Error) -> String {
         Error::InvalidOperation { .. } => format!("{e}."),
         Error::LinkRevoked => "this link was revoked by the collection's admins.".into(),
         Error::LinkExpired { .. } => format!("{e}; ask for a new link."),
-        Error::Fork { .. } | Error::RolledBack { .. } | Error::ContentMismatch => {
+        Error::Fork { .. }
+        | Error::RolledBack { .. }
+        | Error::ContentMismatch
+        | Error::WrongListing { .. } => {
             format!("the store is not telling the truth: {e}.")
         }
         other => format!("{other}."),

@@ -140,7 +140,9 @@ pub fn decode_link_url(data: &[u8]) {
 /// operation, its cell of the authority table and the state after it must be
 /// the model's. Then the log of accepted operations, and that log cut at the
 /// first refused operation with it appended, verify the same in one batch as
-/// one by one.
+/// one by one. On both, the listing changes a verifying server keeps its index
+/// of who appears with ([`LogState::verify_append_listing`]) add up, after every
+/// operation, to exactly who appears in the state ([`LogState::appearing`]).
 pub fn verify_adversarial_log(data: &[u8]) {
     let mut u = arbitrary::Unstructured::new(data);
     let Ok(script) = u.arbitrary::<actors::Script>() else {
@@ -172,5 +174,31 @@ pub fn verify_adversarial_log(data: &[u8]) {
             accepted,
             "the verdicts of the model hold in a batch"
         );
+        check_listing_index(&ops);
+    }
+}
+
+/// Appends `ops` as a verifying server does, keeping an index of who appears
+/// from each append's [`sealshare::log::ListingChange`], up to the first
+/// refusal; after each operation the index is exactly who appears.
+fn check_listing_index(ops: &[Operation]) {
+    let mut state = LogState::empty(actors::COLLECTION);
+    let mut index = std::collections::BTreeSet::new();
+    for op in ops {
+        let Ok(change) = state.verify_append_listing(op.to_bytes(), actors::NOW) else {
+            break;
+        };
+        for handle in change.added {
+            assert!(index.insert(handle), "a handle added twice");
+        }
+        for handle in change.dropped {
+            assert!(
+                index.remove(&handle),
+                "a handle dropped that was not listed"
+            );
+        }
+        let appearing: std::collections::BTreeSet<String> =
+            state.appearing().map(str::to_owned).collect();
+        assert_eq!(index, appearing, "the listing index after #{}", op.seq());
     }
 }

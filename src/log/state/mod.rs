@@ -385,6 +385,70 @@ impl LogState {
         }
     }
 
+    /// Whether `handle` appears in this collection: a member (the owner
+    /// included), one added by a share or a completed invitation who has not
+    /// accepted yet, one who joined through a link and awaits approval, or
+    /// one invited by handle whose invitation is still open. Exactly the
+    /// collections a server lists for a handle
+    /// ([`crate::Remote::collections_of`]); one removed, who left, or whose
+    /// invitation was cancelled does not appear.
+    pub fn appears(&self, handle: &str) -> bool {
+        self.members.contains_key(handle) || self.invitations.contains_key(handle)
+    }
+
+    /// Every handle that [`LogState::appears`] in this collection, each once,
+    /// in no particular order (members first, then open invitations: a
+    /// handle is never both).
+    pub fn appearing(&self) -> impl Iterator<Item = &str> {
+        self.members
+            .keys()
+            .chain(self.invitations.keys())
+            .map(String::as_str)
+    }
+
+    /// Every handle whose [`LogState::appears`] `op` may change: its author
+    /// and every handle its body names; for an unshare, everyone who appears
+    /// (it removes every member but the owner and cancels every invitation).
+    /// No other handle's standing changes with `op`. Every kind is named, so
+    /// a new one must say what it changes.
+    pub(crate) fn appearance_candidates(&self, op: &Operation) -> Vec<String> {
+        let mut out = vec![op.author.clone()];
+        match &op.body {
+            Body::Create { owner, .. } => out.push(owner.handle().to_owned()),
+            Body::Share { grants, .. } => {
+                out.extend(grants.iter().map(|g| g.card.handle().to_owned()));
+            }
+            Body::Remove { members, .. } => out.extend(members.iter().cloned()),
+            Body::Unshare { .. } => out.extend(self.appearing().map(str::to_owned)),
+            Body::Join { card, .. } | Body::CompleteInvite { card, .. } => {
+                out.push(card.handle().to_owned());
+            }
+            Body::Invite { handle, .. } | Body::CancelInvite { handle } => {
+                out.push(handle.clone());
+            }
+            // Roles, approvals and transfers change a member's standing,
+            // not whether they appear: named anyway, for a lookup each. The
+            // rest touch no membership.
+            Body::ChangeRole { member, .. } | Body::Approve { member, .. } => {
+                out.push(member.clone());
+            }
+            Body::Transfer { to } => out.push(to.clone()),
+            Body::Accept
+            | Body::Leave
+            | Body::Rename { .. }
+            | Body::Rotate { .. }
+            | Body::PutItem(_)
+            | Body::Trash { .. }
+            | Body::Restore { .. }
+            | Body::Purge { .. }
+            | Body::CreateLink(_)
+            | Body::RevokeLinks { .. } => {}
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     /// The authority table's row for `op`: what it asks to do. Item operations
     /// ask for the author's own items or anyone's, by the item's creator.
     pub fn request_of(&self, op: &Operation) -> Request {

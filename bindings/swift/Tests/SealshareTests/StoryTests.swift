@@ -26,10 +26,13 @@ final class StoryTests: XCTestCase {
         try notes.share(card: try bob.identity(), role: .viewer)
         try notes.share(card: try carol.identity(), role: .collaborator)
 
-        let shared = try b.sharedWithMe()
-        XCTAssertEqual(shared.map { $0.name }, ["Notes"])
-        let bobs = try b.openCollection(id: shared[0].id)
+        let listing = try b.listCollections()
+        XCTAssertEqual(listing.pending.map { $0.name }, ["Notes"])
+        XCTAssertEqual(listing.pending.map { $0.kind }, [.share])
+        XCTAssertTrue(listing.failed.isEmpty)
+        let bobs = try b.openCollection(id: listing.pending[0].id)
         try bobs.accept()
+        XCTAssertEqual(try b.listCollections().shared.map { $0.name }, ["Notes"])
         let carols = try c.openCollection(id: notes.id())
         try carols.accept()
 
