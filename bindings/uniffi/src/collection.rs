@@ -122,31 +122,26 @@ impl Collection {
 
     /// The collection's name.
     pub fn name(&self) -> Result<String> {
-        self.alive()?;
         self.act(|c, _| c.name())
     }
 
     /// The owner's handle.
     pub fn owner(&self) -> Result<String> {
-        self.alive()?;
         self.view(|c| c.owner().to_owned())
     }
 
     /// Fetches and verifies what is new; returns how many operations were added.
     pub fn sync(&self) -> Result<u64> {
-        self.alive()?;
         self.act(|c, client| c.sync(client))
     }
 
     /// The verified state and this account's keys, sealed for storage on this device.
     pub fn checkpoint(&self) -> Result<Vec<u8>> {
-        self.alive()?;
         self.act(|c, client| c.to_checkpoint(client.account()))
     }
 
     /// Renames the collection (editor and up).
     pub fn rename(&self, name: String, description: String) -> Result<()> {
-        self.alive()?;
         self.act(|c, client| c.rename(client, &name, &description))
     }
 
@@ -160,49 +155,41 @@ impl Collection {
 
     /// Accepts the share.
     pub fn accept(&self) -> Result<()> {
-        self.alive()?;
         self.act(|c, client| c.accept(client))
     }
 
     /// Declines the share (the same as leaving).
     pub fn decline(&self) -> Result<()> {
-        self.alive()?;
         self.act(|c, client| c.decline(client))
     }
 
     /// Leaves the collection.
     pub fn leave(&self) -> Result<()> {
-        self.alive()?;
         self.act(|c, client| c.leave(client))
     }
 
     /// Changes a member's role.
     pub fn change_role(&self, member: String, role: Role) -> Result<()> {
-        self.alive()?;
         self.act(|c, client| c.change_role(client, &member, role.into()))
     }
 
     /// Removes a member (the key rotates; they read nothing added afterwards).
     pub fn remove(&self, member: String) -> Result<()> {
-        self.alive()?;
         self.act(|c, client| c.remove(client, &member))
     }
 
     /// Removes every member but the owner.
     pub fn unshare(&self) -> Result<()> {
-        self.alive()?;
         self.act(|c, client| c.unshare(client))
     }
 
     /// Makes a member the owner; the old owner becomes an admin.
     pub fn transfer_ownership(&self, member: String) -> Result<()> {
-        self.alive()?;
         self.act(|c, client| c.transfer_ownership(client, &member))
     }
 
     /// Every member with role, who added them and when.
     pub fn members(&self) -> Result<Vec<MemberInfo>> {
-        self.alive()?;
         self.act(|c, client| {
             Ok(c.members()
                 .map(|m| MemberInfo {
@@ -289,7 +276,6 @@ impl Collection {
 
     /// Every item and folder, decrypted.
     pub fn items(&self) -> Result<Vec<ItemInfo>> {
-        self.alive()?;
         self.act(|c, _| Ok(c.items()?.into_iter().map(ItemInfo::from).collect()))
     }
 
@@ -312,7 +298,6 @@ impl Collection {
 
     /// The verified history as readable lines.
     pub fn history(&self) -> Result<Vec<HistoryEntry>> {
-        self.alive()?;
         self.view(|c| {
             c.history()
                 .into_iter()
@@ -393,13 +378,11 @@ impl Collection {
 
     /// Approves a join waiting for approval.
     pub fn approve(&self, member: String) -> Result<()> {
-        self.alive()?;
         self.act(|c, client| c.approve(client, &member))
     }
 
     /// Every link with its terms and joins (never its secret).
     pub fn links(&self) -> Result<Vec<LinkInfo>> {
-        self.alive()?;
         self.view(|c| {
             c.links()
                 .map(|l| LinkInfo {
@@ -421,7 +404,6 @@ impl Collection {
     /// shown as unconfirmed; nothing is wrapped to them until the user accepts
     /// the change or removes them.
     pub fn unconfirmed_members(&self) -> Result<Vec<MemberInfo>> {
-        self.alive()?;
         Ok(self
             .members()?
             .into_iter()
@@ -438,19 +420,16 @@ impl Collection {
 
     /// Revokes every link.
     pub fn revoke_all_links(&self) -> Result<()> {
-        self.alive()?;
         self.act(|c, client| c.revoke_all_links(client))
     }
 
     /// Removes everyone who joined through a link.
     pub fn revoke_all_joined(&self) -> Result<()> {
-        self.alive()?;
         self.act(|c, client| c.revoke_all_joined(client))
     }
 
     /// Invites a handle that has no card yet.
     pub fn invite(&self, handle: String, role: Role) -> Result<()> {
-        self.alive()?;
         self.act(|c, client| c.invite(client, &handle, role.into()))
     }
 
@@ -463,7 +442,6 @@ impl Collection {
 
     /// Cancels a pending invitation.
     pub fn cancel_invitation(&self, handle: String) -> Result<()> {
-        self.alive()?;
         self.act(|c, client| c.cancel_invitation(client, &handle))
     }
 }

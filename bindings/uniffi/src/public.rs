@@ -71,7 +71,6 @@ impl PublicLinkView {
 
     /// The items the link shows.
     pub fn items(&self) -> Result<Vec<ItemInfo>> {
-        self.alive()?;
         self.with(|v| Ok(v.items()?.into_iter().map(ItemInfo::from).collect()))
     }
 

@@ -206,7 +206,6 @@ impl Session {
     /// it comes back resealed with the trust generation the state must match.
     /// Store `state` first, then `keystore`.
     pub fn save_state(&self, keystore: Option<Vec<u8>>) -> Result<SavedState> {
-        self.alive()?;
         self.with_live(|live| {
             let trust = live.client.save_trust();
             let account = live.client.account();
@@ -243,13 +242,11 @@ impl Session {
     /// The ids of the collections restored from the saved state that are not
     /// open yet; `open_collection` opens them from their checkpoint.
     pub fn saved_collections(&self) -> Result<Vec<String>> {
-        self.alive()?;
         self.with_live(|live| Ok(live.saved.keys().map(|id| id.to_text()).collect()))
     }
 
     /// This user's card.
     pub fn identity(&self) -> Result<IdentityCard> {
-        self.alive()?;
         self.with(|c| Ok(IdentityCard::from_core(c.account().identity())))
     }
 
@@ -282,7 +279,6 @@ impl Session {
     /// The cards accepted for `handle`, oldest first; the last is current
     /// (empty if none).
     pub fn card_history(&self, handle: String) -> Result<Vec<AcceptedCardInfo>> {
-        self.alive()?;
         self.with(|c| {
             Ok(c.trust()
                 .history(&handle)
@@ -295,7 +291,6 @@ impl Session {
     /// The cards the verified logs introduced for `handle`, each with who
     /// introduced it (not pinned).
     pub fn introductions(&self, handle: String) -> Result<Vec<IntroductionInfo>> {
-        self.alive()?;
         self.with(|c| {
             Ok(c.introductions(&handle)
                 .iter()
@@ -341,7 +336,6 @@ impl Session {
         name: String,
         description: String,
     ) -> Result<Arc<Collection>> {
-        self.alive()?;
         self.with_live(|live| {
             let c = sealshare::Collection::create(&mut live.client, &name, &description)?;
             Ok(self.adopt(live, c))
@@ -371,7 +365,6 @@ impl Session {
 
     /// Restores a collection from a checkpoint its `checkpoint()` made.
     pub fn restore_collection(self: Arc<Self>, checkpoint: Vec<u8>) -> Result<Arc<Collection>> {
-        self.alive()?;
         self.with_live(|live| {
             let c = sealshare::Collection::from_checkpoint(live.client.account(), &checkpoint)?;
             Ok(self.adopt(live, c))
@@ -387,7 +380,6 @@ impl Session {
     /// synced (only what is new is verified), even if the server no longer
     /// lists it, so a server cannot hide it.
     pub fn list_collections(&self) -> Result<CollectionListing> {
-        self.alive()?;
         self.with_live(|live| {
             let known = std::mem::take(&mut live.listed);
             let list = CollectionList::fetch_with(&mut live.client, known)?;
