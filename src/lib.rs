@@ -28,8 +28,8 @@ pub use error::{DecodeError, Error, Result};
 
 pub use account::Account;
 pub use collection::{
-    Appended, Client, Collection, HistoryEntry, Item, ItemMetadata, MemoryRemote, Remote,
-    SharedWithMe,
+    Appended, Client, Collection, HistoryEntry, Item, ItemListing, ItemMetadata, MemoryRemote,
+    Remote, SharedWithMe, UnreadableItem,
 };
 pub use identity::{Fingerprint, Identity, SafetyNumber};
 pub use keystore::{Keystore, RecoveryPhrase};

@@ -747,6 +747,7 @@ fn public_links_give_exactly_their_scope() {
     let remote: std::sync::Arc<dyn sealshare::Remote> = server.clone();
     let names = |v: &PublicView| {
         v.items()
+            .complete()
             .unwrap()
             .into_iter()
             .map(|i| i.metadata.name)

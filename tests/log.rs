@@ -34,7 +34,10 @@ fn checkpoint_restores_the_state_and_verifies_only_what_is_new() {
     assert_eq!(restored.state().len(), coll.state().len());
     assert_eq!(restored.state().head(), coll.state().head());
     assert_eq!(restored.history(), coll.history());
-    assert_eq!(restored.items().unwrap(), coll.items().unwrap());
+    assert_eq!(
+        restored.items().complete().unwrap(),
+        coll.items().complete().unwrap()
+    );
     assert_eq!(restored.read(&alice, file).unwrap(), b"two");
     assert_eq!(restored.read_version(&alice, file, 1).unwrap(), b"one");
 

@@ -70,7 +70,10 @@ fun story() {
     // A public link, opened without an account.
     val public = notes.createPublicLink(a, BASE, PublicScope.LIVE, 3600uL, null)
     val view = PublicLinkView.open(server, public, null)
-    check(view.items().map { it.name }.sorted() == listOf("later.md", "todo.md"), "public link items")
+    val listing = view.items()
+    check(listing.items.map { it.name }.sorted() == listOf("later.md", "todo.md"), "public link items")
+    check(listing.unreadable.isEmpty(), "public link: every item readable")
+    check(notes.items().items.map { it.name }.sorted() == listOf("later.md", "todo.md"), "member's items")
 
     check(notes.history().any { it.text.contains("removed bob") }, "history")
     check(notes.members().map { it.handle }.toSet() == setOf("alice", "carol", "dave"), "members")

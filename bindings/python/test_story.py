@@ -79,7 +79,10 @@ def test_the_whole_story():
     # A public link, opened without an account.
     public = notes.create_public_link(a, BASE, PublicScope.LIVE, 3600, None)
     view = PublicLinkView.open(server, public, None)
-    assert sorted(i.name for i in view.items()) == ["later.md", "todo.md"]
+    listing = view.items()
+    assert sorted(i.name for i in listing.items) == ["later.md", "todo.md"]
+    assert listing.unreadable == []
+    assert sorted(i.name for i in notes.items().items) == ["later.md", "todo.md"]
 
     # History, members.
     assert any("removed bob" in h.text for h in notes.history())
@@ -219,4 +222,4 @@ def test_the_readme_example_runs():
     example = readme.split("```python\n", 1)[1].split("```", 1)[0]
     scope = {}
     exec(compile(example, "README.md (Python example)", "exec"), scope)
-    assert [i.name for i in scope["view"].items()] == []
+    assert [i.name for i in scope["view"].items().items] == []

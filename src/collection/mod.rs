@@ -23,7 +23,7 @@ use crate::wire::{Reader, Writer};
 
 pub use client::{Client, Clock};
 pub use history::HistoryEntry;
-pub use items::{Item, ItemMetadata, VersionInfo};
+pub use items::{Item, ItemListing, ItemMetadata, UnreadableItem, VersionInfo};
 pub use members::{SharedCollection, SharedWithMe};
 pub use memory::MemoryRemote;
 pub use remote::{Appended, Remote};

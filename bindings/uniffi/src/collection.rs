@@ -8,7 +8,7 @@ use sealshare::{InviteTerms, ItemId, PublicLinkTerms, PublicScopeChoice};
 
 use crate::error::{Result, SealshareError};
 use crate::records::{
-    HistoryEntry, IdentityCard, ItemInfo, LinkInfo, MemberInfo, PublicScope, Role,
+    HistoryEntry, IdentityCard, ItemListing, LinkInfo, MemberInfo, PublicScope, Role,
 };
 use crate::session::Session;
 
@@ -279,14 +279,10 @@ impl Collection {
         self.act(&session, |c, client| c.purge(client, item))
     }
 
-    /// Every item and folder, decrypted.
-    pub fn items(&self) -> Result<Vec<ItemInfo>> {
-        Ok(self
-            .lock()
-            .items()?
-            .into_iter()
-            .map(ItemInfo::from)
-            .collect())
+    /// Every item and folder that decrypts, and a report of each that does
+    /// not (never a failure of the whole listing).
+    pub fn items(&self) -> ItemListing {
+        self.lock().items().into()
     }
 
     /// A file's newest content, checked against its signed header.
