@@ -1,8 +1,8 @@
 //! Items: adding and editing files and folders, moving them in the folder tree,
 //! the trash, and purging.
 
-use super::{Actor, EventKind, ItemRecord, ItemVersion, LogState, MAX_ITEMS};
-use crate::log::op::{ItemHeader, ItemId, ItemKind, Operation};
+use super::{Actor, Draft, EventKind, ItemRecord, ItemVersion, LogState, MAX_ITEMS};
+use crate::log::op::{ItemHeader, ItemId, ItemKind};
 use crate::log::rules::Violation;
 
 impl LogState {
@@ -10,7 +10,7 @@ impl LogState {
     /// the authority table, with the folder rule of `LogState::item_action`.)
     pub(super) fn set_trashed(
         &mut self,
-        op: &Operation,
+        op: &Draft<'_>,
         actor: Actor<'_>,
         item: ItemId,
         trash: bool,
@@ -65,7 +65,7 @@ impl LogState {
     /// refused at every version: a purge is final.
     pub(super) fn put_item(
         &mut self,
-        op: &Operation,
+        op: &Draft<'_>,
         actor: Actor<'_>,
         header: &ItemHeader,
         dry: bool,
