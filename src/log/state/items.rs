@@ -3,7 +3,7 @@
 
 use super::{Actor, Draft, EventKind, ItemRecord, ItemVersion, LogState, MAX_ITEMS};
 use crate::log::op::{ItemHeader, ItemId, ItemKind};
-use crate::log::rules::Violation;
+use crate::log::rules::{NO_SUCH_FOLDER, Violation};
 
 impl LogState {
     /// An item goes into the trash (`trash`) or comes out of it. (Who may:
@@ -179,7 +179,7 @@ impl LogState {
         let rec = self
             .items
             .get(&parent)
-            .ok_or(Violation::BadParent("no such folder"))?;
+            .ok_or(Violation::BadParent(NO_SUCH_FOLDER))?;
         if rec.kind() != ItemKind::Folder {
             return Err(Violation::BadParent("not a folder"));
         }
