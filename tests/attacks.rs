@@ -13,7 +13,7 @@ mod support;
 use sealshare::collection::Client;
 use sealshare::log::{Body, Grant, ItemHeader, Rotation};
 use sealshare::{Collection, CollectionId, Error, ItemId, Operation, Role, Violation};
-use support::{TestClock, TestServer, introduce, user};
+use support::{TestClock, TestServer, introduce, refused, user};
 
 /// Alice (owner), Bob (viewer), Carol (collaborator), Dave (admin), Erin (editor),
 /// all accepted; Alice added one file.
@@ -140,14 +140,14 @@ fn honest_client_refuses_to_send_what_the_rules_forbid() {
     let mut w = world();
     let mut bobs = Collection::open(&mut w.bob, w.coll.id()).unwrap();
     let before = w.server.log(&w.coll.id()).len();
-    let err = bobs.trash(&mut w.bob, w.file).unwrap_err();
-    assert!(matches!(
-        err,
-        Error::InvalidOperation {
-            violation: Violation::RoleTooLow { .. },
-            ..
+    assert_eq!(
+        refused(bobs.trash(&mut w.bob, w.file)),
+        Violation::RoleTooLow {
+            author: "bob".into(),
+            role: Role::Viewer,
+            action: sealshare::log::Action::EditAnyItem,
         }
-    ));
+    );
     assert_eq!(w.server.log(&w.coll.id()).len(), before, "nothing was sent");
 }
 
@@ -234,16 +234,14 @@ fn admin_cannot_remove_the_owner() {
     let mut w = world();
     let mut daves = Collection::open(&mut w.dave, w.coll.id()).unwrap();
     // Dave's honest client refuses outright...
-    let err = daves.remove(&mut w.dave, "alice").unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::InvalidOperation {
-                violation: Violation::NotBelowOwnRole { .. },
-                ..
-            }
-        ),
-        "{err:?}"
+    assert_eq!(
+        refused(daves.remove(&mut w.dave, "alice")),
+        Violation::NotBelowOwnRole {
+            author: "dave".into(),
+            role: Role::Admin,
+            target: "alice".into(),
+            target_role: Role::Owner,
+        }
     );
     // ...and a forged removal (with a well-formed rotation) is refused by everyone.
     let rotation = Rotation {
@@ -985,17 +983,19 @@ fn a_collaborator_cannot_trash_or_move_their_folder_once_it_holds_others_items()
     };
 
     // Carol's honest client refuses before signing anything.
-    for err in [
-        carols.trash(&mut w.carol, folder).unwrap_err(),
-        carols
-            .move_item(&mut w.carol, folder, Some(target))
-            .unwrap_err(),
-    ] {
-        assert!(
-            matches!(&err, Error::InvalidOperation { violation, .. } if editor_needed(violation)),
-            "{err:?}"
-        );
-    }
+    let needs_editor = Violation::RoleTooLow {
+        author: "carol".into(),
+        role: Role::Collaborator,
+        action: sealshare::log::Action::EditAnyItem,
+    };
+    assert_eq!(
+        refused(carols.trash(&mut w.carol, folder)),
+        needs_editor.clone()
+    );
+    assert_eq!(
+        refused(carols.move_item(&mut w.carol, folder, Some(target))),
+        needs_editor
+    );
     assert_eq!(w.server.log(&id).len(), saved.len(), "nothing was sent");
 
     // Signed anyway, by hand: every member's verification refuses it.

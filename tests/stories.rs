@@ -9,14 +9,12 @@
 
 mod support;
 
-use std::fmt::Debug;
-
 use sealshare::crypto::wrap::WrapContext;
 use sealshare::log::{Action, Body};
 use sealshare::{
     Collection, CollectionId, Error, InviteTerms, LinkUrl, Operation, Role, SharedWithMe, Violation,
 };
-use support::{TestClock, TestServer, introduce, user};
+use support::{TestClock, TestServer, introduce, refused, user};
 
 const MINUTE: u64 = 60;
 const HOUR: u64 = 3600;
@@ -25,15 +23,6 @@ const DAY: u64 = 86_400;
 /// How many operations the server stores for `id`.
 fn ops(server: &TestServer, id: CollectionId) -> usize {
     server.log(&id).len()
-}
-
-/// The rule a refused action broke; panics unless the rules refused it.
-#[track_caller]
-fn refused<T: Debug>(result: sealshare::Result<T>) -> Violation {
-    match result {
-        Err(Error::InvalidOperation { violation, .. }) => violation,
-        other => panic!("expected an operation refused by the rules, got {other:?}"),
-    }
 }
 
 fn too_low(author: &str, role: Role, action: Action) -> Violation {

@@ -51,6 +51,21 @@ fun story() {
         bobs.addFile(b, null, "nope.md", "text/markdown", "x".toByteArray())
     }
 
+    // The user's own mistakes are found before anything is signed or sent.
+    notes.sync(a)
+    val seen = notes.history().size
+    expect<SealshareException.NotFound>("remove a non-member") { notes.remove(a, "zed") }
+    expect<SealshareException.NotFound>("change a non-member's role") { notes.changeRole(a, "zed", Role.VIEWER) }
+    expect<SealshareException.NotFound>("trash a missing item") { notes.trash(a, "AAAAAAAAAAAAAAAAAAAAAA") }
+    expect<SealshareException.InvalidArgument>("make an owner by a change of role") {
+        notes.changeRole(a, "bob", Role.OWNER)
+    }
+    expect<SealshareException.NotAllowedByRole>("collaborator changes a role") {
+        carols.changeRole(c, "bob", Role.COLLABORATOR)
+    }
+    notes.sync(a)
+    check(notes.history().size == seen, "nothing was sent")
+
     // Remove Bob: he reads nothing that comes after.
     notes.sync(a)
     notes.remove(a, "bob")

@@ -2,7 +2,8 @@
 
 Two accounts compare safety numbers; a collection is shared with a viewer and a
 collaborator; the collaborator adds an item; the viewer's attempt to add is
-refused with the role error; a member is removed and cannot read what comes
+refused with the role error, and the owner's own mistakes with theirs (before
+anything is signed); a member is removed and cannot read what comes
 after; an invite link is joined; a public link is opened; a wrong password and a
 corrupted input raise the right exceptions; content streams in and out; the
 app's own transport (a Python RemoteStore) carries everything.
@@ -55,6 +56,22 @@ def test_the_whole_story():
     assert bytes(bobs.read(b, item)) == b"- ship it"
     with pytest.raises(SealshareError.NotAllowedByRole):
         bobs.add_file(b, None, "nope.md", "text/markdown", b"x")
+
+    # The user's own mistakes are found before anything is signed or sent.
+    notes.sync(a)
+    seen = len(notes.history())
+    with pytest.raises(SealshareError.NotFound):
+        notes.remove(a, "zed")
+    with pytest.raises(SealshareError.NotFound):
+        notes.change_role(a, "zed", Role.VIEWER)
+    with pytest.raises(SealshareError.NotFound):
+        notes.trash(a, "AAAAAAAAAAAAAAAAAAAAAA")
+    with pytest.raises(SealshareError.InvalidArgument):
+        notes.change_role(a, "bob", Role.OWNER)
+    with pytest.raises(SealshareError.NotAllowedByRole):
+        carols.change_role(c, "bob", Role.COLLABORATOR)
+    notes.sync(a)
+    assert len(notes.history()) == seen
 
     # Remove Bob: he reads nothing that comes after.
     notes.sync(a)

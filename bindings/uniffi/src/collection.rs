@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use sealshare::crypto::password::Profile;
 use sealshare::{InviteTerms, ItemId, PublicLinkTerms, PublicScopeChoice};
 
-use crate::error::{Result, SealshareError};
+use crate::error::{Result, own_request};
 use crate::records::{
     HistoryEntry, IdentityCard, ItemListing, LinkInfo, MemberInfo, PublicScope, Role,
 };
@@ -96,7 +96,9 @@ impl Collection {
         f: impl FnOnce(&mut sealshare::Collection, &mut sealshare::Client) -> sealshare::Result<T>,
     ) -> Result<T> {
         let mut c = self.lock();
-        session.with(|client| f(&mut c, client).map_err(SealshareError::from))
+        session.with(|client| {
+            f(&mut c, client).map_err(|e| own_request(e, c.state(), client.account().handle()))
+        })
     }
 }
 
