@@ -395,3 +395,45 @@ impl Violation {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_callers_refusal_keeps_the_rules_text_and_never_reads_as_a_served_log() {
+        let cases = [
+            (Violation::NoSuchMember("zed".into()), "not_found"),
+            (Violation::NoSuchItem, "not_found"),
+            (Violation::BadParent(NO_SUCH_FOLDER), "not_found"),
+            (Violation::BadParent("not a folder"), "invalid_argument"),
+            (Violation::OwnerOnlyByTransfer, "invalid_argument"),
+            (
+                Violation::RoleTooLow {
+                    author: "bob".into(),
+                    role: Role::Viewer,
+                    action: Action::AddItem,
+                },
+                "not_allowed",
+            ),
+            (
+                Violation::NotBelowOwnRole {
+                    author: "ad".into(),
+                    role: Role::Admin,
+                    target: "zed".into(),
+                    target_role: Role::Admin,
+                },
+                "not_allowed",
+            ),
+            (Violation::LinkRevoked, "link_revoked"),
+        ];
+        for (rule, code) in cases {
+            let text = rule.to_string();
+            let error = rule.into_caller_error();
+            assert_eq!(error.code(), code, "{text}");
+            if !matches!(error, Error::LinkRevoked) {
+                assert!(error.to_string().ends_with(&text), "{error} / {text}");
+            }
+        }
+    }
+}
