@@ -69,8 +69,12 @@ pub enum Error {
     /// The operating system's random generator failed.
     #[error("the operating system's random generator is unavailable")]
     RandomUnavailable,
-    /// An operation of a collection's log was refused: it broke the named rule.
-    /// Everything verified before it stays usable.
+    /// An operation of a collection's log served to this client was refused:
+    /// it broke the named rule. Everything verified before it stays usable.
+    /// Only operations read from a log are refused this way: the caller's own
+    /// request that breaks a rule is refused before anything is signed, as
+    /// [`Error::NotFound`], [`Error::NotAllowed`] or [`Error::InvalidArgument`]
+    /// (see [`crate::Violation::into_caller_error`]).
     #[error("operation #{seq} ({op}) refused: {violation}")]
     InvalidOperation {
         /// Its sequence number.

@@ -28,8 +28,9 @@ pub use error::{DecodeError, Error, Result};
 
 pub use account::Account;
 pub use collection::{
-    Appended, Client, Collection, CollectionList, HistoryEntry, Introduction, Item, ItemMetadata,
-    ListedCollection, MemoryRemote, PendingCollection, PendingKind, Remote, TrustRestored,
+    Appended, Client, Collection, CollectionList, HistoryEntry, Introduction, Item, ItemListing,
+    ItemMetadata, ListedCollection, MemoryRemote, PendingCollection, PendingKind, Remote,
+    TrustRestored, UnreadableItem,
 };
 pub use identity::{Fingerprint, Identity, SafetyNumber};
 pub use keystore::{Keystore, RecoveryPhrase};

@@ -13,7 +13,7 @@ mod support;
 use sealshare::collection::Client;
 use sealshare::log::{Body, Grant, ItemHeader, Rotation};
 use sealshare::{CardTrust, Collection, CollectionId, Error, ItemId, Operation, Role, Violation};
-use support::{TestClock, TestServer, introduce, user};
+use support::{TestClock, TestServer, introduce, refused, user};
 
 /// Alice (owner), Bob (viewer), Carol (collaborator), Dave (admin), Erin (editor),
 /// all accepted; Alice added one file.
@@ -140,14 +140,14 @@ fn honest_client_refuses_to_send_what_the_rules_forbid() {
     let mut w = world();
     let mut bobs = Collection::open(&mut w.bob, w.coll.id()).unwrap();
     let before = w.server.log(&w.coll.id()).len();
-    let err = bobs.trash(&mut w.bob, w.file).unwrap_err();
-    assert!(matches!(
-        err,
-        Error::InvalidOperation {
-            violation: Violation::RoleTooLow { .. },
-            ..
+    assert_eq!(
+        refused(bobs.trash(&mut w.bob, w.file)),
+        Violation::RoleTooLow {
+            author: "bob".into(),
+            role: Role::Viewer,
+            action: sealshare::log::Action::EditAnyItem,
         }
-    ));
+    );
     assert_eq!(w.server.log(&w.coll.id()).len(), before, "nothing was sent");
 }
 
@@ -234,16 +234,14 @@ fn admin_cannot_remove_the_owner() {
     let mut w = world();
     let mut daves = Collection::open(&mut w.dave, w.coll.id()).unwrap();
     // Dave's honest client refuses outright...
-    let err = daves.remove(&mut w.dave, "alice").unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::InvalidOperation {
-                violation: Violation::NotBelowOwnRole { .. },
-                ..
-            }
-        ),
-        "{err:?}"
+    assert_eq!(
+        refused(daves.remove(&mut w.dave, "alice")),
+        Violation::NotBelowOwnRole {
+            author: "dave".into(),
+            role: Role::Admin,
+            target: "alice".into(),
+            target_role: Role::Owner,
+        }
     );
     // ...and a forged removal (with a well-formed rotation) is refused by everyone.
     let rotation = Rotation {
@@ -687,6 +685,124 @@ fn item_header_from_another_collection_is_refused() {
     ));
 }
 
+/// An editor plants items whose key box no member can open: one sealed under
+/// a key of their own, one copied from another item (its key box bound to
+/// that item's id). The keyless verifier accepts both (it cannot open what it
+/// checks), so every listing must show the good items and report the bad.
+#[test]
+fn a_planted_unreadable_item_hides_none_of_the_others() {
+    use sealshare::crypto::aead::SealedBox;
+    use sealshare::crypto::secret::SecretKey;
+    use sealshare::{LogState, PublicLinkTerms, PublicView};
+
+    let mut w = world();
+    let mut carols = Collection::open(&mut w.carol, w.coll.id()).unwrap();
+    let folder = carols.add_folder(&mut w.carol, None, "Drafts").unwrap();
+    let draft = carols
+        .add_file(
+            &mut w.carol,
+            Some(folder),
+            "draft.md",
+            "text/markdown",
+            b"by carol",
+        )
+        .unwrap();
+
+    let wrong_key = ItemId::random().unwrap();
+    let mut h = header_like(&w, wrong_key, 1);
+    h.wrapped_key = SealedBox::seal(
+        &SecretKey::random().unwrap(),
+        &[7; 32],
+        b"not the item-key context",
+    )
+    .unwrap();
+    forge(&w, &w.erin, Body::PutItem(Box::new(h)));
+    let copied = ItemId::random().unwrap();
+    let mut h = header_like(&w, copied, 1);
+    h.parent = Some(folder);
+    forge(&w, &w.erin, Body::PutItem(Box::new(h)));
+    // Accepted by a verifier that holds no key, as by every member below.
+    let mut keyless = LogState::empty(w.coll.id());
+    keyless
+        .extend_from_bytes(&w.server.log(&w.coll.id()), u64::MAX)
+        .unwrap();
+    assert!(keyless.items().contains_key(&wrong_key) && keyless.items().contains_key(&copied));
+
+    let good = [
+        (folder, "Drafts"),
+        (w.file, "alice.txt"),
+        (draft, "draft.md"),
+    ];
+    let bad = {
+        let mut bad = [wrong_key, copied];
+        bad.sort();
+        bad
+    };
+    let check =
+        |listing: sealshare::ItemListing, good: &[(ItemId, &str)], bad: &[ItemId], who: &str| {
+            let shown: Vec<_> = listing
+                .items
+                .iter()
+                .map(|i| (i.id, i.metadata.name.as_str()))
+                .collect();
+            assert_eq!(shown, good, "{who}: every readable item, sorted by name");
+            let reported: Vec<_> = listing.unreadable.iter().map(|u| u.id).collect();
+            assert_eq!(reported, bad, "{who}: every unreadable item, by id");
+            for u in &listing.unreadable {
+                assert!(
+                    matches!(u.error, Error::DecryptionFailed),
+                    "{who}: {:?}",
+                    u.error
+                );
+            }
+        };
+    let clients = [
+        &mut w.alice,
+        &mut w.bob,
+        &mut w.carol,
+        &mut w.dave,
+        &mut w.erin,
+    ];
+    for client in clients {
+        let who = client.account().handle().to_owned();
+        let view = Collection::open(client, w.coll.id()).unwrap();
+        check(view.items(), &good, &bad, &who);
+        check(
+            view.children(None),
+            &[(folder, "Drafts"), (w.file, "alice.txt")],
+            &[wrong_key],
+            &format!("{who}, top level"),
+        );
+        check(
+            view.children(Some(folder)),
+            &[(draft, "draft.md")],
+            &[copied],
+            &format!("{who}, in Drafts"),
+        );
+        assert!(
+            view.items().complete().is_err(),
+            "{who}: all or nothing fails"
+        );
+        assert_eq!(view.read(client, draft).unwrap(), b"by carol");
+        assert!(matches!(view.item(copied), Err(Error::DecryptionFailed)));
+    }
+
+    // The same through a public link to the live collection, made after.
+    w.coll.sync(&mut w.alice).unwrap();
+    let url = w
+        .coll
+        .create_public_link(
+            &mut w.alice,
+            "https://s.example/p",
+            &PublicLinkTerms::default(),
+        )
+        .unwrap();
+    let remote: std::sync::Arc<dyn sealshare::Remote> = w.server.clone();
+    let public = PublicView::open(remote, &url, None, w.clock.now()).unwrap();
+    check(public.items(), &good, &bad, "public link");
+    assert_eq!(public.read(w.file).unwrap(), b"by alice");
+}
+
 #[test]
 fn unknown_operation_kind_or_version_is_refused() {
     let mut w = world();
@@ -884,17 +1000,19 @@ fn a_collaborator_cannot_trash_or_move_their_folder_once_it_holds_others_items()
     };
 
     // Carol's honest client refuses before signing anything.
-    for err in [
-        carols.trash(&mut w.carol, folder).unwrap_err(),
-        carols
-            .move_item(&mut w.carol, folder, Some(target))
-            .unwrap_err(),
-    ] {
-        assert!(
-            matches!(&err, Error::InvalidOperation { violation, .. } if editor_needed(violation)),
-            "{err:?}"
-        );
-    }
+    let needs_editor = Violation::RoleTooLow {
+        author: "carol".into(),
+        role: Role::Collaborator,
+        action: sealshare::log::Action::EditAnyItem,
+    };
+    assert_eq!(
+        refused(carols.trash(&mut w.carol, folder)),
+        needs_editor.clone()
+    );
+    assert_eq!(
+        refused(carols.move_item(&mut w.carol, folder, Some(target))),
+        needs_editor
+    );
     assert_eq!(w.server.log(&id).len(), saved.len(), "nothing was sent");
 
     // Signed anyway, by hand: every member's verification refuses it.

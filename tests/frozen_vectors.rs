@@ -174,6 +174,7 @@ fn collection_log_verifies_and_opens() {
     let coll = Collection::open(&mut client, id).unwrap();
     let names: Vec<String> = coll
         .items()
+        .complete()
         .unwrap()
         .into_iter()
         .map(|i| i.metadata.name)
@@ -187,6 +188,7 @@ fn collection_log_verifies_and_opens() {
     );
     let file = coll
         .items()
+        .complete()
         .unwrap()
         .into_iter()
         .find(|i| i.metadata.name == "leek.md")
@@ -314,6 +316,7 @@ fn describe_state(state: &LogState, time: u64) -> Value {
 fn read_items(coll: &Collection, client: &Client) -> Value {
     Value::Array(
         coll.items()
+            .complete()
             .unwrap()
             .into_iter()
             .map(|i| {
@@ -339,6 +342,7 @@ fn read_items(coll: &Collection, client: &Client) -> Value {
 fn read_view(view: &PublicView) -> Value {
     let items: Vec<Value> = view
         .items()
+        .complete()
         .unwrap()
         .into_iter()
         .map(|i| {

@@ -9,15 +9,13 @@
 
 mod support;
 
-use std::fmt::Debug;
-
 use sealshare::crypto::wrap::WrapContext;
 use sealshare::log::{Action, Body};
 use sealshare::{
     Collection, CollectionId, CollectionList, Error, InviteTerms, LinkUrl, Operation, PendingKind,
     Role, Violation,
 };
-use support::{TestClock, TestServer, assert_lists_nothing, introduce, user};
+use support::{TestClock, TestServer, assert_lists_nothing, introduce, refused, user};
 
 const MINUTE: u64 = 60;
 const HOUR: u64 = 3600;
@@ -26,15 +24,6 @@ const DAY: u64 = 86_400;
 /// How many operations the server stores for `id`.
 fn ops(server: &TestServer, id: CollectionId) -> usize {
     server.log(&id).len()
-}
-
-/// The rule a refused action broke; panics unless the rules refused it.
-#[track_caller]
-fn refused<T: Debug>(result: sealshare::Result<T>) -> Violation {
-    match result {
-        Err(Error::InvalidOperation { violation, .. }) => violation,
-        other => panic!("expected an operation refused by the rules, got {other:?}"),
-    }
 }
 
 fn too_low(author: &str, role: Role, action: Action) -> Violation {
@@ -284,7 +273,7 @@ fn joplin_notebook_with_subnotebooks() {
     );
 
     // Everything, sub-notebooks, notes and attachments, is shared.
-    assert_eq!(anas.children(Some(paris)).unwrap().len(), 2);
+    assert_eq!(anas.children(Some(paris)).complete().unwrap().len(), 2);
     assert_eq!(anas.read(&a, packing).unwrap(), b"- socks");
     assert_eq!(bos.read(&b, photo).unwrap(), vec![7u8; 200_000]);
     assert_eq!(bos.item(paris).unwrap().parent, Some(france));
@@ -351,8 +340,8 @@ fn joplin_notebook_with_subnotebooks() {
     assert_eq!(nb.read(&owner, photo).unwrap(), vec![7u8; 200_000]);
     assert_eq!(nb.read(&owner, lyon).unwrap(), b"Lyon");
     assert_eq!(nb.read(&owner, rome).unwrap(), b"Rome");
-    assert_eq!(nb.children(Some(paris)).unwrap().len(), 2);
-    assert_eq!(nb.items().unwrap().len(), 8);
+    assert_eq!(nb.children(Some(paris)).complete().unwrap().len(), 2);
+    assert_eq!(nb.items().complete().unwrap().len(), 8);
     assert_eq!(
         nb.info().unwrap(),
         ("Travel".into(), "trips and plans".into())

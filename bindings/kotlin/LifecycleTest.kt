@@ -120,7 +120,7 @@ fun restart(w: World) {
     check(fresh.members().map { it.handle } == listOf("alice"), "nothing shared")
     Device(w.root, "alice-phone").save(alice)
     val view = PublicLinkView.openWithRemote(w.store, notes.createPublicLink(BASE, PublicScope.LIVE, 3600uL, null), null)
-    check(view.items().map { it.name } == listOf("todo.md"), "public view")
+    check(view.items().items.map { it.name } == listOf("todo.md"), "public view")
 
     // The app locks: every call on every object fails from now on.
     alice.wipe()

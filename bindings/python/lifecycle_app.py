@@ -194,7 +194,7 @@ def step_restart(root, store):
     Device(root, "alice-phone").save(alice)
     link = notes.create_public_link(BASE, PublicScope.LIVE, 3600, None)
     view = PublicLinkView.open_with_remote(store, link, None)
-    assert [i.name for i in view.items()] == ["todo.md"]
+    assert [i.name for i in view.items().items] == ["todo.md"]
     # The app locks: every call on every object fails from now on.
     alice.wipe()
     view.wipe()

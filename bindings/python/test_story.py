@@ -2,7 +2,8 @@
 
 Two accounts compare safety numbers; a collection is shared with a viewer and a
 collaborator; the collaborator adds an item; the viewer's attempt to add is
-refused with the role error; a member is removed and cannot read what comes
+refused with the role error, and the owner's own mistakes with theirs (before
+anything is signed); a member is removed and cannot read what comes
 after; an invite link is joined; a public link is opened; a wrong password and a
 corrupted input raise the right exceptions; content streams in and out; the
 app's own transport (a Python RemoteStore) carries everything.
@@ -65,6 +66,22 @@ def test_the_whole_story():
     with pytest.raises(SealshareError.NotAllowedByRole):
         bobs.add_file(None, "nope.md", "text/markdown", b"x")
 
+    # The user's own mistakes are found before anything is signed or sent.
+    notes.sync(a)
+    seen = len(notes.history())
+    with pytest.raises(SealshareError.NotFound):
+        notes.remove(a, "zed")
+    with pytest.raises(SealshareError.NotFound):
+        notes.change_role(a, "zed", Role.VIEWER)
+    with pytest.raises(SealshareError.NotFound):
+        notes.trash(a, "AAAAAAAAAAAAAAAAAAAAAA")
+    with pytest.raises(SealshareError.InvalidArgument):
+        notes.change_role(a, "bob", Role.OWNER)
+    with pytest.raises(SealshareError.NotAllowedByRole):
+        carols.change_role(c, "bob", Role.COLLABORATOR)
+    notes.sync(a)
+    assert len(notes.history()) == seen
+
     # Remove Bob: he reads nothing that comes after.
     notes.sync()
     notes.remove("bob")
@@ -88,7 +105,10 @@ def test_the_whole_story():
     # A public link, opened without an account.
     public = notes.create_public_link(BASE, PublicScope.LIVE, 3600, None)
     view = PublicLinkView.open(server, public, None)
-    assert sorted(i.name for i in view.items()) == ["later.md", "todo.md"]
+    listing = view.items()
+    assert sorted(i.name for i in listing.items) == ["later.md", "todo.md"]
+    assert listing.unreadable == []
+    assert sorted(i.name for i in notes.items().items) == ["later.md", "todo.md"]
 
     # History, members.
     assert any("removed bob" in h.text for h in notes.history())
@@ -247,4 +267,4 @@ def test_the_readme_example_runs():
     example = readme.split("```python\n", 1)[1].split("```", 1)[0]
     scope = {}
     exec(compile(example, "README.md (Python example)", "exec"), scope)
-    assert [i.name for i in scope["view"].items()] == []
+    assert [i.name for i in scope["view"].items().items] == []

@@ -156,7 +156,12 @@ pub fn run() -> Result<()> {
         PublicView::open(remote.clone(), &public, Some("guess"), now()),
     )?;
     let view = PublicView::open(remote, &public, Some("open sesame"), now())?;
-    let names: Vec<String> = view.items()?.into_iter().map(|i| i.metadata.name).collect();
+    let names: Vec<String> = view
+        .items()
+        .items
+        .into_iter()
+        .map(|i| i.metadata.name)
+        .collect();
     say!("   the link shows: {}", names.join(", "));
 
     say!("9. The verified history Alice sees:");

@@ -364,7 +364,7 @@ fn describe_state(state: &LogState, time: u64) -> Value {
 /// Every item as a member reads it: names, versions, trash, content.
 fn read_items(coll: &Collection, client: &Client) -> sealshare::Result<Value> {
     let mut out = Vec::new();
-    for i in coll.items()? {
+    for i in coll.items().complete()? {
         let content = match i.kind {
             ItemKind::File => Some(hex(&coll.read(client, i.id)?)),
             ItemKind::Folder => None,
@@ -387,7 +387,7 @@ fn read_items(coll: &Collection, client: &Client) -> sealshare::Result<Value> {
 /// with the version it shows and that version's content.
 fn read_view(view: &PublicView) -> sealshare::Result<Value> {
     let mut items = Vec::new();
-    for i in view.items()? {
+    for i in view.items().complete()? {
         let content = match i.kind {
             ItemKind::File => Some(hex(&view.read(i.id)?)),
             ItemKind::Folder => None,

@@ -96,6 +96,64 @@ impl Item {
     }
 }
 
+/// A listing of items: every item this account could read, and a report of
+/// each it could not, so that one item whose key or metadata does not open
+/// (a member may sign a key box sealed under the wrong key: the log cannot
+/// check what it cannot open) hides none of the others.
+///
+/// Every item of the listing's scope is in exactly one of the two lists.
+#[derive(Debug, Default)]
+pub struct ItemListing {
+    /// Every item that decrypted, sorted by name, then id.
+    pub items: Vec<Item>,
+    /// Every item that did not, sorted by id, each with why.
+    pub unreadable: Vec<UnreadableItem>,
+}
+
+/// An item of a listing that could not be read, and why.
+#[derive(Debug)]
+pub struct UnreadableItem {
+    /// Its id (from the verified log).
+    pub id: ItemId,
+    /// Why it could not be read: usually [`Error::DecryptionFailed`] (its key
+    /// box or metadata does not open under the key this account or link holds)
+    /// or [`Error::NotAllowed`] (no key for its epoch).
+    pub error: Error,
+}
+
+impl ItemListing {
+    /// Splits results item by item into the readable and the unreadable, each
+    /// sorted (items by name then id, unreadable by id).
+    pub(crate) fn from_results(results: impl IntoIterator<Item = (ItemId, Result<Item>)>) -> Self {
+        let mut listing = Self::default();
+        for (id, result) in results {
+            match result {
+                Ok(item) => listing.items.push(item),
+                Err(error) => listing.unreadable.push(UnreadableItem { id, error }),
+            }
+        }
+        listing
+            .items
+            .sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name).then(a.id.cmp(&b.id)));
+        listing.unreadable.sort_by_key(|u| u.id);
+        listing
+    }
+
+    /// Whether every item of the listing's scope was read.
+    pub fn is_complete(&self) -> bool {
+        self.unreadable.is_empty()
+    }
+
+    /// Every item, for a caller that wants all or nothing: the error of the
+    /// first unreadable item (by id) if any item could not be read.
+    pub fn complete(self) -> Result<Vec<Item>> {
+        match self.unreadable.into_iter().next() {
+            Some(unreadable) => Err(unreadable.error),
+            None => Ok(self.items),
+        }
+    }
+}
+
 /// Content to seal: in memory, or read as it is sealed.
 enum Content<'a> {
     Bytes(&'a [u8]),
@@ -478,24 +536,28 @@ impl Collection {
         self.to_item(item, self.record(item)?)
     }
 
-    /// Every item and folder (trashed ones too), decrypted on all cores, sorted by name.
-    pub fn items(&self) -> Result<Vec<Item>> {
-        let records: Vec<_> = self.state.items().iter().collect();
-        let mut items = records
-            .par_iter()
-            .map(|(id, rec)| self.to_item(**id, rec))
-            .collect::<Result<Vec<_>>>()?;
-        items.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name).then(a.id.cmp(&b.id)));
-        Ok(items)
+    /// Every item and folder (trashed ones too), decrypted on all cores. Never
+    /// fails as a whole: an item that does not decrypt is reported in
+    /// [`ItemListing::unreadable`] with its error, and every other is listed.
+    pub fn items(&self) -> ItemListing {
+        self.listing(|_| true)
     }
 
-    /// The items directly inside `folder` (or at the top), not trashed.
-    pub fn children(&self, folder: Option<ItemId>) -> Result<Vec<Item>> {
-        Ok(self
-            .items()?
-            .into_iter()
-            .filter(|i| i.parent == folder && !i.trashed)
-            .collect())
+    /// The items directly inside `folder` (or at the top), not trashed, as
+    /// [`Collection::items`] lists them: those that do not decrypt (placed by
+    /// the verified log) are reported, not dropped.
+    pub fn children(&self, folder: Option<ItemId>) -> ItemListing {
+        self.listing(|rec| rec.latest.header.parent == folder && rec.trashed.is_none())
+    }
+
+    /// Every item whose record `keep` keeps, decrypted on all cores.
+    fn listing(&self, keep: impl Fn(&ItemRecord) -> bool + Sync) -> ItemListing {
+        let records: Vec<_> = self.state.items().iter().filter(|(_, r)| keep(r)).collect();
+        let results: Vec<_> = records
+            .par_iter()
+            .map(|(id, rec)| (**id, self.to_item(**id, rec)))
+            .collect();
+        ItemListing::from_results(results)
     }
 
     /// The names of every item, decrypted on all cores.

@@ -26,7 +26,7 @@ use crate::wire::{Reader, Writer};
 
 pub use client::{Client, Clock, Introduction, TrustRestored};
 pub use history::HistoryEntry;
-pub use items::{Item, ItemMetadata, VersionInfo};
+pub use items::{Item, ItemListing, ItemMetadata, UnreadableItem, VersionInfo};
 pub use listing::{CollectionList, ListedCollection, PendingCollection, PendingKind};
 pub use memory::MemoryRemote;
 pub use remote::{Appended, Remote};
@@ -42,8 +42,10 @@ pub const MAX_NAME_LEN: usize = 4096;
 /// state and the keys this account holds.
 ///
 /// Everything read from it comes from operations that verified; every change is
-/// checked against the roles table before it is sent, so an honest client never
-/// sends an operation other clients would refuse.
+/// checked against the rules before it is signed, so an honest client never
+/// signs or sends an operation other clients would refuse, and a refused
+/// change is the caller's error ([`Error::NotFound`], [`Error::NotAllowed`],
+/// [`Error::InvalidArgument`]), never [`Error::InvalidOperation`].
 pub struct Collection {
     state: LogState,
     keys: EpochKeys,
@@ -218,11 +220,13 @@ impl Collection {
         }
     }
 
-    /// Signs the body `build` makes against the current head, checks it as every
-    /// client will, and appends it; when the server reports another head, syncs
-    /// and builds again on the new head (a rebase: content is never re-sealed).
-    /// With `fresh_key`, first rotates the epoch key if a member left since it
-    /// was made. Returns the sequence number the operation landed at.
+    /// Builds a body with `build` on the current head, checks it as every
+    /// client will ([`Collection::check_own`]: a refusal is the caller's error
+    /// and nothing is signed), signs it and appends it; when the server
+    /// reports another head, syncs and builds again on the new head (a rebase:
+    /// content is never re-sealed). With `fresh_key`, first rotates the epoch
+    /// key if a member left since it was made. Returns the sequence number the
+    /// operation landed at.
     pub(crate) fn commit(
         &mut self,
         client: &mut Client,
@@ -234,7 +238,15 @@ impl Collection {
                 self.rotate(client)?;
             }
             let body = build(self, client)?;
-            let op = self.sign_checked(client, body)?;
+            let time = self.next_time(client);
+            self.check_own(client, time, &body)?;
+            let op = client.account.sign_operation(
+                self.id(),
+                self.state.len(),
+                self.state.head(),
+                time,
+                body,
+            )?;
             match client.remote.append(&self.id(), op.seq, op.to_bytes())? {
                 Appended::Accepted => {
                     self.apply_own(client, &op)?;
@@ -250,37 +262,26 @@ impl Collection {
         )))
     }
 
-    /// Signs `body` for the next position of the log as this view knows it,
-    /// and checks it against the rules without sending it.
-    fn sign_checked(&mut self, client: &Client, body: Body) -> Result<Operation> {
-        let time = self.next_time(client);
-        let op = client.account.sign_operation(
-            self.id(),
-            self.state.len(),
-            self.state.head(),
-            time,
-            body,
-        )?;
+    /// Checks `body`, by this account at `time`, against the rules on the
+    /// head this view knows, without signing or sending anything: the one
+    /// check of the caller's own requests. A refusal is the caller's mistake
+    /// and comes back as [`Violation::into_caller_error`] maps it
+    /// ([`Error::NotFound`], [`Error::NotAllowed`], [`Error::InvalidArgument`]
+    /// or a link's error), never as [`Error::InvalidOperation`].
+    fn check_own(&mut self, client: &Client, time: u64, body: &Body) -> Result<()> {
         self.state
-            .check(&op)
-            .map_err(|violation| Error::InvalidOperation {
-                seq: op.seq,
-                op: op.body.name(),
-                violation,
-            })?;
-        Ok(op)
+            .check_draft(client.account.handle(), time, body)
+            .map_err(Violation::into_caller_error)
     }
 
     /// Refuses now what the rules would refuse of `body` on the head this view
-    /// knows, sending nothing: for writes that upload content first. A key
-    /// rotation the write would make first is not a refusal.
+    /// knows, signing and sending nothing: for writes that upload content
+    /// first. A key rotation the write would make first is not a refusal.
     pub(crate) fn preflight(&mut self, client: &Client, body: Body) -> Result<()> {
-        match self.sign_checked(client, body) {
-            Err(Error::InvalidOperation {
-                violation: Violation::RotationRequired | Violation::WrongEpoch { .. },
-                ..
-            }) => Ok(()),
-            other => other.map(|_| ()),
+        let time = self.next_time(client);
+        match self.state.check_draft(client.account.handle(), time, &body) {
+            Ok(()) | Err(Violation::RotationRequired | Violation::WrongEpoch { .. }) => Ok(()),
+            Err(violation) => Err(violation.into_caller_error()),
         }
     }
 

@@ -11,7 +11,7 @@ use crate::links::{LinkPurpose, LinkUrl};
 use crate::log::link::{LinkKeys, LinkKind, LinkTerms};
 use crate::log::op::{JOIN_PROOF_DOMAIN, join_proof_message};
 use crate::log::state::LinkRecord;
-use crate::log::{Body, LinkId, LogState, Role, Violation};
+use crate::log::{Body, LinkId, LogState, Role};
 
 /// The terms of a new invite link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -272,18 +272,12 @@ impl Collection {
 
 /// Refuses a link that cannot be used at `now` with the error a user can act
 /// on: revoked (or lapsed: its creator no longer may grant it), expired, or
-/// used up. The log's own rule ([`LogState::link_refusal`]) decides.
+/// used up. The log's own rule ([`LogState::link_refusal`]) decides, and
+/// [`crate::Violation::into_caller_error`] names the error.
 pub(crate) fn check_usable(state: &LogState, rec: &LinkRecord, now: u64) -> Result<()> {
     match state.link_refusal(rec, now, &|_| true) {
         None => Ok(()),
-        Some(Violation::LinkExpired { expired_at, .. }) => Err(Error::LinkExpired { expired_at }),
-        Some(Violation::LinkUsedUp) => {
-            Err(Error::NotAllowed("the link's use limit is reached".into()))
-        }
-        Some(Violation::LinkLapsed(creator)) => Err(Error::NotAllowed(format!(
-            "the link's creator {creator:?} no longer may grant what it grants"
-        ))),
-        Some(_) => Err(Error::LinkRevoked),
+        Some(refusal) => Err(refusal.into_caller_error()),
     }
 }
 

@@ -12,7 +12,7 @@ use crate::collection::items::{
     item_view, open_content, open_content_into, open_item_key, open_metadata,
 };
 use crate::collection::keys::{self, EpochKeys, LINK_EPOCH_KEY_PURPOSE, link_recipient};
-use crate::collection::{Client, Collection, Item, Remote, check_pin};
+use crate::collection::{Client, Collection, ItemListing, Remote, check_pin};
 use crate::crypto::aead::SealedBox;
 use crate::crypto::password::{Argon2Budget, Argon2Params, Profile};
 use crate::crypto::secret::SecretKey;
@@ -357,43 +357,42 @@ impl PublicView {
     }
 
     /// What the link shows: every item not in the trash (live), or the item
-    /// versions the link was made with (snapshot and item links).
-    pub fn items(&self) -> Result<Vec<Item>> {
+    /// versions the link was made with and still in the log (snapshot and item
+    /// links). Never fails as a whole: an item whose key box or metadata does
+    /// not open under what the link grants is reported in
+    /// [`ItemListing::unreadable`] with its error, and every other is listed.
+    pub fn items(&self) -> ItemListing {
         let id = self.url.collection();
-        let mut out = Vec::new();
         if self.item_keys.is_empty() {
-            for (item, rec) in self.state.items() {
-                if rec.trashed.is_some() {
-                    continue;
-                }
-                let h = &rec.latest.header;
-                let key = self.epoch_key(h.epoch)?;
-                let ikey = open_item_key(&id, h, key)?;
-                out.push(item_view(
-                    *item,
-                    rec,
-                    &rec.latest,
-                    open_metadata(&id, h, &ikey)?,
-                ));
-            }
-        } else {
-            for (item, (version, ikey)) in &self.item_keys {
-                let Some(rec) = self.state.items().get(item) else {
-                    continue; // Purged since.
-                };
-                let Some(shown) = rec.versions().find(|v| v.header.version == *version) else {
-                    continue;
-                };
-                out.push(item_view(
-                    *item,
-                    rec,
-                    shown,
-                    open_metadata(&id, &shown.header, ikey)?,
-                ));
-            }
+            return ItemListing::from_results(
+                self.state
+                    .items()
+                    .iter()
+                    .filter(|(_, rec)| rec.trashed.is_none())
+                    .map(|(item, rec)| {
+                        let h = &rec.latest.header;
+                        let shown = self
+                            .epoch_key(h.epoch)
+                            .and_then(|key| open_item_key(&id, h, key))
+                            .and_then(|ikey| open_metadata(&id, h, &ikey))
+                            .map(|metadata| item_view(*item, rec, &rec.latest, metadata));
+                        (*item, shown)
+                    }),
+            );
         }
-        out.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name).then(a.id.cmp(&b.id)));
-        Ok(out)
+        ItemListing::from_results(self.item_keys.iter().filter_map(|(item, (version, ikey))| {
+            // A purged item is gone for good: not listed, not unreadable.
+            let rec = self.state.items().get(item)?;
+            let view = rec
+                .versions()
+                .find(|v| v.header.version == *version)
+                .ok_or_else(|| Error::NotFound(format!("version {version} of item {item}")))
+                .and_then(|shown| {
+                    open_metadata(&id, &shown.header, ikey)
+                        .map(|metadata| item_view(*item, rec, shown, metadata))
+                });
+            Some((*item, view))
+        }))
     }
 
     fn epoch_key(&self, epoch: u64) -> Result<&SecretKey> {

@@ -199,10 +199,16 @@ fn folders_nest_three_deep_and_every_member_sees_the_same_tree() {
         .unwrap();
 
     vis.sync(&mut vi).unwrap();
-    assert_eq!(names(&vis.children(None).unwrap()), ["Projects"]);
-    assert_eq!(names(&vis.children(Some(top)).unwrap()), ["2025", "README"]);
-    assert_eq!(names(&vis.children(Some(mid)).unwrap()), ["Q3"]);
-    assert_eq!(names(&vis.children(Some(deep)).unwrap()), ["notes.md"]);
+    assert_eq!(names(&vis.children(None).complete().unwrap()), ["Projects"]);
+    assert_eq!(
+        names(&vis.children(Some(top)).complete().unwrap()),
+        ["2025", "README"]
+    );
+    assert_eq!(names(&vis.children(Some(mid)).complete().unwrap()), ["Q3"]);
+    assert_eq!(
+        names(&vis.children(Some(deep)).complete().unwrap()),
+        ["notes.md"]
+    );
     assert_eq!(vis.item(note).unwrap().parent, Some(deep));
     assert_eq!(vis.item(deep).unwrap().parent, Some(mid));
     assert_eq!(vis.item(mid).unwrap().parent, Some(top));
@@ -243,7 +249,7 @@ fn folders_nest_three_deep_and_every_member_sees_the_same_tree() {
         path,
         ["idea.txt", "drafts", "Q3", "2025 (archived)", "Projects"]
     );
-    assert_eq!(names(&vis.children(Some(mid)).unwrap()), ["Q3"]);
+    assert_eq!(names(&vis.children(Some(mid)).complete().unwrap()), ["Q3"]);
 
     // The tree stays a tree.
     let before = ops(&server, id);
@@ -290,9 +296,10 @@ fn trash_restore_and_purge() {
         eds.state().items()[&loose].trashed,
         Some(("ed".to_owned(), clock.now()))
     );
-    assert_eq!(names(&eds.children(None).unwrap()), ["Old"]);
+    assert_eq!(names(&eds.children(None).complete().unwrap()), ["Old"]);
     assert!(
         eds.items()
+            .complete()
             .unwrap()
             .iter()
             .any(|i| i.id == loose && i.trashed)
@@ -311,7 +318,10 @@ fn trash_restore_and_purge() {
     // Restored, it is back where it was.
     eds.restore(&mut ed, loose).unwrap();
     assert!(!eds.item(loose).unwrap().trashed);
-    assert_eq!(names(&eds.children(None).unwrap()), ["Old", "loose.txt"]);
+    assert_eq!(
+        names(&eds.children(None).complete().unwrap()),
+        ["Old", "loose.txt"]
+    );
     assert_eq!(eds.read(&ed, loose).unwrap(), b"loose");
     assert_eq!(
         eds.history().pop().unwrap().text,
@@ -369,9 +379,9 @@ fn trash_restore_and_purge() {
     for gone in [inside, folder, loose] {
         assert!(matches!(coll.item(gone), Err(Error::NotFound(_))));
     }
-    assert!(coll.items().unwrap().is_empty());
+    assert!(coll.items().complete().unwrap().is_empty());
     eds.sync(&mut ed).unwrap();
-    assert!(eds.items().unwrap().is_empty());
+    assert!(eds.items().complete().unwrap().is_empty());
 }
 
 #[test]

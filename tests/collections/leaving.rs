@@ -534,7 +534,10 @@ fn a_member_added_after_several_rotations_reads_the_whole_history() {
     assert_eq!(lates.read(&late, e1).unwrap(), b"one");
     assert_eq!(lates.read(&late, e2).unwrap(), b"two");
     assert_eq!(lates.read(&late, e3).unwrap(), b"three");
-    assert_eq!(names(&lates.items().unwrap()), ["e0", "e1", "e2", "e3"]);
+    assert_eq!(
+        names(&lates.items().complete().unwrap()),
+        ["e0", "e1", "e2", "e3"]
+    );
     let texts: Vec<String> = lates.history().into_iter().map(|h| h.text).collect();
     for line in [
         "owner added file \"e0\"",

@@ -14,10 +14,10 @@ mod support;
 
 mod items;
 mod leaving;
+mod mistakes;
 mod sharing;
 mod writers;
 
-use std::fmt::Debug;
 use std::sync::Arc;
 
 use sealshare::log::{Action, Body, EventKind};
@@ -25,7 +25,7 @@ use sealshare::{
     Client, Collection, CollectionId, CollectionList, Error, InviteTerms, ItemId, ItemKind,
     ItemMetadata, LogState, PendingKind, Remote, Role, Violation,
 };
-use support::{TestClock, TestServer, assert_lists_nothing, introduce, user};
+use support::{TestClock, TestServer, assert_lists_nothing, introduce, refused, user};
 
 /// An owner and members who accepted, each with their own view of the
 /// collection, on a server that verifies every append.
@@ -88,15 +88,6 @@ impl Team {
 /// How many operations the server stores for `id`.
 fn ops(server: &TestServer, id: CollectionId) -> usize {
     server.log(&id).len()
-}
-
-/// The rule a refused action broke; panics unless the rules refused it.
-#[track_caller]
-fn refused<T: Debug>(result: sealshare::Result<T>) -> Violation {
-    match result {
-        Err(Error::InvalidOperation { violation, .. }) => violation,
-        other => panic!("expected an operation refused by the rules, got {other:?}"),
-    }
 }
 
 /// `RoleTooLow` for `author` at `role` trying `action`.

@@ -203,16 +203,9 @@ fn a_verifying_server_refuses_no_honest_operation() {
     vis.sync(&mut vi).unwrap();
     // A viewer may not pick the next key (refused before anything is sent);
     // a collaborator may.
-    let err = vis.rotate(&mut vi).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::InvalidOperation {
-                violation: Violation::RoleTooLow { .. },
-                ..
-            }
-        ),
-        "{err:?}"
+    assert_eq!(
+        refused(vis.rotate(&mut vi)),
+        too_low("vi", Role::Viewer, Action::RotateKey)
     );
     cos.sync(&mut co).unwrap();
     cos.rotate(&mut co).unwrap();

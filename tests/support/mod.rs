@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use sealshare::{
     Account, Appended, Client, CollectionId, CollectionList, Error, LogState, Remote, Result,
+    Violation,
 };
 
 /// How the server rewrites a log before serving it (for attacks on the reader).
@@ -261,4 +262,46 @@ pub fn assert_lists_nothing(client: &mut Client) {
     assert!(list.shared.is_empty(), "{me}: {:?}", list.shared);
     assert!(list.pending.is_empty(), "{me}: {:?}", list.pending);
     assert!(list.failed.is_empty(), "{me}: {:?}", list.failed);
+}
+
+/// How the library refused a caller's own request: the caller-facing error's
+/// stable code and its message. Equal to a [`Violation`] when the rules refused
+/// the request with exactly that violation, as
+/// [`Violation::into_caller_error`] maps it.
+pub struct Refused {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl std::fmt::Debug for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.message, self.code)
+    }
+}
+
+impl PartialEq<Violation> for Refused {
+    fn eq(&self, rule: &Violation) -> bool {
+        let expected = rule.clone().into_caller_error();
+        self.code == expected.code() && self.message == expected.to_string()
+    }
+}
+
+/// How the library refused the caller's own request; panics unless it was
+/// refused with a caller-facing error (never `InvalidOperation`, which is for
+/// operations of a log someone else wrote).
+#[track_caller]
+pub fn refused<T: std::fmt::Debug>(result: Result<T>) -> Refused {
+    match result {
+        Err(
+            e @ (Error::NotFound(_)
+            | Error::NotAllowed(_)
+            | Error::InvalidArgument(_)
+            | Error::LinkRevoked
+            | Error::LinkExpired { .. }),
+        ) => Refused {
+            code: e.code(),
+            message: e.to_string(),
+        },
+        other => panic!("expected the caller's request refused before signing, got {other:?}"),
+    }
 }

@@ -8,7 +8,7 @@ use sealshare::{InviteTerms, ItemId, PublicLinkTerms, PublicScopeChoice};
 
 use crate::error::Result;
 use crate::records::{
-    CardTrust, HistoryEntry, IdentityCard, ItemInfo, LinkInfo, MemberInfo, PublicScope, Role,
+    CardTrust, HistoryEntry, IdentityCard, ItemListing, LinkInfo, MemberInfo, PublicScope, Role,
 };
 use crate::session::Session;
 
@@ -274,9 +274,10 @@ impl Collection {
         self.act(|c, client| c.purge(client, item))
     }
 
-    /// Every item and folder, decrypted.
-    pub fn items(&self) -> Result<Vec<ItemInfo>> {
-        self.act(|c, _| Ok(c.items()?.into_iter().map(ItemInfo::from).collect()))
+    /// Every item and folder that decrypts, and a report of each that does
+    /// not (never a failure of the whole listing).
+    pub fn items(&self) -> Result<ItemListing> {
+        self.view(|c| c.items().into())
     }
 
     /// A file's newest content, checked against its signed header.

@@ -1,6 +1,7 @@
 //! The one error type apps see. Messages never contain secrets.
 
-use sealshare::Violation;
+use sealshare::LogState;
+use sealshare::log::Standing;
 
 use crate::records::IdentityCard;
 
@@ -32,13 +33,15 @@ pub enum SealshareError {
         /// What happened.
         detail: String,
     },
-    /// The user's role does not allow this (by the roles table).
+    /// The user's role does not allow this (by the roles table): found
+    /// before anything was signed or sent.
     #[error("{detail}")]
     NotAllowedByRole {
         /// What happened.
         detail: String,
     },
-    /// This account may not do this here (not a member, no key, removed).
+    /// This account may not do this here (not a member, removed, not
+    /// accepted yet, waiting for approval, no key).
     #[error("{detail}")]
     NotAllowed {
         /// What happened.
@@ -153,19 +156,14 @@ impl From<sealshare::Error> for SealshareError {
                 presented: IdentityCard::from_core(&presented),
                 detail: message,
             },
-            E::InvalidOperation { seq, op, violation } => match violation {
-                Violation::RoleTooLow { .. }
-                | Violation::NotBelowOwnRole { .. }
-                | Violation::OwnerOnlyByTransfer
-                | Violation::OwnerCannotLeave
-                | Violation::NotAccepted { .. }
-                | Violation::AwaitsApproval(_) => Self::NotAllowedByRole { detail: message },
-                other => Self::InvalidLog {
-                    seq,
-                    operation: op.to_owned(),
-                    rule: other.to_string(),
-                    detail: message,
-                },
+            // Only operations of a log served to this device: the user's own
+            // requests are refused before signing, as NotFound, NotAllowed
+            // or InvalidArgument (see `own_request`).
+            E::InvalidOperation { seq, op, violation } => Self::InvalidLog {
+                seq,
+                operation: op.to_owned(),
+                rule: violation.to_string(),
+                detail: message,
             },
             E::NotAllowed(_) => Self::NotAllowed { detail: message },
             E::BadEpoch { epoch, signer, .. } => Self::BadEpoch {
@@ -196,6 +194,24 @@ impl From<sealshare::Error> for SealshareError {
             E::Remote(_) => Self::Server { detail: message },
             _ => Self::Internal { detail: message },
         }
+    }
+}
+
+/// The error of a request the user `me` made of a collection whose verified
+/// state is `state`. What the library does not allow is by role when `me` is
+/// an accepted member holding the key: the authority table refuses such a
+/// member only for their role (too low, or not above the member or grant
+/// concerned; the owner leaving). Otherwise it is by standing (not a member,
+/// not accepted yet, waiting for approval). A member missing an epoch key
+/// also reads as by role, the one imprecision: the core error does not say.
+pub(crate) fn own_request(e: sealshare::Error, state: &LogState, me: &str) -> SealshareError {
+    match e {
+        sealshare::Error::NotAllowed(_) if matches!(state.standing(me), Standing::Member(_)) => {
+            SealshareError::NotAllowedByRole {
+                detail: e.to_string(),
+            }
+        }
+        other => other.into(),
     }
 }
 

@@ -6,7 +6,7 @@ use sealshare::{ItemId, LinkUrl, PublicView};
 
 use crate::collection::{ContentSink, SinkWriter};
 use crate::error::{Result, wiped};
-use crate::records::ItemInfo;
+use crate::records::ItemListing;
 use crate::remote::{ForeignRemote, MemoryServer, RemoteStore};
 
 /// What a public link shows, verified. Holds the link's keys and no account:
@@ -69,9 +69,10 @@ impl PublicLinkView {
         open(Arc::new(ForeignRemote(remote)), &url, password)
     }
 
-    /// The items the link shows.
-    pub fn items(&self) -> Result<Vec<ItemInfo>> {
-        self.with(|v| Ok(v.items()?.into_iter().map(ItemInfo::from).collect()))
+    /// The items the link shows that decrypt, and a report of each that does
+    /// not (never a failure of the whole listing).
+    pub fn items(&self) -> Result<ItemListing> {
+        self.with(|v| Ok(v.items().into()))
     }
 
     /// An item's content, checked against its signed header.

@@ -154,6 +154,43 @@ impl From<sealshare::Item> for ItemInfo {
     }
 }
 
+/// An item of a listing that could not be read (its key box or metadata does
+/// not open under the keys this account or link holds), and why.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct UnreadableItem {
+    /// Its id.
+    pub id: String,
+    /// Why it could not be read.
+    pub reason: String,
+}
+
+/// A listing: every item that could be read, and a report of each that could
+/// not, so one bad item never hides the others. Every item the listing covers
+/// is in exactly one of the two lists.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ItemListing {
+    /// The items that could be read, sorted by name.
+    pub items: Vec<ItemInfo>,
+    /// The items that could not, sorted by id.
+    pub unreadable: Vec<UnreadableItem>,
+}
+
+impl From<sealshare::ItemListing> for ItemListing {
+    fn from(l: sealshare::ItemListing) -> Self {
+        Self {
+            items: l.items.into_iter().map(ItemInfo::from).collect(),
+            unreadable: l
+                .unreadable
+                .into_iter()
+                .map(|u| UnreadableItem {
+                    id: u.id.to_text(),
+                    reason: u.error.to_string(),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// One line of a collection's verified history.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct HistoryEntry {

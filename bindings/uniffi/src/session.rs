@@ -16,7 +16,7 @@ use sealshare::{Client, CollectionId, CollectionList, LinkUrl, TrustStore};
 
 use crate::account::Account;
 use crate::collection::Collection;
-use crate::error::{Result, SealshareError, wiped};
+use crate::error::{Result, own_request, wiped};
 use crate::records::{
     AcceptedCardInfo, CardTrust, CollectionListing, FailedCollection, IdentityCard,
     IntroductionInfo, ListedCollection, PendingCollection, SavedState, TrustRestore,
@@ -88,7 +88,7 @@ impl Session {
             let c = collections
                 .get_mut(&slot)
                 .ok_or_else(|| wiped("collection"))?;
-            f(c, client).map_err(SealshareError::from)
+            f(c, client).map_err(|e| own_request(e, c.state(), client.account().handle()))
         })
     }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use sealshare::{Collection, Error, ItemId, ItemKind, Result};
 use serde_json::json;
 
-use super::{bar, done, item_ref, say, unlock};
+use super::{bar, done, item_ref, report_unreadable, say, unlock};
 use crate::Cli;
 use crate::profile::Profile;
 
@@ -97,7 +97,9 @@ pub(super) fn write_output(
 pub(super) fn ls(cli: &Cli, collection: &str) -> Result<()> {
     let mut p = unlock(cli)?;
     let c = p.resolve(collection)?;
-    let items = c.items()?;
+    let listing = c.items();
+    report_unreadable(&listing.unreadable);
+    let items = listing.items;
     if cli.json {
         let list: Vec<_> = items
             .iter()

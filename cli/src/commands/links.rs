@@ -10,7 +10,7 @@ use sealshare::log::link::LinkKind;
 use serde_json::json;
 
 use super::items::write_output;
-use super::{done, now, say, secret_input, store, unlock};
+use super::{done, now, report_unreadable, say, secret_input, store, unlock};
 use crate::profile::Profile;
 use crate::{Cli, InviteCmd, LinkCmd};
 
@@ -136,7 +136,9 @@ pub(super) fn link(cli: &Cli, cmd: &LinkCmd) -> Result<()> {
                 }
                 other => other?,
             };
-            let items = view.items()?;
+            let listing = view.items();
+            report_unreadable(&listing.unreadable);
+            let items = listing.items;
             match get {
                 None if cli.json => {
                     let list: Vec<_> = items

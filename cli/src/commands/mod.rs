@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use sealshare::{Collection, Error, ItemId, Result, Role};
+use sealshare::{Collection, Error, ItemId, Result, Role, UnreadableItem};
 
 use crate::profile::Profile;
 use crate::store::Store;
@@ -54,6 +54,18 @@ pub fn explain(e: &Error) -> String {
             format!("the store is not telling the truth: {e}.")
         }
         other => format!("{other}."),
+    }
+}
+
+/// Says on stderr which items of a listing could not be read, and why: they
+/// are left out of what is printed, never silently.
+fn report_unreadable(unreadable: &[UnreadableItem]) {
+    for u in unreadable {
+        eprintln!(
+            "sealshare: item {} cannot be read and is not listed: {}",
+            u.id,
+            explain(&u.error)
+        );
     }
 }
 
@@ -104,13 +116,18 @@ fn item_ref(c: &Collection, reference: &str) -> Result<ItemId> {
     {
         return Ok(id);
     }
-    let matches: Vec<_> = c
-        .items()?
-        .into_iter()
+    let listing = c.items();
+    let matches: Vec<_> = listing
+        .items
+        .iter()
         .filter(|i| i.metadata.name == reference)
         .collect();
     match matches.as_slice() {
         [one] => Ok(one.id),
+        [] if !listing.unreadable.is_empty() => Err(Error::NotFound(format!(
+            "no readable item named {reference:?} ({} item(s) could not be read: see `sealshare ls`)",
+            listing.unreadable.len()
+        ))),
         [] => Err(Error::NotFound(format!("no item named {reference:?}"))),
         _ => Err(Error::InvalidArgument(format!(
             "several items are named {reference:?}: use the id (see `sealshare ls`)"

@@ -840,8 +840,34 @@ pub fn check(script: &Script) -> Result<Run, String> {
             return Err(fail("the body is not well formed".into()));
         }
         let (request, standing) = (state.request_of(&op), state.standing(op.author()));
+        let drafted = state.check_draft(op.author(), op.time(), op.body());
         let mut trial = state.clone();
         let real = trial.extend(std::slice::from_ref(&op), actors::NOW);
+        // A client's check of its own request before signing it gives the
+        // verifier's verdict on everything the signature and the position do
+        // not decide.
+        // (A time earlier than the head's is refused first there, the
+        // verifier looks up the signer first.)
+        let draft_agrees = match &real {
+            _ if op.time() < state.last_time() => {
+                matches!(drafted, Err(Violation::TimeWentBackwards { .. }))
+            }
+            Ok(()) => drafted.is_ok(),
+            Err(Error::InvalidOperation { violation, .. }) => match violation {
+                Violation::BadSignature { .. }
+                | Violation::WrongSequence { .. }
+                | Violation::BrokenChain
+                | Violation::WrongCollection
+                | Violation::Malformed(_) => true,
+                rule => drafted.as_ref().err() == Some(rule),
+            },
+            Err(_) => true,
+        };
+        if !draft_agrees {
+            return Err(fail(format!(
+                "verifier says {real:?}, the check before signing {drafted:?}"
+            )));
+        }
         let judgement = model.judge(&op);
         if (request, standing) != (judgement.request, judgement.standing) {
             return Err(fail(format!(

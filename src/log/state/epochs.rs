@@ -4,8 +4,8 @@
 
 use std::collections::HashSet;
 
-use super::{Epoch, EventKind, LogState};
-use crate::log::op::{LinkId, Operation, Rotation};
+use super::{Draft, Epoch, EventKind, LogState};
+use crate::log::op::{LinkId, Rotation};
 use crate::log::rules::Violation;
 
 impl LogState {
@@ -13,7 +13,7 @@ impl LogState {
     /// link holding the key expires).
     pub(super) fn rotate(
         &mut self,
-        op: &Operation,
+        op: &Draft<'_>,
         rotation: &Rotation,
         dry: bool,
     ) -> Result<EventKind, Violation> {
@@ -66,7 +66,7 @@ impl LogState {
     /// next key keeps holding it.
     pub(super) fn check_rotation(
         &self,
-        op: &Operation,
+        op: &Draft<'_>,
         rotation: &Rotation,
         keep: &dyn Fn(&str) -> bool,
         revoking: &[LinkId],
@@ -103,7 +103,7 @@ impl LogState {
                 return Err(Violation::RotationRecipients("two wraps for one member"));
             }
         }
-        if !seen.contains(op.author.as_str()) {
+        if !seen.contains(op.author) {
             return Err(Violation::RotationRecipients(
                 "its signer must be among the members it wraps to",
             ));

@@ -1,16 +1,16 @@
 //! Items: adding and editing files and folders, moving them in the folder tree,
 //! the trash, and purging.
 
-use super::{Actor, EventKind, ItemRecord, ItemVersion, LogState, MAX_ITEMS};
-use crate::log::op::{ItemHeader, ItemId, ItemKind, Operation};
-use crate::log::rules::Violation;
+use super::{Actor, Draft, EventKind, ItemRecord, ItemVersion, LogState, MAX_ITEMS};
+use crate::log::op::{ItemHeader, ItemId, ItemKind};
+use crate::log::rules::{NO_SUCH_FOLDER, Violation};
 
 impl LogState {
     /// An item goes into the trash (`trash`) or comes out of it. (Who may:
     /// the authority table, with the folder rule of `LogState::item_action`.)
     pub(super) fn set_trashed(
         &mut self,
-        op: &Operation,
+        op: &Draft<'_>,
         actor: Actor<'_>,
         item: ItemId,
         trash: bool,
@@ -65,7 +65,7 @@ impl LogState {
     /// refused at every version: a purge is final.
     pub(super) fn put_item(
         &mut self,
-        op: &Operation,
+        op: &Draft<'_>,
         actor: Actor<'_>,
         header: &ItemHeader,
         dry: bool,
@@ -179,7 +179,7 @@ impl LogState {
         let rec = self
             .items
             .get(&parent)
-            .ok_or(Violation::BadParent("no such folder"))?;
+            .ok_or(Violation::BadParent(NO_SUCH_FOLDER))?;
         if rec.kind() != ItemKind::Folder {
             return Err(Violation::BadParent("not a folder"));
         }

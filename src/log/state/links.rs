@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use super::{Actor, EventKind, LinkRecord, LogState, Member};
+use super::{Actor, Draft, EventKind, LinkRecord, LogState, Member};
 use crate::crypto::sign::{Signature, VerifyingKey};
 use crate::crypto::wrap::WrappedSecret;
 use crate::identity::Identity;
@@ -18,7 +18,7 @@ impl LogState {
     /// A new link under terms the author may grant.
     pub(super) fn create_link(
         &mut self,
-        op: &Operation,
+        op: &Draft<'_>,
         actor: Actor<'_>,
         terms: &LinkTerms,
         dry: bool,
@@ -54,7 +54,7 @@ impl LogState {
     /// the same operation.
     pub(super) fn revoke_links(
         &mut self,
-        op: &Operation,
+        op: &Draft<'_>,
         actor: Actor<'_>,
         links: &[LinkId],
         rotation: Option<&Rotation>,
@@ -101,7 +101,7 @@ impl LogState {
     /// the author holds.
     fn check_link_terms(
         &self,
-        op: &Operation,
+        op: &Draft<'_>,
         role: Role,
         terms: &LinkTerms,
     ) -> Result<(), Violation> {
@@ -131,7 +131,7 @@ impl LogState {
                 approval,
                 ..
             } => {
-                check_grant(&op.author, role, &format!("link {}", terms.link), granted)?;
+                check_grant(op.author, role, &format!("link {}", terms.link), granted)?;
                 if terms.password.is_some() {
                     return Err(Violation::LinkTerms("invite links take no password"));
                 }
@@ -229,7 +229,7 @@ impl LogState {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn join(
         &mut self,
-        op: &Operation,
+        op: &Draft<'_>,
         link: LinkId,
         role: Role,
         card: &Identity,
@@ -239,11 +239,11 @@ impl LogState {
     ) -> Result<EventKind, Violation> {
         if card.handle() != op.author {
             return Err(Violation::NotAMember {
-                author: op.author.clone(),
+                author: op.author.to_owned(),
             });
         }
-        if self.members.contains_key(&op.author) {
-            return Err(Violation::AlreadyMember(op.author.clone()));
+        if self.members.contains_key(op.author) {
+            return Err(Violation::AlreadyMember(op.author.to_owned()));
         }
         let rec = self.links.get(&link).ok_or(Violation::NoSuchLink)?;
         let LinkKind::Invite {
@@ -293,17 +293,17 @@ impl LogState {
         if dry {
             return Ok(EventKind::Accepted);
         }
-        self.invitations.remove(&op.author);
+        self.invitations.remove(op.author);
         if let Some(rec) = self.links.get_mut(&link) {
-            rec.joins.push((op.author.clone(), op.time));
+            rec.joins.push((op.author.to_owned(), op.time));
         }
         let awaiting_approval = key.is_none();
         self.insert_member(
-            op.author.clone(),
+            op.author.to_owned(),
             Member {
                 card: card.clone(),
                 role,
-                added_by: op.author.clone(),
+                added_by: op.author.to_owned(),
                 added_at: op.time,
                 accepted_at: Some(op.time),
                 key,

@@ -5,17 +5,17 @@
 
 use std::collections::HashSet;
 
-use super::{Actor, EventKind, Invitation, LogState, Member};
+use super::{Actor, Draft, EventKind, Invitation, LogState, Member};
 use crate::crypto::wrap::WrappedSecret;
 use crate::identity::Identity;
 use crate::log::authority::Standing;
-use crate::log::op::{Grant, LinkId, MAX_MEMBERS, Operation, Rotation};
+use crate::log::op::{Grant, LinkId, MAX_MEMBERS, Rotation};
 use crate::log::rules::{Role, Violation};
 
 impl LogState {
     /// The author accepts the share that added them.
-    pub(super) fn accept(&mut self, op: &Operation, dry: bool) -> Result<EventKind, Violation> {
-        if !dry && let Some(m) = self.members.get_mut(&op.author) {
+    pub(super) fn accept(&mut self, op: &Draft<'_>, dry: bool) -> Result<EventKind, Violation> {
+        if !dry && let Some(m) = self.members.get_mut(op.author) {
             m.accepted_at = Some(op.time);
         }
         Ok(EventKind::Accepted)
@@ -33,7 +33,7 @@ impl LogState {
     /// New members, each with the current key wrapped to them.
     pub(super) fn share(
         &mut self,
-        op: &Operation,
+        op: &Draft<'_>,
         actor: Actor<'_>,
         epoch: u64,
         grants: &[Grant],
@@ -105,7 +105,7 @@ impl LogState {
     /// Members removed, and the key rotated to everyone who stays.
     pub(super) fn remove(
         &mut self,
-        op: &Operation,
+        op: &Draft<'_>,
         actor: Actor<'_>,
         members: &[String],
         rotation: &Rotation,
@@ -139,7 +139,7 @@ impl LogState {
     /// key rotated to the owner alone.
     pub(super) fn unshare(
         &mut self,
-        op: &Operation,
+        op: &Draft<'_>,
         actor: Actor<'_>,
         rotation: &Rotation,
         dry: bool,
@@ -211,7 +211,7 @@ impl LogState {
     /// A member who joined through a link that needs approval gets the key.
     pub(super) fn approve(
         &mut self,
-        op: &Operation,
+        op: &Draft<'_>,
         actor: Actor<'_>,
         member: &str,
         epoch: u64,
@@ -241,7 +241,7 @@ impl LogState {
     /// A handle with no card yet is invited at a role below the author's.
     pub(super) fn invite(
         &mut self,
-        op: &Operation,
+        op: &Draft<'_>,
         actor: Actor<'_>,
         handle: &str,
         invited: Role,
@@ -275,7 +275,7 @@ impl LogState {
     /// the current key wrapped to it.
     pub(super) fn complete_invite(
         &mut self,
-        op: &Operation,
+        op: &Draft<'_>,
         actor: Actor<'_>,
         epoch: u64,
         card: &Identity,

@@ -238,10 +238,33 @@ impl LogState {
 
     /// Checks `op` against this state as [`LogState::apply`] would, changing
     /// nothing: lets a client refuse to send an operation that honest clients
-    /// would reject.
+    /// would reject. (Its signature is not checked here: see
+    /// [`LogState::signer_of`].)
     pub fn check(&mut self, op: &Operation) -> Result<(), Violation> {
         self.check_place(op)?;
-        self.check_and_apply(op, true).map(|_| ())
+        self.check_and_apply(&Draft::of(op), true).map(|_| ())
+    }
+
+    /// Checks, changing nothing and signing nothing, whether `author` may make
+    /// `body` the next operation of this log at `time`: every rule
+    /// [`LogState::check`] applies to an operation at the next position,
+    /// chained onto the head, at that time, gives the same verdict here. What
+    /// a client runs on its own request before it signs it, so that a
+    /// refusal is the caller's error and nothing was signed or sent.
+    pub fn check_draft(&mut self, author: &str, time: u64, body: &Body) -> Result<(), Violation> {
+        if time < self.last_time {
+            return Err(Violation::TimeWentBackwards {
+                previous: self.last_time,
+                claimed: time,
+            });
+        }
+        let draft = Draft {
+            seq: self.next_seq,
+            author,
+            time,
+            body,
+        };
+        self.check_and_apply(&draft, true).map(|_| ())
     }
 
     /// The operation belongs here: this collection, the next position, chained
@@ -273,7 +296,7 @@ impl LogState {
     /// state is unchanged.
     pub(crate) fn apply(&mut self, op: &Operation) -> Result<(), Violation> {
         self.check_place(op)?;
-        let what = self.check_and_apply(op, false)?;
+        let what = self.check_and_apply(&Draft::of(op), false)?;
         if matches!(
             op.body,
             Body::ChangeRole { .. } | Body::Remove { .. } | Body::Leave | Body::Transfer { .. }
@@ -298,18 +321,18 @@ impl LogState {
     /// Whether the author may ask at all is decided first, once, by the
     /// authority table ([`authorize`]); the per-kind methods then check only
     /// that the operation is consistent with the state.
-    fn check_and_apply(&mut self, op: &Operation, dry: bool) -> Result<EventKind, Violation> {
+    fn check_and_apply(&mut self, op: &Draft<'_>, dry: bool) -> Result<EventKind, Violation> {
         let is_create = matches!(op.body, Body::Create { .. });
         if is_create != (self.next_seq == 0) {
             return Err(Violation::Genesis);
         }
-        let author = op.author.as_str();
-        authorize(self.request_of(op), author, self.standing(author))?;
+        let author = op.author;
+        authorize(self.request(author, op.body), author, self.standing(author))?;
         let actor = Actor {
             name: author,
             role: self.members.get(author).map_or(Role::Viewer, |m| m.role),
         };
-        match &op.body {
+        match op.body {
             Body::Create {
                 owner,
                 commitment,
@@ -452,9 +475,14 @@ impl LogState {
     /// The authority table's row for `op`: what it asks to do. Item operations
     /// ask for the author's own items or anyone's, by the item's creator.
     pub fn request_of(&self, op: &Operation) -> Request {
+        self.request(&op.author, &op.body)
+    }
+
+    /// The authority table's row for `body` signed by `author`.
+    fn request(&self, author: &str, body: &Body) -> Request {
         let item =
-            |id: &ItemId, on_contents| Request::Act(self.item_action(id, &op.author, on_contents));
-        match &op.body {
+            |id: &ItemId, on_contents| Request::Act(self.item_action(id, author, on_contents));
+        match body {
             Body::Create { .. } => Request::Create,
             Body::Join { .. } => Request::Join,
             Body::Accept => Request::Accept,
@@ -509,7 +537,7 @@ impl LogState {
     /// Operation 0: the author founds the collection as its owner, holding epoch 0.
     fn create(
         &mut self,
-        op: &Operation,
+        op: &Draft<'_>,
         owner: &Identity,
         commitment: &[u8; 32],
         wrap: &WrappedSecret,
@@ -522,14 +550,14 @@ impl LogState {
         if dry {
             return Ok(EventKind::Created);
         }
-        self.owner = op.author.clone();
+        self.owner = op.author.to_owned();
         self.founder_key = owner.signing_key().to_bytes();
         self.insert_member(
-            op.author.clone(),
+            op.author.to_owned(),
             Member {
                 card: owner.clone(),
                 role: Role::Owner,
-                added_by: op.author.clone(),
+                added_by: op.author.to_owned(),
                 added_at: op.time,
                 accepted_at: Some(op.time),
                 key: Some((0, wrap.clone())),
@@ -544,6 +572,31 @@ impl LogState {
         });
         self.info = Some((0, info.clone()));
         Ok(EventKind::Created)
+    }
+}
+
+/// What the rules read of an operation: who signs it, at which position and
+/// time, and what it does. No rule reads the signature or the previous hash
+/// (checked once, by [`LogState::check_place`] and the caller's signature
+/// check), so a body not signed yet is checked exactly as the operation it
+/// would become ([`LogState::check_draft`]).
+#[derive(Clone, Copy)]
+pub(crate) struct Draft<'a> {
+    pub(crate) seq: u64,
+    pub(crate) author: &'a str,
+    pub(crate) time: u64,
+    pub(crate) body: &'a Body,
+}
+
+impl<'a> Draft<'a> {
+    /// What the rules read of a signed operation.
+    fn of(op: &'a Operation) -> Self {
+        Self {
+            seq: op.seq,
+            author: &op.author,
+            time: op.time,
+            body: &op.body,
+        }
     }
 }
 

@@ -61,7 +61,8 @@ final class StoryTests: XCTestCase {
         let publicUrl = try notes.createPublicLink(baseUrl: base, scope: .live,
                                                    validForSeconds: 3600, password: nil)
         let view = try PublicLinkView.open(server: server, url: publicUrl, password: nil)
-        XCTAssertEqual(try view.items().map { $0.name }.sorted(), ["later.md", "todo.md"])
+        XCTAssertEqual(view.items().items.map { $0.name }.sorted(), ["later.md", "todo.md"])
+        XCTAssertEqual(view.items().unreadable.count, 0)
     }
 
     func testWrongPasswordAndCorruptedInput() throws {
