@@ -60,18 +60,18 @@ fun story() {
     }
 
     // The user's own mistakes are found before anything is signed or sent.
-    notes.sync(a)
+    notes.sync()
     val seen = notes.history().size
-    expect<SealshareException.NotFound>("remove a non-member") { notes.remove(a, "zed") }
-    expect<SealshareException.NotFound>("change a non-member's role") { notes.changeRole(a, "zed", Role.VIEWER) }
-    expect<SealshareException.NotFound>("trash a missing item") { notes.trash(a, "AAAAAAAAAAAAAAAAAAAAAA") }
+    expect<SealshareException.NotFound>("remove a non-member") { notes.remove("zed") }
+    expect<SealshareException.NotFound>("change a non-member's role") { notes.changeRole("zed", Role.VIEWER) }
+    expect<SealshareException.NotFound>("trash a missing item") { notes.trash("AAAAAAAAAAAAAAAAAAAAAA") }
     expect<SealshareException.InvalidArgument>("make an owner by a change of role") {
-        notes.changeRole(a, "bob", Role.OWNER)
+        notes.changeRole("bob", Role.OWNER)
     }
     expect<SealshareException.NotAllowedByRole>("collaborator changes a role") {
-        carols.changeRole(c, "bob", Role.COLLABORATOR)
+        carols.changeRole("bob", Role.COLLABORATOR)
     }
-    notes.sync(a)
+    notes.sync()
     check(notes.history().size == seen, "nothing was sent")
 
     // Remove Bob: he reads nothing that comes after.
@@ -93,9 +93,9 @@ fun story() {
     // A public link, opened without an account.
     val public = notes.createPublicLink(BASE, PublicScope.LIVE, 3600uL, null)
     val view = PublicLinkView.open(server, public, null)
-    val listing = view.items()
-    check(listing.items.map { it.name }.sorted() == listOf("later.md", "todo.md"), "public link items")
-    check(listing.unreadable.isEmpty(), "public link: every item readable")
+    val shown = view.items()
+    check(shown.items.map { it.name }.sorted() == listOf("later.md", "todo.md"), "public link items")
+    check(shown.unreadable.isEmpty(), "public link: every item readable")
     check(notes.items().items.map { it.name }.sorted() == listOf("later.md", "todo.md"), "member's items")
 
     check(notes.history().any { it.text.contains("removed bob") }, "history")

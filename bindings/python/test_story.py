@@ -67,19 +67,19 @@ def test_the_whole_story():
         bobs.add_file(None, "nope.md", "text/markdown", b"x")
 
     # The user's own mistakes are found before anything is signed or sent.
-    notes.sync(a)
+    notes.sync()
     seen = len(notes.history())
     with pytest.raises(SealshareError.NotFound):
-        notes.remove(a, "zed")
+        notes.remove("zed")
     with pytest.raises(SealshareError.NotFound):
-        notes.change_role(a, "zed", Role.VIEWER)
+        notes.change_role("zed", Role.VIEWER)
     with pytest.raises(SealshareError.NotFound):
-        notes.trash(a, "AAAAAAAAAAAAAAAAAAAAAA")
+        notes.trash("AAAAAAAAAAAAAAAAAAAAAA")
     with pytest.raises(SealshareError.InvalidArgument):
-        notes.change_role(a, "bob", Role.OWNER)
+        notes.change_role("bob", Role.OWNER)
     with pytest.raises(SealshareError.NotAllowedByRole):
-        carols.change_role(c, "bob", Role.COLLABORATOR)
-    notes.sync(a)
+        carols.change_role("bob", Role.COLLABORATOR)
+    notes.sync()
     assert len(notes.history()) == seen
 
     # Remove Bob: he reads nothing that comes after.
