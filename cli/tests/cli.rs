@@ -121,9 +121,11 @@ fn the_happy_paths() {
     let out = env.path("b.out");
     env.ok("bob", &["get", "Notes", "b.md", "-o", &out]);
     assert_eq!(std::fs::read(&out).unwrap(), b"# b");
+    let members = env.ok("alice", &["collection", "members", "Notes"]);
+    assert!(members.contains("bob"), "{members}");
     assert!(
-        env.ok("alice", &["collection", "members", "Notes"])
-            .contains("bob")
+        members.contains("verified"),
+        "Alice verified Bob: {members}"
     );
     env.ok("alice", &["role", "Notes", "bob", "collaborator"]);
     env.ok("alice", &["trash", "Notes", "a.txt"]);

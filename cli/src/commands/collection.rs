@@ -1,7 +1,7 @@
 //! Collections: create, list (all, mine, shared with me, pending), members,
 //! history.
 
-use sealshare::{Collection, CollectionList, PendingKind, Result};
+use sealshare::{CardTrust, Collection, CollectionList, PendingKind, Result};
 use serde_json::json;
 
 use super::{explain, say, unlock};
@@ -118,14 +118,25 @@ pub(super) fn collection(cli: &Cli, cmd: &CollectionCmd) -> Result<()> {
                 let accepted = m
                     .accepted_at
                     .map_or("pending".to_owned(), |t| format!("accepted {t}"));
+                // This user's trust in the card the log holds for them.
+                let trust = match p.client.assess(&m.card) {
+                    CardTrust::Unpinned => format!("introduced by {}", m.added_by),
+                    CardTrust::Pinned => "pinned".to_owned(),
+                    CardTrust::Verified { .. } => "verified".to_owned(),
+                    CardTrust::Changed { pinned } => format!(
+                        "KEY CHANGED, unconfirmed (pinned {}, log has {})",
+                        pinned.fingerprint(),
+                        m.card.fingerprint()
+                    ),
+                };
                 if cli.json {
                     say!(
                         "{}",
-                        json!({"handle": m.card.handle(), "role": m.role.name(), "added_by": m.added_by, "added_at": m.added_at, "accepted_at": m.accepted_at})
+                        json!({"handle": m.card.handle(), "role": m.role.name(), "added_by": m.added_by, "added_at": m.added_at, "accepted_at": m.accepted_at, "fingerprint": m.card.fingerprint().to_string(), "trust": trust})
                     );
                 } else {
                     say!(
-                        "{:<16} {:<12} added by {} at {}, {accepted}",
+                        "{:<16} {:<12} added by {} at {}, {accepted}; {trust}",
                         m.card.handle(),
                         m.role,
                         m.added_by,
