@@ -30,7 +30,7 @@ pub use account::Account;
 pub use collection::{
     Appended, Client, Collection, CollectionList, HistoryEntry, Introduction, Item, ItemListing,
     ItemMetadata, ListedCollection, MemoryRemote, PendingCollection, PendingKind, Remote,
-    TrustRestored, UnreadableItem,
+    SignerTrust, Signers, TrustRestored, UnreadableItem,
 };
 pub use identity::{Fingerprint, Identity, SafetyNumber};
 pub use keystore::{Keystore, RecoveryPhrase};

@@ -346,3 +346,79 @@ fn a_rolled_back_trust_store_is_not_believed() {
     ));
     assert_eq!(other.to_bytes(), before);
 }
+
+/// A key change that is not accepted: nothing its card signs is shown as the
+/// member's. An admin swaps Bob for an impostor; the impostor's file is
+/// judged as signed by a changed card, Bob's earlier one as an earlier key;
+/// once the real Bob is back, the impostor's file is no longer his.
+#[test]
+fn what_an_unconfirmed_card_signs_is_not_believed_as_the_members() {
+    use sealshare::SignerTrust;
+    let server = TestServer::new();
+    let clock = TestClock::at(10_000);
+    let mut alice = user("alice", &server, &clock);
+    let mut bob = user("bob", &server, &clock);
+    let mut dave = user("dave", &server, &clock);
+    let mut impostor = user("bob", &server, &clock);
+    introduce(&mut [&mut alice, &mut bob, &mut dave]);
+    dave.trust_mut()
+        .accept_changed_key(impostor.account().identity(), 1);
+    impostor.observe(alice.account().identity()).unwrap();
+    let mut coll = Collection::create(&mut alice, "Notes", "").unwrap();
+    coll.share_many(
+        &mut alice,
+        &[
+            (bob.account().identity().clone(), Role::Editor),
+            (dave.account().identity().clone(), Role::Admin),
+        ],
+    )
+    .unwrap();
+    let mut bobs = Collection::open(&mut bob, coll.id()).unwrap();
+    bobs.accept(&mut bob).unwrap();
+    let by_bob = bobs
+        .add_file(&mut bob, None, "bob.txt", "text/plain", b"real")
+        .unwrap();
+    let mut daves = Collection::open(&mut dave, coll.id()).unwrap();
+    daves.accept(&mut dave).unwrap();
+    daves.remove(&mut dave, "bob").unwrap();
+    daves
+        .share(&mut dave, impostor.account().identity(), Role::Editor)
+        .unwrap();
+    let mut fakes = Collection::open(&mut impostor, coll.id()).unwrap();
+    fakes.accept(&mut impostor).unwrap();
+    let by_fake = fakes
+        .add_file(&mut impostor, None, "fake.txt", "text/plain", b"fake")
+        .unwrap();
+
+    coll.sync(&mut alice).unwrap();
+    let judge = |c: &Collection, client: &Client, item| {
+        let item = c.item(item).unwrap();
+        let v = item.versions.last().unwrap();
+        c.signers(client).judge(&v.author, v.seq)
+    };
+    assert!(matches!(
+        judge(&coll, &alice, by_fake),
+        SignerTrust::Current(CardTrust::Changed { .. })
+    ));
+    assert_eq!(judge(&coll, &alice, by_bob), SignerTrust::Earlier);
+    // Alice removes the impostor and shares with the real Bob again.
+    coll.remove(&mut alice, "bob").unwrap();
+    coll.share(&mut alice, bob.account().identity(), Role::Editor)
+        .unwrap();
+    bobs.sync(&mut bob).unwrap();
+    bobs.accept(&mut bob).unwrap();
+    let again = bobs
+        .add_file(&mut bob, None, "again.txt", "text/plain", b"real")
+        .unwrap();
+    coll.sync(&mut alice).unwrap();
+    assert_eq!(judge(&coll, &alice, by_fake), SignerTrust::Earlier);
+    assert_eq!(
+        judge(&coll, &alice, again),
+        SignerTrust::Current(CardTrust::Pinned)
+    );
+    // Alice's own first operation, the creation, is hers.
+    assert_eq!(
+        coll.signers(&alice).judge("alice", 0),
+        SignerTrust::Current(CardTrust::Pinned)
+    );
+}

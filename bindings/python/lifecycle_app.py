@@ -26,6 +26,7 @@ from sealshare_ffi import (
     Role,
     SealshareError,
     Session,
+    SignerTrust,
     TrustRestore,
     parse_identity_card,
 )
@@ -173,6 +174,8 @@ def step_restart(root, store):
     assert f["notes"] in alice.saved_collections()
     notes = alice.open_collection(f["notes"])
     assert bytes(notes.read(f["item"])) == b"- ship it"
+    [todo] = notes.items().items
+    assert isinstance(todo.last_author_trust, SignerTrust.CURRENT), todo.last_author_trust
     bob = next(m for m in notes.members() if m.handle == "bob")
     assert isinstance(bob.trust, CardTrust.VERIFIED), bob.trust
     # The impostor's card is reported with both cards, never pinned.

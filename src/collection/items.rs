@@ -68,6 +68,8 @@ pub struct VersionInfo {
     pub author: String,
     /// When (the operation's claimed time).
     pub time: u64,
+    /// Where in the log (see [`Collection::signers`] for whose key signed it).
+    pub seq: u64,
 }
 
 /// An item or folder as a member reads it.
@@ -634,6 +636,7 @@ pub(crate) fn item_view(
                 version: v.header.version,
                 author: v.author.clone(),
                 time: v.time,
+                seq: v.seq,
             })
             .collect(),
         trashed: rec.trashed.is_some(),

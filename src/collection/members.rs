@@ -7,7 +7,9 @@ use rayon::prelude::*;
 use crate::collection::{Client, Collection, keys};
 use crate::error::Result;
 use crate::identity::Identity;
-use crate::log::{Body, Grant, Member, Role};
+use std::collections::HashMap;
+
+use crate::log::{Body, EventKind, Grant, Member, Role};
 use crate::trust::CardTrust;
 
 impl Collection {
@@ -149,6 +151,28 @@ impl Collection {
         self.member(handle).map(|m| client.assess(&m.card))
     }
 
+    /// Judges whose key signed operations of this log, for the user: see
+    /// [`Signers::judge`].
+    pub fn signers<'a>(&'a self, client: &'a Client) -> Signers<'a> {
+        let mut starts = HashMap::new();
+        for e in self.state.history().iter().rev() {
+            let mut added = |h: &'a str, own: bool| {
+                starts.entry(h).or_insert((e.seq, own));
+            };
+            match &e.what {
+                EventKind::Created | EventKind::Joined { .. } => added(&e.author, true),
+                EventKind::Shared(list) => list.iter().for_each(|(h, _)| added(h, false)),
+                EventKind::InvitationCompleted(h) => added(h, false),
+                _ => {}
+            }
+        }
+        Signers {
+            collection: self,
+            client,
+            starts,
+        }
+    }
+
     /// The members whose card in this log differs from the one the user
     /// pinned for their handle, each with the pinned card: what an app shows
     /// as "key changed, unconfirmed". A rotation by this client refuses to
@@ -161,5 +185,44 @@ impl Collection {
                 _ => None,
             })
             .collect()
+    }
+}
+
+/// How the user's trust store judges the key that signed an operation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SignerTrust {
+    /// Signed with the author's current card in this log, judged so: a
+    /// [`CardTrust::Changed`] author's operations are not to be believed as
+    /// theirs until the user accepts the change.
+    Current(CardTrust),
+    /// Signed before the author's current membership began (with the card
+    /// they had then, which may differ from today's: a reinstall, a key
+    /// change, or an impostor since removed), or by someone who is no longer
+    /// a member. It is not to be shown as signed by the member's current key.
+    Earlier,
+}
+
+/// Judges the signers of a collection's operations (see [`Collection::signers`]).
+pub struct Signers<'a> {
+    collection: &'a Collection,
+    client: &'a Client,
+    /// Where each member's current membership began, and whether the
+    /// operation that began it was their own (a creation or a join).
+    starts: HashMap<&'a str, (u64, bool)>,
+}
+
+impl Signers<'_> {
+    /// Whose key signed the operation at `seq` by `author`: the author's
+    /// current card if it was signed after their current membership began
+    /// (or is the operation that began it, for a creator or a joiner, who
+    /// sign their own), an earlier card otherwise. Follows log position,
+    /// never claimed time.
+    pub fn judge(&self, author: &str, seq: u64) -> SignerTrust {
+        match (self.collection.member(author), self.starts.get(author)) {
+            (Some(member), Some(&(start, own))) if seq > start || (seq == start && own) => {
+                SignerTrust::Current(self.client.assess(&member.card))
+            }
+            _ => SignerTrust::Earlier,
+        }
     }
 }

@@ -28,6 +28,7 @@ pub use client::{Client, Clock, Introduction, TrustRestored};
 pub use history::HistoryEntry;
 pub use items::{Item, ItemListing, ItemMetadata, UnreadableItem, VersionInfo};
 pub use listing::{CollectionList, ListedCollection, PendingCollection, PendingKind};
+pub use members::{SignerTrust, Signers};
 pub use memory::MemoryRemote;
 pub use remote::{Appended, Remote};
 

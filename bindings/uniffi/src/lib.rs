@@ -28,7 +28,7 @@ pub use public::PublicLinkView;
 pub use records::{
     AcceptedCardInfo, CardTrust, CollectionListing, FailedCollection, HistoryEntry, IdentityCard,
     IntroductionInfo, ItemInfo, ItemKind, LinkInfo, ListedCollection, MemberInfo,
-    PendingCollection, PendingKind, PublicScope, Role, SavedState, TrustRestore,
+    PendingCollection, PendingKind, PublicScope, Role, SavedState, SignerTrust, TrustRestore,
 };
 pub use remote::{MemoryServer, RemoteStore};
 pub use session::Session;

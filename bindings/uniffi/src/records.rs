@@ -128,6 +128,34 @@ pub struct ItemInfo {
     pub version: u32,
     /// Whether it is in the trash.
     pub trashed: bool,
+    /// Whose key signed the newest version, as this user's trust store
+    /// judges it (`None` through a public link, which has no trust store).
+    /// Show a version by a changed or an earlier key as not the author's.
+    pub last_author_trust: Option<SignerTrust>,
+}
+
+/// Whose key signed an operation, for this user.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum SignerTrust {
+    /// The author's current card in the log, judged so.
+    Current {
+        /// How the trust store judges it.
+        trust: CardTrust,
+    },
+    /// A key from before the author's current membership (a reinstall, a key
+    /// change, an impostor since removed), or someone no longer a member.
+    Earlier,
+}
+
+impl SignerTrust {
+    pub(crate) fn from_core(t: sealshare::SignerTrust) -> Self {
+        match t {
+            sealshare::SignerTrust::Current(trust) => Self::Current {
+                trust: CardTrust::from_core(trust),
+            },
+            sealshare::SignerTrust::Earlier => Self::Earlier,
+        }
+    }
 }
 
 impl From<sealshare::Item> for ItemInfo {
@@ -150,6 +178,7 @@ impl From<sealshare::Item> for ItemInfo {
                 .unwrap_or_default(),
             version: i.version(),
             trashed: i.trashed,
+            last_author_trust: None,
         }
     }
 }
@@ -173,6 +202,26 @@ pub struct ItemListing {
     pub items: Vec<ItemInfo>,
     /// The items that could not, sorted by id.
     pub unreadable: Vec<UnreadableItem>,
+}
+
+impl ItemListing {
+    /// A member's listing, each item with whose key signed its newest version.
+    pub(crate) fn judged(l: sealshare::ItemListing, signers: &sealshare::Signers<'_>) -> Self {
+        let trust: Vec<_> = l
+            .items
+            .iter()
+            .map(|i| {
+                i.versions
+                    .last()
+                    .map(|v| SignerTrust::from_core(signers.judge(&v.author, v.seq)))
+            })
+            .collect();
+        let mut out = Self::from(l);
+        for (item, t) in out.items.iter_mut().zip(trust) {
+            item.last_author_trust = t;
+        }
+        out
+    }
 }
 
 impl From<sealshare::ItemListing> for ItemListing {
