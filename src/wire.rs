@@ -285,9 +285,17 @@ pub fn to_text(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Decodes unpadded base64url, refusing input longer than `max_bytes` once decoded.
+/// Decodes unpadded base64url, refusing input longer than `max_bytes` once
+/// decoded. A text form has one spelling: whitespace or a newline anywhere in
+/// it, at either end included, is refused, never trimmed (a caller reading a
+/// file trims its own line ending, knowingly).
 pub fn from_text(text: &str, what: &'static str, max_bytes: usize) -> Result<Vec<u8>, DecodeError> {
-    let text = text.trim();
+    if text.chars().any(char::is_whitespace) {
+        return Err(DecodeError::invalid(
+            what,
+            "the text form contains whitespace or a newline (it is not trimmed)",
+        ));
+    }
     let decoded_len = text.len() / 4 * 3 + 3;
     if decoded_len > max_bytes.saturating_add(3) {
         return Err(DecodeError::TooLong {
@@ -368,6 +376,22 @@ mod tests {
         assert_eq!(t, "-_8A");
         assert_eq!(from_text(&t, "x", 16).unwrap(), vec![0xfb, 0xff, 0]);
         assert!(from_text("!!", "x", 16).is_err());
+        // One spelling: whitespace anywhere is refused, not trimmed.
+        for spaced in [
+            format!("{t} "),
+            format!(" {t}"),
+            format!("{t}\n"),
+            format!("A{t}").replacen('A', "A\n", 1),
+            format!("{t}\t"),
+        ] {
+            assert!(
+                matches!(
+                    from_text(&spaced, "x", 16),
+                    Err(DecodeError::Invalid { .. })
+                ),
+                "{spaced:?}"
+            );
+        }
         assert!(from_text(&"A".repeat(100), "x", 16).is_err());
     }
 }

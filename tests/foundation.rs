@@ -14,7 +14,7 @@ use sealshare::crypto::secret::SecretKey;
 use sealshare::crypto::sign::{Domain, SigningKey};
 use sealshare::crypto::wrap::{WrapContext, WrappedSecret};
 use sealshare::crypto::x25519::{KemPublicKey, KemSecretKey};
-use sealshare::{Acceptance, Account, Error, Identity, TrustStatus, TrustStore};
+use sealshare::{Acceptance, Account, DecodeError, Error, Identity, TrustStatus, TrustStore};
 
 mod support;
 
@@ -222,6 +222,13 @@ fn malformed_cards_get_typed_errors() {
         Identity::from_text("not base64!"),
         Err(Error::Decode(_))
     ));
+    // A text form has one spelling: a trailing newline is refused, not trimmed.
+    let card = account("tess").identity().to_text();
+    assert!(matches!(
+        Identity::from_text(&format!("{card}\n")),
+        Err(Error::Decode(DecodeError::Invalid { .. }))
+    ));
+    assert!(Identity::from_text(&card).is_ok());
     assert!(Account::create("", NOW).is_err());
     assert!(Account::create(&"x".repeat(257), NOW).is_err());
     assert!(Account::create("tab\there", NOW).is_err());

@@ -555,9 +555,18 @@ fn malformed_blobs_are_refused_when_decoded() {
         Err(DecodeError::Truncated { .. })
     ));
 
-    // Text: not base64url, or longer than the largest keystore.
+    // Text: whitespace (never trimmed), not base64url, or longer than the
+    // largest keystore.
     assert!(matches!(
         Keystore::from_text("not base64!"),
+        Err(DecodeError::Invalid { .. })
+    ));
+    assert!(matches!(
+        Keystore::from_text(&format!("{}\n", ks.to_text())),
+        Err(DecodeError::Invalid { .. })
+    ));
+    assert!(matches!(
+        Keystore::from_text("not-base64!"),
         Err(DecodeError::Base64 { .. })
     ));
     assert!(matches!(
