@@ -1,4 +1,5 @@
-//! The roles table (DESIGN.md) as code, and the rules an operation can break.
+//! The rules an operation can break (README.md §Roles and SPEC.md §Authority
+//! print the roles table they enforce; `authority.rs` decides who may sign what).
 //!
 //! Every client checks every operation against these rules with the state just
 //! before it; so can a server, since no secret is involved.
