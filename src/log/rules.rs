@@ -1,5 +1,6 @@
-//! The rules an operation can break (README.md §Roles and SPEC.md §Authority
-//! print the roles table they enforce; `authority.rs` decides who may sign what).
+//! The roles table as code (roles, the actions each may take), and the rules
+//! an operation can break. README.md §Roles and SPEC.md §Authority print the
+//! same table; `authority.rs` decides who may sign what.
 //!
 //! Every client checks every operation against these rules with the state just
 //! before it; so can a server, since no secret is involved.
