@@ -722,3 +722,57 @@ fn a_rotation_that_leaves_a_member_out_is_refused() {
     forge(&w, &w.dave, Body::Rotate { rotation });
     assert_refused(&mut w, |v| matches!(v, Violation::RotationRecipients(_)));
 }
+
+/// Lists that name nothing, or one thing twice, are refused as exactly that
+/// (not as a rotation's recipients, an unnamed member or a revoked link).
+#[test]
+fn empty_and_repeated_lists_are_refused_as_such() {
+    let mut w = world();
+    let id = w.coll.id();
+    let clean = w.server.log(&id);
+    let link = w.coll.links().next().unwrap().terms.link;
+    let epoch = w.coll.state().epoch();
+    let cases: Vec<(Body, fn(&Violation) -> bool)> = vec![
+        (
+            Body::Share {
+                epoch,
+                grants: vec![],
+            },
+            |v| matches!(v, Violation::EmptyList(_)),
+        ),
+        (
+            Body::Remove {
+                members: vec![],
+                rotation: rotation_to(&w, [0x51; 32], &[]),
+            },
+            |v| matches!(v, Violation::EmptyList(_)),
+        ),
+        (
+            Body::Remove {
+                members: vec!["bob".into(), "bob".into()],
+                rotation: rotation_to(&w, [0x52; 32], &[]),
+            },
+            |v| matches!(v, Violation::NamedTwice(m) if m.contains("bob")),
+        ),
+        (
+            Body::RevokeLinks {
+                links: vec![],
+                rotation: None,
+            },
+            |v| matches!(v, Violation::EmptyList(_)),
+        ),
+        (
+            Body::RevokeLinks {
+                links: vec![link, link],
+                rotation: None,
+            },
+            |v| matches!(v, Violation::NamedTwice(_)),
+        ),
+    ];
+    for (body, expect) in cases {
+        let alice = &w.alice;
+        forge(&w, alice, body);
+        assert_refused(&mut w, expect);
+        w.server.set_log(&id, clean.clone());
+    }
+}

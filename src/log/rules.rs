@@ -148,6 +148,12 @@ pub enum Violation {
     /// The operation could not be decoded (unknown kind, unsupported version, bad field).
     #[error("malformed: {0}")]
     Malformed(#[from] DecodeError),
+    /// A share, removal or revocation that names nothing.
+    #[error("it names no {0}: at least one is needed")]
+    EmptyList(&'static str),
+    /// A removal or revocation that names the same member or link twice.
+    #[error("{0} is named twice")]
+    NamedTwice(String),
     /// The operation names another collection.
     #[error("it belongs to another collection")]
     WrongCollection,
@@ -383,6 +389,8 @@ impl Violation {
             | V::WrongEpoch { .. }
             | V::RotationRequired
             | V::RotationRecipients(_)
+            | V::EmptyList(_)
+            | V::NamedTwice(_)
             | V::ItemExists
             | V::WrongVersion { .. }
             | V::ItemShape(_)

@@ -61,13 +61,16 @@ impl LogState {
         dry: bool,
     ) -> Result<EventKind, Violation> {
         if links.is_empty() {
-            return Err(Violation::NoSuchLink);
+            return Err(Violation::EmptyList("link to revoke"));
         }
         let mut seen = HashSet::with_capacity(links.len());
         let mut needs_rotation = false;
         for l in links {
             let rec = self.links.get(l).ok_or(Violation::NoSuchLink)?;
-            if rec.revoked.is_some() || !seen.insert(*l) {
+            if !seen.insert(*l) {
+                return Err(Violation::NamedTwice(format!("link {l}")));
+            }
+            if rec.revoked.is_some() {
                 return Err(Violation::LinkRevoked);
             }
             needs_rotation |= rec.terms.carries_epoch_key();

@@ -41,9 +41,7 @@ impl LogState {
     ) -> Result<EventKind, Violation> {
         self.check_fresh_epoch(epoch, op.time)?;
         if grants.is_empty() {
-            return Err(Violation::RotationRecipients(
-                "a share adds at least one member",
-            ));
+            return Err(Violation::EmptyList("member to share with"));
         }
         if self.members.len() + grants.len() > MAX_MEMBERS {
             return Err(Violation::Limit("too many members"));
@@ -112,13 +110,13 @@ impl LogState {
         dry: bool,
     ) -> Result<EventKind, Violation> {
         if members.is_empty() {
-            return Err(Violation::NoSuchMember(String::new()));
+            return Err(Violation::EmptyList("member to remove"));
         }
         let mut seen = HashSet::with_capacity(members.len());
         for member in members {
             self.managed_member(actor, member)?;
             if !seen.insert(member.as_str()) {
-                return Err(Violation::NoSuchMember(member.clone()));
+                return Err(Violation::NamedTwice(format!("member {member:?}")));
             }
         }
         self.check_rotation(op, rotation, &|h| !seen.contains(h), &[])?;
