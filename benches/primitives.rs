@@ -58,7 +58,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|_| SigningKey::generate())
         .collect::<Result<_, _>>()?;
     let keys: Vec<VerifyingKey> = signers.iter().map(|s| s.verifying_key()).collect();
-    let domain = Domain::new("bench");
+    let domain = Domain::IdentityCard;
     let msgs: Vec<Vec<u8>> = (0..n).map(|i| format!("operation {i:08} with a body of typical size .......................................").into_bytes()).collect();
     let sigs: Vec<Signature> = msgs
         .iter()

@@ -5,7 +5,7 @@ use std::fmt;
 
 use crate::crypto::password::{Argon2Budget, Argon2Params};
 use crate::crypto::secret::{SecretBytes, SecretKey};
-use crate::crypto::sign::{Domain, Signature, SigningKey};
+use crate::crypto::sign::SigningKey;
 use crate::crypto::wrap::{WrapContext, WrappedSecret};
 use crate::crypto::x25519::KemSecretKey;
 use crate::error::Result;
@@ -163,11 +163,6 @@ impl Account {
     /// The handle.
     pub fn handle(&self) -> &str {
         self.identity.handle()
-    }
-
-    /// Signs `msg` as an object of kind `domain`.
-    pub fn sign(&self, domain: Domain, msg: &[u8]) -> Signature {
-        self.signing.sign(domain, msg)
     }
 
     /// Signs an operation of a collection's log as this account (the author is

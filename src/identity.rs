@@ -68,7 +68,7 @@ impl Identity {
             created_at,
             signature: Signature::from_bytes([0; 64]),
         };
-        card.signature = signer.sign(Domain::IDENTITY_CARD, &card.signed_bytes());
+        card.signature = signer.sign(Domain::IdentityCard, &card.signed_bytes());
         Ok(card)
     }
 
@@ -164,7 +164,7 @@ impl Identity {
             signature,
         };
         card.signing_key
-            .verify(Domain::IDENTITY_CARD, &card.signed_bytes(), &card.signature)?;
+            .verify(Domain::IdentityCard, &card.signed_bytes(), &card.signature)?;
         Ok(card)
     }
 

@@ -564,7 +564,7 @@ fn wrapping_to_a_low_order_x25519_key_is_refused() {
         card.extend_from_slice(&signer.verifying_key().to_bytes());
         card.extend_from_slice(&point);
         card.extend_from_slice(&NOW.to_be_bytes());
-        let signature = signer.sign(Domain::IDENTITY_CARD, &card);
+        let signature = signer.sign(Domain::IdentityCard, &card);
         card.extend_from_slice(&signature.to_bytes());
         let r = Identity::from_bytes(&card);
         assert!(

@@ -806,7 +806,7 @@ fn hand_card(
         .fixed(kem_pk)
         .u64(who.identity().created_at());
     let signature =
-        signature.unwrap_or_else(|| who.sign(Domain::IDENTITY_CARD, w.as_slice()).to_bytes());
+        signature.unwrap_or_else(|| who.sign(Domain::IdentityCard, w.as_slice()).to_bytes());
     w.fixed(&signature);
     w.finish()
 }

@@ -38,31 +38,37 @@ pub const SIGNATURE_LEN: usize = 64;
 /// Length of a public key.
 pub const PUBLIC_KEY_LEN: usize = 32;
 
-/// The kind of a signed message. The signed bytes are
-/// `"sealshare/v1/sig/" || label || 0x00 || message`, so a signature made for one
-/// kind of object never verifies as another.
+/// The kind of a signed message: a closed set, so no caller can sign bytes
+/// under a label the crate gives meaning to. The signed bytes are
+/// `"sealshare/v1/sig/" || label || 0x00 || message`, so a signature made for
+/// one kind of object never verifies as another.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Domain(&'static str);
+#[non_exhaustive]
+pub enum Domain {
+    /// A self-signed identity card (label `identity-card`).
+    IdentityCard,
+    /// An operation of a collection's log (label `operation`).
+    Operation,
+    /// A join's proof that the joiner holds an invite link's secret (label
+    /// `link-join`).
+    LinkJoin,
+}
 
 impl Domain {
-    /// A self-signed identity card.
-    pub const IDENTITY_CARD: Domain = Domain("identity-card");
-
-    /// A domain for a kind of signed object. Labels must be unique per kind; the
-    /// crate's own labels are listed in SPEC.md.
-    pub const fn new(label: &'static str) -> Self {
-        Domain(label)
+    /// The label (SPEC.md §Signatures lists them).
+    pub const fn label(self) -> &'static str {
+        match self {
+            Domain::IdentityCard => "identity-card",
+            Domain::Operation => "operation",
+            Domain::LinkJoin => "link-join",
+        }
     }
 
-    /// The label.
-    pub fn label(&self) -> &'static str {
-        self.0
-    }
-
-    fn message(&self, msg: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(17 + self.0.len() + 1 + msg.len());
+    fn message(self, msg: &[u8]) -> Vec<u8> {
+        let label = self.label();
+        let mut out = Vec::with_capacity(17 + label.len() + 1 + msg.len());
         out.extend_from_slice(b"sealshare/v1/sig/");
-        out.extend_from_slice(self.0.as_bytes());
+        out.extend_from_slice(label.as_bytes());
         out.push(0);
         out.extend_from_slice(msg);
         out
@@ -168,7 +174,7 @@ impl VerifyingKey {
     pub fn verify(&self, domain: Domain, msg: &[u8], sig: &Signature) -> Result<()> {
         self.verify_raw(&domain.message(msg), sig)
             .map_err(|_| Error::BadSignature {
-                what: domain.0.to_string(),
+                what: domain.label().to_string(),
             })
     }
 
@@ -502,10 +508,10 @@ mod tests {
     fn sign_verify_and_domains() {
         let key = SigningKey::generate().unwrap();
         let vk = key.verifying_key();
-        let sig = key.sign(Domain::IDENTITY_CARD, b"hello");
-        vk.verify(Domain::IDENTITY_CARD, b"hello", &sig).unwrap();
-        assert!(vk.verify(Domain::new("other"), b"hello", &sig).is_err());
-        assert!(vk.verify(Domain::IDENTITY_CARD, b"hellO", &sig).is_err());
+        let sig = key.sign(Domain::IdentityCard, b"hello");
+        vk.verify(Domain::IdentityCard, b"hello", &sig).unwrap();
+        assert!(vk.verify(Domain::LinkJoin, b"hello", &sig).is_err());
+        assert!(vk.verify(Domain::IdentityCard, b"hellO", &sig).is_err());
         assert!(!format!("{key:?}").contains(&crate::wire::to_text(key.seed().expose())));
     }
 
@@ -547,7 +553,7 @@ mod tests {
             .zip(sigs)
             .map(|((key, msg), signature)| BatchItem {
                 key,
-                domain: Domain::IDENTITY_CARD,
+                domain: Domain::IdentityCard,
                 msg,
                 signature,
             })
@@ -563,7 +569,7 @@ mod tests {
         let mut sigs: Vec<Signature> = sks
             .iter()
             .zip(&msgs)
-            .map(|(k, m)| k.sign(Domain::IDENTITY_CARD, m))
+            .map(|(k, m)| k.sign(Domain::IdentityCard, m))
             .collect();
         verify_batch(&items(&keys, &msgs, &sigs)).unwrap();
         sigs[417].0[40] ^= 1;
@@ -584,17 +590,17 @@ mod tests {
         let r = Scalar::from_bytes_mod_order([7u8; 32]);
         let big_r = ED25519_BASEPOINT_POINT * r + EIGHT_TORSION[4]; // order-2 component
         let r_bytes = big_r.compress().to_bytes();
-        let k = challenge(&r_bytes, vk.as_bytes(), &Domain::IDENTITY_CARD.message(msg));
+        let k = challenge(&r_bytes, vk.as_bytes(), &Domain::IdentityCard.message(msg));
         let s = r + k * a;
         let mut sig = [0u8; 64];
         sig[..32].copy_from_slice(&r_bytes);
         sig[32..].copy_from_slice(&s.to_bytes());
         let sig = Signature(sig);
-        let single = vk.verify(Domain::IDENTITY_CARD, msg, &sig).is_ok();
+        let single = vk.verify(Domain::IdentityCard, msg, &sig).is_ok();
         for _ in 0..32 {
             let item = [BatchItem {
                 key: &vk,
-                domain: Domain::IDENTITY_CARD,
+                domain: Domain::IdentityCard,
                 msg,
                 signature: &sig,
             }];

@@ -15,7 +15,7 @@ pub use body::{Body, Grant, ItemHeader, ItemKind, MAX_PREVIOUS_KEYS, Rotation};
 pub(crate) use body::{read_card, read_handle};
 
 /// The signature domain of operations.
-pub const OP_DOMAIN: Domain = Domain::new("operation");
+pub const OP_DOMAIN: Domain = Domain::Operation;
 /// The largest encoded operation accepted.
 pub const MAX_OP_LEN: usize = 8 << 20;
 /// The most members a collection may have (and a share may add at once).
@@ -77,7 +77,7 @@ pub struct LinkId(pub [u8; 16]);
 id_text!(LinkId, "link id");
 
 /// The signature domain of a join's proof that the joiner holds the link secret.
-pub const JOIN_PROOF_DOMAIN: Domain = Domain::new("link-join");
+pub const JOIN_PROOF_DOMAIN: Domain = Domain::LinkJoin;
 
 /// The message a join proof signs: `collection [16] || link [16] || joiner's
 /// card fingerprint [32] || role u8`, so a proof is good for one joiner, one
