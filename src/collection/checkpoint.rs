@@ -83,7 +83,7 @@ impl Collection {
             state,
             keys,
             hashes,
-            pin: None,
+            creator_key: None,
         })
     }
 }

@@ -51,8 +51,8 @@ pub struct Collection {
     state: LogState,
     keys: EpochKeys,
     hashes: Vec<OpHash>,
-    /// The creator's signing key, when opened from a link that pins it.
-    pin: Option<[u8; 32]>,
+    /// The creator's signing key, when opened from a link that carries it.
+    creator_key: Option<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Collection {
@@ -110,20 +110,20 @@ impl Collection {
             state: LogState::empty(id),
             keys: EpochKeys::default(),
             hashes: Vec::new(),
-            pin: None,
+            creator_key: None,
         }
     }
 
     /// Opens a collection whose creator's signing key the caller knows (from a
     /// link): a log whose first operation is signed by anyone else is refused
     /// with [`Error::Fork`] at 0, whatever the server serves.
-    pub fn open_pinned(
+    pub fn open_with_creator_key(
         client: &mut Client,
         id: CollectionId,
         creator_key: &[u8; 32],
     ) -> Result<Self> {
         let mut collection = Self::empty(id);
-        collection.pin = Some(*creator_key);
+        collection.creator_key = Some(*creator_key);
         collection.sync(client)?;
         if collection.state.is_empty() {
             return Err(Error::NotFound(format!("collection {id}")));
@@ -160,8 +160,8 @@ impl Collection {
         let from = known.saturating_sub(1);
         let served = client.remote.fetch(&id, from)?;
         let new: &[Vec<u8>] = if known == 0 {
-            if let Some(pin) = &self.pin {
-                check_pin(served.first().map(Vec::as_slice), pin)?;
+            if let Some(key) = &self.creator_key {
+                check_creator_key(served.first().map(Vec::as_slice), key)?;
             }
             &served
         } else {
@@ -487,11 +487,11 @@ fn introductions_into(
     }
 }
 
-/// Checks that the first operation creates the collection with the pinned key.
-pub(crate) fn check_pin(first: Option<&[u8]>, pin: &[u8; 32]) -> Result<()> {
+/// Checks that the first operation creates the collection with the creator key a link carries.
+pub(crate) fn check_creator_key(first: Option<&[u8]>, key: &[u8; 32]) -> Result<()> {
     let op = Operation::from_bytes(first.ok_or(Error::NotFound("the collection's log".into()))?)?;
     match &op.body {
-        Body::Create { owner, .. } if owner.signing_key().as_bytes() == pin => Ok(()),
+        Body::Create { owner, .. } if owner.signing_key().as_bytes() == key => Ok(()),
         _ => Err(Error::Fork { seq: 0 }),
     }
 }

@@ -38,12 +38,12 @@ impl Default for InviteTerms {
 }
 
 impl Collection {
-    /// The collection creator's signing key (what links pin).
+    /// The collection creator's signing key (what links carry).
     pub(crate) fn creator_key(&self) -> Result<[u8; 32]> {
         if self.state().is_empty() {
             return Err(Error::NotFound("the collection's log".into()));
         }
-        Ok(self.state().founder_key())
+        Ok(self.state().creator_key())
     }
 
     /// The current epoch key wrapped to a link's KEM key.
@@ -110,7 +110,8 @@ impl Collection {
                 "a public link admits no one; open it with PublicView",
             ));
         }
-        let mut collection = Self::open_pinned(client, url.collection(), url.creator_key())?;
+        let mut collection =
+            Self::open_with_creator_key(client, url.collection(), url.creator_key())?;
         let derived = url.secrets(None)?;
         let link = url.link();
         collection.commit(client, false, &mut |this, client| {

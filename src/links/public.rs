@@ -12,7 +12,7 @@ use crate::collection::items::{
     item_view, open_content, open_content_into, open_item_key, open_metadata,
 };
 use crate::collection::keys::{self, EpochKeys, LINK_EPOCH_KEY_PURPOSE, link_recipient};
-use crate::collection::{Client, Collection, ItemListing, Remote, check_pin};
+use crate::collection::{Client, Collection, ItemListing, Remote, check_creator_key};
 use crate::crypto::aead::SealedBox;
 use crate::crypto::password::{Argon2Budget, Argon2Params, Profile};
 use crate::crypto::secret::SecretKey;
@@ -252,7 +252,7 @@ impl PublicView {
             ));
         }
         let ops = remote.fetch(&url.collection(), 0)?;
-        check_pin(ops.first().map(Vec::as_slice), url.creator_key())?;
+        check_creator_key(ops.first().map(Vec::as_slice), url.creator_key())?;
         let mut state = LogState::empty(url.collection());
         state.extend_from_bytes(&ops, now)?;
         let rec = state

@@ -76,7 +76,7 @@ impl LogState {
             .fixed(&self.head)
             .u64(self.last_time)
             .str(&self.owner)
-            .fixed(&self.founder_key)
+            .fixed(&self.creator_key)
             .u8(u8::from(self.stale));
         w.u32(self.members.len() as u32);
         for m in self.members.values() {
@@ -203,7 +203,7 @@ impl LogState {
         let head = r.array()?;
         let last_time = r.u64()?;
         let owner = r.str("owner", MAX_HANDLE_LEN)?.to_owned();
-        let founder_key = r.array()?;
+        let creator_key = r.array()?;
         let stale = flag(r)?;
         let n = r.count("members", MAX_MEMBERS, 50)?;
         let mut members = BTreeMap::new();
@@ -360,7 +360,7 @@ impl LogState {
         let (open_links, key_links) = crate::log::state::link_indexes(&links);
         let holders = members.values().filter(|m| m.key.is_some()).count();
         Ok(Self {
-            founder_key,
+            creator_key,
             links,
             open_links,
             key_links,

@@ -42,7 +42,7 @@ pub struct LogState {
     pub(crate) head: OpHash,
     pub(crate) last_time: u64,
     pub(crate) owner: String,
-    pub(crate) founder_key: [u8; 32],
+    pub(crate) creator_key: [u8; 32],
     pub(crate) members: BTreeMap<String, Member>,
     /// How many members hold a key (every rotation wraps to exactly them).
     pub(crate) holders: usize,
@@ -98,7 +98,7 @@ impl Clone for LogState {
             head: self.head,
             last_time: self.last_time,
             owner: self.owner.clone(),
-            founder_key: self.founder_key,
+            creator_key: self.creator_key,
             members: self.members.clone(),
             holders: self.holders,
             epochs: self.epochs.clone(),
@@ -125,7 +125,7 @@ impl LogState {
             head: [0; 32],
             last_time: 0,
             owner: String::new(),
-            founder_key: [0; 32],
+            creator_key: [0; 32],
             members: BTreeMap::new(),
             holders: 0,
             epochs: Vec::new(),
@@ -166,9 +166,9 @@ impl LogState {
     pub fn owner(&self) -> &str {
         &self.owner
     }
-    /// The signing key of the collection's creator (what links pin).
-    pub fn founder_key(&self) -> [u8; 32] {
-        self.founder_key
+    /// The signing key of the collection's creator (what links carry, so a reader refuses a log that another key created).
+    pub fn creator_key(&self) -> [u8; 32] {
+        self.creator_key
     }
     /// Every member, the owner included, by handle.
     pub fn members(&self) -> &BTreeMap<String, Member> {
@@ -551,7 +551,7 @@ impl LogState {
             return Ok(EventKind::Created);
         }
         self.owner = op.author.to_owned();
-        self.founder_key = owner.signing_key().to_bytes();
+        self.creator_key = owner.signing_key().to_bytes();
         self.insert_member(
             op.author.to_owned(),
             Member {
