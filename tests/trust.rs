@@ -422,3 +422,34 @@ fn what_an_unconfirmed_card_signs_is_not_believed_as_the_members() {
         SignerTrust::Current(CardTrust::Pinned)
     );
 }
+
+/// Sharing, approving and completing an invitation pin the card they name,
+/// but only once the operation is in the log: a share the rules refuse (a
+/// viewer sharing) leaves the trust store as it was.
+#[test]
+fn a_refused_share_pins_nothing() {
+    let server = TestServer::new();
+    let clock = TestClock::at(10_000);
+    let mut alice = user("alice", &server, &clock);
+    let mut carol = user("carol", &server, &clock);
+    let dan = user("dan", &server, &clock);
+    introduce(&mut [&mut alice, &mut carol]);
+    let mut coll = Collection::create(&mut alice, "Notes", "").unwrap();
+    coll.share(&mut alice, carol.account().identity(), Role::Viewer)
+        .unwrap();
+    let mut carols = Collection::open(&mut carol, coll.id()).unwrap();
+    carols.accept(&mut carol).unwrap();
+    let before = carol.trust().to_bytes();
+    let err = carols
+        .share(&mut carol, dan.account().identity(), Role::Viewer)
+        .unwrap_err();
+    assert!(matches!(err, Error::NotAllowed(_)), "{err:?}");
+    assert_eq!(carol.trust().to_bytes(), before, "byte for byte");
+    // The owner's share goes through, and pins Dan's card.
+    coll.share(&mut alice, dan.account().identity(), Role::Viewer)
+        .unwrap();
+    assert_eq!(
+        alice.trust().get("dan").unwrap().card,
+        *dan.account().identity()
+    );
+}

@@ -165,6 +165,19 @@ impl Client {
         self.trust.observe(card, now)
     }
 
+    /// Pins each card as the user's own act, after the operation that acted
+    /// on them is in the log (see [`TrustStore::observe`]).
+    pub(crate) fn pin_all<'a>(
+        &mut self,
+        cards: impl IntoIterator<Item = &'a Identity>,
+    ) -> Result<()> {
+        let now = self.now();
+        for card in cards {
+            self.trust.observe(card, now)?;
+        }
+        Ok(())
+    }
+
     /// How the trust store judges `card`, changing nothing.
     pub fn assess(&self, card: &Identity) -> CardTrust {
         self.trust.assess(card)

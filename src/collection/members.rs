@@ -15,7 +15,9 @@ use crate::trust::CardTrust;
 impl Collection {
     /// Shares the collection with the holder of `card` at `role`. The card is
     /// checked against the trust store first: a card that differs from the one
-    /// pinned for its handle is refused with [`crate::Error::KeyChanged`].
+    /// pinned for its handle is refused with [`crate::Error::KeyChanged`] and
+    /// nothing is sent. A new handle's card is pinned once the share is in the
+    /// log; a refused share pins nothing.
     pub fn share(&mut self, client: &mut Client, card: &Identity, role: Role) -> Result<()> {
         self.share_many(client, &[(card.clone(), role)])
     }
@@ -23,7 +25,7 @@ impl Collection {
     /// Shares with several people in one operation (one wrap each, on all cores).
     pub fn share_many(&mut self, client: &mut Client, grants: &[(Identity, Role)]) -> Result<()> {
         for (card, _) in grants {
-            client.observe(card)?;
+            client.trust.check_or_new(card)?;
         }
         self.commit(client, true, &mut |this, _| {
             let id = this.id();
@@ -41,6 +43,9 @@ impl Collection {
                 .collect::<Result<Vec<_>>>()?;
             Ok(Body::Share { epoch, grants })
         })?;
+        // Sharing is the user's act of trust in these cards: they are pinned
+        // once the share is in the log, never for a share that was refused.
+        client.pin_all(grants.iter().map(|(card, _)| card))?;
         Ok(())
     }
 

@@ -162,7 +162,7 @@ impl Collection {
             .member(member)
             .map(|m| m.card.clone())
             .ok_or_else(|| Error::NotFound(format!("member {member:?}")))?;
-        client.observe(&card)?;
+        client.trust.check_or_new(&card)?;
         self.commit(client, true, &mut |this, _| {
             let epoch = this.state().epoch();
             Ok(Body::Approve {
@@ -171,6 +171,9 @@ impl Collection {
                 wrap: keys::wrap_to(&card, &this.id(), epoch, this.current_key()?)?,
             })
         })?;
+        // Approving is the user's act of trust in the joiner's card: pinned
+        // once the approval is in the log.
+        client.pin_all(std::iter::once(&card))?;
         Ok(())
     }
 
@@ -248,7 +251,7 @@ impl Collection {
     /// Completes a pending invitation now that the invitee's card is known: the
     /// card is checked against the trust store, then the key is wrapped to it.
     pub fn complete_invitation(&mut self, client: &mut Client, card: &Identity) -> Result<()> {
-        client.observe(card)?;
+        client.trust.check_or_new(card)?;
         self.commit(client, true, &mut |this, _| {
             let epoch = this.state().epoch();
             Ok(Body::CompleteInvite {
@@ -257,6 +260,7 @@ impl Collection {
                 wrap: keys::wrap_to(card, &this.id(), epoch, this.current_key()?)?,
             })
         })?;
+        client.pin_all(std::iter::once(card))?;
         Ok(())
     }
 
