@@ -194,28 +194,58 @@ impl Prepared {
                 (latest.version.saturating_add(1), latest.parent)
             }
         };
-        let epoch = this.state.epoch();
-        let wrapped_key = if dry {
-            SealedBox::placeholder()
-        } else {
-            SealedBox::seal(
-                this.current_key()?,
-                self.key.expose(),
-                &keys::item_key_aad(&this.id(), &self.item, version, epoch),
-            )?
-        };
-        let header = ItemHeader {
-            item: self.item,
-            version,
-            kind: self.kind,
-            parent,
-            epoch,
-            wrapped_key,
-            metadata: self.metadata.clone(),
-            content: self.content.clone(),
-        };
+        let header = version_header(
+            this,
+            VersionParts {
+                item: self.item,
+                version,
+                kind: self.kind,
+                parent,
+                key: &self.key,
+                metadata: &self.metadata,
+                content: &self.content,
+            },
+            dry,
+        )?;
         Ok((version, Body::PutItem(Box::new(header))))
     }
+}
+
+/// What a new version of an item is made of, besides the head it lands on.
+struct VersionParts<'a> {
+    item: ItemId,
+    version: u32,
+    kind: ItemKind,
+    parent: Option<ItemId>,
+    key: &'a SecretKey,
+    metadata: &'a SealedBox,
+    content: &'a Option<ContentDigest>,
+}
+
+/// The one way a version's header is built on the head `this` knows: the
+/// item key sealed under the current epoch for exactly this version (a `dry`
+/// header, for checking against the rules, seals nothing).
+fn version_header(this: &Collection, parts: VersionParts<'_>, dry: bool) -> Result<ItemHeader> {
+    let epoch = this.state.epoch();
+    let wrapped_key = if dry {
+        SealedBox::placeholder()
+    } else {
+        SealedBox::seal(
+            this.current_key()?,
+            parts.key.expose(),
+            &keys::item_key_aad(&this.id(), &parts.item, parts.version, epoch),
+        )?
+    };
+    Ok(ItemHeader {
+        item: parts.item,
+        version: parts.version,
+        kind: parts.kind,
+        parent: parts.parent,
+        epoch,
+        wrapped_key,
+        metadata: parts.metadata.clone(),
+        content: parts.content.clone(),
+    })
 }
 
 impl Collection {
@@ -341,27 +371,28 @@ impl Collection {
         item: ItemId,
         parent: Option<ItemId>,
     ) -> Result<u32> {
-        let current = self.record(item)?.latest.header.clone();
-        let key = self.item_key(&current)?;
         let mut version = 0;
         self.commit(client, true, &mut |this, _| {
-            let latest = &this.record(item)?.latest.header;
+            // The newest version on this head, with its own key: a rebase over
+            // a concurrent version moves that version, never an older key
+            // paired with newer metadata.
+            let latest = this.record(item)?.latest.header.clone();
+            let key = this.item_key(&latest)?;
             version = latest.version.saturating_add(1);
-            let epoch = this.state.epoch();
-            Ok(Body::PutItem(Box::new(ItemHeader {
-                item,
-                version,
-                kind: latest.kind,
-                parent,
-                epoch,
-                wrapped_key: SealedBox::seal(
-                    this.current_key()?,
-                    key.expose(),
-                    &keys::item_key_aad(&this.id(), &item, version, epoch),
-                )?,
-                metadata: latest.metadata.clone(),
-                content: latest.content.clone(),
-            })))
+            let header = version_header(
+                this,
+                VersionParts {
+                    item,
+                    version,
+                    kind: latest.kind,
+                    parent,
+                    key: &key,
+                    metadata: &latest.metadata,
+                    content: &latest.content,
+                },
+                false,
+            )?;
+            Ok(Body::PutItem(Box::new(header)))
         })?;
         Ok(version)
     }

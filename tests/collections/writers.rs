@@ -266,3 +266,33 @@ fn a_verifying_server_refuses_no_honest_operation() {
     assert_eq!(replay.owner(), "ad");
     assert_eq!(replay.members().len(), 1);
 }
+
+/// A move rebased over a concurrent new version keeps that version's content
+/// and key: the moved item stays readable, with the newer content, in its new
+/// folder (a move must never pair an old item key with newer metadata).
+#[test]
+fn a_move_rebased_over_a_new_version_keeps_the_item_readable() {
+    let Team {
+        mut owner,
+        mut coll,
+        people,
+        ..
+    } = Team::new(&[("ed", Role::Editor)]);
+    let [(mut ed, mut eds)]: [_; 1] = people.try_into().unwrap();
+    let file = coll
+        .add_file(&mut owner, None, "notes.txt", "text/plain", b"v1")
+        .unwrap();
+    let folder = coll.add_folder(&mut owner, None, "Archive").unwrap();
+    eds.sync(&mut ed).unwrap();
+    // The owner saves v2; Ed, on the head before it, moves the file.
+    coll.update_file(&mut owner, file, None, b"v2").unwrap();
+    eds.move_item(&mut ed, file, Some(folder)).unwrap();
+    for (c, client) in [(&mut coll, &mut owner), (&mut eds, &mut ed)] {
+        c.sync(client).unwrap();
+        let item = c.item(file).unwrap();
+        assert_eq!(item.parent, Some(folder));
+        assert_eq!(item.metadata.name, "notes.txt");
+        assert_eq!(c.read(client, file).unwrap(), b"v2");
+    }
+    assert!(coll.items().is_complete(), "every item still reads");
+}
