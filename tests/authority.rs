@@ -732,7 +732,8 @@ fn empty_and_repeated_lists_are_refused_as_such() {
     let clean = w.server.log(&id);
     let link = w.coll.links().next().unwrap().terms.link;
     let epoch = w.coll.state().epoch();
-    let cases: Vec<(Body, fn(&Violation) -> bool)> = vec![
+    type Expect = fn(&Violation) -> bool;
+    let cases: Vec<(Body, Expect)> = vec![
         (
             Body::Share {
                 epoch,
