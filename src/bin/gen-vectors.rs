@@ -650,6 +650,23 @@ impl Refusals<'_> {
             .to_vec())
     }
 
+    /// [`Refusals::refuse`] of `body` signed by `who` at `prefix`, which the
+    /// rules refuse with `violation`.
+    #[allow(clippy::too_many_arguments)]
+    fn refuse_signed(
+        &mut self,
+        what: &str,
+        prefix: u64,
+        who: &Account,
+        time: Option<u64>,
+        body: Body,
+        now: u64,
+        violation: &str,
+    ) -> sealshare::Result<()> {
+        let bytes = self.signed(prefix, who, time, body)?;
+        self.refuse(what, prefix, bytes, now, refused_op(prefix, violation))
+    }
+
     fn refuse(
         &mut self,
         what: &str,
@@ -1303,20 +1320,16 @@ fn refusals_of_log(
         now,
         malformed_op(at, "Invalid"),
     )?;
-    let bytes = r.signed(
+    r.refuse_signed(
+        "a rotation that leaves a key-holding member (carol) out",
         at,
         &p.bob,
         None,
         Body::Rotate {
             rotation: dummy_rotation(2, &[1], &[&p.alice, &p.bob])?,
         },
-    )?;
-    r.refuse(
-        "a rotation that leaves a key-holding member (carol) out",
-        at,
-        bytes,
         now,
-        refused_op(at, "RotationRecipients"),
+        "RotationRecipients",
     )?;
     let weak = hand_card(
         &p.mallory,
@@ -1409,33 +1422,36 @@ fn refusals_of_log(
         state.last_time() + 1_000,
         json!({ "error": "not_yet_valid", "seq": at }),
     )?;
-    let bytes = r.signed(at, &p.mallory, None, Body::Accept)?;
-    r.refuse(
+    r.refuse_signed(
         "an accept signed by someone never added",
         at,
-        bytes,
+        &p.mallory,
+        None,
+        Body::Accept,
         now,
-        refused_op(at, "NotAMember"),
+        "NotAMember",
     )?;
 
     // Standing and role (the authority table), decided before anything else.
     let at = m("shared");
-    let bytes = r.signed(at, &p.alice, None, Body::Leave)?;
-    r.refuse(
+    r.refuse_signed(
         "the owner leaving",
         at,
-        bytes,
+        &p.alice,
+        None,
+        Body::Leave,
         now,
-        refused_op(at, "OwnerCannotLeave"),
+        "OwnerCannotLeave",
     )?;
     let at = m("carol_added");
-    let bytes = r.signed(at, &p.carol, None, Body::Trash { item: beds })?;
-    r.refuse(
+    r.refuse_signed(
         "a collaborator trashing another member's item",
         at,
-        bytes,
+        &p.carol,
+        None,
+        Body::Trash { item: beds },
         now,
-        refused_op(at, "RoleTooLow"),
+        "RoleTooLow",
     )?;
     let at = m("carol_viewer");
     let bytes = r.signed(
@@ -1452,72 +1468,63 @@ fn refusals_of_log(
         refused_op(at, "RoleTooLow"),
     )?;
     let at = m("grace_pending");
-    let bytes = r.signed(at, &p.grace, None, rename(0)?)?;
-    r.refuse(
+    r.refuse_signed(
         "a pending member (added, not accepted) renaming",
         at,
-        bytes,
+        &p.grace,
+        None,
+        rename(0)?,
         now,
-        refused_op(at, "NotAccepted"),
+        "NotAccepted",
     )?;
     let at = m("ivan_waits");
-    let bytes = r.signed(
+    r.refuse_signed(
+        "a rotation by a member awaiting approval",
         at,
         &p.ivan,
         None,
         Body::Rotate {
             rotation: dummy_rotation(2, &[1], &[&p.ivan])?,
         },
-    )?;
-    r.refuse(
-        "a rotation by a member awaiting approval",
-        at,
-        bytes,
         now,
-        refused_op(at, "AwaitsApproval"),
+        "AwaitsApproval",
     )?;
     let at = m("epoch_1");
-    let bytes = r.signed(
+    r.refuse_signed(
+        "a recovery (its box is not for epoch - 1) by an editor",
         at,
         &p.bob,
         None,
         Body::Rotate {
             rotation: dummy_rotation(2, &[0], &[&p.alice, &p.bob, &p.carol])?,
         },
-    )?;
-    r.refuse(
-        "a recovery (its box is not for epoch - 1) by an editor",
-        at,
-        bytes,
         now,
-        refused_op(at, "RoleTooLow"),
+        "RoleTooLow",
     )?;
     let at = m("frank_joined");
-    let bytes = r.signed(
+    r.refuse_signed(
+        "a join by a member",
         at,
         &p.frank,
         None,
         hand_join(&id, invite, &p.frank, Role::Viewer, false)?,
-    )?;
-    r.refuse(
-        "a join by a member",
-        at,
-        bytes,
         now,
-        refused_op(at, "AlreadyMember"),
+        "AlreadyMember",
     )?;
 
     // Consistency with the state.
     let at = m("purged");
-    let bytes = r.signed(at, &p.alice, None, dummy_header(seeds, 1, 0, true)?)?;
-    r.refuse(
+    r.refuse_signed(
         "a put item naming a purged id",
         at,
-        bytes,
+        &p.alice,
+        None,
+        dummy_header(seeds, 1, 0, true)?,
         now,
-        refused_op(at, "ItemPurged"),
+        "ItemPurged",
     )?;
-    let bytes = r.signed(
+    r.refuse_signed(
+        "a change of role to owner",
         at,
         &p.alice,
         None,
@@ -1525,31 +1532,28 @@ fn refusals_of_log(
             member: "bob@example.com".into(),
             role: Role::Owner,
         },
-    )?;
-    r.refuse(
-        "a change of role to owner",
-        at,
-        bytes,
         now,
-        refused_op(at, "OwnerOnlyByTransfer"),
+        "OwnerOnlyByTransfer",
     )?;
     let at = m("stale");
-    let bytes = r.signed(at, &p.alice, None, rename(0)?)?;
-    r.refuse(
+    r.refuse_signed(
         "a rename after a member left, before a rotation",
         at,
-        bytes,
+        &p.alice,
+        None,
+        rename(0)?,
         now,
-        refused_op(at, "RotationRequired"),
+        "RotationRequired",
     )?;
     let at = m("epoch_1");
-    let bytes = r.signed(at, &p.alice, None, rename(0)?)?;
-    r.refuse(
+    r.refuse_signed(
         "a rename under the previous epoch",
         at,
-        bytes,
+        &p.alice,
+        None,
+        rename(0)?,
         now,
-        refused_op(at, "WrongEpoch"),
+        "WrongEpoch",
     )?;
     let at = m("frank_joined");
     let state = r.state_at(at)?;
@@ -1571,47 +1575,35 @@ fn refusals_of_log(
         expires + 1_000,
         refused_op(at, "LinkExpired"),
     )?;
-    let bytes = r.signed(
+    r.refuse_signed(
+        "a join whose proof is not made with the link's key",
         at,
         &p.mallory,
         None,
         hand_join(&id, invite, &p.mallory, Role::Viewer, true)?,
-    )?;
-    r.refuse(
-        "a join whose proof is not made with the link's key",
-        at,
-        bytes,
         now,
-        refused_op(at, "BadJoinProof"),
+        "BadJoinProof",
     )?;
-    let bytes = r.signed(
+    r.refuse_signed(
+        "a join claiming another role than its link grants",
         at,
         &p.mallory,
         None,
         hand_join(&id, invite, &p.mallory, Role::Editor, false)?,
-    )?;
-    r.refuse(
-        "a join claiming another role than its link grants",
-        at,
-        bytes,
         now,
-        refused_op(at, "WrongLinkRole"),
+        "WrongLinkRole",
     )?;
     let at = m("ivan_waits");
-    let bytes = r.signed(
+    r.refuse_signed(
+        "a transfer of ownership to a member awaiting approval",
         at,
         &p.alice,
         None,
         Body::Transfer {
             to: "ivan@example.com".into(),
         },
-    )?;
-    r.refuse(
-        "a transfer of ownership to a member awaiting approval",
-        at,
-        bytes,
         now,
-        refused_op(at, "AwaitsApproval"),
+        "AwaitsApproval",
     )?;
     let at = m("links_open");
     let state = r.state_at(at)?;
@@ -1637,16 +1629,18 @@ fn refusals_of_log(
             sealed: dummy_box()?,
         },
     };
-    let bytes = r.signed(at, &p.alice, None, Body::CreateLink(Box::new(terms)))?;
-    r.refuse(
+    r.refuse_signed(
         "a public link whose password parameters exceed the link ceiling (512 MiB)",
         at,
-        bytes,
+        &p.alice,
+        None,
+        Body::CreateLink(Box::new(terms)),
         now,
-        refused_op(at, "LinkTerms"),
+        "LinkTerms",
     )?;
     let at = m("chosen_revoked");
-    let bytes = r.signed(
+    r.refuse_signed(
+        "revoking a link already revoked",
         at,
         &p.alice,
         None,
@@ -1654,13 +1648,8 @@ fn refusals_of_log(
             links: vec![chosen.link()],
             rotation: None,
         },
-    )?;
-    r.refuse(
-        "revoking a link already revoked",
-        at,
-        bytes,
         now,
-        refused_op(at, "LinkRevoked"),
+        "LinkRevoked",
     )?;
     Ok(())
 }
