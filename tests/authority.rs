@@ -777,3 +777,43 @@ fn empty_and_repeated_lists_are_refused_as_such() {
         w.server.set_log(&id, clean.clone());
     }
 }
+
+/// The same empty share from a signer without standing: a member awaiting
+/// approval (no key), a pending one, one just demoted below what sharing
+/// needs, each refused for who they are before the list is looked at; and a
+/// far-future one is held, not refused.
+#[test]
+fn empty_lists_from_signers_without_standing_are_refused_for_their_standing() {
+    let mut w = world();
+    let id = w.coll.id();
+    w.coll
+        .change_role(&mut w.alice, "dave", Role::Collaborator)
+        .unwrap();
+    let clean = w.server.log(&id);
+    let empty = |w: &World| Body::Share {
+        epoch: w.coll.state().epoch(),
+        grants: vec![],
+    };
+    type Expect = fn(&Violation) -> bool;
+    let signers: [(&Client, Expect); 3] = [
+        (&w.mallory, |v| matches!(v, Violation::AwaitsApproval(_))),
+        (&w.pat, |v| matches!(v, Violation::NotAccepted { .. })),
+        (&w.dave, |v| matches!(v, Violation::RoleTooLow { .. })),
+    ];
+    let forged: Vec<_> = signers
+        .iter()
+        .map(|(who, expect)| {
+            w.server.set_log(&id, clean.clone());
+            (forge(&w, who, empty(&w)).to_bytes().to_vec(), *expect)
+        })
+        .collect();
+    for (op, expect) in forged {
+        w.server.set_log(&id, clean.clone());
+        w.server.inject(&id, op);
+        assert_refused(&mut w, expect);
+    }
+    w.server.set_log(&id, clean.clone());
+    forge_at(&w, &w.alice, empty(&w), w.clock.now() + MAX_CLOCK_SKEW + 60);
+    let err = w.coll.sync(&mut w.alice).unwrap_err();
+    assert!(matches!(err, Error::NotYetValid { .. }), "{err:?}");
+}
