@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use sealshare::crypto::stream::{
+use sealshare::internal::crypto::stream::{
     ContentDigest, ContentKey, ContentReader, ContentWriter, DEFAULT_CHUNK_SIZE,
 };
 
@@ -64,7 +64,7 @@ fn child(phase: &str, dir: &Path) -> BoxResult<()> {
         "baseline" => 0,
         "write" => {
             let mut block = vec![0u8; 1 << 20];
-            sealshare::crypto::random::fill(&mut block)?;
+            sealshare::internal::crypto::random::fill(&mut block)?;
             let mut file = File::create(dir.join("plain.bin"))?;
             for i in 0..size >> 20 {
                 if let Some(first) = block.first_mut() {
@@ -145,7 +145,7 @@ fn parent() -> BoxResult<()> {
 fn measure(dir: &Path) -> BoxResult<()> {
     std::fs::write(
         dir.join("key.bin"),
-        sealshare::crypto::random::array::<32>()?,
+        sealshare::internal::crypto::random::array::<32>()?,
     )?;
     println!(
         "adapter memory: {} MiB file, {} KiB chunks, files in {}",

@@ -27,12 +27,12 @@
 
 use std::time::Instant;
 
-use sealshare::crypto::aead::SealedBox;
-use sealshare::crypto::stream::ContentDigest;
-use sealshare::crypto::wrap::WrappedSecret;
-use sealshare::log::link::{LinkKeys, LinkKind, LinkTerms};
-use sealshare::log::{Body, Grant, ItemHeader, LinkId, OpHash, Rotation};
-use sealshare::wire::{Kind, Writer};
+use sealshare::internal::crypto::aead::SealedBox;
+use sealshare::internal::crypto::stream::ContentDigest;
+use sealshare::internal::crypto::wrap::WrappedSecret;
+use sealshare::internal::log::link::{LinkKeys, LinkKind, LinkTerms};
+use sealshare::internal::log::{Body, Grant, ItemHeader, LinkId, OpHash, Rotation};
+use sealshare::internal::wire::{Kind, Writer};
 use sealshare::{Account, CollectionId, ItemId, ItemKind, LogState, Role};
 
 const COLLECTION: CollectionId = CollectionId([0x5e; 16]);

@@ -15,7 +15,7 @@ use std::time::Instant;
 use aws_lc_rs::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, UnboundKey};
 use chacha20poly1305::aead::{AeadInOut, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Nonce};
-use sealshare::crypto::stream::{
+use sealshare::internal::crypto::stream::{
     ContentKey, DEFAULT_CHUNK_SIZE, SealedContent, open, open_parallel, seal, seal_parallel,
 };
 

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use argon2::{Algorithm, Argon2, Params, Version};
 use sealshare::Keystore;
-use sealshare::crypto::password::{Argon2Budget, Argon2Params, Profile};
+use sealshare::internal::crypto::password::{Argon2Budget, Argon2Params, Profile};
 
 /// The bar the default budget's dearest keystore must meet on this machine.
 const BAR_TIME: Duration = Duration::from_secs(2);

@@ -13,7 +13,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use sealshare::crypto::password::Profile;
+use sealshare::internal::crypto::password::Profile;
 use sealshare::{
     Account, Client, Collection, MemoryRemote, PublicLinkTerms, PublicScopeChoice, PublicView,
     Remote,

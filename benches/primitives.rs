@@ -11,12 +11,12 @@
 
 use std::time::Instant;
 
-use sealshare::crypto::secret::SecretKey;
-use sealshare::crypto::sign::{
+use sealshare::internal::crypto::secret::SecretKey;
+use sealshare::internal::crypto::sign::{
     BatchItem, Domain, Signature, SigningKey, VerifyingKey, verify_batch,
 };
-use sealshare::crypto::wrap::{WrapContext, WrappedSecret};
-use sealshare::crypto::x25519::KemSecretKey;
+use sealshare::internal::crypto::wrap::{WrapContext, WrappedSecret};
+use sealshare::internal::crypto::x25519::KemSecretKey;
 
 fn per_second(n: usize, f: impl FnMut(usize)) -> f64 {
     let mut f = f;

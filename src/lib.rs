@@ -4,39 +4,99 @@
 //! between users. The server is untrusted storage: everything is encrypted and
 //! signed on the client, and every client enforces the rules.
 //!
-//! The layers, bottom up: [`crypto`] primitives and the canonical [`wire`]
-//! format; [`identity`] cards, the [`keystore`] and [`account`]s with the
-//! [`trust`] store; the signed operation [`log`] of a collection with the roles
-//! table, verifiable without any secret key; and [`collection`]: sharing,
-//! roles, items, epochs and key rotation as a member sees them.
+//! What an app uses is here, at the crate root:
+//!
+//! - an [`Account`] (handle and keys) in a password-protected [`Keystore`],
+//!   recoverable with a [`RecoveryPhrase`]; its public [`Identity`] card, with
+//!   [`Fingerprint`]s and [`SafetyNumber`]s; the [`TrustStore`] that pins the
+//!   cards a user accepted;
+//! - a [`Client`] (an account on a [`Remote`] server, which is untrusted) and
+//!   its [`Collection`]s: members with a [`Role`], [`Item`]s and folders, key
+//!   rotation, history; a [`CollectionList`] of what is shared with the user;
+//! - links: invitations ([`InviteTerms`]) and public links
+//!   ([`PublicLinkTerms`], read through a [`PublicView`]), as a [`LinkUrl`];
+//! - the keyless verifier a server runs ([`LogState`], [`Operation`]), with
+//!   the [`Violation`] that names the rule a refused operation broke;
+//! - one [`Error`], whose variants say what a caller can do.
+//!
 //! See README.md for a walkthrough, SECURITY.md for the threat model and SPEC.md
 //! for the byte-level format.
 #![forbid(unsafe_code)]
 
-pub mod account;
-pub mod collection;
-pub mod crypto;
-pub mod error;
-pub mod identity;
-pub mod keystore;
-pub mod links;
-pub mod log;
-pub mod trust;
-pub mod wire;
+mod account;
+mod collection;
+mod crypto;
+mod error;
+mod identity;
+mod keystore;
+mod links;
+mod log;
+mod trust;
+mod wire;
 
 pub use error::{DecodeError, Error, Result};
 
 pub use account::Account;
 pub use collection::{
-    Appended, Client, Collection, CollectionList, HistoryEntry, Introduction, Item, ItemListing,
-    ItemMetadata, ListedCollection, MemoryRemote, PendingCollection, PendingKind, Remote,
-    SignerTrust, Signers, TrustRestored, UnreadableItem,
+    Appended, BlobUpload, Client, Clock, Collection, CollectionList, HistoryEntry, Introduction,
+    Item, ItemListing, ItemMetadata, ListedCollection, MAX_NAME_LEN, MemoryRemote,
+    PendingCollection, PendingKind, Remote, SignerTrust, Signers, TrustRestored, UnreadableItem,
+    VersionInfo, system_time,
 };
+pub use crypto::password::{Argon2Budget, Argon2Params, Profile as KdfProfile};
 pub use identity::{Fingerprint, Identity, SafetyNumber};
 pub use keystore::{Keystore, RecoveryPhrase};
-pub use links::{InviteTerms, LinkUrl, PublicLinkTerms, PublicScopeChoice, PublicView};
-pub use log::{CollectionId, ItemId, ItemKind, LogState, Operation, Role, Violation};
+pub use links::{
+    InviteTerms, LinkPurpose, LinkUrl, PublicLinkTerms, PublicScopeChoice, PublicView,
+};
+pub use log::link::{LinkKind, LinkTerms, PublicScope};
+pub use log::state::{Invitation, ItemRecord, ItemVersion, LinkRecord};
+pub use log::{
+    CollectionId, Epoch, Event, EventKind, ItemId, ItemKind, LinkId, LogState, Member, Operation,
+    Role, Standing, Violation,
+};
 pub use trust::{Acceptance, AcceptedCard, CardTrust, TrustStatus, TrustStore};
+
+/// The layers below the domain API: primitives, the wire encoding and the
+/// log's internals, for the fuzz targets, the tests, the benchmarks and the
+/// test-vector generator. Not part of the API an app uses, and not stable:
+/// everything an app needs is re-exported at the crate root.
+#[doc(hidden)]
+pub mod internal {
+    /// Primitives: AEAD, HPKE wrapping, signatures, KDFs, password hashing,
+    /// content streams, randomness.
+    pub mod crypto {
+        pub use crate::crypto::*;
+    }
+    /// The canonical encoding and its text form.
+    pub mod wire {
+        pub use crate::wire::*;
+    }
+    /// Operations, the roles table, the replayed state and its verification.
+    pub mod log {
+        pub use crate::log::*;
+    }
+    /// The collection layer's internals.
+    pub mod collection {
+        pub use crate::collection::*;
+    }
+    /// Links' internals.
+    pub mod links {
+        pub use crate::links::*;
+    }
+    /// Identity cards' internals.
+    pub mod identity {
+        pub use crate::identity::*;
+    }
+    /// The keystore's internals.
+    pub mod keystore {
+        pub use crate::keystore::*;
+    }
+    /// The trust store's internals.
+    pub mod trust {
+        pub use crate::trust::*;
+    }
+}
 
 /// The README's code examples, compiled and run as doc tests.
 #[cfg(doctest)]

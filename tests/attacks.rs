@@ -10,8 +10,8 @@
 
 mod support;
 
-use sealshare::collection::Client;
-use sealshare::log::{Body, Grant, ItemHeader, Rotation};
+use sealshare::internal::collection::Client;
+use sealshare::internal::log::{Body, Grant, ItemHeader, Rotation};
 use sealshare::{CardTrust, Collection, CollectionId, Error, ItemId, Operation, Role, Violation};
 use support::{TestClock, TestServer, introduce, refused, user};
 
@@ -145,7 +145,7 @@ fn honest_client_refuses_to_send_what_the_rules_forbid() {
         Violation::RoleTooLow {
             author: "bob".into(),
             role: Role::Viewer,
-            action: sealshare::log::Action::EditAnyItem,
+            action: sealshare::internal::log::Action::EditAnyItem,
         }
     );
     assert_eq!(w.server.log(&w.coll.id()).len(), before, "nothing was sent");
@@ -534,9 +534,9 @@ fn admin_handing_one_member_a_different_epoch_key_is_caught() {
     let bob_card = w.bob.account().identity().clone();
     for (h, wrap) in rotation.wraps.iter_mut() {
         if h == "bob" {
-            *wrap = sealshare::crypto::wrap::WrappedSecret::wrap(
+            *wrap = sealshare::internal::crypto::wrap::WrappedSecret::wrap(
                 bob_card.kem_key(),
-                &sealshare::crypto::wrap::WrapContext {
+                &sealshare::internal::crypto::wrap::WrapContext {
                     purpose: "epoch-key",
                     collection: &w.coll.id().0,
                     epoch: 1,
@@ -691,8 +691,8 @@ fn item_header_from_another_collection_is_refused() {
 /// checks), so every listing must show the good items and report the bad.
 #[test]
 fn a_planted_unreadable_item_hides_none_of_the_others() {
-    use sealshare::crypto::aead::SealedBox;
-    use sealshare::crypto::secret::SecretKey;
+    use sealshare::internal::crypto::aead::SealedBox;
+    use sealshare::internal::crypto::secret::SecretKey;
     use sealshare::{LogState, PublicLinkTerms, PublicView};
 
     let mut w = world();
@@ -993,7 +993,7 @@ fn a_collaborator_cannot_trash_or_move_their_folder_once_it_holds_others_items()
         matches!(
             v,
             Violation::RoleTooLow {
-                action: sealshare::log::Action::EditAnyItem,
+                action: sealshare::internal::log::Action::EditAnyItem,
                 ..
             }
         )
@@ -1003,7 +1003,7 @@ fn a_collaborator_cannot_trash_or_move_their_folder_once_it_holds_others_items()
     let needs_editor = Violation::RoleTooLow {
         author: "carol".into(),
         role: Role::Collaborator,
-        action: sealshare::log::Action::EditAnyItem,
+        action: sealshare::internal::log::Action::EditAnyItem,
     };
     assert_eq!(
         refused(carols.trash(&mut w.carol, folder)),

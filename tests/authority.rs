@@ -14,13 +14,13 @@ mod support;
 
 use std::sync::Arc;
 
-use sealshare::collection::{Client, MemoryRemote};
-use sealshare::crypto::aead::SealedBox;
-use sealshare::crypto::kdf;
-use sealshare::crypto::secret::SecretKey;
-use sealshare::crypto::wrap::{WrapContext, WrappedSecret};
-use sealshare::links::InviteTerms;
-use sealshare::log::{Action, Body, MAX_CLOCK_SKEW, Rotation};
+use sealshare::internal::collection::{Client, MemoryRemote};
+use sealshare::internal::crypto::aead::SealedBox;
+use sealshare::internal::crypto::kdf;
+use sealshare::internal::crypto::secret::SecretKey;
+use sealshare::internal::crypto::wrap::{WrapContext, WrappedSecret};
+use sealshare::internal::links::InviteTerms;
+use sealshare::internal::log::{Action, Body, MAX_CLOCK_SKEW, Rotation};
 use sealshare::{Account, Collection, Error, ItemId, Operation, Remote, Role, Violation};
 use support::{TestClock, TestServer, introduce, refused, user};
 
@@ -351,8 +351,8 @@ fn a_join_through_a_lapsed_link_forged_past_the_client_is_refused() {
     let zed = user("zed", &w.server, &w.clock);
     let card = zed.account().identity().clone();
     let proof = link_signing_key(&url).sign(
-        sealshare::log::op::JOIN_PROOF_DOMAIN,
-        &sealshare::log::op::join_proof_message(
+        sealshare::internal::log::op::JOIN_PROOF_DOMAIN,
+        &sealshare::internal::log::op::join_proof_message(
             &w.coll.id(),
             &url.link(),
             &card,
@@ -374,13 +374,13 @@ fn a_join_through_a_lapsed_link_forged_past_the_client_is_refused() {
 }
 
 /// The link's signing key, derived from the secret in its URL (SPEC.md §Links).
-fn link_signing_key(url: &sealshare::LinkUrl) -> sealshare::crypto::sign::SigningKey {
+fn link_signing_key(url: &sealshare::LinkUrl) -> sealshare::internal::crypto::sign::SigningKey {
     let text = url.to_url();
     let fragment = text.split_once('#').unwrap().1;
-    let payload = sealshare::wire::from_text(fragment, "link", 98).unwrap();
+    let payload = sealshare::internal::wire::from_text(fragment, "link", 98).unwrap();
     let secret: [u8; 32] = payload[34..66].try_into().unwrap();
     let ctx = [url.collection().0, url.link().0].concat();
-    sealshare::crypto::sign::SigningKey::from_seed(
+    sealshare::internal::crypto::sign::SigningKey::from_seed(
         &kdf::derive_key(&secret, b"", "link-signing", &ctx).unwrap(),
     )
 }

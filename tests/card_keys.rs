@@ -21,10 +21,10 @@ use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::IsIdentity;
 use sha2::{Digest, Sha512};
 
-use sealshare::crypto::secret::SecretKey;
-use sealshare::crypto::sign::{Domain, SigningKey};
-use sealshare::log::Body;
-use sealshare::log::op::{JOIN_PROOF_DOMAIN, join_proof_message};
+use sealshare::internal::crypto::secret::SecretKey;
+use sealshare::internal::crypto::sign::{Domain, SigningKey};
+use sealshare::internal::log::Body;
+use sealshare::internal::log::op::{JOIN_PROOF_DOMAIN, join_proof_message};
 use sealshare::{
     Collection, DecodeError, Error, Identity, InviteTerms, LinkUrl, LogState, Operation, Role,
     TrustStore, Violation,
@@ -151,11 +151,11 @@ fn a_card_with_a_low_order_kem_key_is_refused_at_decode() {
     let card = Identity::from_bytes(&honest).unwrap();
     assert_eq!(card.to_bytes(), honest);
     for kem in low_order_kem_keys() {
-        assert!(sealshare::crypto::x25519::is_low_order(&kem));
+        assert!(sealshare::internal::crypto::x25519::is_low_order(&kem));
         let bytes = hand_card("eve", &key, kem, 7);
         weak_key(Identity::from_bytes(&bytes), "X25519 key of small order");
         weak_key(
-            Identity::from_text(&sealshare::wire::to_text(&bytes)),
+            Identity::from_text(&sealshare::internal::wire::to_text(&bytes)),
             "X25519",
         );
         // A trust store holding such a card does not decode either.
@@ -308,9 +308,9 @@ fn a_join_carrying_a_weak_card_is_refused_by_the_log() {
 
     // The link's signing key, derived from the URL's secret as SPEC.md says.
     let fragment = url.to_url().split_once('#').unwrap().1.to_owned();
-    let payload = sealshare::wire::from_text(&fragment, "link", 98).unwrap();
+    let payload = sealshare::internal::wire::from_text(&fragment, "link", 98).unwrap();
     let link_key = SigningKey::from_seed(
-        &sealshare::crypto::kdf::derive_key(
+        &sealshare::internal::crypto::kdf::derive_key(
             &payload[34..66],
             b"",
             "link-signing",

@@ -13,9 +13,9 @@ use std::io::{self, Read, Write};
 
 use proptest::prelude::*;
 use sealshare::Error;
-use sealshare::crypto::aead::chacha_seal;
-use sealshare::crypto::kdf;
-use sealshare::crypto::stream::{
+use sealshare::internal::crypto::aead::chacha_seal;
+use sealshare::internal::crypto::kdf;
+use sealshare::internal::crypto::stream::{
     ContentDigest, ContentKey, ContentReader, ContentWriter, DEFAULT_CHUNK_SIZE, HEADER_LEN,
     MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, SealedContent, TAG_LEN, open, open_parallel, seal,
     seal_parallel,

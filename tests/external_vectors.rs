@@ -16,13 +16,13 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 use sealshare::Error;
-use sealshare::crypto::aead::{chacha_open, chacha_seal, xchacha_open, xchacha_seal};
-use sealshare::crypto::kdf::hkdf_sha256;
-use sealshare::crypto::secret::SecretKey;
-use sealshare::crypto::sign::{
+use sealshare::internal::crypto::aead::{chacha_open, chacha_seal, xchacha_open, xchacha_seal};
+use sealshare::internal::crypto::kdf::hkdf_sha256;
+use sealshare::internal::crypto::secret::SecretKey;
+use sealshare::internal::crypto::sign::{
     RawBatchItem, Signature, SigningKey, VerifyingKey, verify_batch_raw,
 };
-use sealshare::crypto::x25519::{KemPublicKey, KemSecretKey};
+use sealshare::internal::crypto::x25519::{KemPublicKey, KemSecretKey};
 
 fn load(name: &str) -> Value {
     let path: PathBuf = [

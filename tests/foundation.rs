@@ -8,12 +8,12 @@
     clippy::indexing_slicing
 )]
 
-use sealshare::crypto::aead::SealedBox;
-use sealshare::crypto::password::Profile;
-use sealshare::crypto::secret::SecretKey;
-use sealshare::crypto::sign::{Domain, SigningKey};
-use sealshare::crypto::wrap::{WrapContext, WrappedSecret};
-use sealshare::crypto::x25519::{KemPublicKey, KemSecretKey};
+use sealshare::internal::crypto::aead::SealedBox;
+use sealshare::internal::crypto::password::Profile;
+use sealshare::internal::crypto::secret::SecretKey;
+use sealshare::internal::crypto::sign::{Domain, SigningKey};
+use sealshare::internal::crypto::wrap::{WrapContext, WrappedSecret};
+use sealshare::internal::crypto::x25519::{KemPublicKey, KemSecretKey};
 use sealshare::{Acceptance, Account, DecodeError, Error, Identity, TrustStatus, TrustStore};
 
 mod support;
@@ -390,8 +390,9 @@ fn account_secrets_round_trip_and_stay_out_of_debug() {
     let restored = Account::from_secret_bytes(secrets.expose()).unwrap();
     assert_eq!(restored.identity(), alice.identity());
     let shown = format!("{alice:?} {secrets:?}");
-    let seed_text =
-        sealshare::wire::to_text(&secrets.expose()[secrets.len() - 64..secrets.len() - 32]);
+    let seed_text = sealshare::internal::wire::to_text(
+        &secrets.expose()[secrets.len() - 64..secrets.len() - 32],
+    );
     assert!(!shown.contains(&seed_text[..16]), "{shown}");
     assert!(shown.contains("alice"));
     let mut longer = secrets.expose().to_vec();
@@ -447,7 +448,7 @@ fn low_order_points() -> Vec<[u8; 32]> {
     // high bit set.
     assert_eq!(points.len(), 14, "low-order points in the Wycheproof file");
     for p in &points {
-        assert!(sealshare::crypto::x25519::is_low_order(p));
+        assert!(sealshare::internal::crypto::x25519::is_low_order(p));
     }
     points
 }
@@ -515,9 +516,13 @@ fn wrap_by_hand(
     let nonce: [u8; 12] = labeled_expand(&suite, &prk, "base_nonce", &schedule, 12)
         .try_into()
         .unwrap();
-    let ciphertext =
-        sealshare::crypto::aead::chacha_seal(&SecretKey::from_bytes(key), &nonce, secret, b"")
-            .unwrap();
+    let ciphertext = sealshare::internal::crypto::aead::chacha_seal(
+        &SecretKey::from_bytes(key),
+        &nonce,
+        secret,
+        b"",
+    )
+    .unwrap();
     // `01 03 || enc[32] || len u32 || ciphertext`
     let mut bytes = vec![1, 3];
     bytes.extend_from_slice(enc);
@@ -651,7 +656,9 @@ fn secrets_stay_out_of_debug_output() {
     let kem_secret = kem.to_secret();
     for shown in [format!("{kem:?}"), format!("{kem:#?}")] {
         assert_hidden(&shown, kem_secret.expose(), "KemSecretKey");
-        assert!(shown.contains(&sealshare::wire::to_text(kem.public_key().as_bytes())));
+        assert!(shown.contains(&sealshare::internal::wire::to_text(
+            kem.public_key().as_bytes()
+        )));
     }
 
     let key = SecretKey::random().unwrap();
@@ -681,13 +688,13 @@ fn secrets_stay_out_of_debug_output() {
     assert!(format!("{alice:?}").contains("alice"));
 
     // A link, parsed from a URL whose secret we chose at random.
-    let secret: [u8; 32] = sealshare::crypto::random::array().unwrap();
+    let secret: [u8; 32] = sealshare::internal::crypto::random::array().unwrap();
     let mut payload = vec![1, 1];
     payload.extend_from_slice(&[7; 16]);
     payload.extend_from_slice(&[8; 16]);
     payload.extend_from_slice(&secret);
     payload.extend_from_slice(alice.identity().signing_key().as_bytes());
-    let fragment = sealshare::wire::to_text(&payload);
+    let fragment = sealshare::internal::wire::to_text(&payload);
     let url = format!("https://example.test/join#{fragment}");
     let link = sealshare::LinkUrl::parse(&url).unwrap();
     assert_eq!(link.to_url(), url);

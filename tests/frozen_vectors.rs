@@ -11,10 +11,10 @@
 
 use serde_json::Value;
 
-use sealshare::crypto::aead::SealedBox;
-use sealshare::crypto::secret::SecretKey;
-use sealshare::crypto::stream::{self, ContentDigest, ContentKey};
-use sealshare::crypto::wrap::{WrapContext, WrappedSecret};
+use sealshare::internal::crypto::aead::SealedBox;
+use sealshare::internal::crypto::secret::SecretKey;
+use sealshare::internal::crypto::stream::{self, ContentDigest, ContentKey};
+use sealshare::internal::crypto::wrap::{WrapContext, WrappedSecret};
 use sealshare::{Account, Identity, Keystore, RecoveryPhrase, TrustStatus, TrustStore};
 
 fn vectors() -> Value {
@@ -209,9 +209,9 @@ fn collection_log_verifies_and_opens() {
 
 // ---- The every-operation log, public links, checkpoint and refusals ----
 
-use sealshare::crypto::kdf;
-use sealshare::log::Standing;
-use sealshare::log::link::{LinkKind, LinkTerms, PublicScope};
+use sealshare::internal::crypto::kdf;
+use sealshare::internal::log::Standing;
+use sealshare::internal::log::link::{LinkKind, LinkTerms, PublicScope};
 use sealshare::{Client, Collection, CollectionId, Error, ItemKind, LogState, MemoryRemote};
 use sealshare::{LinkUrl, Operation, PublicView, Remote, Violation};
 use serde_json::json;
@@ -442,8 +442,8 @@ fn every_operation_log_holds_every_tag_and_verifies() {
         .collect();
     assert_eq!(tags, every_tag);
 
-    use sealshare::log::Body;
-    use sealshare::log::link::LinkKeys;
+    use sealshare::internal::log::Body;
+    use sealshare::internal::log::link::LinkKeys;
     let rotations: Vec<bool> = decoded
         .iter()
         .filter_map(|o| match o.body() {

@@ -12,7 +12,7 @@
 
 use std::time::{Duration, Instant};
 
-use sealshare::crypto::password::{Argon2Budget, Argon2Params, Profile};
+use sealshare::internal::crypto::password::{Argon2Budget, Argon2Params, Profile};
 use sealshare::{Account, DecodeError, Error, Keystore, RecoveryPhrase};
 
 /// The cheapest parameters within bounds.
@@ -678,7 +678,9 @@ fn opens_by_hand(bytes: &[u8], password: &str, algorithm: argon2::Algorithm, pas
     argon2::Argon2::new(algorithm, argon2::Version::V0x13, params)
         .hash_password_into(password.as_bytes(), &bytes[SALT..SALT + 16], &mut hash)
         .unwrap();
-    let key = sealshare::crypto::kdf::derive_key(&hash, b"", "keystore/password-key", b"").unwrap();
+    let key =
+        sealshare::internal::crypto::kdf::derive_key(&hash, b"", "keystore/password-key", b"")
+            .unwrap();
     let aad = [
         b"sealshare/v1/keystore/master-by-password\0".as_slice(),
         &bytes[..BY_PASSWORD],

@@ -9,17 +9,17 @@
 
 mod support;
 
-use sealshare::collection::Client;
-use sealshare::crypto::aead::SealedBox;
-use sealshare::crypto::kdf::derive_key;
-use sealshare::crypto::password::{self, Argon2Budget, Argon2Params};
-use sealshare::crypto::secret::SecretKey;
-use sealshare::crypto::sign::SigningKey;
-use sealshare::crypto::wrap::{WrapContext, WrappedSecret};
-use sealshare::crypto::x25519::KemSecretKey;
-use sealshare::log::link::{LinkKeys, LinkKind, LinkTerms, PasswordLock, PublicScope};
-use sealshare::log::op::Rotation;
-use sealshare::log::{Body, LinkId};
+use sealshare::internal::collection::Client;
+use sealshare::internal::crypto::aead::SealedBox;
+use sealshare::internal::crypto::kdf::derive_key;
+use sealshare::internal::crypto::password::{self, Argon2Budget, Argon2Params};
+use sealshare::internal::crypto::secret::SecretKey;
+use sealshare::internal::crypto::sign::SigningKey;
+use sealshare::internal::crypto::wrap::{WrapContext, WrappedSecret};
+use sealshare::internal::crypto::x25519::KemSecretKey;
+use sealshare::internal::log::link::{LinkKeys, LinkKind, LinkTerms, PasswordLock, PublicScope};
+use sealshare::internal::log::op::Rotation;
+use sealshare::internal::log::{Body, LinkId};
 use sealshare::{
     Collection, CollectionId, Error, InviteTerms, LinkUrl, LogState, Operation, PublicLinkTerms,
     PublicScopeChoice, PublicView, Role, Violation,
@@ -192,8 +192,8 @@ fn expired_link_is_refused_even_by_a_server_that_accepts_the_join() {
     let card = late.account().identity().clone();
     let secret_key = link_signing_key(&url);
     let proof = secret_key.sign(
-        sealshare::log::op::JOIN_PROOF_DOMAIN,
-        &sealshare::log::op::join_proof_message(&id, &url.link(), &card, Role::Viewer),
+        sealshare::internal::log::op::JOIN_PROOF_DOMAIN,
+        &sealshare::internal::log::op::join_proof_message(&id, &url.link(), &card, Role::Viewer),
     );
     forge(
         &server,
@@ -223,7 +223,7 @@ fn link_signing_key(url: &LinkUrl) -> SigningKey {
 fn link_secret(url: &LinkUrl) -> [u8; 32] {
     let text = url.to_url();
     let fragment = text.split_once('#').unwrap().1;
-    let payload = sealshare::wire::from_text(fragment, "link", 98).unwrap();
+    let payload = sealshare::internal::wire::from_text(fragment, "link", 98).unwrap();
     payload[34..66].try_into().unwrap()
 }
 
@@ -305,8 +305,8 @@ fn join_through(server: &TestServer, url: &LinkUrl, joiner: &Client) -> Body {
     };
     let card = joiner.account().identity().clone();
     let proof = link_signing_key(url).sign(
-        sealshare::log::op::JOIN_PROOF_DOMAIN,
-        &sealshare::log::op::join_proof_message(&id, &url.link(), &card, role),
+        sealshare::internal::log::op::JOIN_PROOF_DOMAIN,
+        &sealshare::internal::log::op::join_proof_message(&id, &url.link(), &card, role),
     );
     let wrap = match (approval, &terms.keys) {
         (true, LinkKeys::None) => None,
@@ -488,8 +488,13 @@ fn approval_mode_use_limits_and_role_caps() {
     let card = u4.account().identity().clone();
     let key = link_signing_key(&approval);
     let proof = key.sign(
-        sealshare::log::op::JOIN_PROOF_DOMAIN,
-        &sealshare::log::op::join_proof_message(&coll.id(), &approval.link(), &card, Role::Admin),
+        sealshare::internal::log::op::JOIN_PROOF_DOMAIN,
+        &sealshare::internal::log::op::join_proof_message(
+            &coll.id(),
+            &approval.link(),
+            &card,
+            Role::Admin,
+        ),
     );
     forge(
         &server,
@@ -927,7 +932,7 @@ fn malicious_link_operations_are_refused() {
         expires_at: clock.now() + 3600,
         password: None,
         verifying_key: SigningKey::generate().unwrap().verifying_key().to_bytes(),
-        kem_key: sealshare::crypto::x25519::KemSecretKey::generate()
+        kem_key: sealshare::internal::crypto::x25519::KemSecretKey::generate()
             .unwrap()
             .public_key()
             .to_bytes(),
@@ -981,8 +986,8 @@ fn malicious_link_operations_are_refused() {
     let card = mallory.account().identity().clone();
     let wrong_key = SigningKey::generate().unwrap();
     let proof = wrong_key.sign(
-        sealshare::log::op::JOIN_PROOF_DOMAIN,
-        &sealshare::log::op::join_proof_message(&id, &url.link(), &card, Role::Viewer),
+        sealshare::internal::log::op::JOIN_PROOF_DOMAIN,
+        &sealshare::internal::log::op::join_proof_message(&id, &url.link(), &card, Role::Viewer),
     );
     forge(
         &server,

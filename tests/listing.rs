@@ -70,7 +70,7 @@ fn the_test_server_lists_exactly_where_a_handle_appears() {
 fn each_appends_listing_change_keeps_an_exact_index() {
     let remote: Arc<dyn Remote> = Arc::new(MemoryRemote::new());
     let (s, _) = scenario::play(&remote);
-    let now = sealshare::collection::client::system_time();
+    let now = sealshare::system_time();
     for id in s.alices().union(&s.not_alices()) {
         let mut state = LogState::empty(*id);
         let mut index = BTreeSet::new();

@@ -138,7 +138,7 @@ fn long_runs_verify_in_batches_and_stop_at_the_first_bad_signature() {
         assert!(sig[63] < 0x10, "{what}: s must stay canonical");
         let r: [u8; 32] = sig[..32].try_into().unwrap();
         assert!(
-            sealshare::crypto::sign::VerifyingKey::from_bytes(&r).is_ok(),
+            sealshare::internal::crypto::sign::VerifyingKey::from_bytes(&r).is_ok(),
             "{what}: R must stay a valid point"
         );
         let mut state = LogState::empty(coll.id());

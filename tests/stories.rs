@@ -9,8 +9,8 @@
 
 mod support;
 
-use sealshare::crypto::wrap::WrapContext;
-use sealshare::log::{Action, Body};
+use sealshare::internal::crypto::wrap::WrapContext;
+use sealshare::internal::log::{Action, Body};
 use sealshare::{
     Collection, CollectionId, CollectionList, Error, InviteTerms, LinkUrl, Operation, PendingKind,
     Role, Violation,

@@ -10,8 +10,8 @@
 
 mod support;
 
-use sealshare::crypto::sign::Signature;
-use sealshare::log::{Body, LinkId};
+use sealshare::internal::crypto::sign::Signature;
+use sealshare::internal::log::{Body, LinkId};
 use sealshare::{
     Acceptance, CardTrust, Client, Collection, CollectionList, Error, Role, TrustStore, Violation,
 };
@@ -277,7 +277,7 @@ fn a_member_who_reinstalls_keeps_the_collection_openable_for_everyone() {
 /// verified marks are dropped, and the app is told.
 #[test]
 fn a_rolled_back_trust_store_is_not_believed() {
-    use sealshare::crypto::password::Argon2Params;
+    use sealshare::internal::crypto::password::Argon2Params;
     use sealshare::{Account, Keystore, TrustRestored};
     const CHEAP: Argon2Params = Argon2Params {
         memory_kib: 19 * 1024,
@@ -307,7 +307,7 @@ fn a_rolled_back_trust_store_is_not_believed() {
         let account = Account::unlock_within(
             &stored,
             "pw",
-            sealshare::crypto::password::Argon2Budget::DEFAULT,
+            sealshare::internal::crypto::password::Argon2Budget::DEFAULT,
         )
         .unwrap();
         let mut client = Client::with_clock(account, server.clone(), Box::new(|| 20_000));

@@ -46,7 +46,7 @@ class Device(root: File, name: String) {
     private val keystore get() = File(dir, "keystore")
 
     fun create(store: RemoteStore, handle: String): Session {
-        val created = ProtectedAccount.create(handle, PASSWORD, true)
+        val created = ProtectedAccount.create(handle, PASSWORD, KdfProfile.CONSTRAINED)
         keystore.writeBytes(created.keystore())
         val session = Session.withRemote(created.account(), store)
         save(session)

@@ -89,6 +89,7 @@ fun story() {
     check(String(daves.read(later)) == "secret", "joiner reads")
     notes.sync()
     check(notes.links()[0].joined == listOf("dave"), "owner sees who joined")
+    check(notes.links()[0].kind == LinkPurpose.INVITE, "the link reads as an invite link")
 
     // A public link, opened without an account.
     val public = notes.createPublicLink(BASE, PublicScope.LIVE, 3600uL, null)
@@ -103,7 +104,7 @@ fun story() {
 }
 
 fun errors() {
-    val created = ProtectedAccount.create("erin", "correct horse battery", true)
+    val created = ProtectedAccount.create("erin", "correct horse battery", KdfProfile.CONSTRAINED)
     val keystore = created.keystore()
     val words = created.takeRecoveryPhrase()
     check(words.split(" ").size == 24, "24 words")

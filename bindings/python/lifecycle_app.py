@@ -19,6 +19,7 @@ from sealshare_ffi import (
     ContentSink,
     ContentSource,
     IdentityCard,
+    KdfProfile,
     ProtectedAccount,
     PublicLinkView,
     PublicScope,
@@ -102,7 +103,7 @@ class Device:
         self.dir.mkdir(parents=True, exist_ok=True)
 
     def create(self, store, handle):
-        created = ProtectedAccount.create(handle, PASSWORD, True)
+        created = ProtectedAccount.create(handle, PASSWORD, KdfProfile.CONSTRAINED)
         (self.dir / "keystore").write_bytes(created.keystore())
         session = Session.with_remote(created.account(), store)
         self.save(session)

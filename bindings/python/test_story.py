@@ -15,6 +15,8 @@ from sealshare_ffi import (
     Account,
     ContentSink,
     ContentSource,
+    KdfProfile,
+    LinkPurpose,
     MemoryServer,
     PendingKind,
     ProtectedAccount,
@@ -101,6 +103,7 @@ def test_the_whole_story():
     assert bytes(daves.read(later)) == b"secret"
     notes.sync()
     assert notes.links()[0].joined == ["dave"]
+    assert notes.links()[0].kind == LinkPurpose.INVITE
 
     # A public link, opened without an account.
     public = notes.create_public_link(BASE, PublicScope.LIVE, 3600, None)
@@ -116,7 +119,7 @@ def test_the_whole_story():
 
 
 def test_wrong_password_and_corrupted_input():
-    created = ProtectedAccount.create("erin", "correct horse battery", True)
+    created = ProtectedAccount.create("erin", "correct horse battery", KdfProfile.CONSTRAINED)
     keystore = created.keystore()
     words = created.take_recovery_phrase()
     assert len(words.split()) == 24

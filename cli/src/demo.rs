@@ -11,7 +11,7 @@ use crate::commands::say;
 use crate::profile::Profile;
 use crate::store::Store;
 
-use sealshare::collection::client::system_time as now;
+use sealshare::system_time as now;
 
 fn refused<T>(what: &str, r: Result<T>) -> Result<()> {
     match r {

@@ -4,16 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use sealshare::crypto::aead::SealedBox;
-use sealshare::crypto::password::{Argon2Budget, Argon2Params, Profile as KdfProfile};
 use sealshare::{
     Account, Client, Collection, CollectionId, Error, Keystore, RecoveryPhrase, Remote, Result,
-    TrustRestored, TrustStore,
+    TrustRestored,
 };
+use sealshare::{Argon2Budget, Argon2Params, KdfProfile};
 
 use crate::store::Store;
-
-const TRUST_AAD: &[u8] = b"sealshare-cli/v1/trust-store";
 
 /// An unlocked profile: its folder and a client on the store.
 pub struct Profile {
@@ -109,13 +106,14 @@ impl Profile {
         let mut client = Client::new(account, remote);
         let trust_path = dir.join("trust");
         let saved = if trust_path.exists() {
-            let sealed = SealedBox::from_bytes(&std::fs::read(&trust_path)?)?;
-            let plain = sealed.open(&client.account().storage_key()?, TRUST_AAD)?;
-            Some(TrustStore::from_bytes(plain.expose())?)
+            Some(std::fs::read(&trust_path)?)
         } else {
             None
         };
-        match client.restore_trust(saved) {
+        // The profile keeps collections' checkpoints in files of their own:
+        // the saved state holds the trust store alone.
+        let (restored, _) = client.restore_state(saved.as_deref())?;
+        match restored {
             TrustRestored::Current => {}
             TrustRestored::RolledBack { saved, expected } => eprintln!(
                 "warning: the saved trust store is older than the last one saved \
@@ -138,10 +136,8 @@ impl Profile {
     /// the trust generation it expects (in that order: see `Client::save_trust`).
     pub fn save(&mut self) -> Result<()> {
         let before = self.client.account().trust_generation();
-        let key = self.client.account().storage_key()?;
-        let bytes = self.client.save_trust();
-        let sealed = SealedBox::seal(&key, &bytes, TRUST_AAD)?;
-        write_atomic(&self.dir.join("trust"), &sealed.to_bytes())?;
+        let sealed = self.client.save_state([])?;
+        write_atomic(&self.dir.join("trust"), &sealed)?;
         if self.client.account().trust_generation() != before {
             let path = self.dir.join("keystore");
             let text = std::fs::read_to_string(&path)?;

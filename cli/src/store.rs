@@ -15,7 +15,7 @@ use std::io::{BufWriter, Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use sealshare::collection::remote::BlobUpload;
+use sealshare::BlobUpload;
 use sealshare::{Appended, CollectionId, Error, Identity, LogState, Remote, Result};
 
 static UPLOADS: AtomicU64 = AtomicU64::new(0);
@@ -198,7 +198,7 @@ impl Remote for Store {
         if len != seq as i64 {
             return Ok(Appended::Conflict);
         }
-        let now = sealshare::collection::client::system_time();
+        let now = sealshare::system_time();
         let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
         let state = verified
             .entry(*collection)
@@ -330,7 +330,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use std::sync::Arc;
 
-    use sealshare::log::Body;
+    use sealshare::internal::log::Body;
     use sealshare::{Account, Client, Collection, Role, Violation};
 
     use super::*;
@@ -359,7 +359,7 @@ mod tests {
                 id,
                 log.len() as u64,
                 head,
-                sealshare::collection::client::system_time(),
+                sealshare::system_time(),
                 Body::ChangeRole {
                     member: "alice".into(),
                     role: Role::Viewer,

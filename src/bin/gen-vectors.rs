@@ -13,20 +13,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Value, json};
 
-use sealshare::collection::Clock;
-use sealshare::crypto::aead::SealedBox;
-use sealshare::crypto::kdf;
-use sealshare::crypto::password::Argon2Params;
-use sealshare::crypto::random::seeded::with_seed;
-use sealshare::crypto::secret::SecretKey;
-use sealshare::crypto::sign::{Domain, SigningKey};
-use sealshare::crypto::stream::{self, ContentDigest, ContentKey};
-use sealshare::crypto::wrap::{WrapContext, WrappedSecret};
-use sealshare::crypto::x25519::KemPublicKey;
-use sealshare::log::link::{LinkKeys, LinkKind, LinkTerms, PasswordLock, PublicScope};
-use sealshare::log::op::{JOIN_PROOF_DOMAIN, join_proof_message};
-use sealshare::log::{Body, ItemHeader, LinkId, Rotation, Standing};
-use sealshare::wire::to_text;
+use sealshare::internal::collection::Clock;
+use sealshare::internal::crypto::aead::SealedBox;
+use sealshare::internal::crypto::kdf;
+use sealshare::internal::crypto::password::Argon2Params;
+use sealshare::internal::crypto::random::seeded::with_seed;
+use sealshare::internal::crypto::secret::SecretKey;
+use sealshare::internal::crypto::sign::{Domain, SigningKey};
+use sealshare::internal::crypto::stream::{self, ContentDigest, ContentKey};
+use sealshare::internal::crypto::wrap::{WrapContext, WrappedSecret};
+use sealshare::internal::crypto::x25519::KemPublicKey;
+use sealshare::internal::log::link::{LinkKeys, LinkKind, LinkTerms, PasswordLock, PublicScope};
+use sealshare::internal::log::op::{JOIN_PROOF_DOMAIN, join_proof_message};
+use sealshare::internal::log::{Body, ItemHeader, LinkId, Rotation, Standing};
+use sealshare::internal::wire::to_text;
 
 use sealshare::{
     Account, Client, Collection, CollectionId, Identity, InviteTerms, ItemId, ItemKind, Keystore,
@@ -767,7 +767,7 @@ fn dummy_rotation(
 fn link_secret(url: &LinkUrl) -> sealshare::Result<[u8; 32]> {
     let text = url.to_url();
     let fragment = text.split_once('#').map(|(_, f)| f).unwrap_or_default();
-    let payload = sealshare::wire::from_text(fragment, "link", 98)?;
+    let payload = sealshare::internal::wire::from_text(fragment, "link", 98)?;
     payload
         .get(34..66)
         .and_then(|s| s.try_into().ok())
@@ -832,7 +832,8 @@ fn hand_card(
     kem_pk: &[u8; 32],
     signature: Option<[u8; 64]>,
 ) -> Vec<u8> {
-    let mut w = sealshare::wire::Writer::new(sealshare::wire::Kind::IdentityCard);
+    let mut w =
+        sealshare::internal::wire::Writer::new(sealshare::internal::wire::Kind::IdentityCard);
     w.str(who.handle())
         .fixed(signing_pk)
         .fixed(kem_pk)
@@ -1351,7 +1352,7 @@ fn refusals_of_log(
         None,
         Body::Share {
             epoch: 0,
-            grants: vec![sealshare::log::Grant {
+            grants: vec![sealshare::internal::log::Grant {
                 card: card.clone(),
                 role: Role::Viewer,
                 wrap: WrappedSecret::wrap_key(

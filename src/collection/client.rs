@@ -17,7 +17,7 @@ const MAX_INTRODUCTIONS: usize = 64;
 
 /// A card a verified log carries, as introduced by the signer of the
 /// operation that carries it. Introduced is not pinned: only the user's own
-/// acts pin (see [`crate::trust`]).
+/// acts pin (see [`crate::TrustStore`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Introduction {
     /// The card.

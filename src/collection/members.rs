@@ -53,7 +53,7 @@ impl Collection {
     /// accepted). Accepting is the user's act of trust in whoever shared: their
     /// card, as the log holds it, is pinned if their handle was never seen;
     /// if another card is pinned for them, the accept is refused with
-    /// [`Error::KeyChanged`] and nothing is sent.
+    /// [`crate::Error::KeyChanged`] and nothing is sent.
     pub fn accept(&mut self, client: &mut Client) -> Result<()> {
         let me = client.account.handle();
         let sharer = self
@@ -181,7 +181,7 @@ impl Collection {
     /// The members whose card in this log differs from the one the user
     /// pinned for their handle, each with the pinned card: what an app shows
     /// as "key changed, unconfirmed". A rotation by this client refuses to
-    /// wrap to them ([`Error::KeyChanged`]) until the user accepts the change
+    /// wrap to them ([`crate::Error::KeyChanged`]) until the user accepts the change
     /// or removes them.
     pub fn unconfirmed_members(&self, client: &Client) -> Vec<(&Member, Identity)> {
         self.members()

@@ -12,6 +12,7 @@ mod listing;
 mod members;
 pub mod memory;
 pub mod remote;
+mod saved;
 
 use rayon::prelude::*;
 
@@ -24,13 +25,13 @@ use crate::log::{Body, CollectionId, LogState, OpHash, Operation, Role, Rotation
 use crate::trust::CardTrust;
 use crate::wire::{Reader, Writer};
 
-pub use client::{Client, Clock, Introduction, TrustRestored};
+pub use client::{Client, Clock, Introduction, TrustRestored, system_time};
 pub use history::HistoryEntry;
 pub use items::{Item, ItemListing, ItemMetadata, UnreadableItem, VersionInfo};
 pub use listing::{CollectionList, ListedCollection, PendingCollection, PendingKind};
 pub use members::{SignerTrust, Signers};
 pub use memory::MemoryRemote;
-pub use remote::{Appended, Remote};
+pub use remote::{Appended, BlobUpload, Remote};
 
 use keys::EpochKeys;
 

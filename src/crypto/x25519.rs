@@ -127,7 +127,7 @@ const SMALL_ORDER: [[u8; 32]; 7] = [
 ];
 
 /// Whether an X25519 public key is of small order (every shared secret with it
-/// is all zero): its u-coordinate, bit 255 ignored, is one of [`SMALL_ORDER`].
+/// is all zero): its u-coordinate, bit 255 ignored, is one of `SMALL_ORDER`.
 pub fn is_low_order(public: &[u8; 32]) -> bool {
     let mut u = *public;
     u[31] &= 0x7f;

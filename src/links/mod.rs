@@ -20,6 +20,7 @@ use crate::crypto::secret::SecretKey;
 use crate::crypto::sign::SigningKey;
 use crate::crypto::x25519::KemSecretKey;
 use crate::error::{Error, Result};
+pub use crate::log::link::LinkPurpose;
 use crate::log::link::PasswordLock;
 use crate::log::{CollectionId, LinkId};
 use crate::wire;
@@ -31,15 +32,6 @@ pub use public::{PublicLinkTerms, PublicScopeChoice, PublicView};
 const LINK_FORMAT: u8 = 1;
 /// Payload: format, kind, collection, link, secret, creator key.
 const PAYLOAD_LEN: usize = 1 + 1 + 16 + 16 + 32 + 32;
-
-/// Whether a link invites (join at a role) or shows (read-only).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LinkPurpose {
-    /// An invite link.
-    Invite = 1,
-    /// A public link.
-    Public = 2,
-}
 
 /// A link as a URL: where the app serves it, and in the fragment everything a
 /// holder needs (collection, link id, secret, and the collection creator's

@@ -22,6 +22,16 @@ pub enum PublicScope {
     Items,
 }
 
+/// Whether a link invites (join at a role) or shows (read-only): the tag of
+/// its [`LinkKind`], and the kind byte of its URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPurpose {
+    /// An invite link.
+    Invite = 1,
+    /// A public link.
+    Public = 2,
+}
+
 /// What kind of link, and its kind-specific terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkKind {
@@ -43,6 +53,16 @@ pub enum LinkKind {
         /// Whether downloads are allowed (for the server to enforce).
         download: bool,
     },
+}
+
+impl LinkKind {
+    /// Whether the link invites or shows.
+    pub fn purpose(&self) -> LinkPurpose {
+        match self {
+            LinkKind::Invite { .. } => LinkPurpose::Invite,
+            LinkKind::Public { .. } => LinkPurpose::Public,
+        }
+    }
 }
 
 /// How a password, if any, enters the link's key (Argon2id parameters and salt).

@@ -20,7 +20,7 @@ mod writers;
 
 use std::sync::Arc;
 
-use sealshare::log::{Action, Body, EventKind};
+use sealshare::internal::log::{Action, Body, EventKind};
 use sealshare::{
     Client, Collection, CollectionId, CollectionList, Error, InviteTerms, ItemId, ItemKind,
     ItemMetadata, LogState, PendingKind, Remote, Role, Violation,

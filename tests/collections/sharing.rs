@@ -106,7 +106,7 @@ fn create_gives_the_owner_a_named_collection_the_server_cannot_read() {
     assert_eq!(reopened.name().unwrap(), "Holidays 2025");
 
     // An over-long name is refused before anything is sent.
-    let long = "n".repeat(sealshare::collection::MAX_NAME_LEN + 1);
+    let long = "n".repeat(sealshare::internal::collection::MAX_NAME_LEN + 1);
     assert!(matches!(
         Collection::create(&mut alice, &long, ""),
         Err(Error::InvalidArgument(_))
@@ -184,7 +184,7 @@ fn rename_is_for_editors_and_up_and_a_refused_rename_sends_nothing() {
         ]
     );
     // Too long a name is an argument error, not a rule violation.
-    let long = "n".repeat(sealshare::collection::MAX_NAME_LEN + 1);
+    let long = "n".repeat(sealshare::internal::collection::MAX_NAME_LEN + 1);
     assert!(matches!(
         coll.rename(&mut owner, &long, ""),
         Err(Error::InvalidArgument(_))

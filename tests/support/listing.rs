@@ -108,7 +108,7 @@ pub struct People {
 /// Everyone, on `remote`, on the system clock (the command line's store
 /// verifies with it), each having pinned everyone else's card.
 pub fn people(remote: &Arc<dyn Remote>) -> People {
-    let now = sealshare::collection::client::system_time();
+    let now = sealshare::system_time();
     let make = |h: &str| Client::new(Account::create(h, now).unwrap(), remote.clone());
     let mut p = People {
         alice: make("alice"),

@@ -228,7 +228,7 @@ pub fn forge(
     server: &TestServer,
     id: CollectionId,
     client: &Client,
-    body: sealshare::log::Body,
+    body: sealshare::internal::log::Body,
     time: u64,
 ) -> sealshare::Operation {
     let log = server.log(&id);

@@ -2,12 +2,10 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use sealshare::crypto::password::Profile;
-
 use crate::error::{Result, wiped};
 use crate::records::IdentityCard;
 
-use sealshare::collection::client::system_time as now;
+use sealshare::system_time as now;
 
 /// A user's account: handle and keys. Holds secrets: call `wipe()` when done
 /// (for example when the app locks); every later call then fails with `Wiped`.
@@ -83,17 +81,17 @@ pub struct ProtectedAccount {
 
 #[uniffi::export]
 impl ProtectedAccount {
-    /// Creates an account and its keystore (Argon2id, interactive profile: about
-    /// 64 MiB; `constrained` selects the low-memory profile for small phones).
+    /// Creates an account and its keystore, its password hashed with Argon2id
+    /// under `profile` (`Interactive`, about 64 MiB, for most phones;
+    /// `Constrained`, 32 MiB, for small ones).
     #[uniffi::constructor]
-    pub fn create(handle: String, password: String, constrained: bool) -> Result<Arc<Self>> {
-        let profile = if constrained {
-            Profile::Constrained
-        } else {
-            Profile::Interactive
-        };
-        let (account, keystore, phrase) =
-            sealshare::Account::create_protected(&handle, now(), &password, profile)?;
+    pub fn create(handle: String, password: String, profile: KdfProfile) -> Result<Arc<Self>> {
+        let (account, keystore, phrase) = sealshare::Account::create_protected(
+            &handle,
+            now(),
+            &password,
+            sealshare::KdfProfile::from(profile),
+        )?;
         Ok(Arc::new(Self {
             account: Account::wrap(account),
             keystore: keystore.to_bytes(),
@@ -141,4 +139,29 @@ pub fn safety_number(mine: IdentityCard, theirs: IdentityCard) -> Result<String>
 pub fn parse_identity_card(card: Vec<u8>) -> Result<IdentityCard> {
     let card = sealshare::Identity::from_bytes(&card)?;
     Ok(IdentityCard::from_core(&card))
+}
+
+/// How much memory and time hashing the password takes: the more, the dearer
+/// each guess for whoever holds a copy of the keystore.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum KdfProfile {
+    /// 32 MiB, 6 passes: for devices short of memory.
+    Constrained,
+    /// 64 MiB, 3 passes: for most phones.
+    Interactive,
+    /// 256 MiB, 3 passes.
+    Moderate,
+    /// 1 GiB, 4 passes.
+    Sensitive,
+}
+
+impl From<KdfProfile> for sealshare::KdfProfile {
+    fn from(p: KdfProfile) -> Self {
+        match p {
+            KdfProfile::Constrained => Self::Constrained,
+            KdfProfile::Interactive => Self::Interactive,
+            KdfProfile::Moderate => Self::Moderate,
+            KdfProfile::Sensitive => Self::Sensitive,
+        }
+    }
 }

@@ -3,7 +3,6 @@
 use std::io::{Read, Write};
 use std::sync::Arc;
 
-use sealshare::crypto::password::Profile;
 use sealshare::{InviteTerms, ItemId, PublicLinkTerms, PublicScopeChoice};
 
 use crate::error::Result;
@@ -349,7 +348,6 @@ impl Collection {
             },
             valid_for: valid_for_seconds,
             password,
-            password_params: Profile::Interactive.params(),
             ..Default::default()
         };
         self.act(|c, client| c.create_public_link(client, &base_url, &terms))
@@ -388,10 +386,7 @@ impl Collection {
             c.links()
                 .map(|l| LinkInfo {
                     id: l.terms.link.to_text(),
-                    kind: match l.terms.kind {
-                        sealshare::log::link::LinkKind::Invite { .. } => "invite".into(),
-                        sealshare::log::link::LinkKind::Public { .. } => "public".into(),
-                    },
+                    kind: l.terms.kind.purpose().into(),
                     creator: l.creator.clone(),
                     expires_at: l.terms.expires_at,
                     joined: l.joins.iter().map(|(h, _)| h.clone()).collect(),
@@ -415,7 +410,7 @@ impl Collection {
     /// Revokes one link (by id).
     pub fn revoke_link(&self, link_id: String) -> Result<()> {
         self.alive()?;
-        let link = sealshare::log::LinkId::from_text(&link_id)?;
+        let link = sealshare::LinkId::from_text(&link_id)?;
         self.act(|c, client| c.revoke_link(client, link))
     }
 

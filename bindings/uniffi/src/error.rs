@@ -1,7 +1,7 @@
 //! The one error type apps see. Messages never contain secrets.
 
 use sealshare::LogState;
-use sealshare::log::Standing;
+use sealshare::Standing;
 
 use crate::records::IdentityCard;
 

@@ -29,7 +29,7 @@ impl PublicLinkView {
     }
 }
 
-use sealshare::collection::client::system_time as now;
+use sealshare::system_time as now;
 
 fn open(
     remote: Arc<dyn sealshare::Remote>,

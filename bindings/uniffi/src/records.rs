@@ -253,13 +253,31 @@ pub struct HistoryEntry {
     pub text: String,
 }
 
+/// Whether a link invites (join at a role) or shows (read-only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum LinkPurpose {
+    /// An invite link.
+    Invite,
+    /// A public link.
+    Public,
+}
+
+impl From<sealshare::LinkPurpose> for LinkPurpose {
+    fn from(p: sealshare::LinkPurpose) -> Self {
+        match p {
+            sealshare::LinkPurpose::Invite => Self::Invite,
+            sealshare::LinkPurpose::Public => Self::Public,
+        }
+    }
+}
+
 /// A link as the log shows it (never its secret).
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct LinkInfo {
     /// Its id.
     pub id: String,
-    /// "invite" or "public".
-    pub kind: String,
+    /// Whether it invites or shows.
+    pub kind: LinkPurpose,
     /// Who created it.
     pub creator: String,
     /// When it expires.

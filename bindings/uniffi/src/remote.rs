@@ -5,7 +5,7 @@ use std::io::{BufReader, Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use sealshare::collection::remote::BlobUpload;
+use sealshare::BlobUpload;
 use sealshare::{Appended, CollectionId, MemoryRemote};
 
 use crate::error::{Result, SealshareError};

@@ -10,9 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use sealshare::crypto::aead::SealedBox;
-use sealshare::wire::{Reader, Writer};
-use sealshare::{Client, CollectionId, CollectionList, LinkUrl, TrustStore};
+use sealshare::{Client, CollectionId, CollectionList, LinkUrl};
 
 use crate::account::Account;
 use crate::collection::Collection;
@@ -22,13 +20,6 @@ use crate::records::{
     IntroductionInfo, ListedCollection, PendingCollection, SavedState, TrustRestore,
 };
 use crate::remote::{ForeignRemote, MemoryServer, RemoteStore};
-
-/// Associated data of the sealed session state.
-const STATE_AAD: &[u8] = b"sealshare-ffi/v1/session-state";
-/// The most collections one saved state holds.
-const MAX_SAVED_COLLECTIONS: usize = 100_000;
-/// The largest saved trust store or checkpoint inside a saved state.
-const MAX_SAVED_PART: usize = 1 << 30;
 
 /// What a live session holds; dropped whole by `wipe()`.
 pub(crate) struct Live {
@@ -114,11 +105,9 @@ impl Session {
         state: Option<Vec<u8>>,
     ) -> Result<Arc<Self>> {
         let mut client = Client::new(account.copy()?, remote);
-        let (trust, saved) = match state {
-            Some(bytes) => open_state(&client, &bytes)?,
-            None => (None, BTreeMap::new()),
-        };
-        let restored = client.restore_trust(trust).into();
+        let (restored, collections) = client.restore_state(state.as_deref())?;
+        let saved = collections.into_iter().map(|c| (c.id(), c)).collect();
+        let restored = restored.into();
         Ok(Arc::new(Self {
             inner: Mutex::new(Some(Live {
                 client,
@@ -130,31 +119,6 @@ impl Session {
             restored,
         }))
     }
-}
-
-/// Decodes a sealed state: the trust store and each collection's checkpoint.
-fn open_state(
-    client: &Client,
-    bytes: &[u8],
-) -> Result<(
-    Option<TrustStore>,
-    BTreeMap<CollectionId, sealshare::Collection>,
-)> {
-    let account = client.account();
-    let plain = SealedBox::from_bytes(bytes)?.open(&account.storage_key()?, STATE_AAD)?;
-    let mut r = Reader::raw(plain.expose(), "session state");
-    let trust = TrustStore::from_bytes(r.bytes("saved trust store", MAX_SAVED_PART)?)?;
-    let count = r.count("saved collections", MAX_SAVED_COLLECTIONS, 4)?;
-    let mut saved = BTreeMap::new();
-    for _ in 0..count {
-        let c = sealshare::Collection::from_checkpoint(
-            account,
-            r.bytes("saved checkpoint", MAX_SAVED_PART)?,
-        )?;
-        saved.insert(c.id(), c);
-    }
-    r.finish()?;
-    Ok((Some(trust), saved))
 }
 
 #[uniffi::export]
@@ -207,8 +171,6 @@ impl Session {
     /// Store `state` first, then `keystore`.
     pub fn save_state(&self, keystore: Option<Vec<u8>>) -> Result<SavedState> {
         self.with_live(|live| {
-            let trust = live.client.save_trust();
-            let account = live.client.account();
             let mut newest: BTreeMap<CollectionId, &sealshare::Collection> = BTreeMap::new();
             for c in live.saved.values().chain(live.collections.values()) {
                 let keep = newest
@@ -218,12 +180,8 @@ impl Session {
                     newest.insert(c.id(), c);
                 }
             }
-            let mut w = Writer::raw();
-            w.bytes(&trust).u32(newest.len() as u32);
-            for c in newest.values() {
-                w.bytes(&c.to_checkpoint(account)?);
-            }
-            let state = SealedBox::seal(&account.storage_key()?, &w.finish(), STATE_AAD)?;
+            let state = live.client.save_state(newest.into_values())?;
+            let account = live.client.account();
             let keystore = match keystore {
                 Some(bytes) => {
                     let mut ks = sealshare::Keystore::from_bytes(&bytes)?;
@@ -232,10 +190,7 @@ impl Session {
                 }
                 None => None,
             };
-            Ok(SavedState {
-                state: state.to_bytes(),
-                keystore,
-            })
+            Ok(SavedState { state, keystore })
         })
     }
 

@@ -5,8 +5,8 @@ use sealshare::{
     Collection, Error, InviteTerms, LinkUrl, PublicLinkTerms, PublicScopeChoice, PublicView, Result,
 };
 
+use sealshare::LinkKind;
 use sealshare::Violation;
-use sealshare::log::link::LinkKind;
 use serde_json::json;
 
 use super::items::write_output;
@@ -48,7 +48,7 @@ pub(super) fn invite(cli: &Cli, cmd: &InviteCmd) -> Result<()> {
             match (link, all) {
                 (_, true) => c.revoke_all_links(&mut p.client)?,
                 (Some(l), false) => {
-                    c.revoke_link(&mut p.client, sealshare::log::LinkId::from_text(l)?)?
+                    c.revoke_link(&mut p.client, sealshare::LinkId::from_text(l)?)?
                 }
                 (None, false) => {
                     return Err(Error::InvalidArgument("name a link id, or --all".into()));

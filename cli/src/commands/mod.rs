@@ -104,7 +104,7 @@ fn secret_input(var: &str, prompt: &str) -> Result<String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
-use sealshare::collection::client::system_time as now;
+use sealshare::system_time as now;
 
 fn unlock(cli: &Cli) -> Result<Profile> {
     Profile::unlock(&profile_dir(cli), store(cli)?, &password("password")?)

@@ -13,9 +13,9 @@ use std::sync::Arc;
 
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
-use sealshare::crypto::password::Argon2Params;
-use sealshare::crypto::stream::{self, ContentKey};
-use sealshare::log::Standing;
+use sealshare::internal::crypto::password::Argon2Params;
+use sealshare::internal::crypto::stream::{self, ContentKey};
+use sealshare::internal::log::Standing;
 use sealshare::{
     Account, Client, Collection, InviteTerms, Keystore, MemoryRemote, PublicLinkTerms, Remote, Role,
 };

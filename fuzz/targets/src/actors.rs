@@ -10,16 +10,16 @@
 use std::sync::OnceLock;
 
 use arbitrary::Arbitrary;
-use sealshare::crypto::aead::SealedBox;
-use sealshare::crypto::secret::SecretKey;
-use sealshare::crypto::sign::SigningKey;
-use sealshare::crypto::stream::ContentDigest;
-use sealshare::crypto::wrap::WrappedSecret;
-use sealshare::crypto::x25519::KemSecretKey;
-use sealshare::log::link::{LinkKeys, LinkKind, LinkTerms, PublicScope};
-use sealshare::log::op::{JOIN_PROOF_DOMAIN, join_proof_message};
-use sealshare::log::{Body, Grant, ItemHeader, LinkId, Rotation};
-use sealshare::wire::{Kind, Writer};
+use sealshare::internal::crypto::aead::SealedBox;
+use sealshare::internal::crypto::secret::SecretKey;
+use sealshare::internal::crypto::sign::SigningKey;
+use sealshare::internal::crypto::stream::ContentDigest;
+use sealshare::internal::crypto::wrap::WrappedSecret;
+use sealshare::internal::crypto::x25519::KemSecretKey;
+use sealshare::internal::log::link::{LinkKeys, LinkKind, LinkTerms, PublicScope};
+use sealshare::internal::log::op::{JOIN_PROOF_DOMAIN, join_proof_message};
+use sealshare::internal::log::{Body, Grant, ItemHeader, LinkId, Rotation};
+use sealshare::internal::wire::{Kind, Writer};
 use sealshare::{Account, CollectionId, ItemId, ItemKind, LogState, Operation, Role};
 
 /// The collection every script acts on.

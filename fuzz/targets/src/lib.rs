@@ -5,8 +5,8 @@
 pub mod actors;
 pub mod model;
 
-use sealshare::crypto::stream::{self, ContentDigest, ContentKey};
-use sealshare::wire::{Kind, Writer};
+use sealshare::internal::crypto::stream::{self, ContentDigest, ContentKey};
+use sealshare::internal::wire::{Kind, Writer};
 use sealshare::{Collection, Identity, Keystore, LinkUrl, LogState, Operation};
 
 /// A target's body.
@@ -65,7 +65,9 @@ pub fn decode_checkpoint(data: &[u8]) {
         let mut aad = Writer::raw();
         aad.fixed(b"sealshare/v1/checkpoint\0")
             .fixed(&actors::COLLECTION.0);
-        if let Ok(sealed) = sealshare::crypto::aead::SealedBox::seal(&key, data, &aad.finish()) {
+        if let Ok(sealed) =
+            sealshare::internal::crypto::aead::SealedBox::seal(&key, data, &aad.finish())
+        {
             let mut w = Writer::new(Kind::Checkpoint);
             w.fixed(&actors::COLLECTION.0);
             let inner = sealed.to_bytes();
@@ -179,7 +181,7 @@ pub fn verify_adversarial_log(data: &[u8]) {
 }
 
 /// Appends `ops` as a verifying server does, keeping an index of who appears
-/// from each append's [`sealshare::log::ListingChange`], up to the first
+/// from each append's [`sealshare::internal::log::ListingChange`], up to the first
 /// refusal; after each operation the index is exactly who appears.
 fn check_listing_index(ops: &[Operation]) {
     let mut state = LogState::empty(actors::COLLECTION);

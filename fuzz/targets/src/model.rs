@@ -36,11 +36,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sealshare::crypto::sign::VerifyingKey;
-use sealshare::crypto::x25519::is_low_order;
-use sealshare::log::link::{LinkKeys, LinkKind, LinkTerms, PublicScope};
-use sealshare::log::op::{JOIN_PROOF_DOMAIN, join_proof_message};
-use sealshare::log::{Action, Body, ItemHeader, LinkId, Request, Rotation, Standing};
+use sealshare::internal::crypto::sign::VerifyingKey;
+use sealshare::internal::crypto::x25519::is_low_order;
+use sealshare::internal::log::link::{LinkKeys, LinkKind, LinkTerms, PublicScope};
+use sealshare::internal::log::op::{JOIN_PROOF_DOMAIN, join_proof_message};
+use sealshare::internal::log::{Action, Body, ItemHeader, LinkId, Request, Rotation, Standing};
 use sealshare::{Error, ItemId, ItemKind, LogState, Operation, Role, Violation};
 
 use crate::actors::{self, Script};

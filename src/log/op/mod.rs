@@ -106,14 +106,14 @@ pub type OpHash = [u8; 32];
 /// Its parts are read through accessors; assigning to them does not compile:
 ///
 /// ```
-/// # fn read(op: &mut sealshare::Operation) -> &sealshare::log::Body {
+/// # fn read(op: &mut sealshare::Operation) -> &sealshare::internal::log::Body {
 /// op.body()
 /// # }
 /// ```
 ///
-/// ```compile_fail
+/// ```compile_fail,E0616
 /// # fn swap(op: &mut sealshare::Operation) {
-/// op.body = sealshare::log::Body::Accept;
+/// op.body = sealshare::internal::log::Body::Accept;
 /// # }
 /// ```
 ///
