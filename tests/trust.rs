@@ -453,3 +453,40 @@ fn a_refused_share_pins_nothing() {
         *dan.account().identity()
     );
 }
+
+#[test]
+fn a_saved_state_resumes_its_collections_and_opens_only_for_its_account() {
+    let server = TestServer::new();
+    let clock = TestClock::at(10_000);
+    let mut alice = user("alice", &server, &clock);
+    let mut bob = user("bob", &server, &clock);
+    introduce(&mut [&mut alice, &mut bob]);
+    let mut notes = Collection::create(&mut alice, "Notes", "").unwrap();
+    let memo = notes
+        .add_file(&mut alice, None, "memo", "text/plain", b"hello")
+        .unwrap();
+    alice
+        .trust_mut()
+        .mark_verified("bob", &bob.account().identity().fingerprint(), 10_000)
+        .unwrap();
+    let sealed = alice.save_state([&notes]).unwrap();
+
+    // The same account on a fresh client resumes: trust with its marks, and
+    // the collection as its checkpoint left it, readable without a sync.
+    let copy = alice.account().duplicate().unwrap();
+    let mut resumed = Client::with_clock(copy, server.clone(), Box::new(|| 10_000));
+    let (restored, collections) = resumed.restore_state(Some(&sealed)).unwrap();
+    assert_eq!(restored, sealshare::TrustRestored::Current);
+    assert!(resumed.trust().get("bob").unwrap().verified_at.is_some());
+    assert_eq!(collections.len(), 1);
+    assert_eq!(collections[0].read(&resumed, memo).unwrap(), b"hello");
+
+    // Another account cannot open it, and its trust store stays as it was.
+    let mut other = user("carol", &server, &clock);
+    let before = other.save_trust();
+    assert!(matches!(
+        other.restore_state(Some(&sealed)),
+        Err(Error::DecryptionFailed)
+    ));
+    assert_eq!(other.save_trust(), before);
+}
