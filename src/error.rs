@@ -37,7 +37,7 @@ pub enum Error {
     /// A handle now presents a different identity card from the one pinned for
     /// it (a new card, or one the user accepted before and has since replaced).
     /// The app shows both (fingerprints, safety numbers) and, if the user
-    /// confirms, calls [`crate::TrustStore::accept_changed_key`] with `presented`.
+    /// confirms, calls [`crate::TrustStore::confirm_changed_key`] with `presented`.
     #[error(
         "the identity key of {handle:?} changed: pinned {}, presented {}; confirm the new key before using it",
         pinned.fingerprint(),

@@ -55,7 +55,7 @@ pub use log::{
     CollectionId, Epoch, Event, EventKind, ItemId, ItemKind, LinkId, LogState, Member, Operation,
     Role, Standing, Violation,
 };
-pub use trust::{Acceptance, AcceptedCard, CardTrust, TrustStatus, TrustStore};
+pub use trust::{CardTrust, PinReason, PinnedCard, TrustStatus, TrustStore};
 
 /// The layers below the domain API: primitives, the wire encoding and the
 /// log's internals, for the fuzz targets, the tests, the benchmarks and the

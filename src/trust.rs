@@ -1,5 +1,5 @@
 //! The trust store: which identity card each handle is pinned to, the history
-//! of the cards the user accepted for it, and which the user verified by
+//! of the cards the user pinned for it, and which the user verified by
 //! comparing safety numbers.
 //!
 //! # What changes it
@@ -7,16 +7,16 @@
 //! Only the user's own acts: [`TrustStore::observe`] (first use of a handle:
 //! sharing with a card, approving a join, completing an invitation, or the
 //! app showing a card), [`TrustStore::mark_verified`],
-//! [`TrustStore::accept_changed_key`], and accepting a share, which pins the
+//! [`TrustStore::confirm_changed_key`], and accepting a share, which pins the
 //! card of the member who shared if the handle was never seen. Verifying a
 //! log never changes it: a card a log carries is only *introduced* by the
 //! operation's signer (see [`crate::Client::introductions`]).
 //!
 //! # Card history
 //!
-//! Each handle keeps the cards the user accepted for it, oldest first; only
+//! Each handle keeps the cards the user pinned for it, oldest first; only
 //! the newest is current. A card that is not the current one, including a
-//! card accepted earlier and since replaced, is a change: it is refused with
+//! card pinned earlier and since replaced, is a change: it is refused with
 //! [`Error::KeyChanged`], which carries both cards, until the user accepts it
 //! again. So a retired or compromised key never comes back quietly.
 
@@ -60,8 +60,8 @@ pub enum CardTrust {
         at: u64,
     },
     /// Another card is pinned for its handle (this one may be new, or one the
-    /// user accepted before and has since replaced): nothing is wrapped to it
-    /// until the user accepts it with [`TrustStore::accept_changed_key`].
+    /// user pinned before and has since replaced): nothing is wrapped to it
+    /// until the user accepts it with [`TrustStore::confirm_changed_key`].
     Changed {
         /// The handle's current pinned card.
         pinned: Box<Identity>,
@@ -70,25 +70,25 @@ pub enum CardTrust {
 
 /// How the user came to accept a card.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Acceptance {
+pub enum PinReason {
     /// First use of a handle never seen before: the user shared with the
     /// card, approved its join, completed its invitation, or the app showed it.
     FirstUse,
     /// The user accepted a share from this card's holder, who was unknown.
     AcceptedShare,
-    /// The user confirmed a changed key ([`TrustStore::accept_changed_key`]).
+    /// The user confirmed a changed key ([`TrustStore::confirm_changed_key`]).
     ConfirmedChange,
 }
 
-/// One card the user accepted for a handle.
+/// One card pinned for a handle, by one of the user's own acts.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AcceptedCard {
+pub struct PinnedCard {
     /// The card.
     pub card: Identity,
-    /// When it was accepted (Unix seconds, the caller's clock).
-    pub accepted_at: u64,
+    /// When it was pinned (Unix seconds, the caller's clock).
+    pub pinned_at: u64,
     /// How.
-    pub how: Acceptance,
+    pub how: PinReason,
     /// When the user marked it verified, if they did.
     pub verified_at: Option<u64>,
 }
@@ -101,7 +101,7 @@ pub struct AcceptedCard {
 /// store that was rolled back.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TrustStore {
-    handles: BTreeMap<String, Vec<AcceptedCard>>,
+    handles: BTreeMap<String, Vec<PinnedCard>>,
     generation: u64,
 }
 
@@ -118,7 +118,7 @@ impl TrustStore {
         if self.handles.contains_key(card.handle()) {
             return self.check(card);
         }
-        self.push(card, now, Acceptance::FirstUse);
+        self.push(card, now, PinReason::FirstUse);
         Ok(TrustStatus::NewlyPinned)
     }
 
@@ -128,7 +128,7 @@ impl TrustStore {
         if self.handles.contains_key(card.handle()) {
             return self.check(card);
         }
-        self.push(card, now, Acceptance::AcceptedShare);
+        self.push(card, now, PinReason::AcceptedShare);
         Ok(TrustStatus::NewlyPinned)
     }
 
@@ -175,24 +175,24 @@ impl TrustStore {
     /// Makes `card` the current card of its handle after the user confirmed the
     /// change (or pins it, if the handle is new). The card joins the handle's
     /// history, unverified; accepting the current card again changes nothing.
-    pub fn accept_changed_key(&mut self, card: &Identity, now: u64) {
+    pub fn confirm_changed_key(&mut self, card: &Identity, now: u64) {
         if self
             .get(card.handle())
             .is_some_and(|c| c.card.fingerprint() == card.fingerprint())
         {
             return;
         }
-        self.push(card, now, Acceptance::ConfirmedChange);
+        self.push(card, now, PinReason::ConfirmedChange);
     }
 
-    fn push(&mut self, card: &Identity, now: u64, how: Acceptance) {
+    fn push(&mut self, card: &Identity, now: u64, how: PinReason) {
         let history = self.handles.entry(card.handle().to_owned()).or_default();
         if history.len() >= MAX_HISTORY {
             history.remove(0);
         }
-        history.push(AcceptedCard {
+        history.push(PinnedCard {
             card: card.clone(),
-            accepted_at: now,
+            pinned_at: now,
             how,
             verified_at: None,
         });
@@ -224,17 +224,17 @@ impl TrustStore {
     }
 
     /// The current pinned card of a handle.
-    pub fn get(&self, handle: &str) -> Option<&AcceptedCard> {
+    pub fn get(&self, handle: &str) -> Option<&PinnedCard> {
         self.handles.get(handle).and_then(|h| h.last())
     }
 
-    /// Every card accepted for a handle, oldest first; the last is current.
-    pub fn history(&self, handle: &str) -> &[AcceptedCard] {
+    /// Every card pinned for a handle, oldest first; the last is current.
+    pub fn history(&self, handle: &str) -> &[PinnedCard] {
         self.handles.get(handle).map_or(&[], Vec::as_slice)
     }
 
     /// The current pinned card of every handle, ordered by handle.
-    pub fn iter(&self) -> impl Iterator<Item = &AcceptedCard> {
+    pub fn iter(&self) -> impl Iterator<Item = &PinnedCard> {
         self.handles.values().filter_map(|h| h.last())
     }
 
@@ -249,7 +249,7 @@ impl TrustStore {
     }
 
     /// How many changes this store has seen: it grows with every pin,
-    /// accepted change and verified mark, and never goes down.
+    /// confirmed change and verified mark, and never goes down.
     pub fn generation(&self) -> u64 {
         self.generation
     }
@@ -273,7 +273,7 @@ impl TrustStore {
     /// Canonical encoding: `01 07 || generation u64 || count u32 || handles`,
     /// in strict handle order; each handle is `n u8 (1..=32) || n cards`, oldest
     /// first, all of that handle, each card `card (length-prefixed) ||
-    /// accepted_at u64 || how u8 (0 first use, 1 accepted share, 2 confirmed
+    /// pinned_at u64 || how u8 (0 first use, 1 accepted share, 2 confirmed
     /// change) || verified flag u8 || verified_at u64`.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut w = Writer::new(Kind::TrustStore);
@@ -282,11 +282,11 @@ impl TrustStore {
             w.u8(history.len() as u8);
             for c in history {
                 w.bytes(&c.card.to_bytes())
-                    .u64(c.accepted_at)
+                    .u64(c.pinned_at)
                     .u8(match c.how {
-                        Acceptance::FirstUse => 0,
-                        Acceptance::AcceptedShare => 1,
-                        Acceptance::ConfirmedChange => 2,
+                        PinReason::FirstUse => 0,
+                        PinReason::AcceptedShare => 1,
+                        PinReason::ConfirmedChange => 2,
                     });
                 match c.verified_at {
                     Some(at) => w.u8(1).u64(at),
@@ -348,13 +348,13 @@ impl TrustStore {
     }
 }
 
-fn read_card(r: &mut Reader<'_>) -> Result<AcceptedCard> {
+fn read_card(r: &mut Reader<'_>) -> Result<PinnedCard> {
     let card = Identity::from_bytes(r.bytes("pinned card", MAX_CARD_LEN)?)?;
-    let accepted_at = r.u64()?;
+    let pinned_at = r.u64()?;
     let how = match r.u8()? {
-        0 => Acceptance::FirstUse,
-        1 => Acceptance::AcceptedShare,
-        2 => Acceptance::ConfirmedChange,
+        0 => PinReason::FirstUse,
+        1 => PinReason::AcceptedShare,
+        2 => PinReason::ConfirmedChange,
         _ => return Err(DecodeError::invalid("acceptance", "must be 0, 1 or 2").into()),
     };
     let verified_at = match (r.u8()?, r.u64()?) {
@@ -366,9 +366,9 @@ fn read_card(r: &mut Reader<'_>) -> Result<AcceptedCard> {
             );
         }
     };
-    Ok(AcceptedCard {
+    Ok(PinnedCard {
         card,
-        accepted_at,
+        pinned_at,
         how,
         verified_at,
     })

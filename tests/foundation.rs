@@ -14,7 +14,7 @@ use sealshare::internal::crypto::secret::SecretKey;
 use sealshare::internal::crypto::sign::{Domain, SigningKey};
 use sealshare::internal::crypto::wrap::{WrapContext, WrappedSecret};
 use sealshare::internal::crypto::x25519::{KemPublicKey, KemSecretKey};
-use sealshare::{Acceptance, Account, DecodeError, Error, Identity, TrustStatus, TrustStore};
+use sealshare::{Account, DecodeError, Error, Identity, PinReason, TrustStatus, TrustStore};
 
 mod support;
 
@@ -129,7 +129,7 @@ fn every_byte_flip_of_every_object_is_refused() {
     let pins: Vec<_> = trust.iter().cloned().collect();
     assert_eq!(pins[0].verified_at, None);
     assert_eq!(pins[1].verified_at, Some(NOW + 2));
-    // Where each card's accepted_at, acceptance tag, verified flag and
+    // Where each card's pinned_at, acceptance tag, verified flag and
     // verified_at sit (each handle holds one card).
     let mut fields = Vec::new();
     let mut at = 2 + 8 + 4;
@@ -151,13 +151,13 @@ fn every_byte_flip_of_every_object_is_refused() {
                 generation ^= 1u64 << (8 * (9 - i) + bit);
                 decodes = true;
             }
-            for (pin, &(accepted_at, how, flag, verified_at)) in expected.iter_mut().zip(&fields) {
-                if (accepted_at..accepted_at + 8).contains(&i) {
-                    pin.accepted_at ^= 1u64 << (8 * (accepted_at + 7 - i) + bit);
+            for (pin, &(pinned_at, how, flag, verified_at)) in expected.iter_mut().zip(&fields) {
+                if (pinned_at..pinned_at + 8).contains(&i) {
+                    pin.pinned_at ^= 1u64 << (8 * (pinned_at + 7 - i) + bit);
                     decodes = true;
                 }
                 if i == how && bit < 2 {
-                    pin.how = [Acceptance::AcceptedShare, Acceptance::ConfirmedChange][bit];
+                    pin.how = [PinReason::AcceptedShare, PinReason::ConfirmedChange][bit];
                     decodes = true;
                 }
                 if i == flag && bit == 0 && pin.verified_at.is_none() {
@@ -305,7 +305,7 @@ fn changed_key_is_reported_not_accepted() {
     );
 
     // The app shows the change; the user accepts it; the new card starts unverified.
-    trust.accept_changed_key(impostor.identity(), NOW + 4);
+    trust.confirm_changed_key(impostor.identity(), NOW + 4);
     assert_eq!(
         trust.check(impostor.identity()).unwrap(),
         TrustStatus::Pinned
@@ -325,7 +325,7 @@ fn changed_key_is_reported_not_accepted() {
         history,
         [bob.identity().clone(), impostor.identity().clone()]
     );
-    assert_eq!(trust.history("bob")[1].how, Acceptance::ConfirmedChange);
+    assert_eq!(trust.history("bob")[1].how, PinReason::ConfirmedChange);
     assert!(matches!(
         trust.observe(bob.identity(), NOW + 5),
         Err(Error::KeyChanged { ref presented, .. }) if **presented == *bob.identity()

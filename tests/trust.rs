@@ -13,7 +13,7 @@ mod support;
 use sealshare::internal::crypto::sign::Signature;
 use sealshare::internal::log::{Body, LinkId};
 use sealshare::{
-    Acceptance, CardTrust, Client, Collection, CollectionList, Error, Role, TrustStore, Violation,
+    CardTrust, Client, Collection, CollectionList, Error, PinReason, Role, TrustStore, Violation,
 };
 use support::{TestClock, TestServer, introduce, user};
 
@@ -127,7 +127,7 @@ fn listings_and_pending_shares_pin_nothing() {
     mine.accept(&mut bob).unwrap();
     let alice_pin = bob.trust().get("alice").unwrap();
     assert_eq!(alice_pin.card, *alice.account().identity());
-    assert_eq!(alice_pin.how, Acceptance::AcceptedShare);
+    assert_eq!(alice_pin.how, PinReason::AcceptedShare);
     assert!(bob.trust().get("carol").is_none());
 }
 
@@ -226,7 +226,7 @@ fn a_member_who_reinstalls_keeps_the_collection_openable_for_everyone() {
         assert_ne!(pinned.fingerprint(), presented.fingerprint());
         assert_eq!(*presented, new_bob);
         let now = clock.now();
-        alice.trust_mut().accept_changed_key(&presented, now);
+        alice.trust_mut().confirm_changed_key(&presented, now);
         coll.share(&mut alice, &new_bob, Role::Editor).unwrap();
         let mut bobs = Collection::open(&mut bob, coll.id()).unwrap();
         bobs.accept(&mut bob).unwrap();
@@ -266,7 +266,7 @@ fn a_member_who_reinstalls_keeps_the_collection_openable_for_everyone() {
             Err(Error::KeyChanged { .. })
         ));
         let now = clock.now();
-        carol.trust_mut().accept_changed_key(&new_bob, now);
+        carol.trust_mut().confirm_changed_key(&new_bob, now);
         carol_pins = new_bob.clone();
         cs.rotate(&mut carol).unwrap();
     }
@@ -362,7 +362,7 @@ fn what_an_unconfirmed_card_signs_is_not_believed_as_the_members() {
     let mut impostor = user("bob", &server, &clock);
     introduce(&mut [&mut alice, &mut bob, &mut dave]);
     dave.trust_mut()
-        .accept_changed_key(impostor.account().identity(), 1);
+        .confirm_changed_key(impostor.account().identity(), 1);
     impostor.observe(alice.account().identity()).unwrap();
     let mut coll = Collection::create(&mut alice, "Notes", "").unwrap();
     coll.share_many(

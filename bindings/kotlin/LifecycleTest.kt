@@ -134,7 +134,7 @@ fun restart(w: World) {
         "cardHistory" to { alice.cardHistory("bob") },
         "introductions" to { alice.introductions("bob") },
         "markVerified" to { alice.markVerified(card) },
-        "acceptChangedKey" to { alice.acceptChangedKey(card) },
+        "confirmChangedKey" to { alice.confirmChangedKey(card) },
         "createCollection" to { alice.createCollection("x", "") },
         "openCollection" to { alice.openCollection("x") },
         "restoreCollection" to { alice.restoreCollection(ByteArray(0)) },
@@ -198,10 +198,10 @@ fun reinstall(w: World) {
         check(e.pinned.fingerprint == w.card("bob").fingerprint, "old fingerprint")
         check(e.presented.fingerprint == newCard.fingerprint, "new fingerprint")
         check(alice.safetyNumberWith(e.presented).split(" ").size == 12, "safety number")
-        alice.acceptChangedKey(e.presented)
+        alice.confirmChangedKey(e.presented)
     }
     notes.share(newCard, Role.EDITOR)
-    check(alice.cardHistory("bob").map { it.how } == listOf("first use", "confirmed change"), "card history")
+    check(alice.cardHistory("bob").map { it.how } == listOf(PinReason.FIRST_USE, PinReason.CONFIRMED_CHANGE), "card history")
     Device(w.root, "alice-phone").save(alice)
 }
 

@@ -281,9 +281,12 @@ def step_reinstall(root, store):
         assert e.presented.fingerprint == new_card.fingerprint
         assert e.pinned.fingerprint != e.presented.fingerprint
         assert len(alice.safety_number_with(e.presented).split()) == 12
-        alice.accept_changed_key(e.presented)
+        alice.confirm_changed_key(e.presented)
     notes.share(new_card, Role.EDITOR)
-    assert [c.how for c in alice.card_history("bob")] == ["first use", "confirmed change"]
+    assert [c.how for c in alice.card_history("bob")] == [
+        ss.PinReason.FIRST_USE,
+        ss.PinReason.CONFIRMED_CHANGE,
+    ]
     Device(root, "alice-phone").save(alice)
 
 

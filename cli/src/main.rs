@@ -93,11 +93,11 @@ pub enum Command {
         /// Confirm after comparing the numbers in person.
         #[arg(long)]
         confirm: bool,
-        /// Accept the card the store now has for the handle in place of the
+        /// Confirm the card the store now has for the handle in place of the
         /// pinned one (after the user learned, in person, that they have new
         /// keys); both fingerprints are shown.
         #[arg(long)]
-        accept_change: bool,
+        confirm_change: bool,
     },
     /// Collections: create, list, members, history.
     #[command(subcommand)]

@@ -244,7 +244,7 @@ impl Remote for Store {
             .map_err(db_err)?;
         }
         tx.commit().map_err(db_err)?;
-        Ok(Appended::Accepted)
+        Ok(Appended::Stored)
     }
 
     fn fetch(&self, collection: &CollectionId, from: u64) -> Result<Vec<Vec<u8>>> {

@@ -299,12 +299,12 @@ fn errors_are_plain_sentences_and_damage_nothing() {
         changed.contains("pinned:") && changed.contains("presented:"),
         "both fingerprints are shown: {changed}"
     );
-    // `verify` alone refuses too; `--accept-change` shows both and accepts.
+    // `verify` alone refuses too; `--confirm-change` shows both and accepts.
     assert!(
         env.fails("alice", &["verify", "bob"])
             .contains("identity key of bob changed")
     );
-    let accepted = env.ok("alice", &["verify", "bob", "--accept-change"]);
+    let accepted = env.ok("alice", &["verify", "bob", "--confirm-change"]);
     assert!(
         accepted.contains("was:") && accepted.contains("now:"),
         "{accepted}"

@@ -91,7 +91,7 @@ impl Remote for MemoryRemote {
                 }
             }
         }
-        Ok(Appended::Accepted)
+        Ok(Appended::Stored)
     }
 
     fn fetch(&self, collection: &CollectionId, from: u64) -> Result<Vec<Vec<u8>>> {

@@ -86,7 +86,7 @@ impl Collection {
             .sign_operation(id, 0, [0; 32], client.now(), body)?;
         let mut collection = Self::empty(id);
         match client.remote.append(&id, 0, op.to_bytes())? {
-            Appended::Accepted => collection.apply_own(client, &op)?,
+            Appended::Stored => collection.apply_own(client, &op)?,
             Appended::Conflict => {
                 return Err(Error::Remote(
                     "a collection with this id already exists".into(),
@@ -250,7 +250,7 @@ impl Collection {
                 body,
             )?;
             match client.remote.append(&self.id(), op.seq, op.to_bytes())? {
-                Appended::Accepted => {
+                Appended::Stored => {
                     self.apply_own(client, &op)?;
                     return Ok(op.seq);
                 }

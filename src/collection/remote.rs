@@ -43,7 +43,7 @@ impl BlobUpload for BufferedUpload<'_> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Appended {
     /// The operation is now at the position asked for.
-    Accepted,
+    Stored,
     /// The log has moved on: another operation is at that position. Fetch what
     /// was missed and try again on the new head.
     Conflict,

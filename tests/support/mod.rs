@@ -146,10 +146,10 @@ impl Remote for TestServer {
         }
         if inner.drop_appends > 0 {
             inner.drop_appends -= 1;
-            return Ok(Appended::Accepted);
+            return Ok(Appended::Stored);
         }
         inner.logs.entry(*collection).or_default().push(op.to_vec());
-        Ok(Appended::Accepted)
+        Ok(Appended::Stored)
     }
 
     fn fetch(&self, collection: &CollectionId, from: u64) -> Result<Vec<Vec<u8>>> {

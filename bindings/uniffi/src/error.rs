@@ -27,7 +27,7 @@ pub enum SealshareError {
         handle: String,
         /// The card pinned for it now.
         pinned: IdentityCard,
-        /// The card presented instead: pass it to `Session.accept_changed_key`
+        /// The card presented instead: pass it to `Session.confirm_changed_key`
         /// once the user confirmed it (compare `Session.safety_number_with`).
         presented: IdentityCard,
         /// What happened.

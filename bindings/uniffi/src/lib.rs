@@ -26,9 +26,9 @@ pub use collection::{Collection, ContentSink, ContentSource};
 pub use error::SealshareError;
 pub use public::PublicLinkView;
 pub use records::{
-    AcceptedCardInfo, CardTrust, CollectionListing, FailedCollection, HistoryEntry, IdentityCard,
-    IntroductionInfo, ItemInfo, ItemKind, LinkInfo, ListedCollection, MemberInfo,
-    PendingCollection, PendingKind, PublicScope, Role, SavedState, SignerTrust, TrustRestore,
+    CardTrust, CollectionListing, FailedCollection, HistoryEntry, IdentityCard, IntroductionInfo,
+    ItemInfo, ItemKind, LinkInfo, ListedCollection, MemberInfo, PendingCollection, PendingKind,
+    PinnedCardInfo, PublicScope, Role, SavedState, SignerTrust, TrustRestore,
 };
 pub use remote::{MemoryServer, RemoteStore};
 pub use session::Session;

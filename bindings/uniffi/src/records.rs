@@ -407,7 +407,7 @@ pub enum CardTrust {
         at: u64,
     },
     /// Another card is pinned for its handle: unconfirmed, nothing is wrapped
-    /// to it until the user accepts it (`Session.accept_changed_key`).
+    /// to it until the user accepts it (`Session.confirm_changed_key`).
     Changed {
         /// The card pinned now.
         pinned: IdentityCard,
@@ -427,30 +427,46 @@ impl CardTrust {
     }
 }
 
-/// One card the user accepted for a handle.
+/// Which of the user's own acts pinned a card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum PinReason {
+    /// The first card seen for the handle, used by the user (trust on first use).
+    FirstUse,
+    /// The user accepted a share from the card's holder, who was unknown.
+    AcceptedShare,
+    /// The user confirmed a changed key (`Session.confirm_changed_key`).
+    ConfirmedChange,
+}
+
+impl From<sealshare::PinReason> for PinReason {
+    fn from(r: sealshare::PinReason) -> Self {
+        match r {
+            sealshare::PinReason::FirstUse => Self::FirstUse,
+            sealshare::PinReason::AcceptedShare => Self::AcceptedShare,
+            sealshare::PinReason::ConfirmedChange => Self::ConfirmedChange,
+        }
+    }
+}
+
+/// One card pinned for a handle, by one of the user's own acts.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct AcceptedCardInfo {
+pub struct PinnedCardInfo {
     /// The card.
     pub card: IdentityCard,
-    /// When it was accepted.
-    pub accepted_at: u64,
-    /// "first use", "accepted share" or "confirmed change".
-    pub how: String,
+    /// When it was pinned.
+    pub pinned_at: u64,
+    /// Which act pinned it.
+    pub how: PinReason,
     /// When the user marked it verified, if they did.
     pub verified_at: Option<u64>,
 }
 
-impl AcceptedCardInfo {
-    pub(crate) fn from_core(c: &sealshare::AcceptedCard) -> Self {
+impl PinnedCardInfo {
+    pub(crate) fn from_core(c: &sealshare::PinnedCard) -> Self {
         Self {
             card: IdentityCard::from_core(&c.card),
-            accepted_at: c.accepted_at,
-            how: match c.how {
-                sealshare::Acceptance::FirstUse => "first use",
-                sealshare::Acceptance::AcceptedShare => "accepted share",
-                sealshare::Acceptance::ConfirmedChange => "confirmed change",
-            }
-            .into(),
+            pinned_at: c.pinned_at,
+            how: c.how.into(),
             verified_at: c.verified_at,
         }
     }

@@ -157,7 +157,7 @@ impl sealshare::Remote for ForeignRemote {
             .append(collection.to_text(), seq, op.to_vec())
             .map_err(remote_err)?;
         Ok(if accepted {
-            Appended::Accepted
+            Appended::Stored
         } else {
             Appended::Conflict
         })

@@ -16,8 +16,8 @@ use crate::account::Account;
 use crate::collection::Collection;
 use crate::error::{Result, own_request, wiped};
 use crate::records::{
-    AcceptedCardInfo, CardTrust, CollectionListing, FailedCollection, IdentityCard,
-    IntroductionInfo, ListedCollection, PendingCollection, SavedState, TrustRestore,
+    CardTrust, CollectionListing, FailedCollection, IdentityCard, IntroductionInfo,
+    ListedCollection, PendingCollection, PinnedCardInfo, SavedState, TrustRestore,
 };
 use crate::remote::{ForeignRemote, MemoryServer, RemoteStore};
 
@@ -233,12 +233,12 @@ impl Session {
 
     /// The cards accepted for `handle`, oldest first; the last is current
     /// (empty if none).
-    pub fn card_history(&self, handle: String) -> Result<Vec<AcceptedCardInfo>> {
+    pub fn card_history(&self, handle: String) -> Result<Vec<PinnedCardInfo>> {
         self.with(|c| {
             Ok(c.trust()
                 .history(&handle)
                 .iter()
-                .map(AcceptedCardInfo::from_core)
+                .map(PinnedCardInfo::from_core)
                 .collect())
         })
     }
@@ -275,12 +275,12 @@ impl Session {
 
     /// Makes `card` the current card of its handle after the user confirmed
     /// the change (the `presented` card of a `KeyChanged`).
-    pub fn accept_changed_key(&self, card: IdentityCard) -> Result<()> {
+    pub fn confirm_changed_key(&self, card: IdentityCard) -> Result<()> {
         self.alive()?;
         let card = card.to_core()?;
         self.with(|c| {
             let now = c.now();
-            c.trust_mut().accept_changed_key(&card, now);
+            c.trust_mut().confirm_changed_key(&card, now);
             Ok(())
         })
     }

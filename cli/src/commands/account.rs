@@ -103,16 +103,16 @@ pub(super) fn identity(cli: &Cli, cmd: &IdentityCmd) -> Result<()> {
     }
 }
 
-/// `sealshare verify HANDLE [--confirm] [--accept-change]`: the safety number
-/// with a pinned card; `--accept-change` first makes the store's card the
+/// `sealshare verify HANDLE [--confirm] [--confirm-change]`: the safety number
+/// with a pinned card; `--confirm-change` first makes the store's card the
 /// pinned one if it differs.
-pub(super) fn verify(cli: &Cli, handle: &str, confirm: bool, accept_change: bool) -> Result<()> {
+pub(super) fn verify(cli: &Cli, handle: &str, confirm: bool, confirm_change: bool) -> Result<()> {
     let mut p = unlock(cli)?;
     let card = p.store.card(handle)?;
     match p.client.observe(&card) {
-        Err(Error::KeyChanged { pinned, .. }) if accept_change => {
+        Err(Error::KeyChanged { pinned, .. }) if confirm_change => {
             let t = now();
-            p.client.trust_mut().accept_changed_key(&card, t);
+            p.client.trust_mut().confirm_changed_key(&card, t);
             say!(
                 "accepted a new key for {handle}:\n  was: {}\n  now: {}",
                 pinned.fingerprint(),

@@ -40,7 +40,7 @@ pub fn explain(e: &Error) -> String {
         } => format!(
             "the identity key of {handle} changed since you accepted it.\n  pinned:    {}\n  presented: {}\n\
              Learn from {handle} in person that they have new keys, then accept them \
-             (`sealshare verify {handle} --accept-change`).",
+             (`sealshare verify {handle} --confirm-change`).",
             pinned.fingerprint(),
             presented.fingerprint()
         ),
@@ -159,8 +159,8 @@ pub fn run(cli: &Cli) -> Result<()> {
         Command::Verify {
             handle,
             confirm,
-            accept_change,
-        } => account::verify(cli, handle, *confirm, *accept_change),
+            confirm_change,
+        } => account::verify(cli, handle, *confirm, *confirm_change),
         Command::Collection(cmd) => collection::collection(cli, cmd),
         Command::Put {
             collection,
