@@ -867,8 +867,95 @@ fn every_operation(p: &People) -> sealshare::Result<Value> {
     pool.install(|| with_seed(b"sealshare v1 vectors: every operation", || build_every(p)))
 }
 
-#[allow(clippy::too_many_lines)]
+/// What building the every-operation log leaves for the vectors about it: its
+/// server, the marked positions, the clock where every link is open and at the
+/// end, the links and items later vectors name, the bad epochs alice saw, and
+/// carol's collection.
+struct Log {
+    id: CollectionId,
+    remote: Arc<dyn Remote>,
+    marks: BTreeMap<&'static str, u64>,
+    links_open_time: u64,
+    end_time: u64,
+    invite: LinkUrl,
+    chosen: LinkUrl,
+    live: LinkUrl,
+    snapshot: LinkUrl,
+    guarded: LinkUrl,
+    seeds: ItemId,
+    beds: ItemId,
+    bad_epochs: Vec<Value>,
+    bad_after: Vec<u64>,
+    carols: Collection,
+}
+
 fn build_every(p: &People) -> sealshare::Result<Value> {
+    let log = write_log(p)?;
+    let (id, end_time) = (log.id, log.end_time);
+    let ops = log_of(log.remote.as_ref(), &id)?;
+    let blobs = blobs_of(log.remote.as_ref(), &id, &ops)?;
+    let kinds = ops
+        .iter()
+        .map(|o| Ok(Operation::from_bytes(o)?.body().name()))
+        .collect::<sealshare::Result<Vec<_>>>()?;
+
+    // The state at the point where every link is open, and what alice reads.
+    let (at_links_open, links) = read_at_links_open(p, &log, &ops, &blobs)?;
+
+    // The end: only carol is left, as owner; her checkpoint.
+    let final_state = {
+        let mut s = LogState::empty(id);
+        s.extend_from_bytes(&ops, end_time)?;
+        s
+    };
+    let checkpoint = carols_checkpoint(p, &log, &ops, &blobs)?;
+
+    // Operations every verifier refuses, each at a point of this log.
+    let mut r = Refusals {
+        id,
+        ops: &ops,
+        now: end_time,
+        out: Vec::new(),
+    };
+    let m = |name: &str| log.marks.get(name).copied().unwrap_or_default();
+    refusals_of_log(&mut r, p, &m, &log.invite, &log.chosen, log.seeds, log.beds)?;
+
+    let Log {
+        marks,
+        bad_epochs,
+        bad_after,
+        ..
+    } = log;
+    Ok(json!({
+        "about": "one collection whose log holds every body tag of SPEC.md's Operation table, \
+                  built through the public API from seeds; every account's secrets are under \
+                  accounts; blobs are the content streams by ciphertext hash; marks name \
+                  positions (a prefix length) of the log; refusals are operations a verifier \
+                  that verified the first `prefix` operations with clock `now` must refuse with \
+                  exactly `expect` (Error::code(), the Violation variant, the DecodeError variant)",
+        "collection": hex(&id.0),
+        "accounts": p.all().iter().map(|a| (a.handle().to_owned(), json!(hex(a.to_secret_bytes().expose())))).collect::<serde_json::Map<_, _>>(),
+        "operations": ops.iter().map(|o| hex(o)).collect::<Vec<_>>(),
+        "kinds": kinds,
+        "blobs": blobs,
+        "marks": marks,
+        "at_links_open": at_links_open,
+        "public_links": links,
+        "bad_epochs_at_bad_epoch": bad_epochs,
+        "bad_epochs_after_recovery": bad_after,
+        "end": json!({
+            "time": end_time,
+            "state": describe_state(&final_state, end_time),
+        }),
+        "checkpoint": checkpoint,
+        "refusals": r.out,
+    }))
+}
+
+/// The log itself, written through the public API by the people's clients on
+/// one server, the clock ticking 10 s per step.
+#[allow(clippy::too_many_lines)]
+fn write_log(p: &People) -> sealshare::Result<Log> {
     let clock = Arc::new(AtomicU64::new(T0));
     let remote: Arc<dyn Remote> = Arc::new(MemoryRemote::with_clock(clock_of(&clock)));
     let client = |a: &Account| -> sealshare::Result<Client> {
@@ -1073,18 +1160,38 @@ fn build_every(p: &People) -> sealshare::Result<Value> {
     cc.sync(&mut c)?;
     cc.unshare(&mut c)?;
     let end_time = clock.load(Ordering::SeqCst);
+    Ok(Log {
+        id,
+        remote,
+        marks,
+        links_open_time,
+        end_time,
+        invite,
+        chosen,
+        live,
+        snapshot,
+        guarded,
+        seeds,
+        beds,
+        bad_epochs,
+        bad_after,
+        carols: cc,
+    })
+}
 
-    let ops = log_of(remote.as_ref(), &id)?;
-    let blobs = blobs_of(remote.as_ref(), &id, &ops)?;
-    let kinds = ops
-        .iter()
-        .map(|o| Ok(Operation::from_bytes(o)?.body().name()))
-        .collect::<sealshare::Result<Vec<_>>>()?;
-
-    // The state at the point where every link is open, and what alice reads.
+/// The state at the point where every link is open, and what alice reads; what
+/// each public link shows then.
+fn read_at_links_open(
+    p: &People,
+    log: &Log,
+    ops: &[Vec<u8>],
+    blobs: &BTreeMap<String, String>,
+) -> sealshare::Result<(Value, Vec<Value>)> {
+    let (id, marks, links_open_time) = (log.id, &log.marks, log.links_open_time);
+    let (live, snapshot, chosen, guarded) = (&log.live, &log.snapshot, &log.chosen, &log.guarded);
     let open_at = marks.get("links_open").copied().unwrap_or_default();
     let prefix = ops.get(..open_at as usize).unwrap_or_default();
-    let server = server_with(&id, prefix, &blobs, links_open_time)?;
+    let server = server_with(&id, prefix, blobs, links_open_time)?;
     let mut state = LogState::empty(id);
     state.extend_from_bytes(prefix, links_open_time)?;
     let mut reader = Client::with_clock(
@@ -1104,10 +1211,10 @@ fn build_every(p: &People) -> sealshare::Result<Value> {
     });
     let mut links = Vec::new();
     for (what, url, password) in [
-        ("live", &live, None),
-        ("snapshot", &snapshot, None),
-        ("items", &chosen, None),
-        ("live with password", &guarded, Some(LINK_PASSWORD)),
+        ("live", live, None),
+        ("snapshot", snapshot, None),
+        ("items", chosen, None),
+        ("live with password", guarded, Some(LINK_PASSWORD)),
     ] {
         let view = PublicView::open(server.clone(), url, password, links_open_time)?;
         let mut entry = serde_json::Map::new();
@@ -1141,13 +1248,18 @@ fn build_every(p: &People) -> sealshare::Result<Value> {
         }
         links.push(Value::Object(entry));
     }
+    Ok((at_links_open, links))
+}
 
-    // The end: only carol is left, as owner; her checkpoint.
-    let final_state = {
-        let mut s = LogState::empty(id);
-        s.extend_from_bytes(&ops, end_time)?;
-        s
-    };
+/// Carol's checkpoint at the end: its keys, its plaintext, what it restores to,
+/// and checkpoints that must not restore.
+fn carols_checkpoint(
+    p: &People,
+    log: &Log,
+    ops: &[Vec<u8>],
+    blobs: &BTreeMap<String, String>,
+) -> sealshare::Result<Value> {
+    let (id, end_time, cc) = (log.id, log.end_time, &log.carols);
     let checkpoint = cc.to_checkpoint(&p.carol)?;
     let storage_key = p.carol.storage_key()?;
     let plaintext = {
@@ -1162,7 +1274,7 @@ fn build_every(p: &People) -> sealshare::Result<Value> {
             .expose()
             .to_vec()
     };
-    let server = server_with(&id, &ops, &blobs, end_time)?;
+    let server = server_with(&id, ops, blobs, end_time)?;
     let mut reader = Client::with_clock(copy(&p.carol)?, server, Box::new(move || end_time));
     let restored = Collection::from_checkpoint(&p.carol, &checkpoint)?;
     let secrets = p.carol.to_secret_bytes();
@@ -1222,41 +1334,7 @@ fn build_every(p: &People) -> sealshare::Result<Value> {
         "refusals": checkpoint_refusals,
     });
     let _ = &mut reader;
-
-    // Operations every verifier refuses, each at a point of this log.
-    let mut r = Refusals {
-        id,
-        ops: &ops,
-        now: end_time,
-        out: Vec::new(),
-    };
-    let m = |name: &str| marks.get(name).copied().unwrap_or_default();
-    refusals_of_log(&mut r, p, &m, &invite, &chosen, seeds, beds)?;
-
-    Ok(json!({
-        "about": "one collection whose log holds every body tag of SPEC.md's Operation table, \
-                  built through the public API from seeds; every account's secrets are under \
-                  accounts; blobs are the content streams by ciphertext hash; marks name \
-                  positions (a prefix length) of the log; refusals are operations a verifier \
-                  that verified the first `prefix` operations with clock `now` must refuse with \
-                  exactly `expect` (Error::code(), the Violation variant, the DecodeError variant)",
-        "collection": hex(&id.0),
-        "accounts": p.all().iter().map(|a| (a.handle().to_owned(), json!(hex(a.to_secret_bytes().expose())))).collect::<serde_json::Map<_, _>>(),
-        "operations": ops.iter().map(|o| hex(o)).collect::<Vec<_>>(),
-        "kinds": kinds,
-        "blobs": blobs,
-        "marks": marks,
-        "at_links_open": at_links_open,
-        "public_links": links,
-        "bad_epochs_at_bad_epoch": bad_epochs,
-        "bad_epochs_after_recovery": bad_after,
-        "end": json!({
-            "time": end_time,
-            "state": describe_state(&final_state, end_time),
-        }),
-        "checkpoint": checkpoint,
-        "refusals": r.out,
-    }))
+    Ok(checkpoint)
 }
 
 /// The refusals at points of the every-operation log (see [`Refusals`]).
