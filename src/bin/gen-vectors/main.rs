@@ -633,6 +633,14 @@ impl Refusals<'_> {
         Ok(state)
     }
 
+    /// The operation at `seq` of the log, as its bytes.
+    fn op_at(&self, seq: u64) -> sealshare::Result<Vec<u8>> {
+        self.ops
+            .get(seq as usize)
+            .cloned()
+            .ok_or_else(|| invalid("no such operation"))
+    }
+
     /// `body` signed by `who` at the next position after `prefix`, at `time`
     /// (the previous operation's time when `None`).
     fn signed(
@@ -707,6 +715,14 @@ fn malformed_op(seq: u64, decode: &str) -> Value {
 /// A sealed box that no verifier opens (only its shape matters to one).
 fn dummy_box() -> sealshare::Result<SealedBox> {
     SealedBox::seal(&SecretKey::from_bytes([7; 32]), b"refused", b"")
+}
+
+/// A rename that no verifier opens.
+fn dummy_rename(epoch: u64) -> sealshare::Result<Body> {
+    Ok(Body::Rename {
+        epoch,
+        info: dummy_box()?,
+    })
 }
 
 fn dummy_header(item: ItemId, version: u32, epoch: u64, file: bool) -> sealshare::Result<Body> {
@@ -1338,7 +1354,7 @@ fn carols_checkpoint(
 }
 
 /// The refusals at points of the every-operation log (see [`Refusals`]).
-#[allow(clippy::too_many_arguments, clippy::too_many_lines)]
+#[allow(clippy::too_many_arguments)]
 fn refusals_of_log(
     r: &mut Refusals<'_>,
     p: &People,
@@ -1348,18 +1364,28 @@ fn refusals_of_log(
     seeds: ItemId,
     beds: ItemId,
 ) -> sealshare::Result<()> {
+    // Decoding, in reading order.
+    decoding_refusals(r, p, m)?;
+    // Signer, chain, time.
+    signer_refusals(r, p, m)?;
+    // Standing and role (the authority table), decided before anything else.
+    authority_refusals(r, p, m, invite, beds)?;
+    // Consistency with the state.
+    consistency_refusals(r, p, m, invite, chosen, seeds)?;
+    Ok(())
+}
+
+/// Refusals as an operation is read, in reading order: trailing bytes, body
+/// tags, a rotation's shape and recipients, a share's card.
+fn decoding_refusals(
+    r: &mut Refusals<'_>,
+    p: &People,
+    m: &dyn Fn(&str) -> u64,
+) -> sealshare::Result<()> {
     let now = r.now;
     let id = r.id;
-    let op_at = |seq: u64| -> sealshare::Result<Vec<u8>> {
-        r.ops
-            .get(seq as usize)
-            .cloned()
-            .ok_or_else(|| invalid("no such operation"))
-    };
-
-    // Decoding, in reading order.
     let at = m("accepted") - 1;
-    let mut bytes = op_at(at)?;
+    let mut bytes = r.op_at(at)?;
     bytes.push(0);
     r.refuse(
         "an operation with one trailing byte",
@@ -1369,7 +1395,7 @@ fn refusals_of_log(
         malformed_op(at, "TrailingBytes"),
     )?;
     let at = m("shared");
-    let mut bytes = op_at(at)?;
+    let mut bytes = r.op_at(at)?;
     // Bob's accept: its body tag follows the header, the author and the time.
     let tag_at = 2 + 16 + 8 + 32 + 4 + p.bob.handle().len() + 8;
     if let Some(b) = bytes.get_mut(tag_at) {
@@ -1455,10 +1481,19 @@ fn refusals_of_log(
         now,
         malformed_op(at, "Invalid"),
     )?;
+    Ok(())
+}
 
-    // Signer, chain, time.
+/// Operations refused for their signer, their chain or their time.
+fn signer_refusals(
+    r: &mut Refusals<'_>,
+    p: &People,
+    m: &dyn Fn(&str) -> u64,
+) -> sealshare::Result<()> {
+    let now = r.now;
+    let id = r.id;
     let at = m("accepted") + 1;
-    let mut bytes = op_at(at)?;
+    let mut bytes = r.op_at(at)?;
     if let Some(last) = bytes.last_mut() {
         *last ^= 1;
     }
@@ -1469,16 +1504,10 @@ fn refusals_of_log(
         now,
         refused_op(at, "BadSignature"),
     )?;
-    let rename = |epoch| -> sealshare::Result<Body> {
-        Ok(Body::Rename {
-            epoch,
-            info: dummy_box()?,
-        })
-    };
     let state = r.state_at(at)?;
     let bytes = p
         .alice
-        .sign_operation(id, at, [0; 32], state.last_time(), rename(0)?)?
+        .sign_operation(id, at, [0; 32], state.last_time(), dummy_rename(0)?)?
         .to_bytes()
         .to_vec();
     r.refuse(
@@ -1492,7 +1521,7 @@ fn refusals_of_log(
         at,
         &p.alice,
         Some(state.last_time() + 1_000_000),
-        rename(0)?,
+        dummy_rename(0)?,
     )?;
     r.refuse(
         "an operation claiming a time more than 300 s after the verifier's clock",
@@ -1510,8 +1539,20 @@ fn refusals_of_log(
         now,
         "NotAMember",
     )?;
+    Ok(())
+}
 
-    // Standing and role (the authority table), decided before anything else.
+/// Operations refused by the authority table: their author's standing and
+/// role, decided before anything else.
+fn authority_refusals(
+    r: &mut Refusals<'_>,
+    p: &People,
+    m: &dyn Fn(&str) -> u64,
+    invite: &LinkUrl,
+    beds: ItemId,
+) -> sealshare::Result<()> {
+    let now = r.now;
+    let id = r.id;
     let at = m("shared");
     r.refuse_signed(
         "the owner leaving",
@@ -1552,7 +1593,7 @@ fn refusals_of_log(
         at,
         &p.grace,
         None,
-        rename(0)?,
+        dummy_rename(0)?,
         now,
         "NotAccepted",
     )?;
@@ -1590,8 +1631,20 @@ fn refusals_of_log(
         now,
         "AlreadyMember",
     )?;
+    Ok(())
+}
 
-    // Consistency with the state.
+/// Operations refused as inconsistent with the state they would extend.
+fn consistency_refusals(
+    r: &mut Refusals<'_>,
+    p: &People,
+    m: &dyn Fn(&str) -> u64,
+    invite: &LinkUrl,
+    chosen: &LinkUrl,
+    seeds: ItemId,
+) -> sealshare::Result<()> {
+    let now = r.now;
+    let id = r.id;
     let at = m("purged");
     r.refuse_signed(
         "a put item naming a purged id",
@@ -1620,7 +1673,7 @@ fn refusals_of_log(
         at,
         &p.alice,
         None,
-        rename(0)?,
+        dummy_rename(0)?,
         now,
         "RotationRequired",
     )?;
@@ -1630,7 +1683,7 @@ fn refusals_of_log(
         at,
         &p.alice,
         None,
-        rename(0)?,
+        dummy_rename(0)?,
         now,
         "WrongEpoch",
     )?;
