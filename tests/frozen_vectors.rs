@@ -1,5 +1,5 @@
 //! The frozen vectors in tests/vectors/sealshare_v1.json (made by the seeded
-//! generator `src/bin/gen-vectors.rs`): every version of the library must still
+//! generator `src/bin/gen-vectors/`): every version of the library must still
 //! read them and get the same results. A second implementation can run the same
 //! checks against SPEC.md.
 #![allow(
