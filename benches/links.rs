@@ -15,8 +15,7 @@ use std::time::Instant;
 
 use sealshare::internal::crypto::password::Profile;
 use sealshare::{
-    Account, Client, Collection, MemoryRemote, PublicLinkTerms, PublicScopeChoice, PublicView,
-    Remote,
+    Account, Client, Collection, MemoryRemote, PublicLinkTerms, PublicScope, PublicView, Remote,
 };
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -45,7 +44,7 @@ fn main() {
         (
             "snapshot, no password",
             PublicLinkTerms {
-                scope: PublicScopeChoice::Snapshot,
+                scope: PublicScope::Snapshot,
                 ..Default::default()
             },
         ),

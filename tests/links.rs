@@ -22,7 +22,7 @@ use sealshare::internal::log::op::Rotation;
 use sealshare::internal::log::{Body, LinkId};
 use sealshare::{
     Collection, CollectionId, Error, InviteTerms, LinkUrl, LogState, Operation, PublicLinkTerms,
-    PublicScopeChoice, PublicView, Role, Violation,
+    PublicView, Role, Violation,
 };
 use support::{TestClock, TestServer, introduce, refused, user};
 
@@ -616,7 +616,7 @@ fn the_link_secret_never_reaches_the_server() {
             &mut owner,
             BASE,
             &PublicLinkTerms {
-                scope: PublicScopeChoice::Snapshot,
+                scope: PublicScope::Snapshot,
                 ..Default::default()
             },
         )
@@ -704,7 +704,7 @@ fn public_links_give_exactly_their_scope() {
             &mut owner,
             BASE,
             &PublicLinkTerms {
-                scope: PublicScopeChoice::Snapshot,
+                scope: PublicScope::Snapshot,
                 ..Default::default()
             },
         )
@@ -714,7 +714,8 @@ fn public_links_give_exactly_their_scope() {
             &mut owner,
             BASE,
             &PublicLinkTerms {
-                scope: PublicScopeChoice::Items(vec![a]),
+                scope: PublicScope::Items,
+                items: vec![a],
                 download: false,
                 device_limit: 3,
                 ..Default::default()
@@ -1139,7 +1140,7 @@ fn public_links_stream_content_and_refuse_a_swapped_blob() {
             &mut owner,
             BASE,
             &PublicLinkTerms {
-                scope: PublicScopeChoice::Snapshot,
+                scope: PublicScope::Snapshot,
                 ..Default::default()
             },
         )
@@ -1341,4 +1342,40 @@ fn a_reader_refuses_link_parameters_above_its_budget() {
     }
     let view = PublicView::open(remote, &url, Some("correct horse"), now).unwrap();
     assert_eq!(view.read(doc).unwrap(), b"hi");
+}
+
+#[test]
+fn a_public_links_scope_and_its_items_must_agree_and_a_mismatch_sends_nothing() {
+    let server = TestServer::new();
+    let clock = TestClock::at(1_000);
+    let mut alice = user("alice", &server, &clock);
+    let mut notes = Collection::create(&mut alice, "Notes", "").unwrap();
+    let memo = notes
+        .add_file(&mut alice, None, "memo", "text/plain", b"hi")
+        .unwrap();
+    let before = notes.state().len();
+    let no_items = PublicLinkTerms {
+        scope: PublicScope::Items,
+        ..PublicLinkTerms::default()
+    };
+    let items_on_live = PublicLinkTerms {
+        items: vec![memo],
+        ..PublicLinkTerms::default()
+    };
+    for terms in [no_items, items_on_live] {
+        let err = notes
+            .create_public_link(&mut alice, "https://s.example/l", &terms)
+            .unwrap_err();
+        assert!(matches!(err, sealshare::Error::InvalidArgument(_)), "{err}");
+    }
+    notes.sync(&mut alice).unwrap();
+    assert_eq!(notes.state().len(), before, "nothing was appended");
+    let chosen = PublicLinkTerms {
+        scope: PublicScope::Items,
+        items: vec![memo],
+        ..PublicLinkTerms::default()
+    };
+    notes
+        .create_public_link(&mut alice, "https://s.example/l", &chosen)
+        .unwrap();
 }

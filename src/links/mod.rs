@@ -26,7 +26,7 @@ use crate::log::{CollectionId, LinkId};
 use crate::wire;
 
 pub use invite::InviteTerms;
-pub use public::{PublicLinkTerms, PublicScopeChoice, PublicView};
+pub use public::{PublicLinkTerms, PublicView};
 
 /// The format byte that starts every link payload.
 const LINK_FORMAT: u8 = 1;

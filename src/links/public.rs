@@ -27,22 +27,14 @@ use crate::wire::{Reader, Writer};
 /// The most items a snapshot or item link may carry.
 pub const MAX_LINK_ITEMS: usize = 100_000;
 
-/// What a new public link shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PublicScopeChoice {
-    /// The live collection.
-    Live,
-    /// The collection as it stands now (items not in the trash).
-    Snapshot,
-    /// These items, as they stand now.
-    Items(Vec<ItemId>),
-}
-
 /// The terms of a new public link. Its `Debug` output never shows the password.
 #[derive(Clone)]
 pub struct PublicLinkTerms {
-    /// What it shows.
-    pub scope: PublicScopeChoice,
+    /// What it shows: the live collection, the collection as it stands now
+    /// (items not in the trash), or the chosen `items` as they stand now.
+    pub scope: PublicScope,
+    /// The items a [`PublicScope::Items`] link shows; empty for the others.
+    pub items: Vec<ItemId>,
     /// How long it stays valid, in seconds (seven days by default).
     pub valid_for: u64,
     /// A password readers must also know, if any.
@@ -61,6 +53,7 @@ impl std::fmt::Debug for PublicLinkTerms {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PublicLinkTerms")
             .field("scope", &self.scope)
+            .field("items", &self.items)
             .field("valid_for", &self.valid_for)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("password_params", &self.password_params)
@@ -73,7 +66,8 @@ impl std::fmt::Debug for PublicLinkTerms {
 impl Default for PublicLinkTerms {
     fn default() -> Self {
         Self {
-            scope: PublicScopeChoice::Live,
+            scope: PublicScope::Live,
+            items: Vec::new(),
             valid_for: 7 * 24 * 3600,
             password: None,
             password_params: Profile::Interactive.params(),
@@ -96,6 +90,19 @@ impl Collection {
         base_url: &str,
         terms: &PublicLinkTerms,
     ) -> Result<LinkUrl> {
+        match (terms.scope, terms.items.is_empty()) {
+            (PublicScope::Items, true) => {
+                return Err(Error::InvalidArgument(
+                    "a link to chosen items needs at least one item".into(),
+                ));
+            }
+            (PublicScope::Live | PublicScope::Snapshot, false) => {
+                return Err(Error::InvalidArgument(
+                    "only a link of scope Items shows chosen items".into(),
+                ));
+            }
+            _ => {}
+        }
         if terms.password.is_some() {
             terms
                 .password_params
@@ -122,16 +129,12 @@ impl Collection {
         let derived = url.secrets(pw_key.as_ref())?;
         let kem_key = derived.kem.public_key().to_bytes();
         let verifying_key = derived.signing.verifying_key().to_bytes();
-        let scope = match terms.scope {
-            PublicScopeChoice::Live => PublicScope::Live,
-            PublicScopeChoice::Snapshot => PublicScope::Snapshot,
-            PublicScopeChoice::Items(_) => PublicScope::Items,
-        };
+        let scope = terms.scope;
         self.commit(client, true, &mut |this, client| {
             let time = this.next_time(client);
-            let keys = match &terms.scope {
-                PublicScopeChoice::Live => this.link_epoch_key(&link, &kem_key)?,
-                PublicScopeChoice::Snapshot => {
+            let keys = match terms.scope {
+                PublicScope::Live => this.link_epoch_key(&link, &kem_key)?,
+                PublicScope::Snapshot => {
                     let live: Vec<ItemId> = this
                         .state()
                         .items()
@@ -141,7 +144,7 @@ impl Collection {
                         .collect();
                     this.item_bundle(&link, &live, &derived)?
                 }
-                PublicScopeChoice::Items(items) => this.item_bundle(&link, items, &derived)?,
+                PublicScope::Items => this.item_bundle(&link, &terms.items, &derived)?,
             };
             Ok(Body::CreateLink(Box::new(LinkTerms {
                 link,

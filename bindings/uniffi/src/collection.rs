@@ -3,7 +3,7 @@
 use std::io::{Read, Write};
 use std::sync::Arc;
 
-use sealshare::{InviteTerms, ItemId, PublicLinkTerms, PublicScopeChoice};
+use sealshare::{InviteTerms, ItemId, PublicLinkTerms};
 
 use crate::error::Result;
 use crate::records::{
@@ -342,10 +342,7 @@ impl Collection {
     ) -> Result<String> {
         self.alive()?;
         let terms = PublicLinkTerms {
-            scope: match scope {
-                PublicScope::Live => PublicScopeChoice::Live,
-                PublicScope::Snapshot => PublicScopeChoice::Snapshot,
-            },
+            scope: scope.into(),
             valid_for: valid_for_seconds,
             password,
             ..Default::default()
@@ -367,7 +364,8 @@ impl Collection {
             .map(|t| item_id(t))
             .collect::<Result<Vec<_>>>()?;
         let terms = PublicLinkTerms {
-            scope: PublicScopeChoice::Items(items),
+            scope: sealshare::PublicScope::Items,
+            items,
             valid_for: valid_for_seconds,
             ..Default::default()
         };

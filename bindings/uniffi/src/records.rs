@@ -48,13 +48,23 @@ pub enum ItemKind {
     File,
 }
 
-/// What a public link shows.
+/// What a public link shows (a link to chosen items is made with
+/// `Collection.create_item_link`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum PublicScope {
     /// The live collection.
     Live,
     /// The collection as it stands now.
     Snapshot,
+}
+
+impl From<PublicScope> for sealshare::PublicScope {
+    fn from(s: PublicScope) -> Self {
+        match s {
+            PublicScope::Live => Self::Live,
+            PublicScope::Snapshot => Self::Snapshot,
+        }
+    }
 }
 
 /// A public identity card.

@@ -2,7 +2,7 @@
 //! revoke, open without an account).
 
 use sealshare::{
-    Collection, Error, InviteTerms, LinkUrl, PublicLinkTerms, PublicScopeChoice, PublicView, Result,
+    Collection, Error, InviteTerms, LinkUrl, PublicLinkTerms, PublicScope, PublicView, Result,
 };
 
 use sealshare::LinkKind;
@@ -82,9 +82,9 @@ pub(super) fn link(cli: &Cli, cmd: &LinkCmd) -> Result<()> {
             let mut c = p.resolve(collection)?;
             let terms = PublicLinkTerms {
                 scope: if *snapshot {
-                    PublicScopeChoice::Snapshot
+                    PublicScope::Snapshot
                 } else {
-                    PublicScopeChoice::Live
+                    PublicScope::Live
                 },
                 valid_for: *valid_for,
                 password: if *password {

@@ -11,7 +11,7 @@ use sealshare::internal::crypto::random::seeded::with_seed;
 use sealshare::internal::log::Body;
 use sealshare::{
     Account, Client, Collection, CollectionId, InviteTerms, ItemId, LinkUrl, LogState,
-    MemoryRemote, Operation, PublicLinkTerms, PublicScopeChoice, Remote, Role,
+    MemoryRemote, Operation, PublicLinkTerms, PublicScope, Remote, Role,
 };
 
 use crate::describe::describe_state;
@@ -252,24 +252,23 @@ fn write_log(p: &People) -> sealshare::Result<Log> {
     ca.sync(&mut a)?;
     ca.approve(&mut a, "ivan@example.com")?;
     tick();
-    let public = |scope| PublicLinkTerms {
+    let public = |scope, items| PublicLinkTerms {
         scope,
+        items,
         valid_for: 86_400,
         ..PublicLinkTerms::default()
     };
-    let chosen = ca.create_public_link(
-        &mut a,
-        BASE,
-        &public(PublicScopeChoice::Items(vec![beds, plans])),
-    )?;
+    let chosen =
+        ca.create_public_link(&mut a, BASE, &public(PublicScope::Items, vec![beds, plans]))?;
     tick();
     ca.trash(&mut a, plans)?;
     tick();
-    let live = ca.create_public_link(&mut a, BASE, &public(PublicScopeChoice::Live))?;
+    let live = ca.create_public_link(&mut a, BASE, &public(PublicScope::Live, Vec::new()))?;
     tick();
     // One item not in the trash: the library writes a snapshot's item keys in
     // the order of its item map, which is not reproducible from a seed.
-    let snapshot = ca.create_public_link(&mut a, BASE, &public(PublicScopeChoice::Snapshot))?;
+    let snapshot =
+        ca.create_public_link(&mut a, BASE, &public(PublicScope::Snapshot, Vec::new()))?;
     tick();
     let guarded = ca.create_public_link(
         &mut a,
@@ -277,7 +276,7 @@ fn write_log(p: &People) -> sealshare::Result<Log> {
         &PublicLinkTerms {
             password: Some(LINK_PASSWORD.into()),
             password_params: CHEAP,
-            ..public(PublicScopeChoice::Live)
+            ..public(PublicScope::Live, Vec::new())
         },
     )?;
     tick();
