@@ -3,8 +3,11 @@
 //!
 //! Each kind of operation is checked in the module of its concept: `members`
 //! (sharing, roles, invitations, joins' approval), `links`, `epochs` (rotation
-//! and the freshness of the key new writes use) and `items`. Every check comes
-//! before the first change, so a refused operation leaves the state as it was.
+//! and the freshness of the key new writes use) and `items`. Each kind's rule
+//! is a check that reads the state and returns what it decided (a `Plan`),
+//! and an apply that cannot fail and runs only once every check passed: a
+//! refused operation leaves the state as it was, and [`LogState::check`] and
+//! [`LogState::check_draft`] run the checks alone.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -13,7 +16,10 @@ use crate::crypto::sign::VerifyingKey;
 use crate::crypto::wrap::WrappedSecret;
 use crate::identity::Identity;
 use crate::log::authority::{Request, Standing, authorize, check_grant};
-use crate::log::op::{Body, CollectionId, ItemId, LinkId, OpHash, Operation};
+use crate::log::link::LinkTerms;
+use crate::log::op::{
+    Body, CollectionId, Grant, ItemHeader, ItemId, LinkId, OpHash, Operation, Rotation,
+};
 use crate::log::rules::{Action, Role, Violation};
 
 mod epochs;
@@ -25,6 +31,7 @@ mod records;
 mod tree;
 
 pub use event::{Event, EventKind};
+pub(crate) use items::ItemShape;
 pub use records::{Epoch, Invitation, ItemRecord, ItemVersion, LinkRecord, Member};
 pub(crate) use tree::FolderTree;
 
@@ -242,7 +249,7 @@ impl LogState {
     /// [`LogState::signer_of`].)
     pub fn check(&mut self, op: &Operation) -> Result<(), Violation> {
         self.check_place(op)?;
-        self.check_and_apply(&Draft::of(op), true).map(|_| ())
+        self.check_op(&Draft::of(op)).map(|_| ())
     }
 
     /// Checks, changing nothing and signing nothing, whether `author` may make
@@ -252,19 +259,14 @@ impl LogState {
     /// a client runs on its own request before it signs it, so that a
     /// refusal is the caller's error and nothing was signed or sent.
     pub fn check_draft(&mut self, author: &str, time: u64, body: &Body) -> Result<(), Violation> {
-        if time < self.last_time {
-            return Err(Violation::TimeWentBackwards {
-                previous: self.last_time,
-                claimed: time,
-            });
-        }
+        self.check_time(time)?;
         let draft = Draft {
             seq: self.next_seq,
             author,
             time,
             body,
         };
-        self.check_and_apply(&draft, true).map(|_| ())
+        self.check_op(&draft).map(|_| ())
     }
 
     /// The operation belongs here: this collection, the next position, chained
@@ -282,10 +284,15 @@ impl LogState {
         if op.prev != self.head {
             return Err(Violation::BrokenChain);
         }
-        if op.time < self.last_time {
+        self.check_time(op.time)
+    }
+
+    /// An operation at `time` is not earlier than the previous operation.
+    fn check_time(&self, time: u64) -> Result<(), Violation> {
+        if time < self.last_time {
             return Err(Violation::TimeWentBackwards {
                 previous: self.last_time,
-                claimed: op.time,
+                claimed: time,
             });
         }
         Ok(())
@@ -296,7 +303,9 @@ impl LogState {
     /// state is unchanged.
     pub(crate) fn apply(&mut self, op: &Operation) -> Result<(), Violation> {
         self.check_place(op)?;
-        let what = self.check_and_apply(&Draft::of(op), false)?;
+        let draft = Draft::of(op);
+        let plan = self.check_op(&draft)?;
+        let what = self.apply_plan(&draft, plan);
         if matches!(
             op.body,
             Body::ChangeRole { .. } | Body::Remove { .. } | Body::Leave | Body::Transfer { .. }
@@ -315,70 +324,209 @@ impl LogState {
         Ok(())
     }
 
-    /// Checks `op`; unless `dry`, applies it. Every check comes before the first
-    /// change, so a refused operation leaves the state as it was.
-    ///
-    /// Whether the author may ask at all is decided first, once, by the
-    /// authority table ([`authorize`]); the per-kind methods then check only
-    /// that the operation is consistent with the state.
-    fn check_and_apply(&mut self, op: &Draft<'_>, dry: bool) -> Result<EventKind, Violation> {
-        let is_create = matches!(op.body, Body::Create { .. });
-        if is_create != (self.next_seq == 0) {
+    /// The signer `author` may ask for `request` at all, at this point of the
+    /// log: operation 0 and only it founds the collection, and the authority
+    /// table ([`authorize`]) allows their standing to ask. Returns them with
+    /// the role they hold now.
+    fn admit<'a>(&self, author: &'a str, request: Request) -> Result<Actor<'a>, Violation> {
+        if (request == Request::Create) != (self.next_seq == 0) {
             return Err(Violation::Genesis);
         }
-        let author = op.author;
-        authorize(self.request(author, op.body), author, self.standing(author))?;
-        let actor = Actor {
+        authorize(request, author, self.standing(author))?;
+        Ok(Actor {
             name: author,
             role: self.members.get(author).map_or(Role::Viewer, |m| m.role),
-        };
-        match op.body {
+        })
+    }
+
+    /// Checks `op` against this state, changing nothing, and returns what
+    /// applying it does ([`LogState::apply_plan`]). Every check is here, so a
+    /// refused operation leaves the state as it was.
+    ///
+    /// Whether the author may ask at all is decided first, once, by the
+    /// authority table ([`LogState::admit`]); the per-kind checks then check
+    /// only that the operation is consistent with the state.
+    ///
+    /// It borrows the state mutably for one query only: whether a folder's
+    /// move closes a cycle, which the link-cut tree answers by restructuring
+    /// its splay trees, never the folders it represents
+    /// ([`FolderTree::contains`]). Every other check reads `&self`.
+    fn check_op<'a>(&mut self, op: &Draft<'a>) -> Result<Plan<'a>, Violation> {
+        let actor = self.admit(op.author, self.request(op.author, op.body))?;
+        Ok(match op.body {
             Body::Create {
                 owner,
                 commitment,
                 wrap,
                 info,
-            } => self.create(op, owner, commitment, wrap, info, dry),
+            } => {
+                self.check_create(op, owner)?;
+                Plan::Create {
+                    owner,
+                    commitment,
+                    wrap,
+                    info,
+                }
+            }
             Body::Join {
                 link,
                 role,
                 card,
                 proof,
                 wrap,
-            } => self.join(op, *link, *role, card, proof, wrap.as_ref(), dry),
-            Body::Accept => self.accept(op, dry),
-            Body::Leave => self.leave(actor, dry),
+            } => Plan::Join {
+                key: self.check_join(op, *link, *role, card, proof, wrap.as_ref())?,
+                link: *link,
+                role: *role,
+                card,
+            },
+            Body::Accept => Plan::Accept,
+            Body::Leave => Plan::Leave,
             Body::Rename { epoch, info } => {
                 self.check_fresh_epoch(*epoch, op.time)?;
-                if !dry {
-                    self.info = Some((*epoch, info.clone()));
+                Plan::Rename {
+                    epoch: *epoch,
+                    info,
                 }
-                Ok(EventKind::Renamed)
             }
-            Body::Share { epoch, grants } => self.share(op, actor, *epoch, grants, dry),
-            Body::ChangeRole { member, role } => self.change_role(actor, member, *role, dry),
-            Body::Remove { members, rotation } => self.remove(op, actor, members, rotation, dry),
-            Body::Unshare { rotation } => self.unshare(op, actor, rotation, dry),
-            Body::Rotate { rotation } => self.rotate(op, rotation, dry),
-            Body::Transfer { to } => self.transfer(actor, to, dry),
+            Body::Share { epoch, grants } => {
+                self.check_share(op, actor, *epoch, grants)?;
+                Plan::Share {
+                    epoch: *epoch,
+                    grants,
+                }
+            }
+            Body::ChangeRole { member, role } => Plan::ChangeRole {
+                from: self.check_change_role(actor, member, *role)?,
+                member,
+                to: *role,
+            },
+            Body::Remove { members, rotation } => {
+                self.check_remove(op, actor, members, rotation)?;
+                Plan::Remove { members, rotation }
+            }
+            Body::Unshare { rotation } => {
+                self.check_unshare(op, rotation)?;
+                Plan::Unshare { rotation }
+            }
+            Body::Rotate { rotation } => {
+                self.check_rotate(op, rotation)?;
+                Plan::Rotate { rotation }
+            }
+            Body::Transfer { to } => {
+                self.check_transfer(to)?;
+                Plan::Transfer { to }
+            }
             Body::Approve {
                 member,
                 epoch,
                 wrap,
-            } => self.approve(op, actor, member, *epoch, wrap, dry),
-            Body::Invite { handle, role } => self.invite(op, actor, handle, *role, dry),
+            } => {
+                self.check_approve(op, actor, member, *epoch)?;
+                Plan::Approve {
+                    member,
+                    epoch: *epoch,
+                    wrap,
+                }
+            }
+            Body::Invite { handle, role } => {
+                self.check_invite(actor, handle, *role)?;
+                Plan::Invite {
+                    handle,
+                    role: *role,
+                }
+            }
             Body::CompleteInvite { epoch, card, wrap } => {
-                self.complete_invite(op, actor, *epoch, card, wrap, dry)
+                self.check_complete_invite(op, actor, *epoch, card)?;
+                Plan::CompleteInvite {
+                    epoch: *epoch,
+                    card,
+                    wrap,
+                }
             }
-            Body::CancelInvite { handle } => self.cancel_invite(handle, dry),
-            Body::PutItem(header) => self.put_item(op, actor, header, dry),
-            Body::Trash { item } => self.set_trashed(op, actor, *item, true, dry),
-            Body::Restore { item } => self.set_trashed(op, actor, *item, false, dry),
-            Body::Purge { item } => self.purge(*item, dry),
-            Body::CreateLink(terms) => self.create_link(op, actor, terms, dry),
+            Body::CancelInvite { handle } => {
+                self.check_cancel_invite(handle)?;
+                Plan::CancelInvite { handle }
+            }
+            Body::PutItem(header) => Plan::PutItem {
+                previous: self.check_put_item(op.time, &ItemShape::of(header))?,
+                header,
+            },
+            Body::Trash { item } => {
+                self.check_set_trashed(*item, true)?;
+                Plan::SetTrashed {
+                    item: *item,
+                    trash: true,
+                }
+            }
+            Body::Restore { item } => {
+                self.check_set_trashed(*item, false)?;
+                Plan::SetTrashed {
+                    item: *item,
+                    trash: false,
+                }
+            }
+            Body::Purge { item } => {
+                self.check_purge(*item)?;
+                Plan::Purge { item: *item }
+            }
+            Body::CreateLink(terms) => {
+                self.check_link_terms(op, actor.role, terms)?;
+                Plan::CreateLink { terms }
+            }
             Body::RevokeLinks { links, rotation } => {
-                self.revoke_links(op, actor, links, rotation.as_ref(), dry)
+                self.check_revoke_links(op, links, rotation.as_ref())?;
+                Plan::RevokeLinks {
+                    links,
+                    rotation: rotation.as_ref(),
+                }
             }
+        })
+    }
+
+    /// Applies what [`LogState::check_op`] decided of `op`: cannot fail, and
+    /// runs only after every check passed.
+    fn apply_plan(&mut self, op: &Draft<'_>, plan: Plan<'_>) -> EventKind {
+        match plan {
+            Plan::Create {
+                owner,
+                commitment,
+                wrap,
+                info,
+            } => self.apply_create(op, owner, commitment, wrap, info),
+            Plan::Join {
+                link,
+                role,
+                card,
+                key,
+            } => self.apply_join(op, link, role, card, key),
+            Plan::Accept => self.apply_accept(op),
+            Plan::Leave => self.apply_leave(op),
+            Plan::Rename { epoch, info } => {
+                self.info = Some((epoch, info.clone()));
+                EventKind::Renamed
+            }
+            Plan::Share { epoch, grants } => self.apply_share(op, epoch, grants),
+            Plan::ChangeRole { member, from, to } => self.apply_change_role(member, from, to),
+            Plan::Remove { members, rotation } => self.apply_remove(op, members, rotation),
+            Plan::Unshare { rotation } => self.apply_unshare(op, rotation),
+            Plan::Rotate { rotation } => self.apply_rotate(op, rotation),
+            Plan::Transfer { to } => self.apply_transfer(op, to),
+            Plan::Approve {
+                member,
+                epoch,
+                wrap,
+            } => self.apply_approve(op, member, epoch, wrap),
+            Plan::Invite { handle, role } => self.apply_invite(op, handle, role),
+            Plan::CompleteInvite { epoch, card, wrap } => {
+                self.apply_complete_invite(op, epoch, card, wrap)
+            }
+            Plan::CancelInvite { handle } => self.apply_cancel_invite(handle),
+            Plan::PutItem { header, previous } => self.apply_put_item(op, header, previous),
+            Plan::SetTrashed { item, trash } => self.apply_set_trashed(op, item, trash),
+            Plan::Purge { item } => self.apply_purge(item),
+            Plan::CreateLink { terms } => self.apply_create_link(op, terms),
+            Plan::RevokeLinks { links, rotation } => self.apply_revoke_links(op, links, rotation),
         }
     }
 
@@ -499,19 +647,23 @@ impl LogState {
             Body::Transfer { .. } => Request::Act(Action::TransferOwnership),
             Body::Rotate { rotation } if rotation.is_recovery() => Request::Act(Action::RecoverKey),
             Body::Rotate { .. } => Request::Act(Action::RotateKey),
-            Body::PutItem(header) if !self.items.contains_key(&header.item) => {
-                Request::Act(Action::AddItem)
-            }
-            Body::PutItem(header) => {
-                let moves = self
-                    .items
-                    .get(&header.item)
-                    .is_some_and(|rec| rec.latest.header.parent != header.parent);
-                item(&header.item, moves)
-            }
+            Body::PutItem(header) => self.put_request(author, &ItemShape::of(header)),
             Body::Trash { item: id } | Body::Restore { item: id } => item(id, true),
             Body::Purge { .. } => Request::Act(Action::Purge),
             Body::CreateLink(_) | Body::RevokeLinks { .. } => Request::Act(Action::ManageLinks),
+        }
+    }
+
+    /// The authority table's row for a version of the shape `shape` signed by
+    /// `author`: adding an item, or editing one (acting on its contents when
+    /// the version moves it).
+    fn put_request(&self, author: &str, shape: &ItemShape) -> Request {
+        match self.items.get(&shape.item) {
+            None => Request::Act(Action::AddItem),
+            Some(rec) => {
+                let moves = rec.latest.header.parent != shape.parent;
+                Request::Act(self.item_action(&shape.item, author, moves))
+            }
         }
     }
 
@@ -535,21 +687,22 @@ impl LogState {
     }
 
     /// Operation 0: the author founds the collection as its owner, holding epoch 0.
-    fn create(
+    fn check_create(&self, op: &Draft<'_>, owner: &Identity) -> Result<(), Violation> {
+        if self.next_seq != 0 || owner.handle() != op.author {
+            return Err(Violation::Genesis);
+        }
+        Ok(())
+    }
+
+    /// Applies a checked creation: the author is the owner and holds epoch 0.
+    fn apply_create(
         &mut self,
         op: &Draft<'_>,
         owner: &Identity,
         commitment: &[u8; 32],
         wrap: &WrappedSecret,
         info: &SealedBox,
-        dry: bool,
-    ) -> Result<EventKind, Violation> {
-        if self.next_seq != 0 || owner.handle() != op.author {
-            return Err(Violation::Genesis);
-        }
-        if dry {
-            return Ok(EventKind::Created);
-        }
+    ) -> EventKind {
         self.owner = op.author.to_owned();
         self.creator_key = owner.signing_key().to_bytes();
         self.insert_member(
@@ -571,7 +724,7 @@ impl LogState {
             started_seq: op.seq,
         });
         self.info = Some((0, info.clone()));
-        Ok(EventKind::Created)
+        EventKind::Created
     }
 }
 
@@ -598,6 +751,92 @@ impl<'a> Draft<'a> {
             body: &op.body,
         }
     }
+}
+
+/// What the checks of one operation decided: the parts of its body its
+/// apply changes the state with, and what the checks found out on the way.
+/// Only [`LogState::check_op`] makes one, after every check passed, and only
+/// [`LogState::apply_plan`] takes one: nothing is applied unchecked.
+enum Plan<'a> {
+    Create {
+        owner: &'a Identity,
+        commitment: &'a [u8; 32],
+        wrap: &'a WrappedSecret,
+        info: &'a SealedBox,
+    },
+    Join {
+        link: LinkId,
+        role: Role,
+        card: &'a Identity,
+        /// The key the joiner gets (the current epoch's), or none until an
+        /// admin approves.
+        key: Option<(u64, &'a WrappedSecret)>,
+    },
+    Accept,
+    Leave,
+    Rename {
+        epoch: u64,
+        info: &'a SealedBox,
+    },
+    Share {
+        epoch: u64,
+        grants: &'a [Grant],
+    },
+    ChangeRole {
+        member: &'a str,
+        /// The member's role before.
+        from: Role,
+        to: Role,
+    },
+    Remove {
+        members: &'a [String],
+        rotation: &'a Rotation,
+    },
+    Unshare {
+        rotation: &'a Rotation,
+    },
+    Rotate {
+        rotation: &'a Rotation,
+    },
+    Transfer {
+        to: &'a str,
+    },
+    Approve {
+        member: &'a str,
+        epoch: u64,
+        wrap: &'a WrappedSecret,
+    },
+    Invite {
+        handle: &'a str,
+        role: Role,
+    },
+    CompleteInvite {
+        epoch: u64,
+        card: &'a Identity,
+        wrap: &'a WrappedSecret,
+    },
+    CancelInvite {
+        handle: &'a str,
+    },
+    PutItem {
+        header: &'a ItemHeader,
+        /// The parent of the item's latest version, or `None` for a new item.
+        previous: Option<Option<ItemId>>,
+    },
+    SetTrashed {
+        item: ItemId,
+        trash: bool,
+    },
+    Purge {
+        item: ItemId,
+    },
+    CreateLink {
+        terms: &'a LinkTerms,
+    },
+    RevokeLinks {
+        links: &'a [LinkId],
+        rotation: Option<&'a Rotation>,
+    },
 }
 
 /// The author of an operation and the role they hold just before it.
