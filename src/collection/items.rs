@@ -11,6 +11,7 @@ use std::io::{Read, Write};
 
 use crate::crypto::stream::{self, ContentDigest, ContentKey, ContentReader, ContentWriter};
 use crate::error::{Error, Result};
+use crate::log::state::ItemShape;
 use crate::log::{Body, CollectionId, ItemHeader, ItemId, ItemKind, ItemRecord, ItemVersion};
 use crate::wire::{Reader, Writer};
 
@@ -171,6 +172,20 @@ enum Placement {
     Keep,
 }
 
+impl Placement {
+    /// The version number and parent a version of `item` placed so gets on the
+    /// head `this` knows.
+    fn on(self, this: &Collection, item: ItemId) -> Result<(u32, Option<ItemId>)> {
+        Ok(match self {
+            Placement::New(parent) => (1, parent),
+            Placement::Keep => {
+                let latest = &this.record(item)?.latest.header;
+                (latest.version.saturating_add(1), latest.parent)
+            }
+        })
+    }
+}
+
 /// A version about to be written: its key, sealed metadata and content digest,
 /// made once and reused on every rebase.
 struct Prepared {
@@ -184,16 +199,9 @@ struct Prepared {
 
 impl Prepared {
     /// The operation writing this version onto the head `this` knows: only the
-    /// version number, parent, epoch and item-key seal depend on the head. A
-    /// `dry` one, for checking against the rules, seals nothing.
-    fn body(&self, this: &Collection, dry: bool) -> Result<(u32, Body)> {
-        let (version, parent) = match self.placement {
-            Placement::New(parent) => (1, parent),
-            Placement::Keep => {
-                let latest = &this.record(self.item)?.latest.header;
-                (latest.version.saturating_add(1), latest.parent)
-            }
-        };
+    /// version number, parent, epoch and item-key seal depend on the head.
+    fn body(&self, this: &Collection) -> Result<(u32, Body)> {
+        let (version, parent) = self.placement.on(this, self.item)?;
         let header = version_header(
             this,
             VersionParts {
@@ -205,7 +213,6 @@ impl Prepared {
                 metadata: &self.metadata,
                 content: &self.content,
             },
-            dry,
         )?;
         Ok((version, Body::PutItem(Box::new(header))))
     }
@@ -223,19 +230,14 @@ struct VersionParts<'a> {
 }
 
 /// The one way a version's header is built on the head `this` knows: the
-/// item key sealed under the current epoch for exactly this version (a `dry`
-/// header, for checking against the rules, seals nothing).
-fn version_header(this: &Collection, parts: VersionParts<'_>, dry: bool) -> Result<ItemHeader> {
+/// item key sealed under the current epoch for exactly this version.
+fn version_header(this: &Collection, parts: VersionParts<'_>) -> Result<ItemHeader> {
     let epoch = this.state.epoch();
-    let wrapped_key = if dry {
-        SealedBox::placeholder()
-    } else {
-        SealedBox::seal(
-            this.current_key()?,
-            parts.key.expose(),
-            &keys::item_key_aad(&this.id(), &parts.item, parts.version, epoch),
-        )?
-    };
+    let wrapped_key = SealedBox::seal(
+        this.current_key()?,
+        parts.key.expose(),
+        &keys::item_key_aad(&this.id(), &parts.item, parts.version, epoch),
+    )?;
     Ok(ItemHeader {
         item: parts.item,
         version: parts.version,
@@ -390,7 +392,6 @@ impl Collection {
                     metadata: &latest.metadata,
                     content: &latest.content,
                 },
-                false,
             )?;
             Ok(Body::PutItem(Box::new(header)))
         })?;
@@ -437,20 +438,18 @@ impl Collection {
         if content.is_some() {
             // Refuse what the rules would refuse on the head known now before
             // sealing or uploading anything, so a refused write leaves no blob.
-            let dry = Prepared {
-                item,
-                kind,
-                placement,
-                key: SecretKey::from_bytes([0; 32]),
-                metadata: SealedBox::placeholder(),
-                content: Some(ContentDigest {
-                    ciphertext_hash: [0; 32],
-                    key_commitment: [0; 32],
-                    ciphertext_len: 0,
-                }),
-            };
-            let (_, body) = dry.body(self, true)?;
-            self.preflight(client, body)?;
+            let (version, parent) = placement.on(self, item)?;
+            self.preflight(
+                client,
+                &ItemShape {
+                    item,
+                    version,
+                    kind,
+                    parent,
+                    epoch: self.state.epoch(),
+                    has_content: true,
+                },
+            )?;
         }
         let mut size = 0u64;
         let digest = match content {
@@ -507,7 +506,7 @@ impl Collection {
         };
         let mut version = 0;
         self.commit(client, true, &mut |this, _| {
-            let (v, body) = prepared.body(this, false)?;
+            let (v, body) = prepared.body(this)?;
             version = v;
             Ok(body)
         })?;

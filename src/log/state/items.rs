@@ -7,7 +7,7 @@ use crate::log::rules::{NO_SUCH_FOLDER, Violation};
 
 /// What the rules read of a version of an item: its header but the sealed
 /// item key and metadata, and of its content only whether it has any. Enough
-/// to check a write before anything is sealed.
+/// to check a write before anything is sealed ([`LogState::check_put`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct ItemShape {
     /// The item.
@@ -39,6 +39,22 @@ impl ItemShape {
 }
 
 impl LogState {
+    /// Checks, changing nothing, whether `author` may put a version of the
+    /// shape `shape` at `time` as the next operation: the verdict
+    /// [`LogState::check_draft`] gives a [`crate::log::Body::PutItem`] of a
+    /// header of that shape, whatever its sealed key, metadata and digest.
+    /// What a client runs before it seals and uploads a version's content.
+    pub(crate) fn check_put(
+        &mut self,
+        author: &str,
+        time: u64,
+        shape: &ItemShape,
+    ) -> Result<(), Violation> {
+        self.check_time(time)?;
+        self.admit(author, self.put_request(author, shape))?;
+        self.check_put_item(time, shape).map(|_| ())
+    }
+
     /// An item goes into the trash (`trash`) or comes out of it. (Who may:
     /// the authority table, with the folder rule of `LogState::item_action`.)
     pub(super) fn check_set_trashed(&self, item: ItemId, trash: bool) -> Result<(), Violation> {
