@@ -12,6 +12,7 @@ mod listing;
 mod members;
 pub mod memory;
 pub mod remote;
+mod versions;
 
 use rayon::prelude::*;
 
