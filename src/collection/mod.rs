@@ -13,6 +13,7 @@ mod members;
 pub mod memory;
 pub mod remote;
 mod saved;
+mod versions;
 
 use rayon::prelude::*;
 
@@ -21,6 +22,7 @@ use crate::crypto::secret::SecretKey;
 use crate::error::{Error, Result};
 use crate::identity::Identity;
 use crate::log::op::hash_op;
+use crate::log::state::ItemShape;
 use crate::log::{Body, CollectionId, LogState, OpHash, Operation, Role, Rotation, Violation};
 use crate::trust::CardTrust;
 use crate::wire::{Reader, Writer};
@@ -276,12 +278,13 @@ impl Collection {
             .map_err(Violation::into_caller_error)
     }
 
-    /// Refuses now what the rules would refuse of `body` on the head this view
-    /// knows, signing and sending nothing: for writes that upload content
-    /// first. A key rotation the write would make first is not a refusal.
-    pub(crate) fn preflight(&mut self, client: &Client, body: Body) -> Result<()> {
+    /// Refuses now what the rules would refuse of a version of the shape
+    /// `shape` on the head this view knows ([`LogState::check_put`]), sealing,
+    /// signing and sending nothing: for writes that upload content first. A
+    /// key rotation the write would make first is not a refusal.
+    pub(crate) fn preflight(&mut self, client: &Client, shape: &ItemShape) -> Result<()> {
         let time = self.next_time(client);
-        match self.state.check_draft(client.account.handle(), time, &body) {
+        match self.state.check_put(client.account.handle(), time, shape) {
             Ok(()) | Err(Violation::RotationRequired | Violation::WrongEpoch { .. }) => Ok(()),
             Err(violation) => Err(violation.into_caller_error()),
         }

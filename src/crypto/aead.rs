@@ -42,15 +42,6 @@ impl SealedBox {
         Ok(Self { nonce, ciphertext })
     }
 
-    /// A box that opens under no key: stands in for a real one when checking
-    /// an operation's shape before anything is sealed (and takes no randomness).
-    pub(crate) fn placeholder() -> Self {
-        Self {
-            nonce: [0; NONCE_LEN],
-            ciphertext: vec![0; TAG_LEN],
-        }
-    }
-
     /// Opens the box; fails unless `key` and `aad` are the ones it was sealed with.
     pub fn open(&self, key: &SecretKey, aad: &[u8]) -> Result<SecretBytes> {
         xchacha_open(key, &self.nonce, &self.ciphertext, aad).map(SecretBytes::new)

@@ -11,20 +11,20 @@ use crate::log::rules::Violation;
 impl LogState {
     /// A rotation by any member (the library rotates after a leave, or when a
     /// link holding the key expires).
-    pub(super) fn rotate(
-        &mut self,
+    pub(super) fn check_rotate(
+        &self,
         op: &Draft<'_>,
         rotation: &Rotation,
-        dry: bool,
-    ) -> Result<EventKind, Violation> {
-        self.check_rotation(op, rotation, &|_| true, &[])?;
-        if dry {
-            return Ok(EventKind::Accepted);
-        }
+    ) -> Result<(), Violation> {
+        self.check_rotation(op, rotation, &|_| true, &[])
+    }
+
+    /// Applies a checked rotation.
+    pub(super) fn apply_rotate(&mut self, op: &Draft<'_>, rotation: &Rotation) -> EventKind {
         self.start_epoch(rotation, op.seq);
-        Ok(EventKind::Rotated {
+        EventKind::Rotated {
             epoch: rotation.epoch,
-        })
+        }
     }
 
     /// New encryption must use the current epoch, and the current epoch key must

@@ -1,43 +1,91 @@
 //! Items: adding and editing files and folders, moving them in the folder tree,
 //! the trash, and purging.
 
-use super::{Actor, Draft, EventKind, ItemRecord, ItemVersion, LogState, MAX_ITEMS};
+use super::{Draft, EventKind, ItemRecord, ItemVersion, LogState, MAX_ITEMS};
 use crate::log::op::{ItemHeader, ItemId, ItemKind};
 use crate::log::rules::{NO_SUCH_FOLDER, Violation};
 
+/// What the rules read of a version of an item: its header but the sealed
+/// item key and metadata, and of its content only whether it has any. Enough
+/// to check a write before anything is sealed ([`LogState::check_put`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ItemShape {
+    /// The item.
+    pub(crate) item: ItemId,
+    /// The version, from 1.
+    pub(crate) version: u32,
+    /// Folder or file.
+    pub(crate) kind: ItemKind,
+    /// The parent folder, or `None` at the top of the collection.
+    pub(crate) parent: Option<ItemId>,
+    /// The epoch whose key seals the version.
+    pub(crate) epoch: u64,
+    /// Whether it carries content (files do, folders do not).
+    pub(crate) has_content: bool,
+}
+
+impl ItemShape {
+    /// What the rules read of `header`.
+    pub(crate) fn of(header: &ItemHeader) -> Self {
+        Self {
+            item: header.item,
+            version: header.version,
+            kind: header.kind,
+            parent: header.parent,
+            epoch: header.epoch,
+            has_content: header.content.is_some(),
+        }
+    }
+}
+
 impl LogState {
+    /// Checks, changing nothing, whether `author` may put a version of the
+    /// shape `shape` at `time` as the next operation: the verdict
+    /// [`LogState::check_draft`] gives a [`crate::log::Body::PutItem`] of a
+    /// header of that shape, whatever its sealed key, metadata and digest.
+    /// What a client runs before it seals and uploads a version's content.
+    pub(crate) fn check_put(
+        &mut self,
+        author: &str,
+        time: u64,
+        shape: &ItemShape,
+    ) -> Result<(), Violation> {
+        self.check_time(time)?;
+        self.admit(author, self.put_request(author, shape))?;
+        self.check_put_item(time, shape).map(|_| ())
+    }
+
     /// An item goes into the trash (`trash`) or comes out of it. (Who may:
     /// the authority table, with the folder rule of `LogState::item_action`.)
-    pub(super) fn set_trashed(
-        &mut self,
-        op: &Draft<'_>,
-        actor: Actor<'_>,
-        item: ItemId,
-        trash: bool,
-        dry: bool,
-    ) -> Result<EventKind, Violation> {
+    pub(super) fn check_set_trashed(&self, item: ItemId, trash: bool) -> Result<(), Violation> {
         let rec = self.items.get(&item).ok_or(Violation::NoSuchItem)?;
         match (trash, rec.trashed.is_some()) {
-            (true, true) => return Err(Violation::TrashState("already in the trash")),
-            (false, false) => return Err(Violation::TrashState("not in the trash")),
-            _ => {}
+            (true, true) => Err(Violation::TrashState("already in the trash")),
+            (false, false) => Err(Violation::TrashState("not in the trash")),
+            _ => Ok(()),
         }
-        if dry {
-            return Ok(EventKind::Accepted);
-        }
+    }
+
+    /// Applies a checked trash or restore.
+    pub(super) fn apply_set_trashed(
+        &mut self,
+        op: &Draft<'_>,
+        item: ItemId,
+        trash: bool,
+    ) -> EventKind {
         if let Some(rec) = self.items.get_mut(&item) {
-            rec.trashed = trash.then(|| (actor.name.to_owned(), op.time));
+            rec.trashed = trash.then(|| (op.author.to_owned(), op.time));
         }
-        Ok(if trash {
+        if trash {
             EventKind::Trashed(item)
         } else {
             EventKind::Restored(item)
-        })
+        }
     }
 
     /// A trashed item (an empty folder, or a file) is gone for good: its id is
     /// kept in the purged set, and no later operation may put it back.
-    pub(super) fn purge(&mut self, item: ItemId, dry: bool) -> Result<EventKind, Violation> {
+    pub(super) fn check_purge(&self, item: ItemId) -> Result<(), Violation> {
         let rec = self.items.get(&item).ok_or(Violation::NoSuchItem)?;
         if rec.trashed.is_none() {
             return Err(Violation::TrashState("not in the trash"));
@@ -45,46 +93,53 @@ impl LogState {
         if rec.children > 0 {
             return Err(Violation::FolderNotEmpty);
         }
-        if dry {
-            return Ok(EventKind::Accepted);
-        }
-        let parent = rec.latest.header.parent;
-        if rec.kind() == ItemKind::Folder {
-            self.folders.remove(item);
-        }
-        self.items.remove(&item);
-        self.purged.insert(item);
-        if let Some(p) = parent.and_then(|p| self.items.get_mut(&p)) {
-            p.children = p.children.saturating_sub(1);
-        }
-        Ok(EventKind::Purged(item))
+        Ok(())
     }
 
-    /// A new item, or a new version of one, checked against the author's role,
-    /// the version chain, the folder tree and the current key. A purged id is
-    /// refused at every version: a purge is final.
-    pub(super) fn put_item(
+    /// Applies a checked purge: the item is gone and its id kept as purged.
+    pub(super) fn apply_purge(&mut self, item: ItemId) -> EventKind {
+        if let Some(rec) = self.items.remove(&item) {
+            if rec.kind() == ItemKind::Folder {
+                self.folders.remove(item);
+            }
+            if let Some(p) = rec
+                .latest
+                .header
+                .parent
+                .and_then(|p| self.items.get_mut(&p))
+            {
+                p.children = p.children.saturating_sub(1);
+            }
+        }
+        self.purged.insert(item);
+        EventKind::Purged(item)
+    }
+
+    /// A new item, or a new version of one, checked against the version
+    /// chain, the folder tree and the current key. A purged id is refused at
+    /// every version: a purge is final. (Who may: the authority table.)
+    /// Returns the parent of the item's latest version, or `None` for a new
+    /// item. (`&mut` only for the folder tree's cycle query, which changes no
+    /// folder: see [`super::FolderTree::contains`].)
+    pub(super) fn check_put_item(
         &mut self,
-        op: &Draft<'_>,
-        actor: Actor<'_>,
-        header: &ItemHeader,
-        dry: bool,
-    ) -> Result<EventKind, Violation> {
-        let author = actor.name;
-        match (header.kind, &header.content) {
-            (ItemKind::Folder, Some(_)) => {
+        time: u64,
+        shape: &ItemShape,
+    ) -> Result<Option<Option<ItemId>>, Violation> {
+        match (shape.kind, shape.has_content) {
+            (ItemKind::Folder, true) => {
                 return Err(Violation::ItemShape("a folder has no content"));
             }
-            (ItemKind::File, None) => return Err(Violation::ItemShape("a file has content")),
+            (ItemKind::File, false) => return Err(Violation::ItemShape("a file has content")),
             _ => {}
         }
-        let old_parent = match self.items.get(&header.item) {
-            None if self.purged.contains(&header.item) => return Err(Violation::ItemPurged),
+        let old_parent = match self.items.get(&shape.item) {
+            None if self.purged.contains(&shape.item) => return Err(Violation::ItemPurged),
             None => {
-                if header.version != 1 {
+                if shape.version != 1 {
                     return Err(Violation::WrongVersion {
                         expected: 1,
-                        found: header.version,
+                        found: shape.version,
                     });
                 }
                 if self.items.len() >= MAX_ITEMS {
@@ -94,13 +149,13 @@ impl LogState {
             }
             Some(rec) => {
                 let expected = rec.latest.header.version.saturating_add(1);
-                if header.version != expected {
+                if shape.version != expected {
                     return Err(Violation::WrongVersion {
                         expected,
-                        found: header.version,
+                        found: shape.version,
                     });
                 }
-                if rec.kind() != header.kind {
+                if rec.kind() != shape.kind {
                     return Err(Violation::ItemShape(
                         "an item cannot change between folder and file",
                     ));
@@ -111,26 +166,35 @@ impl LogState {
                 Some(rec.latest.header.parent)
             }
         };
-        if let Some(parent) = header.parent {
+        if let Some(parent) = shape.parent {
             self.check_parent(parent)?;
             // Only moving an existing folder can close a cycle: a new item is
             // in no folder's subtree yet, and a file holds nothing. The tree
             // answers in O(log n) amortized, whatever its depth.
-            let moves_folder = header.kind == ItemKind::Folder
-                && old_parent.is_some_and(|previous| previous != header.parent);
-            if moves_folder && self.folders.contains(header.item, parent) {
+            let moves_folder = shape.kind == ItemKind::Folder
+                && old_parent.is_some_and(|previous| previous != shape.parent);
+            if moves_folder && self.folders.contains(shape.item, parent) {
                 return Err(Violation::BadParent("a folder cannot be inside itself"));
             }
         }
         // Last, so a client checking a write before it rotates learns every
         // other reason it would be refused.
-        self.check_fresh_epoch(header.epoch, op.time)?;
-        if dry {
-            return Ok(EventKind::Accepted);
-        }
+        self.check_fresh_epoch(shape.epoch, time)?;
+        Ok(old_parent)
+    }
+
+    /// Applies a checked version: a new item under its parent, or the item's
+    /// next version (moved, if its parent changed; `old_parent` is what
+    /// [`LogState::check_put_item`] returned).
+    pub(super) fn apply_put_item(
+        &mut self,
+        op: &Draft<'_>,
+        header: &ItemHeader,
+        old_parent: Option<Option<ItemId>>,
+    ) -> EventKind {
         let version = ItemVersion {
             header: header.clone(),
-            author: author.to_owned(),
+            author: op.author.to_owned(),
             time: op.time,
             seq: op.seq,
         };
@@ -148,7 +212,7 @@ impl LogState {
                 );
                 self.adjust_children(header.parent, 1);
                 if header.kind == ItemKind::Folder {
-                    // Cannot fail: the parent is a live folder (checked above).
+                    // Cannot fail: the parent is a live folder (checked).
                     self.folders.insert(header.item, header.parent);
                 }
             }
@@ -161,17 +225,17 @@ impl LogState {
                     self.adjust_children(previous, -1);
                     self.adjust_children(header.parent, 1);
                     if header.kind == ItemKind::Folder {
-                        // Cannot fail: checked above, no cycle.
+                        // Cannot fail: checked, no cycle.
                         self.folders.move_to(header.item, header.parent);
                     }
                 }
             }
         }
-        Ok(EventKind::ItemPut {
+        EventKind::ItemPut {
             item: header.item,
             version: header.version,
             kind: header.kind,
-        })
+        }
     }
 
     /// The parent must be a live folder (the caller checks cycles), in O(1).

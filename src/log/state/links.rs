@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use super::{Actor, Draft, EventKind, LinkRecord, LogState, Member};
+use super::{Draft, EventKind, LinkRecord, LogState, Member};
 use crate::crypto::sign::{Signature, VerifyingKey};
 use crate::crypto::wrap::WrappedSecret;
 use crate::identity::Identity;
@@ -15,18 +15,9 @@ use crate::log::op::{
 use crate::log::rules::{Action, Role, Violation};
 
 impl LogState {
-    /// A new link under terms the author may grant.
-    pub(super) fn create_link(
-        &mut self,
-        op: &Draft<'_>,
-        actor: Actor<'_>,
-        terms: &LinkTerms,
-        dry: bool,
-    ) -> Result<EventKind, Violation> {
-        self.check_link_terms(op, actor.role, terms)?;
-        if dry {
-            return Ok(EventKind::Accepted);
-        }
+    /// Applies a link created under terms [`LogState::check_link_terms`]
+    /// accepted.
+    pub(super) fn apply_create_link(&mut self, op: &Draft<'_>, terms: &LinkTerms) -> EventKind {
         let epoch_key = match &terms.keys {
             LinkKeys::Epoch { epoch, wrap } => Some((*epoch, wrap.clone())),
             _ => None,
@@ -39,7 +30,7 @@ impl LogState {
             terms.link,
             LinkRecord {
                 terms: terms.clone(),
-                creator: actor.name.to_owned(),
+                creator: op.author.to_owned(),
                 created_at: op.time,
                 created_seq: op.seq,
                 epoch_key,
@@ -47,19 +38,17 @@ impl LogState {
                 revoked: None,
             },
         );
-        Ok(EventKind::LinkCreated(terms.link))
+        EventKind::LinkCreated(terms.link)
     }
 
     /// Links revoked; a link that holds the current key makes the key rotate in
     /// the same operation.
-    pub(super) fn revoke_links(
-        &mut self,
+    pub(super) fn check_revoke_links(
+        &self,
         op: &Draft<'_>,
-        actor: Actor<'_>,
         links: &[LinkId],
         rotation: Option<&Rotation>,
-        dry: bool,
-    ) -> Result<EventKind, Violation> {
+    ) -> Result<(), Violation> {
         if links.is_empty() {
             return Err(Violation::EmptyList("link to revoke"));
         }
@@ -76,16 +65,23 @@ impl LogState {
             needs_rotation |= rec.terms.carries_epoch_key();
         }
         match rotation {
-            None if needs_rotation => return Err(Violation::RotationRequired),
-            None => {}
-            Some(r) => self.check_rotation(op, r, &|_| true, links)?,
+            None if needs_rotation => Err(Violation::RotationRequired),
+            None => Ok(()),
+            Some(r) => self.check_rotation(op, r, &|_| true, links),
         }
-        if dry {
-            return Ok(EventKind::Accepted);
-        }
+    }
+
+    /// Applies a checked revocation: the links are revoked by the author and
+    /// hold no key, and the next epoch starts if the operation rotates.
+    pub(super) fn apply_revoke_links(
+        &mut self,
+        op: &Draft<'_>,
+        links: &[LinkId],
+        rotation: Option<&Rotation>,
+    ) -> EventKind {
         for l in links {
             if let Some(rec) = self.links.get_mut(l) {
-                rec.revoked = Some((actor.name.to_owned(), op.time));
+                rec.revoked = Some((op.author.to_owned(), op.time));
                 rec.epoch_key = None;
             }
             self.open_links.remove(l);
@@ -94,15 +90,15 @@ impl LogState {
         if let Some(r) = rotation {
             self.start_epoch(r, op.seq);
         }
-        Ok(EventKind::LinksRevoked {
+        EventKind::LinksRevoked {
             links: links.to_vec(),
             epoch: rotation.map(|r| r.epoch),
-        })
+        }
     }
 
-    /// The terms are well formed, fit the link's kind, and grant no more than
-    /// the author holds.
-    fn check_link_terms(
+    /// A new link: its terms are well formed, fit the link's kind, and grant
+    /// no more than the author holds.
+    pub(super) fn check_link_terms(
         &self,
         op: &Draft<'_>,
         role: Role,
@@ -229,17 +225,17 @@ impl LogState {
     }
 
     /// The author joins through an invite link, proving they hold its secret.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn join(
-        &mut self,
+    /// Returns the key the joiner gets: the current epoch's, wrapped to them,
+    /// or none until an admin approves.
+    pub(super) fn check_join<'w>(
+        &self,
         op: &Draft<'_>,
         link: LinkId,
         role: Role,
         card: &Identity,
         proof: &Signature,
-        wrap: Option<&WrappedSecret>,
-        dry: bool,
-    ) -> Result<EventKind, Violation> {
+        wrap: Option<&'w WrappedSecret>,
+    ) -> Result<Option<(u64, &'w WrappedSecret)>, Violation> {
         if card.handle() != op.author {
             return Err(Violation::NotAMember {
                 author: op.author.to_owned(),
@@ -282,7 +278,7 @@ impl LogState {
                         "the link holds no key for the current epoch",
                     ));
                 }
-                Some((self.epoch(), w.clone()))
+                Some((self.epoch(), w))
             }
             _ => {
                 return Err(Violation::LinkTerms(
@@ -293,9 +289,20 @@ impl LogState {
         if self.members.len() >= MAX_MEMBERS {
             return Err(Violation::Limit("too many members"));
         }
-        if dry {
-            return Ok(EventKind::Accepted);
-        }
+        Ok(key)
+    }
+
+    /// Applies a checked join: the author is a member through `link`, with
+    /// `key` (what [`LogState::check_join`] returned), and any invitation by
+    /// their handle ends.
+    pub(super) fn apply_join(
+        &mut self,
+        op: &Draft<'_>,
+        link: LinkId,
+        role: Role,
+        card: &Identity,
+        key: Option<(u64, &WrappedSecret)>,
+    ) -> EventKind {
         self.invitations.remove(op.author);
         if let Some(rec) = self.links.get_mut(&link) {
             rec.joins.push((op.author.to_owned(), op.time));
@@ -309,15 +316,15 @@ impl LogState {
                 added_by: op.author.to_owned(),
                 added_at: op.time,
                 accepted_at: Some(op.time),
-                key,
+                key: key.map(|(epoch, wrap)| (epoch, wrap.clone())),
                 joined_via: Some(link),
                 approved_by: None,
             },
         );
-        Ok(EventKind::Joined {
+        EventKind::Joined {
             link,
             role,
             awaiting_approval,
-        })
+        }
     }
 }

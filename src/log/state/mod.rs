@@ -3,28 +3,35 @@
 //!
 //! Each kind of operation is checked in the module of its concept: `members`
 //! (sharing, roles, invitations, joins' approval), `links`, `epochs` (rotation
-//! and the freshness of the key new writes use) and `items`. Every check comes
-//! before the first change, so a refused operation leaves the state as it was.
+//! and the freshness of the key new writes use), `items`, and operation 0 in
+//! `genesis`; `standing` says where each signer stands and which row of the
+//! authority table an operation asks for. Each kind's rule is a check that
+//! reads the state and returns what it decided (a `Plan`, in `plan`), and an
+//! apply that cannot fail and runs only once every check passed: a refused
+//! operation leaves the state as it was, and [`LogState::check`] and
+//! [`LogState::check_draft`] run the checks alone.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::crypto::aead::SealedBox;
 use crate::crypto::sign::VerifyingKey;
-use crate::crypto::wrap::WrappedSecret;
-use crate::identity::Identity;
-use crate::log::authority::{Request, Standing, authorize, check_grant};
+use crate::log::authority::check_grant;
 use crate::log::op::{Body, CollectionId, ItemId, LinkId, OpHash, Operation};
-use crate::log::rules::{Action, Role, Violation};
+use crate::log::rules::{Role, Violation};
 
 mod epochs;
 mod event;
+mod genesis;
 mod items;
 mod links;
 mod members;
+mod plan;
 mod records;
+mod standing;
 mod tree;
 
 pub use event::{Event, EventKind};
+pub(crate) use items::ItemShape;
 pub use records::{Epoch, Invitation, ItemRecord, ItemVersion, LinkRecord, Member};
 pub(crate) use tree::FolderTree;
 
@@ -242,7 +249,7 @@ impl LogState {
     /// [`LogState::signer_of`].)
     pub fn check(&mut self, op: &Operation) -> Result<(), Violation> {
         self.check_place(op)?;
-        self.check_and_apply(&Draft::of(op), true).map(|_| ())
+        self.check_op(&Draft::of(op)).map(|_| ())
     }
 
     /// Checks, changing nothing and signing nothing, whether `author` may make
@@ -252,19 +259,14 @@ impl LogState {
     /// a client runs on its own request before it signs it, so that a
     /// refusal is the caller's error and nothing was signed or sent.
     pub fn check_draft(&mut self, author: &str, time: u64, body: &Body) -> Result<(), Violation> {
-        if time < self.last_time {
-            return Err(Violation::TimeWentBackwards {
-                previous: self.last_time,
-                claimed: time,
-            });
-        }
+        self.check_time(time)?;
         let draft = Draft {
             seq: self.next_seq,
             author,
             time,
             body,
         };
-        self.check_and_apply(&draft, true).map(|_| ())
+        self.check_op(&draft).map(|_| ())
     }
 
     /// The operation belongs here: this collection, the next position, chained
@@ -282,10 +284,15 @@ impl LogState {
         if op.prev != self.head {
             return Err(Violation::BrokenChain);
         }
-        if op.time < self.last_time {
+        self.check_time(op.time)
+    }
+
+    /// An operation at `time` is not earlier than the previous operation.
+    fn check_time(&self, time: u64) -> Result<(), Violation> {
+        if time < self.last_time {
             return Err(Violation::TimeWentBackwards {
                 previous: self.last_time,
-                claimed: op.time,
+                claimed: time,
             });
         }
         Ok(())
@@ -296,7 +303,9 @@ impl LogState {
     /// state is unchanged.
     pub(crate) fn apply(&mut self, op: &Operation) -> Result<(), Violation> {
         self.check_place(op)?;
-        let what = self.check_and_apply(&Draft::of(op), false)?;
+        let draft = Draft::of(op);
+        let plan = self.check_op(&draft)?;
+        let what = self.apply_plan(&draft, plan);
         if matches!(
             op.body,
             Body::ChangeRole { .. } | Body::Remove { .. } | Body::Leave | Body::Transfer { .. }
@@ -315,73 +324,6 @@ impl LogState {
         Ok(())
     }
 
-    /// Checks `op`; unless `dry`, applies it. Every check comes before the first
-    /// change, so a refused operation leaves the state as it was.
-    ///
-    /// Whether the author may ask at all is decided first, once, by the
-    /// authority table ([`authorize`]); the per-kind methods then check only
-    /// that the operation is consistent with the state.
-    fn check_and_apply(&mut self, op: &Draft<'_>, dry: bool) -> Result<EventKind, Violation> {
-        let is_create = matches!(op.body, Body::Create { .. });
-        if is_create != (self.next_seq == 0) {
-            return Err(Violation::Genesis);
-        }
-        let author = op.author;
-        authorize(self.request(author, op.body), author, self.standing(author))?;
-        let actor = Actor {
-            name: author,
-            role: self.members.get(author).map_or(Role::Viewer, |m| m.role),
-        };
-        match op.body {
-            Body::Create {
-                owner,
-                commitment,
-                wrap,
-                info,
-            } => self.create(op, owner, commitment, wrap, info, dry),
-            Body::Join {
-                link,
-                role,
-                card,
-                proof,
-                wrap,
-            } => self.join(op, *link, *role, card, proof, wrap.as_ref(), dry),
-            Body::Accept => self.accept(op, dry),
-            Body::Leave => self.leave(actor, dry),
-            Body::Rename { epoch, info } => {
-                self.check_fresh_epoch(*epoch, op.time)?;
-                if !dry {
-                    self.info = Some((*epoch, info.clone()));
-                }
-                Ok(EventKind::Renamed)
-            }
-            Body::Share { epoch, grants } => self.share(op, actor, *epoch, grants, dry),
-            Body::ChangeRole { member, role } => self.change_role(actor, member, *role, dry),
-            Body::Remove { members, rotation } => self.remove(op, actor, members, rotation, dry),
-            Body::Unshare { rotation } => self.unshare(op, actor, rotation, dry),
-            Body::Rotate { rotation } => self.rotate(op, rotation, dry),
-            Body::Transfer { to } => self.transfer(actor, to, dry),
-            Body::Approve {
-                member,
-                epoch,
-                wrap,
-            } => self.approve(op, actor, member, *epoch, wrap, dry),
-            Body::Invite { handle, role } => self.invite(op, actor, handle, *role, dry),
-            Body::CompleteInvite { epoch, card, wrap } => {
-                self.complete_invite(op, actor, *epoch, card, wrap, dry)
-            }
-            Body::CancelInvite { handle } => self.cancel_invite(handle, dry),
-            Body::PutItem(header) => self.put_item(op, actor, header, dry),
-            Body::Trash { item } => self.set_trashed(op, actor, *item, true, dry),
-            Body::Restore { item } => self.set_trashed(op, actor, *item, false, dry),
-            Body::Purge { item } => self.purge(*item, dry),
-            Body::CreateLink(terms) => self.create_link(op, actor, terms, dry),
-            Body::RevokeLinks { links, rotation } => {
-                self.revoke_links(op, actor, links, rotation.as_ref(), dry)
-            }
-        }
-    }
-
     /// Adds (or replaces) a member, keeping the count of key holders.
     pub(crate) fn insert_member(&mut self, handle: String, member: Member) {
         let holds = member.key.is_some();
@@ -396,182 +338,6 @@ impl LogState {
         let old = self.members.remove(handle)?;
         self.holders -= usize::from(old.key.is_some());
         Some(old)
-    }
-
-    /// Where `handle` stands just before the next operation.
-    pub fn standing(&self, handle: &str) -> Standing {
-        match self.members.get(handle) {
-            None => Standing::Outsider,
-            Some(m) if m.accepted_at.is_none() => Standing::Pending(m.role),
-            Some(m) if m.key.is_none() => Standing::AwaitingApproval(m.role),
-            Some(m) => Standing::Member(m.role),
-        }
-    }
-
-    /// Whether `handle` appears in this collection: a member (the owner
-    /// included), one added by a share or a completed invitation who has not
-    /// accepted yet, one who joined through a link and awaits approval, or
-    /// one invited by handle whose invitation is still open. Exactly the
-    /// collections a server lists for a handle
-    /// ([`crate::Remote::collections_of`]); one removed, who left, or whose
-    /// invitation was cancelled does not appear.
-    pub fn appears(&self, handle: &str) -> bool {
-        self.members.contains_key(handle) || self.invitations.contains_key(handle)
-    }
-
-    /// Every handle that [`LogState::appears`] in this collection, each once,
-    /// in no particular order (members first, then open invitations: a
-    /// handle is never both).
-    pub fn appearing(&self) -> impl Iterator<Item = &str> {
-        self.members
-            .keys()
-            .chain(self.invitations.keys())
-            .map(String::as_str)
-    }
-
-    /// Every handle whose [`LogState::appears`] `op` may change: its author
-    /// and every handle its body names; for an unshare, everyone who appears
-    /// (it removes every member but the owner and cancels every invitation).
-    /// No other handle's standing changes with `op`. Every kind is named, so
-    /// a new one must say what it changes.
-    pub(crate) fn appearance_candidates(&self, op: &Operation) -> Vec<String> {
-        let mut out = vec![op.author.clone()];
-        match &op.body {
-            Body::Create { owner, .. } => out.push(owner.handle().to_owned()),
-            Body::Share { grants, .. } => {
-                out.extend(grants.iter().map(|g| g.card.handle().to_owned()));
-            }
-            Body::Remove { members, .. } => out.extend(members.iter().cloned()),
-            Body::Unshare { .. } => out.extend(self.appearing().map(str::to_owned)),
-            Body::Join { card, .. } | Body::CompleteInvite { card, .. } => {
-                out.push(card.handle().to_owned());
-            }
-            Body::Invite { handle, .. } | Body::CancelInvite { handle } => {
-                out.push(handle.clone());
-            }
-            // Roles, approvals and transfers change a member's standing,
-            // not whether they appear: named anyway, for a lookup each. The
-            // rest touch no membership.
-            Body::ChangeRole { member, .. } | Body::Approve { member, .. } => {
-                out.push(member.clone());
-            }
-            Body::Transfer { to } => out.push(to.clone()),
-            Body::Accept
-            | Body::Leave
-            | Body::Rename { .. }
-            | Body::Rotate { .. }
-            | Body::PutItem(_)
-            | Body::Trash { .. }
-            | Body::Restore { .. }
-            | Body::Purge { .. }
-            | Body::CreateLink(_)
-            | Body::RevokeLinks { .. } => {}
-        }
-        out.sort_unstable();
-        out.dedup();
-        out
-    }
-
-    /// The authority table's row for `op`: what it asks to do. Item operations
-    /// ask for the author's own items or anyone's, by the item's creator.
-    pub fn request_of(&self, op: &Operation) -> Request {
-        self.request(&op.author, &op.body)
-    }
-
-    /// The authority table's row for `body` signed by `author`.
-    fn request(&self, author: &str, body: &Body) -> Request {
-        let item =
-            |id: &ItemId, on_contents| Request::Act(self.item_action(id, author, on_contents));
-        match body {
-            Body::Create { .. } => Request::Create,
-            Body::Join { .. } => Request::Join,
-            Body::Accept => Request::Accept,
-            Body::Leave => Request::Leave,
-            Body::Rename { .. } => Request::Act(Action::Rename),
-            Body::Share { .. }
-            | Body::ChangeRole { .. }
-            | Body::Remove { .. }
-            | Body::Approve { .. }
-            | Body::Invite { .. }
-            | Body::CompleteInvite { .. }
-            | Body::CancelInvite { .. } => Request::Act(Action::ManageMembers),
-            Body::Unshare { .. } => Request::Act(Action::Unshare),
-            Body::Transfer { .. } => Request::Act(Action::TransferOwnership),
-            Body::Rotate { rotation } if rotation.is_recovery() => Request::Act(Action::RecoverKey),
-            Body::Rotate { .. } => Request::Act(Action::RotateKey),
-            Body::PutItem(header) if !self.items.contains_key(&header.item) => {
-                Request::Act(Action::AddItem)
-            }
-            Body::PutItem(header) => {
-                let moves = self
-                    .items
-                    .get(&header.item)
-                    .is_some_and(|rec| rec.latest.header.parent != header.parent);
-                item(&header.item, moves)
-            }
-            Body::Trash { item: id } | Body::Restore { item: id } => item(id, true),
-            Body::Purge { .. } => Request::Act(Action::Purge),
-            Body::CreateLink(_) | Body::RevokeLinks { .. } => Request::Act(Action::ManageLinks),
-        }
-    }
-
-    /// Editing, trashing or restoring `item` needs [`Action::EditOwnItem`] for
-    /// the item's creator and [`Action::EditAnyItem`] for anyone else. (A
-    /// missing item asks for the least; the item rules then refuse it.)
-    ///
-    /// Acting `on_contents` of a folder that holds any item (trashing,
-    /// restoring or moving it; purging needs Admin anyway) acts on everything
-    /// inside, which may be other members' items: it needs EditAnyItem even
-    /// from the folder's creator. Deliberately stricter than the role each item
-    /// inside would need: that exact check would need, for every folder, who
-    /// created anything below it, an aggregate to keep across moves; this one
-    /// is O(1).
-    fn item_action(&self, item: &ItemId, author: &str, on_contents: bool) -> Action {
-        match self.items.get(item) {
-            Some(rec) if rec.creator != author => Action::EditAnyItem,
-            Some(rec) if on_contents && rec.children > 0 => Action::EditAnyItem,
-            Some(_) | None => Action::EditOwnItem,
-        }
-    }
-
-    /// Operation 0: the author founds the collection as its owner, holding epoch 0.
-    fn create(
-        &mut self,
-        op: &Draft<'_>,
-        owner: &Identity,
-        commitment: &[u8; 32],
-        wrap: &WrappedSecret,
-        info: &SealedBox,
-        dry: bool,
-    ) -> Result<EventKind, Violation> {
-        if self.next_seq != 0 || owner.handle() != op.author {
-            return Err(Violation::Genesis);
-        }
-        if dry {
-            return Ok(EventKind::Created);
-        }
-        self.owner = op.author.to_owned();
-        self.creator_key = owner.signing_key().to_bytes();
-        self.insert_member(
-            op.author.to_owned(),
-            Member {
-                card: owner.clone(),
-                role: Role::Owner,
-                added_by: op.author.to_owned(),
-                added_at: op.time,
-                accepted_at: Some(op.time),
-                key: Some((0, wrap.clone())),
-                joined_via: None,
-                approved_by: None,
-            },
-        );
-        self.epochs.push(Epoch {
-            commitment: *commitment,
-            previous_keys: Vec::new(),
-            started_seq: op.seq,
-        });
-        self.info = Some((0, info.clone()));
-        Ok(EventKind::Created)
     }
 }
 

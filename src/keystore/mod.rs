@@ -71,29 +71,21 @@
 
 use std::fmt;
 
-use subtle::ConstantTimeEq;
-use zeroize::Zeroizing;
-
-use crate::crypto::aead::{NONCE_LEN, SealedBox, TAG_LEN};
+use crate::crypto::aead::SealedBox;
 use crate::crypto::kdf;
 use crate::crypto::password::{self, Argon2Budget, Argon2Params, SALT_LEN};
 use crate::crypto::random;
 use crate::crypto::secret::{SecretBytes, SecretKey};
-use crate::error::{DecodeError, Error, Result};
-use crate::wire::{self, Kind, Reader, Writer};
+use crate::error::{Error, Result};
+use crate::wire::{self, Kind, Writer};
+
+mod encoding;
+mod recovery;
+
+pub use recovery::{RECOVERY_WORDS, RecoveryPhrase};
 
 /// The largest payload a keystore seals: 1 MiB (account secrets are a few hundred bytes).
 pub const MAX_PAYLOAD_LEN: usize = 1 << 20;
-
-/// Length of the header: version, kind, parameters, salt.
-const HEADER_LEN: usize = 2 + 3 * 4 + SALT_LEN;
-/// Length of a sealed box body inside the keystore, without its ciphertext.
-const BOX_OVERHEAD: usize = NONCE_LEN + 4;
-/// Ciphertext length of a wrapped master key.
-const WRAPPED_KEY_LEN: usize = SecretKey::LEN + TAG_LEN;
-/// The largest encoded keystore.
-const MAX_ENCODED_LEN: usize =
-    HEADER_LEN + 2 * (BOX_OVERHEAD + WRAPPED_KEY_LEN) + BOX_OVERHEAD + MAX_PAYLOAD_LEN + TAG_LEN;
 
 const AD_MASTER_BY_PASSWORD: &[u8] = b"sealshare/v1/keystore/master-by-password";
 const AD_MASTER_BY_RECOVERY: &[u8] = b"sealshare/v1/keystore/master-by-recovery";
@@ -102,9 +94,6 @@ const AD_PAYLOAD: &[u8] = b"sealshare/v1/keystore/payload";
 const LABEL_PASSWORD_KEY: &str = "keystore/password-key";
 const LABEL_RECOVERY_KEY: &str = "keystore/recovery-key";
 const LABEL_PAYLOAD_KEY: &str = "keystore/payload-key";
-
-/// Number of words in a recovery phrase.
-pub const RECOVERY_WORDS: usize = 24;
 
 /// A password-protected store of an account's secrets. Holds only ciphertext and
 /// public parameters; `Debug` shows the parameters and the payload size.
@@ -315,60 +304,6 @@ impl Keystore {
         self.params
     }
 
-    /// The canonical encoding (see the module documentation).
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = Writer::with_capacity(
-            Kind::Keystore,
-            HEADER_LEN + 3 * BOX_OVERHEAD + 2 * WRAPPED_KEY_LEN + self.payload_len + TAG_LEN,
-        );
-        write_header(&mut w, self.params, &self.salt);
-        self.by_password.write(&mut w);
-        self.by_recovery.write(&mut w);
-        self.payload.write(&mut w);
-        w.finish()
-    }
-
-    /// Decodes a keystore, checking its structure (header, every length against
-    /// its bound, no trailing bytes) before allocating. The Argon2id parameters are
-    /// checked, against the bounds and the caller's budget, when the password
-    /// path uses them.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Keystore, DecodeError> {
-        // First pass: borrow only, check every length against the keystore's own
-        // bounds (tighter than a sealed box's).
-        let payload_len = check_structure(bytes)?;
-        // Second pass: the structure is known to be sound; build the boxes.
-        let mut r = Reader::new(bytes, Kind::Keystore)?;
-        let params = Argon2Params {
-            memory_kib: r.u32()?,
-            passes: r.u32()?,
-            lanes: r.u32()?,
-        };
-        let salt = r.array()?;
-        let by_password = SealedBox::read(&mut r)?;
-        let by_recovery = SealedBox::read(&mut r)?;
-        let payload = SealedBox::read(&mut r)?;
-        r.finish()?;
-        Ok(Keystore {
-            params,
-            salt,
-            by_password,
-            by_recovery,
-            payload,
-            payload_len,
-        })
-    }
-
-    /// The text form: unpadded base64url of [`Keystore::to_bytes`].
-    pub fn to_text(&self) -> String {
-        wire::to_text(&self.to_bytes())
-    }
-
-    /// Decodes the text form.
-    pub fn from_text(text: &str) -> Result<Keystore, DecodeError> {
-        let bytes = wire::from_text(text, "keystore", MAX_ENCODED_LEN)?;
-        Self::from_bytes(&bytes)
-    }
-
     /// Checks the parameters against the bounds and `budget`, runs Argon2id and
     /// opens the master key.
     fn master_by_password(&self, password: &str, budget: &Argon2Budget) -> Result<SecretKey> {
@@ -499,130 +434,3 @@ fn open_payload(
         .open(&payload_key(master)?, &payload_ad(by_recovery))
         .map_err(|_| Error::DecryptionFailed)
 }
-
-/// Walks the encoding without allocating: header, then three box bodies whose
-/// ciphertext lengths are exactly 48, exactly 48, and 16 to 1 MiB + 16. Returns
-/// the payload length.
-fn check_structure(bytes: &[u8]) -> Result<usize, DecodeError> {
-    let mut r = Reader::new(bytes, Kind::Keystore)?;
-    r.array::<{ HEADER_LEN - 2 }>()?;
-    for what in [
-        "keystore master-by-password box",
-        "keystore master-by-recovery box",
-    ] {
-        r.array::<NONCE_LEN>()?;
-        let ciphertext = r.bytes(what, WRAPPED_KEY_LEN)?;
-        if ciphertext.len() != WRAPPED_KEY_LEN {
-            return Err(DecodeError::invalid(what, "a wrapped key is 48 bytes"));
-        }
-    }
-    let what = "keystore payload box";
-    r.array::<NONCE_LEN>()?;
-    let ciphertext = r.bytes(what, MAX_PAYLOAD_LEN + TAG_LEN)?;
-    let payload_len = ciphertext
-        .len()
-        .checked_sub(TAG_LEN)
-        .ok_or(DecodeError::Truncated { what })?;
-    r.finish()?;
-    Ok(payload_len)
-}
-
-/// The recovery key: 256 random bits, shown to the user as 24 words of the BIP39
-/// English list (the last word carries an 8-bit checksum).
-///
-/// Zeroized on drop, redacted in `Debug`, compared in constant time, never
-/// `Display`ed: the words leave only through [`RecoveryPhrase::words`].
-pub struct RecoveryPhrase {
-    entropy: SecretKey,
-}
-
-impl RecoveryPhrase {
-    /// 256 fresh random bits.
-    fn generate() -> Result<Self> {
-        Ok(Self {
-            entropy: SecretKey::random()?,
-        })
-    }
-
-    /// Parses 24 words of the BIP39 English list. Case and whitespace (spaces, tabs,
-    /// line breaks, repeated) do not matter.
-    ///
-    /// Refuses with [`Error::InvalidRecoveryPhrase`] saying why: the word count, the
-    /// position of a word not in the list, or a checksum that does not match. The
-    /// message never contains a word.
-    pub fn parse(phrase: &str) -> Result<Self> {
-        let normalized = Zeroizing::new(phrase.to_lowercase());
-        let count = normalized.split_whitespace().count();
-        if count != RECOVERY_WORDS {
-            return Err(Error::InvalidRecoveryPhrase(format!(
-                "expected {RECOVERY_WORDS} words, found {count}"
-            )));
-        }
-        let mnemonic = bip39::Mnemonic::parse_in_normalized(bip39::Language::English, &normalized)
-            .map_err(|e| {
-                Error::InvalidRecoveryPhrase(match e {
-                    bip39::Error::UnknownWord(i) => {
-                        format!("word {} is not in the BIP39 English word list", i + 1)
-                    }
-                    bip39::Error::InvalidChecksum => {
-                        "the checksum does not match: a word is wrong or two words are swapped"
-                            .into()
-                    }
-                    bip39::Error::BadWordCount(n) => {
-                        format!("expected {RECOVERY_WORDS} words, found {n}")
-                    }
-                    _ => "not a BIP39 English phrase".into(),
-                })
-            })?;
-        let (entropy, len) = mnemonic.to_entropy_array();
-        let entropy = Zeroizing::new(entropy);
-        let key = entropy
-            .get(..len)
-            .and_then(SecretKey::from_slice)
-            .ok_or_else(|| Error::InvalidRecoveryPhrase("not 256 bits of entropy".into()))?;
-        Ok(Self { entropy: key })
-    }
-
-    /// The 24 words separated by single spaces, to show the user once. The string
-    /// is zeroized when dropped; do not copy it elsewhere.
-    pub fn words(&self) -> Zeroizing<String> {
-        // The longest English word has 8 letters: no reallocation leaves a copy.
-        let mut out = Zeroizing::new(String::with_capacity(RECOVERY_WORDS * 9));
-        // `from_entropy` fails only for entropy of a length other than 16 to 32
-        // bytes in steps of 4; ours is always 32.
-        if let Ok(mnemonic) = bip39::Mnemonic::from_entropy(self.entropy.expose()) {
-            for (i, word) in mnemonic.words().enumerate() {
-                if i > 0 {
-                    out.push(' ');
-                }
-                out.push_str(word);
-            }
-        }
-        out
-    }
-
-    /// The key that wraps the master key.
-    fn wrapping_key(&self) -> Result<SecretKey> {
-        kdf::derive_key(self.entropy.expose(), b"", LABEL_RECOVERY_KEY, &[])
-    }
-}
-
-impl fmt::Debug for RecoveryPhrase {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("RecoveryPhrase(***)")
-    }
-}
-
-impl ConstantTimeEq for RecoveryPhrase {
-    fn ct_eq(&self, other: &Self) -> subtle::Choice {
-        self.entropy.ct_eq(&other.entropy)
-    }
-}
-
-impl PartialEq for RecoveryPhrase {
-    fn eq(&self, other: &Self) -> bool {
-        self.ct_eq(other).into()
-    }
-}
-
-impl Eq for RecoveryPhrase {}
