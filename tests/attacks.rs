@@ -561,7 +561,7 @@ fn admin_handing_one_member_a_different_epoch_key_is_caught() {
     assert_eq!(w.coll.read(&w.alice, w.file).unwrap(), b"by alice");
 }
 
-/// The rotation Dave's client would send now (taken from a dry run on a copy of
+/// The rotation Dave's client would send now (taken from what it sends to a copy of
 /// the server's log).
 fn honest_rotation(daves: &mut Collection, w: &World) -> Rotation {
     let id = w.coll.id();

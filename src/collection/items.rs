@@ -1,12 +1,13 @@
 //! Items and folders: encrypted metadata, content sealed with the streaming
 //! construction and checked against the signed header, versions, trash.
 
+use std::io::Write;
+
 use rayon::prelude::*;
 
 use crate::collection::Remote;
 use crate::collection::{Client, Collection, keys};
 use crate::crypto::secret::SecretKey;
-use std::io::Write;
 
 use crate::crypto::stream::{self, ContentKey, ContentReader};
 use crate::error::{Error, Result};

@@ -217,8 +217,7 @@ impl Collection {
     /// that is not the user's introduces nothing.
     fn note_introductions(&self, client: &mut Client, found: Vec<Introduction>) {
         let me = client.account.handle();
-        let appears = self.state.standing(me) != crate::log::Standing::Outsider
-            || self.state.invitations().contains_key(me);
+        let appears = self.state.appears(me);
         if appears && !found.is_empty() {
             client.record_introductions(found);
         }
@@ -344,9 +343,7 @@ impl Collection {
         }
         let cards: Vec<_> = self
             .state
-            .members()
-            .values()
-            .filter(|m| keep(m.card.handle()) && m.key.is_some())
+            .rotation_recipients(&keep)
             .map(|m| &m.card)
             .collect();
         // Never wrap in silence to a card that differs from the user's pin:

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use super::{Draft, Epoch, EventKind, LogState};
+use super::{Draft, Epoch, EventKind, LogState, Member};
 use crate::log::op::{LinkId, Rotation};
 use crate::log::rules::Violation;
 
@@ -78,7 +78,7 @@ impl LogState {
                 found: rotation.epoch,
             });
         }
-        let holds_key = |h: &str| self.members.get(h).is_some_and(|m| m.key.is_some());
+        let holds_key = |h: &str| self.members.get(h).is_some_and(Member::holds_key);
         // Each wrap goes to a distinct kept key holder; with as many wraps as
         // kept key holders, every one of them gets exactly one. The count
         // comes from the operation's own list of who goes, never a scan of all
@@ -96,7 +96,7 @@ impl LogState {
         }
         let mut seen = HashSet::with_capacity(expected);
         for (h, _) in &rotation.wraps {
-            if !holds_key(h) || !keep(h) {
+            if !self.receives_rotation(h, keep) {
                 return Err(Violation::RotationRecipients("a wrap for a non-member"));
             }
             if !seen.insert(h.as_str()) {
@@ -119,6 +119,26 @@ impl LogState {
             ));
         }
         Ok(())
+    }
+
+    /// Whether a rotation that keeps the members `keep` keeps must wrap its
+    /// key to `handle`: a member holding the current key whom it keeps. The
+    /// one rule of who gets a new key, for the client that builds a rotation
+    /// ([`LogState::rotation_recipients`]) and the check of one.
+    pub(crate) fn receives_rotation(&self, handle: &str, keep: &dyn Fn(&str) -> bool) -> bool {
+        keep(handle) && self.members.get(handle).is_some_and(Member::holds_key)
+    }
+
+    /// Every member a rotation that keeps the members `keep` keeps must wrap
+    /// its key to ([`LogState::receives_rotation`]).
+    pub fn rotation_recipients<'a>(
+        &'a self,
+        keep: &'a dyn Fn(&str) -> bool,
+    ) -> impl Iterator<Item = &'a Member> + 'a {
+        self.members
+            .iter()
+            .filter(move |(h, _)| self.receives_rotation(h, keep))
+            .map(|(_, m)| m)
     }
 
     /// The links that carry epoch keys and can still be used at `time`, when

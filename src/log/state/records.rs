@@ -31,6 +31,12 @@ pub struct Member {
 }
 
 impl Member {
+    /// Whether they hold the collection's key (every member but one waiting
+    /// for approval of a join).
+    pub fn holds_key(&self) -> bool {
+        self.key.is_some()
+    }
+
     /// Whether they joined through a link that needs approval and wait for it.
     pub fn awaits_approval(&self) -> bool {
         self.key.is_none()
