@@ -26,7 +26,7 @@ fn refused<T>(what: &str, r: Result<T>) -> Result<()> {
 }
 
 /// Runs the demo.
-pub fn run() -> Result<()> {
+pub(crate) fn run() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let store = Arc::new(Store::open(&dir.path().join("store"))?);
     say!(

@@ -35,6 +35,7 @@ pub struct Cli {
     /// reports success or failure by its exit code.
     #[arg(long, global = true)]
     pub json: bool,
+    /// The command to run.
     #[command(subcommand)]
     pub command: Command,
 }

@@ -13,7 +13,7 @@ use sealshare::{Argon2Budget, Argon2Params, KdfProfile};
 use crate::store::Store;
 
 /// An unlocked profile: its folder and a client on the store.
-pub struct Profile {
+pub(crate) struct Profile {
     dir: PathBuf,
     pub client: Client,
     pub store: Arc<Store>,
@@ -31,7 +31,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// 64 MiB x 3, so a command peaks under 64 MiB) in two lanes, which unlock on two
 /// cores in about half the time for the same cost to an attacker.
 /// `SEALSHARE_KDF` picks a named profile instead.
-pub fn kdf_params() -> Result<Argon2Params> {
+pub(crate) fn kdf_params() -> Result<Argon2Params> {
     let Some(name) = std::env::var_os("SEALSHARE_KDF") else {
         return Ok(Argon2Params {
             lanes: 2,
@@ -54,7 +54,7 @@ pub fn kdf_params() -> Result<Argon2Params> {
 /// claims: the library's default budget (up to the Moderate profile), or the
 /// Sensitive profile's when `SEALSHARE_KDF=sensitive` says the user pays that
 /// much, so a keystore made that way unlocks with the same setting.
-pub fn kdf_budget() -> Argon2Budget {
+pub(crate) fn kdf_budget() -> Argon2Budget {
     match std::env::var_os("SEALSHARE_KDF") {
         Some(name) if name == "sensitive" => Argon2Budget::SENSITIVE,
         _ => Argon2Budget::DEFAULT,
@@ -64,7 +64,7 @@ pub fn kdf_budget() -> Argon2Budget {
 impl Profile {
     /// Creates the account, its keystore, and publishes its card. Returns the
     /// recovery phrase to show once.
-    pub fn create(
+    pub(crate) fn create(
         dir: &Path,
         store: Arc<Store>,
         handle: &str,
@@ -93,7 +93,7 @@ impl Profile {
     }
 
     /// Unlocks the profile in `dir` with the password.
-    pub fn unlock(dir: &Path, store: Arc<Store>, password: &str) -> Result<Self> {
+    pub(crate) fn unlock(dir: &Path, store: Arc<Store>, password: &str) -> Result<Self> {
         let text = std::fs::read_to_string(dir.join("keystore")).map_err(|e| {
             Error::NotFound(format!(
                 "no profile in {} ({e}); create one with `sealshare account create`",
@@ -134,7 +134,7 @@ impl Profile {
 
     /// Seals and writes the trust store, then, if it changed, the keystore with
     /// the trust generation it expects (in that order: see `Client::save_trust`).
-    pub fn save(&mut self) -> Result<()> {
+    pub(crate) fn save(&mut self) -> Result<()> {
         let before = self.client.account().trust_generation();
         let sealed = self.client.save_state([])?;
         write_atomic(&self.dir.join("trust"), &sealed)?;
@@ -155,7 +155,7 @@ impl Profile {
     }
 
     /// Writes a collection's checkpoint.
-    pub fn save_collection(&self, c: &Collection) -> Result<()> {
+    pub(crate) fn save_collection(&self, c: &Collection) -> Result<()> {
         write_atomic(
             &self.checkpoint_path(&c.id()),
             &c.to_checkpoint(self.client.account())?,
@@ -163,7 +163,7 @@ impl Profile {
     }
 
     /// The collections this profile keeps checkpoints of.
-    pub fn known(&self) -> Result<Vec<CollectionId>> {
+    pub(crate) fn known(&self) -> Result<Vec<CollectionId>> {
         let mut out = Vec::new();
         for entry in std::fs::read_dir(self.dir.join("collections"))? {
             let name = entry?.file_name().to_string_lossy().into_owned();
@@ -178,7 +178,7 @@ impl Profile {
 
     /// Opens a collection: from its checkpoint (verifying only what is new) or
     /// from the store (verifying the whole log).
-    pub fn collection(&mut self, id: CollectionId) -> Result<Collection> {
+    pub(crate) fn collection(&mut self, id: CollectionId) -> Result<Collection> {
         let mut c = match self.saved(id)? {
             Some(c) => c,
             None => Collection::open(&mut self.client, id)?,
@@ -188,7 +188,7 @@ impl Profile {
     }
 
     /// The collection as this device last verified it, if it did.
-    pub fn saved(&self, id: CollectionId) -> Result<Option<Collection>> {
+    pub(crate) fn saved(&self, id: CollectionId) -> Result<Option<Collection>> {
         let path = self.checkpoint_path(&id);
         if !path.exists() {
             return Ok(None);
@@ -210,7 +210,7 @@ impl Profile {
     /// (the store forked, rolled back or altered its log, or a member's key
     /// changed) is never skipped in silence: if it had the name asked for, its
     /// error is the answer; if nothing else has the name, the answer names it.
-    pub fn resolve(&mut self, reference: &str) -> Result<Collection> {
+    pub(crate) fn resolve(&mut self, reference: &str) -> Result<Collection> {
         if let Ok(id) = CollectionId::from_text(reference) {
             return self.collection(id);
         }

@@ -46,7 +46,7 @@ impl BlobUpload for FileUpload {
 }
 
 /// A store folder: `store.db` and `blobs/`.
-pub struct Store {
+pub(crate) struct Store {
     db: Mutex<Connection>,
     blobs: PathBuf,
     /// Each collection's verified state as this process last saw it, brought
@@ -64,7 +64,7 @@ fn hex(bytes: &[u8]) -> String {
 
 impl Store {
     /// Opens (creating if needed) the store in `dir`.
-    pub fn open(dir: &Path) -> Result<Self> {
+    pub(crate) fn open(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir.join("blobs"))?;
         let db = Connection::open(dir.join("store.db")).map_err(db_err)?;
         db.busy_timeout(std::time::Duration::from_secs(30))
@@ -91,7 +91,7 @@ impl Store {
     }
 
     /// Publishes a card (the directory is untrusted too: readers pin cards).
-    pub fn publish_card(&self, card: &Identity) -> Result<()> {
+    pub(crate) fn publish_card(&self, card: &Identity) -> Result<()> {
         self.conn()
             .execute(
                 "INSERT OR REPLACE INTO cards (handle, card) VALUES (?1, ?2)",
@@ -102,7 +102,7 @@ impl Store {
     }
 
     /// The card published for `handle`, verified (self-signature).
-    pub fn card(&self, handle: &str) -> Result<Identity> {
+    pub(crate) fn card(&self, handle: &str) -> Result<Identity> {
         let bytes: Option<Vec<u8>> = self
             .conn()
             .query_row(
@@ -323,6 +323,7 @@ impl Remote for Store {
 /// The listing scenario shared with the library's tests.
 #[cfg(test)]
 #[path = "../../tests/support/listing.rs"]
+#[allow(unreachable_pub)] // shared with the library's tests, which reach it from outside
 mod scenario;
 
 #[cfg(test)]
@@ -399,11 +400,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open(dir.path()).unwrap());
         let remote: Arc<dyn Remote> = store.clone();
-        let (s, _) = super::scenario::play(&remote);
+        let (s, _) = scenario::play(&remote);
         let check = |store: &Store| {
-            assert_eq!(super::scenario::listed(store, "alice"), s.alices());
-            assert_eq!(super::scenario::listed(store, "bob"), s.bobs());
-            assert!(super::scenario::listed(store, "nobody").is_empty());
+            assert_eq!(scenario::listed(store, "alice"), s.alices());
+            assert_eq!(scenario::listed(store, "bob"), s.bobs());
+            assert!(scenario::listed(store, "nobody").is_empty());
         };
         check(&store);
         check(&Store::open(dir.path()).unwrap());

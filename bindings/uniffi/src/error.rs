@@ -229,4 +229,4 @@ pub(crate) fn wiped(what: &str) -> SealshareError {
 }
 
 /// The result type of every exported function.
-pub type Result<T> = std::result::Result<T, SealshareError>;
+pub(crate) type Result<T> = std::result::Result<T, SealshareError>;

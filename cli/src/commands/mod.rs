@@ -30,7 +30,7 @@ pub(crate) use say;
 const PROGRESS_FROM: u64 = 4 << 20;
 
 /// The error as a sentence for a person.
-pub fn explain(e: &Error) -> String {
+pub(crate) fn explain(e: &Error) -> String {
     match e {
         Error::WrongPassword => "wrong password.".into(),
         Error::KeyChanged {
@@ -151,7 +151,7 @@ fn bar(len: u64, verb: &str) -> ProgressBar {
 }
 
 /// Runs one command.
-pub fn run(cli: &Cli) -> Result<()> {
+pub(crate) fn run(cli: &Cli) -> Result<()> {
     match &cli.command {
         Command::Demo => crate::demo::run(),
         Command::Account(cmd) => account::account(cli, cmd),
