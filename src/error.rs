@@ -1,5 +1,8 @@
 //! The errors of the core layer: one public enum a caller can act on, and the
-//! decoding error that says exactly what was wrong with untrusted bytes.
+//! decoding error that says exactly what was wrong with untrusted bytes
+//! ([`DecodeError`], defined with the encoding in [`crate::wire`]).
+
+pub use crate::wire::DecodeError;
 
 /// Every failure of the core layer (crypto, encoding, identities, accounts).
 ///
@@ -185,74 +188,6 @@ pub enum Error {
 
 /// The result type of the core layer.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// What was wrong with bytes that failed to decode. Decoders check every length and
-/// count against a bound before allocating, and never panic.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum DecodeError {
-    /// The input ended before `what` was complete.
-    #[error("{what} is truncated")]
-    Truncated {
-        /// The object or field being read.
-        what: &'static str,
-    },
-    /// Bytes remain after a complete `what`.
-    #[error("{count} unexpected trailing byte(s) after {what}")]
-    TrailingBytes {
-        /// The object that was complete.
-        what: &'static str,
-        /// How many bytes were left over.
-        count: usize,
-    },
-    /// The object starts with a format version this library does not read.
-    #[error("{what} has unsupported format version {found}")]
-    UnsupportedVersion {
-        /// The object.
-        what: &'static str,
-        /// The version byte found.
-        found: u8,
-    },
-    /// The object is of another kind than expected (its kind tag differs).
-    #[error("expected {expected}, found an object of kind {found}")]
-    WrongKind {
-        /// The object kind expected.
-        expected: &'static str,
-        /// The kind tag found.
-        found: u8,
-    },
-    /// A length or count exceeds the bound for that field.
-    #[error("{what} is too long: {len} > {max}")]
-    TooLong {
-        /// The field.
-        what: &'static str,
-        /// The length found.
-        len: u64,
-        /// The largest accepted.
-        max: u64,
-    },
-    /// A field holds a value outside its domain.
-    #[error("{what} is invalid: {reason}")]
-    Invalid {
-        /// The field.
-        what: &'static str,
-        /// Why it is refused.
-        reason: &'static str,
-    },
-    /// A text form is not valid unpadded base64url.
-    #[error("{what} is not valid base64url")]
-    Base64 {
-        /// The text object.
-        what: &'static str,
-    },
-}
-
-impl DecodeError {
-    /// Shorthand for [`DecodeError::Invalid`].
-    pub(crate) fn invalid(what: &'static str, reason: &'static str) -> Self {
-        DecodeError::Invalid { what, reason }
-    }
-}
 
 /// A stable, machine-readable name for an error variant, for logs and bindings.
 impl Error {
