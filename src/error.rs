@@ -184,6 +184,13 @@ pub enum Error {
     /// Reading or writing a stream failed.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
+    /// A failure that is the library's fault, not the caller's, the data's or
+    /// the server's: a check that cannot fail did (the message says which).
+    /// The call did not complete and returned nothing usable; trying again or
+    /// with other input will not help. This is a bug in sealshare: report it
+    /// with the message.
+    #[error("internal error (a bug in sealshare, please report it): {0}")]
+    Bug(&'static str),
 }
 
 /// The result type of the core layer.
@@ -232,6 +239,7 @@ impl Error {
             Error::LinkExpired { .. } => "link_expired",
             Error::BadLink(_) => "bad_link",
             Error::Io(_) => "io",
+            Error::Bug(_) => "bug",
         }
     }
 }

@@ -129,7 +129,8 @@ pub enum SealshareError {
         /// What happened.
         detail: String,
     },
-    /// Anything else (the operating system's random generator, I/O).
+    /// Anything else (the operating system's random generator, I/O, a bug in
+    /// the library).
     #[error("{detail}")]
     Internal {
         /// What happened.
@@ -192,6 +193,7 @@ impl From<sealshare::Error> for SealshareError {
                 Self::InvalidArgument { detail: message }
             }
             E::Remote(_) => Self::Server { detail: message },
+            E::Bug(_) => Self::Internal { detail: message },
             _ => Self::Internal { detail: message },
         }
     }
