@@ -103,7 +103,7 @@ fn main() -> Result<(), Error> {
     }
     println!(
         "   flipped a bit of the content:   {}",
-        describe(stream::open(&key, &tampered, &sealed.digest))
+        describe(stream::open(&key, &tampered, &sealed.digest).map_err(Error::from))
     );
     let other = WrapContext {
         collection: b"another collection",

@@ -190,12 +190,12 @@ impl Account {
     /// A key for sealing this account's local data at rest (checkpoints, caches),
     /// derived from its secrets, so only this account opens what it sealed.
     pub fn storage_key(&self) -> Result<SecretKey> {
-        crate::crypto::kdf::derive_key(
+        Ok(crate::crypto::kdf::derive_key(
             self.signing.seed().expose(),
             b"",
             "local-storage",
             self.handle().as_bytes(),
-        )
+        )?)
     }
 
     /// Unwraps a secret wrapped to this account for `context`.
@@ -204,7 +204,7 @@ impl Account {
         wrapped: &WrappedSecret,
         context: &WrapContext<'_>,
     ) -> Result<SecretBytes> {
-        wrapped.unwrap(&self.kem, context)
+        Ok(wrapped.unwrap(&self.kem, context)?)
     }
 
     /// Unwraps a 32-byte key wrapped to this account for `context`.
@@ -213,7 +213,7 @@ impl Account {
         wrapped: &WrappedSecret,
         context: &WrapContext<'_>,
     ) -> Result<SecretKey> {
-        wrapped.unwrap_key(&self.kem, context)
+        Ok(wrapped.unwrap_key(&self.kem, context)?)
     }
 
     /// The account's secrets in their canonical encoding, for sealing in a keystore:

@@ -244,18 +244,20 @@ impl Error {
     }
 }
 
-/// Formats a byte count for messages without pulling in a dependency.
-pub(crate) struct Bytes(pub u64);
-
-impl std::fmt::Display for Bytes {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        const MIB: u64 = 1 << 20;
-        if self.0 >= MIB && self.0.is_multiple_of(MIB) {
-            write!(f, "{} MiB", self.0 / MIB)
-        } else if self.0 >= 1024 && self.0.is_multiple_of(1024) {
-            write!(f, "{} KiB", self.0 / 1024)
-        } else {
-            write!(f, "{} bytes", self.0)
+impl From<crate::crypto::Error> for Error {
+    /// Each failure of a primitive as the variant of the same name and meaning.
+    fn from(e: crate::crypto::Error) -> Self {
+        use crate::crypto::Error as C;
+        match e {
+            C::Decode(e) => Error::Decode(e),
+            C::DecryptionFailed => Error::DecryptionFailed,
+            C::BadSignature { what } => Error::BadSignature { what },
+            C::WeakKey(why) => Error::WeakKey(why),
+            C::UnsafeParameters(why) => Error::UnsafeParameters(why),
+            C::RandomUnavailable => Error::RandomUnavailable,
+            C::InvalidArgument(why) => Error::InvalidArgument(why),
+            C::Io(e) => Error::Io(e),
+            C::Bug(what) => Error::Bug(what),
         }
     }
 }

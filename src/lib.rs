@@ -24,6 +24,7 @@ pub mod log;
 pub mod trust;
 pub mod wire;
 
+pub use crypto::Error as CryptoError;
 pub use error::{DecodeError, Error, Result};
 
 pub use account::Account;

@@ -547,7 +547,7 @@ fn wrapping_to_a_low_order_x25519_key_is_refused() {
             WrappedSecret::wrap_key(&weak, &ctx, &key),
         ] {
             assert!(
-                matches!(r, Err(Error::WeakKey(_))),
+                matches!(r, Err(sealshare::CryptoError::WeakKey(_))),
                 "{}: {r:?}",
                 hex::encode(point)
             );

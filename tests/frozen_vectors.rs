@@ -634,7 +634,7 @@ fn decode_refusals_are_refused_with_their_kind() {
         let err: Error = match r["object"].as_str().unwrap() {
             "identity_card" => Identity::from_bytes(&bytes).unwrap_err(),
             "sealed_box" => SealedBox::from_bytes(&bytes).unwrap_err().into(),
-            "content_stream" => stream::open(&key, &bytes, &digest).unwrap_err(),
+            "content_stream" => stream::open(&key, &bytes, &digest).unwrap_err().into(),
             "keystore" => Keystore::from_bytes(&bytes).unwrap_err().into(),
             other => panic!("unknown object {other}"),
         };

@@ -706,7 +706,11 @@ fn malformed_op(seq: u64, decode: &str) -> Value {
 
 /// A sealed box that no verifier opens (only its shape matters to one).
 fn dummy_box() -> sealshare::Result<SealedBox> {
-    SealedBox::seal(&SecretKey::from_bytes([7; 32]), b"refused", b"")
+    Ok(SealedBox::seal(
+        &SecretKey::from_bytes([7; 32]),
+        b"refused",
+        b"",
+    )?)
 }
 
 fn dummy_header(item: ItemId, version: u32, epoch: u64, file: bool) -> sealshare::Result<Body> {
@@ -1822,7 +1826,7 @@ fn decode_refusals(p: &People, keystore: &Value, content: &Value) -> sealshare::
         };
         let open_err = |bytes: &[u8]| match stream::open(&key, bytes, &digest) {
             Ok(_) => invalid("stream accepted"),
-            Err(e) => e,
+            Err(e) => e.into(),
         };
         let mut bad = stream_bytes.clone();
         if let Some(size) = bad.get_mut(2..6) {

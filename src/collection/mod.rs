@@ -455,7 +455,11 @@ fn seal_info(
     check_name(name, description)?;
     let mut w = Writer::raw();
     w.str(name).str(description);
-    SealedBox::seal(key, &w.finish(), &keys::info_aad(id, epoch))
+    Ok(SealedBox::seal(
+        key,
+        &w.finish(),
+        &keys::info_aad(id, epoch),
+    )?)
 }
 
 pub(crate) fn open_info(

@@ -9,8 +9,8 @@ use chacha20poly1305::{ChaCha20Poly1305, XChaCha20Poly1305};
 
 use crate::crypto::random;
 use crate::crypto::secret::{SecretBytes, SecretKey};
-use crate::error::{DecodeError, Error, Result};
-use crate::wire::{Kind, Reader, Writer};
+use crate::crypto::{Error, Result};
+use crate::wire::{DecodeError, Kind, Reader, Writer};
 
 /// Length of an XChaCha20-Poly1305 nonce.
 pub const NONCE_LEN: usize = 24;

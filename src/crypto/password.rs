@@ -28,7 +28,7 @@ use argon2::{Algorithm, Argon2, Block, Params, Version};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::crypto::secret::SecretKey;
-use crate::error::{Error, Result};
+use crate::crypto::{Error, Result};
 
 /// Length of an Argon2id salt in bytes.
 pub const SALT_LEN: usize = 16;

@@ -31,7 +31,7 @@ use zeroize::Zeroizing;
 
 use crate::crypto::random;
 use crate::crypto::secret::SecretKey;
-use crate::error::{Error, Result};
+use crate::crypto::{Error, Result};
 
 /// Length of a signature.
 pub const SIGNATURE_LEN: usize = 64;

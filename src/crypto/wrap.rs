@@ -13,8 +13,8 @@ use hpke::{Deserializable, OpModeR, OpModeS, Serializable};
 use crate::crypto::random::PreparedRng;
 use crate::crypto::secret::{SecretBytes, SecretKey};
 use crate::crypto::x25519::{KemPublicKey, KemSecretKey};
-use crate::error::{DecodeError, Error, Result};
-use crate::wire::{Kind, Reader, Writer};
+use crate::crypto::{Error, Result};
+use crate::wire::{DecodeError, Kind, Reader, Writer};
 
 type Kem = X25519HkdfSha256;
 

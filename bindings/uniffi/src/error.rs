@@ -223,6 +223,12 @@ impl From<sealshare::DecodeError> for SealshareError {
     }
 }
 
+impl From<sealshare::CryptoError> for SealshareError {
+    fn from(e: sealshare::CryptoError) -> Self {
+        sealshare::Error::from(e).into()
+    }
+}
+
 /// The error for an object used after `wipe()`.
 pub(crate) fn wiped(what: &str) -> SealshareError {
     SealshareError::Wiped {

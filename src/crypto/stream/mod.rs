@@ -55,8 +55,8 @@ use zeroize::Zeroizing;
 use crate::crypto::kdf;
 use crate::crypto::random;
 use crate::crypto::secret::SecretKey;
-use crate::error::{Bytes, DecodeError, Error, Result};
-use crate::wire::{Kind, Reader, Writer};
+use crate::crypto::{Error, Result};
+use crate::wire::{DecodeError, Kind, Reader, Writer};
 
 mod reader;
 mod writer;
@@ -317,6 +317,22 @@ const PARALLEL_HASH_MIN: usize = 1 << 20;
 
 fn hasher() -> blake3::Hasher {
     blake3::Hasher::new_derive_key(HASH_CONTEXT)
+}
+
+/// Formats a byte count for messages without pulling in a dependency.
+pub(crate) struct Bytes(pub u64);
+
+impl std::fmt::Display for Bytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const MIB: u64 = 1 << 20;
+        if self.0 >= MIB && self.0.is_multiple_of(MIB) {
+            write!(f, "{} MiB", self.0 / MIB)
+        } else if self.0 >= 1024 && self.0.is_multiple_of(1024) {
+            write!(f, "{} KiB", self.0 / 1024)
+        } else {
+            write!(f, "{} bytes", self.0)
+        }
+    }
 }
 
 fn check_chunk_size(chunk_size: u32) -> Result<()> {

@@ -10,7 +10,7 @@ use super::{
     too_long,
 };
 use crate::crypto::random;
-use crate::error::{Error, Result};
+use crate::crypto::{Error, Result};
 
 /// About how many plaintext bytes are sealed together (at least two chunks).
 pub(super) const BATCH_BYTES: usize = 2 << 20;

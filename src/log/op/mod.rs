@@ -258,7 +258,7 @@ impl Operation {
     }
 
     /// Checks the signature under `key`.
-    pub fn verify_signature(&self, key: &VerifyingKey) -> Result<()> {
+    pub fn verify_signature(&self, key: &VerifyingKey) -> Result<(), crate::crypto::Error> {
         key.verify(OP_DOMAIN, self.signed_bytes(), &self.signature)
     }
 }
