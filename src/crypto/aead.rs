@@ -106,7 +106,7 @@ where
     chacha20poly1305::aead::Nonce<C>: From<[u8; N]>,
 {
     let cipher = C::new_from_slice(key.expose())
-        .map_err(|_| Error::InvalidArgument("the AEAD takes a 32-byte key".into()))?;
+        .map_err(|_| Error::Bug("the AEAD refused a 32-byte key"))?;
     let nonce = chacha20poly1305::aead::Nonce::<C>::from(*nonce);
     let payload = Payload { msg, aad };
     if seal {

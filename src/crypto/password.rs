@@ -422,7 +422,13 @@ pub fn derive(password: &[u8], salt: &[u8; SALT_LEN], params: Argon2Params) -> R
     let mut out = Zeroizing::new([0u8; SecretKey::LEN]);
     argon
         .hash_password_into_with_memory(password, salt, out.as_mut_slice(), memory.0.as_mut_slice())
-        .map_err(|e| Error::InvalidArgument(format!("Argon2id: {e}")))?;
+        .map_err(|e| match e {
+            // The caller's password is longer than Argon2's 2^32 - 1 bytes.
+            argon2::Error::PwdTooLong => Error::InvalidArgument(format!("Argon2id: {e}")),
+            // Parameters, salt, output length and memory were all checked or
+            // sized above.
+            _ => Error::Bug("Argon2id refused checked parameters, salt, output or memory"),
+        })?;
     drop(memory);
     Ok(SecretKey::from_bytes(*out))
 }

@@ -181,12 +181,12 @@ impl StreamKeys {
         let header: [u8; HEADER_LEN] = w
             .finish()
             .try_into()
-            .map_err(|_| Error::InvalidArgument("header length".into()))?;
+            .map_err(|_| Error::Bug("the content stream header is not 22 bytes"))?;
         let ikm = key.0.expose();
         let stream_key = kdf::derive_key(ikm, salt, "content/stream-key", &header)?;
         let commitment = kdf::derive_key(ikm, salt, "content/key-commitment", &header)?;
         let aead = UnboundKey::new(&CHACHA20_POLY1305, stream_key.expose())
-            .map_err(|_| Error::InvalidArgument("stream key length".into()))?;
+            .map_err(|_| Error::Bug("AWS-LC refused a 32-byte ChaCha20-Poly1305 key"))?;
         Ok(Self {
             header,
             chunk_size: chunk_size as usize,
@@ -225,11 +225,10 @@ impl StreamKeys {
 
     /// Seals `plain` into `slot` (`plain.len() + TAG_LEN` bytes).
     fn seal_chunk(&self, index: usize, last: bool, plain: &[u8], slot: &mut [u8]) -> Result<()> {
-        let (ct, tag_out) = slot
-            .split_at_mut_checked(plain.len())
-            .ok_or_else(too_long)?;
+        let misfit = || Error::Bug("a chunk's slot is not its plaintext's length plus a tag");
+        let (ct, tag_out) = slot.split_at_mut_checked(plain.len()).ok_or_else(misfit)?;
         if tag_out.len() != TAG_LEN {
-            return Err(too_long());
+            return Err(misfit());
         }
         ct.copy_from_slice(plain);
         self.seal_chunk_in_place(index, last, slot)
@@ -238,8 +237,13 @@ impl StreamKeys {
     /// Seals in place the plaintext at the front of `slot`, whose last
     /// `TAG_LEN` bytes receive the tag.
     fn seal_chunk_in_place(&self, index: usize, last: bool, slot: &mut [u8]) -> Result<()> {
-        let position = u32::try_from(index).map_err(|_| too_long())?;
-        let len = slot.len().checked_sub(TAG_LEN).ok_or_else(too_long)?;
+        // The chunk count is checked against 2^32 - 1 before anything is sealed.
+        let position = u32::try_from(index)
+            .map_err(|_| Error::Bug("a chunk position past 2^32 - 1 reached sealing"))?;
+        let len = slot
+            .len()
+            .checked_sub(TAG_LEN)
+            .ok_or(Error::Bug("a chunk's slot is shorter than a tag"))?;
         let (ct, tag_out) = slot.split_at_mut(len);
         let tag = self
             .aead
@@ -248,7 +252,9 @@ impl StreamKeys {
                 Aad::from(&self.header[..]),
                 ct,
             )
-            .map_err(|_| too_long())?;
+            .map_err(|_| {
+                Error::Bug("ChaCha20-Poly1305 refused to seal a chunk of at most 4 MiB")
+            })?;
         tag_out.copy_from_slice(tag.as_ref());
         Ok(())
     }
