@@ -26,8 +26,8 @@ use sealshare::crypto::sign::{Domain, SigningKey};
 use sealshare::log::Body;
 use sealshare::log::op::{JOIN_PROOF_DOMAIN, join_proof_message};
 use sealshare::{
-    Collection, DecodeError, Error, Identity, InviteTerms, LinkUrl, LogState, Operation, Role,
-    TrustStore, Violation,
+    Collection, CryptoError, DecodeError, Error, Identity, InviteTerms, LinkUrl, LogState,
+    Operation, Role, TrustStore, Violation,
 };
 use support::{TestClock, TestServer, user};
 
@@ -134,9 +134,9 @@ fn low_order_kem_keys() -> Vec<[u8; 32]> {
     ]
 }
 
-fn weak_key(result: Result<Identity, Error>, expected: &str) {
+fn weak_key(result: Result<Identity, CryptoError>, expected: &str) {
     match result {
-        Err(Error::WeakKey(why)) => assert!(why.contains(expected), "{why}"),
+        Err(CryptoError::WeakKey(why)) => assert!(why.contains(expected), "{why}"),
         other => panic!("expected WeakKey ({expected}), got {other:?}"),
     }
 }

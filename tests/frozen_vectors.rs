@@ -632,7 +632,7 @@ fn decode_refusals_are_refused_with_their_kind() {
     for r in v["decode_refusals"].as_array().unwrap() {
         let bytes = hx(&r["bytes"]);
         let err: Error = match r["object"].as_str().unwrap() {
-            "identity_card" => Identity::from_bytes(&bytes).unwrap_err(),
+            "identity_card" => Identity::from_bytes(&bytes).unwrap_err().into(),
             "sealed_box" => SealedBox::from_bytes(&bytes).unwrap_err().into(),
             "content_stream" => stream::open(&key, &bytes, &digest).unwrap_err().into(),
             "keystore" => Keystore::from_bytes(&bytes).unwrap_err().into(),

@@ -1678,7 +1678,7 @@ fn decode_refusals(p: &People, keystore: &Value, content: &Value) -> sealshare::
             };
         let card_err = |bytes: &[u8]| match Identity::from_bytes(bytes) {
             Ok(_) => invalid("card accepted"),
-            Err(e) => e,
+            Err(e) => e.into(),
         };
         let weak = json!({ "error": "weak_key" });
         let bad_sig = json!({ "error": "bad_signature" });

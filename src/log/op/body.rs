@@ -1,11 +1,12 @@
 //! What an operation does: the body kinds, the item header, the rotation and the
 //! grant, with their canonical encoding (SPEC.md §Operation).
 
+use crate::crypto::Error as CryptoError;
 use crate::crypto::aead::SealedBox;
 use crate::crypto::sign::Signature;
 use crate::crypto::stream::ContentDigest;
 use crate::crypto::wrap::WrappedSecret;
-use crate::error::{DecodeError, Error};
+use crate::error::DecodeError;
 use crate::identity::{Identity, MAX_CARD_LEN, MAX_HANDLE_LEN};
 use crate::log::link::LinkTerms;
 use crate::log::rules::Role;
@@ -484,7 +485,7 @@ pub(crate) fn read_card(r: &mut Reader<'_>) -> Result<Identity, DecodeError> {
     let bytes = r.bytes("identity card", MAX_CARD_LEN)?;
     // A card that does not verify is malformed here: it can never be a member.
     Identity::from_bytes(bytes).map_err(|e| match e {
-        Error::WeakKey(why) => DecodeError::invalid("identity card key", why),
+        CryptoError::WeakKey(why) => DecodeError::invalid("identity card key", why),
         _ => DecodeError::invalid("identity card", "not a valid self-signed card"),
     })
 }
