@@ -176,7 +176,7 @@ impl Account {
         time: u64,
         body: Body,
     ) -> Result<Operation> {
-        Operation::sign(
+        Ok(Operation::sign(
             &self.signing,
             collection,
             seq,
@@ -184,7 +184,7 @@ impl Account {
             self.handle(),
             time,
             body,
-        )
+        )?)
     }
 
     /// A key for sealing this account's local data at rest (checkpoints, caches),

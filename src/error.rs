@@ -4,6 +4,9 @@
 
 pub use crate::wire::DecodeError;
 
+use crate::log::rules::NO_SUCH_FOLDER;
+use crate::log::{SignError, VerifyError, Violation};
+
 /// Every failure of the core layer (crypto, encoding, identities, accounts).
 ///
 /// Variants are chosen so that an app can act on them: show "wrong password",
@@ -77,7 +80,7 @@ pub enum Error {
     /// Only operations read from a log are refused this way: the caller's own
     /// request that breaks a rule is refused before anything is signed, as
     /// [`Error::NotFound`], [`Error::NotAllowed`] or [`Error::InvalidArgument`]
-    /// (see [`crate::Violation::into_caller_error`]).
+    /// (see [`Error::from_own_request`]).
     #[error("operation #{seq} ({op}) refused: {violation}")]
     InvalidOperation {
         /// Its sequence number.
@@ -210,6 +213,75 @@ impl Error {
         }
     }
 
+    /// The error a caller gets when the rules refuse their own request with
+    /// `violation`, found before anything is signed or sent
+    /// ([`crate::log::LogState::check_draft`]); the message is the
+    /// violation's text. The one mapping from the rules to what a caller can
+    /// act on:
+    ///
+    /// - [`Error::NotFound`]: what the request names is not there (a member,
+    ///   an invitation, an item or its parent folder, a link);
+    /// - [`Error::NotAllowed`]: the caller's standing or role does not allow
+    ///   it (not a member, not accepted, waiting for approval, role too low,
+    ///   managing someone not below them, the owner leaving), or a link that
+    ///   can no longer grant (used up, lapsed);
+    /// - [`Error::LinkRevoked`] and [`Error::LinkExpired`]: the link the
+    ///   request uses;
+    /// - [`Error::InvalidArgument`]: everything else, a request that does not
+    ///   fit the state (a role out of range, an item in or out of the trash,
+    ///   a version or epoch the library should have picked).
+    ///
+    /// Never [`Error::InvalidOperation`]: that is for operations of a log
+    /// served to the client, which someone else signed.
+    pub fn from_own_request(violation: Violation) -> Error {
+        use Violation as V;
+        let text = violation.to_string();
+        match violation {
+            V::NoSuchMember(_)
+            | V::NoSuchInvitation(_)
+            | V::NoSuchItem
+            | V::ItemPurged
+            | V::NoSuchLink => Error::NotFound(text),
+            V::BadParent(why) if why == NO_SUCH_FOLDER => Error::NotFound(text),
+            V::NotAMember { .. }
+            | V::NotAccepted { .. }
+            | V::AwaitsApproval(_)
+            | V::RoleTooLow { .. }
+            | V::NotBelowOwnRole { .. }
+            | V::OwnerCannotLeave
+            | V::LinkUsedUp
+            | V::LinkLapsed(_) => Error::NotAllowed(text),
+            V::LinkRevoked => Error::LinkRevoked,
+            V::LinkExpired { expired_at, .. } => Error::LinkExpired { expired_at },
+            V::Malformed(_)
+            | V::WrongCollection
+            | V::WrongSequence { .. }
+            | V::BrokenChain
+            | V::TimeWentBackwards { .. }
+            | V::BadSignature { .. }
+            | V::Genesis
+            | V::OwnerOnlyByTransfer
+            | V::AlreadyMember(_)
+            | V::AlreadyAccepted(_)
+            | V::WrongEpoch { .. }
+            | V::RotationRequired
+            | V::RotationRecipients(_)
+            | V::EmptyList(_)
+            | V::NamedTwice(_)
+            | V::ItemExists
+            | V::WrongVersion { .. }
+            | V::ItemShape(_)
+            | V::BadParent(_)
+            | V::TrashState(_)
+            | V::FolderNotEmpty
+            | V::WrongLinkRole { .. }
+            | V::BadJoinProof
+            | V::LinkTerms(_)
+            | V::NotAwaitingApproval(_)
+            | V::Limit(_) => Error::InvalidArgument(text),
+        }
+    }
+
     /// The variant's name in snake case, stable across releases.
     pub fn code(&self) -> &'static str {
         match self {
@@ -258,6 +330,76 @@ impl From<crate::crypto::Error> for Error {
             C::InvalidArgument(why) => Error::InvalidArgument(why),
             C::Io(e) => Error::Io(e),
             C::Bug(what) => Error::Bug(what),
+        }
+    }
+}
+
+impl From<VerifyError> for Error {
+    /// Where verification stopped, as the variant of the same name.
+    fn from(e: VerifyError) -> Self {
+        match e {
+            VerifyError::InvalidOperation { seq, op, violation } => {
+                Error::InvalidOperation { seq, op, violation }
+            }
+            VerifyError::NotYetValid { seq, claimed, now } => {
+                Error::NotYetValid { seq, claimed, now }
+            }
+        }
+    }
+}
+
+impl From<SignError> for Error {
+    /// A bad author handle as [`Error::Decode`], an operation too long to
+    /// encode as [`Error::InvalidArgument`].
+    fn from(e: SignError) -> Self {
+        match e {
+            SignError::Author(e) => Error::Decode(e),
+            SignError::TooLong { max, .. } => {
+                Error::InvalidArgument(format!("an operation is at most {max} bytes"))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::{Action, Role};
+
+    #[test]
+    fn a_callers_refusal_keeps_the_rules_text_and_never_reads_as_a_served_log() {
+        let cases = [
+            (Violation::NoSuchMember("zed".into()), "not_found"),
+            (Violation::NoSuchItem, "not_found"),
+            (Violation::BadParent(NO_SUCH_FOLDER), "not_found"),
+            (Violation::BadParent("not a folder"), "invalid_argument"),
+            (Violation::OwnerOnlyByTransfer, "invalid_argument"),
+            (
+                Violation::RoleTooLow {
+                    author: "bob".into(),
+                    role: Role::Viewer,
+                    action: Action::AddItem,
+                },
+                "not_allowed",
+            ),
+            (
+                Violation::NotBelowOwnRole {
+                    author: "ad".into(),
+                    role: Role::Admin,
+                    target: "zed".into(),
+                    target_role: Role::Admin,
+                },
+                "not_allowed",
+            ),
+            (Violation::LinkRevoked, "link_revoked"),
+        ];
+        for (rule, code) in cases {
+            let text = rule.to_string();
+            let error = Error::from_own_request(rule);
+            assert_eq!(error.code(), code, "{text}");
+            if !matches!(error, Error::LinkRevoked) {
+                assert!(error.to_string().ends_with(&text), "{error} / {text}");
+            }
         }
     }
 }

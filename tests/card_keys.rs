@@ -231,7 +231,7 @@ fn replace_once(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
 fn refused_as_malformed(id: sealshare::CollectionId, log: &[Vec<u8>], why: &str) {
     let mut state = LogState::empty(id);
     match state.extend_from_bytes(log, u64::MAX).unwrap_err() {
-        Error::InvalidOperation {
+        sealshare::log::VerifyError::InvalidOperation {
             seq,
             violation: Violation::Malformed(DecodeError::Invalid { what, reason }),
             ..

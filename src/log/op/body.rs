@@ -6,11 +6,10 @@ use crate::crypto::aead::SealedBox;
 use crate::crypto::sign::Signature;
 use crate::crypto::stream::ContentDigest;
 use crate::crypto::wrap::WrappedSecret;
-use crate::error::DecodeError;
 use crate::identity::{Identity, MAX_CARD_LEN, MAX_HANDLE_LEN};
 use crate::log::link::LinkTerms;
 use crate::log::rules::Role;
-use crate::wire::{Reader, Writer};
+use crate::wire::{DecodeError, Reader, Writer};
 
 use super::{ItemId, LinkId, MAX_LINKS, MAX_MEMBERS};
 

@@ -4,10 +4,10 @@
 use std::fmt;
 
 use crate::crypto::sign::{Domain, Signature, SigningKey, VerifyingKey};
-use crate::error::{DecodeError, Result};
 use crate::identity::Identity;
+use crate::log::error::SignError;
 use crate::log::rules::Role;
-use crate::wire::{self, Kind, Reader, Writer};
+use crate::wire::{self, DecodeError, Kind, Reader, Writer};
 
 mod body;
 
@@ -35,7 +35,7 @@ macro_rules! id_text {
     ($t:ty, $what:literal) => {
         impl $t {
             /// A fresh random id.
-            pub fn random() -> Result<Self> {
+            pub fn random() -> Result<Self, crate::crypto::Error> {
                 Ok(Self(crate::crypto::random::array()?))
             }
             /// The id's bytes.
@@ -134,7 +134,8 @@ pub struct Operation {
 }
 
 impl Operation {
-    /// Builds and signs an operation. Fails only if the author handle is invalid.
+    /// Builds and signs an operation. Fails only if the author handle is
+    /// invalid or the operation is too long to encode ([`SignError`]).
     pub fn sign(
         signer: &SigningKey,
         collection: CollectionId,
@@ -143,7 +144,7 @@ impl Operation {
         author: &str,
         time: u64,
         body: Body,
-    ) -> Result<Self> {
+    ) -> Result<Self, SignError> {
         crate::identity::check_handle(author)?;
         let mut w = Writer::new(Kind::Operation);
         w.fixed(&collection.0)
@@ -156,9 +157,10 @@ impl Operation {
         w.fixed(&signature.to_bytes());
         let encoded = w.finish();
         if encoded.len() > MAX_OP_LEN {
-            return Err(crate::Error::InvalidArgument(format!(
-                "an operation is at most {MAX_OP_LEN} bytes"
-            )));
+            return Err(SignError::TooLong {
+                len: encoded.len(),
+                max: MAX_OP_LEN,
+            });
         }
         let hash = hash_op(&encoded);
         Ok(Self {
