@@ -1,13 +1,21 @@
-//! The errors of the core layer: one public enum a caller can act on, and the
-//! decoding error that says exactly what was wrong with untrusted bytes
-//! ([`DecodeError`], defined with the encoding in [`crate::wire`]).
+//! The one error an app sees from the domain layer ([`Error`]), and where the
+//! errors of the layers below it come together.
+//!
+//! Each layer reports its own failures precisely, and none names a layer
+//! above it: the encoding [`DecodeError`] (defined with it in
+//! [`crate::wire`], re-exported here), the primitives' [`crate::crypto::Error`]
+//! (identities return it too), and the log's [`crate::log::VerifyError`] and
+//! [`crate::log::SignError`]. Each converts into [`Error`] (`From`, so `?`
+//! works upward), its variants becoming the variants of the same meaning.
 
 pub use crate::wire::DecodeError;
 
 use crate::log::rules::NO_SUCH_FOLDER;
 use crate::log::{SignError, VerifyError, Violation};
 
-/// Every failure of the core layer (crypto, encoding, identities, accounts).
+/// Every failure an app sees from the domain layer (accounts, the keystore,
+/// trust, collections, links), including those of the layers below, converted
+/// (see the module).
 ///
 /// Variants are chosen so that an app can act on them: show "wrong password",
 /// ask the user to confirm a changed key, report a corrupted object. Every
