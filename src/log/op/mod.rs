@@ -10,9 +10,13 @@ use crate::log::rules::Role;
 use crate::wire::{self, DecodeError, Kind, Reader, Writer};
 
 mod body;
+mod item;
+mod rotation;
 
-pub use body::{Body, Grant, ItemHeader, ItemKind, MAX_PREVIOUS_KEYS, Rotation};
+pub use body::{Body, Grant};
 pub(crate) use body::{read_card, read_handle};
+pub use item::{ItemHeader, ItemKind};
+pub use rotation::{MAX_PREVIOUS_KEYS, Rotation};
 
 /// The signature domain of operations.
 pub const OP_DOMAIN: Domain = Domain::Operation;
