@@ -11,7 +11,6 @@ use crate::crypto::x25519::KemSecretKey;
 use crate::error::Result;
 use crate::identity::{self, Identity, MAX_HANDLE_LEN};
 use crate::keystore::{Keystore, RecoveryPhrase};
-use crate::log::{Body, CollectionId, OpHash, Operation};
 use crate::wire::{Kind, Reader, Writer};
 
 /// A user's account: who they are to the app (the handle) and the keys that act
@@ -165,37 +164,21 @@ impl Account {
         self.identity.handle()
     }
 
-    /// Signs an operation of a collection's log as this account (the author is
-    /// the account's handle). Whether honest clients accept it is for the log to
-    /// decide; see [`crate::log::LogState`].
-    pub fn sign_operation(
-        &self,
-        collection: CollectionId,
-        seq: u64,
-        prev: OpHash,
-        time: u64,
-        body: Body,
-    ) -> Result<Operation> {
-        Operation::sign(
-            &self.signing,
-            collection,
-            seq,
-            prev,
-            self.handle(),
-            time,
-            body,
-        )
+    /// The key that signs as this account (operations are signed on the log's
+    /// side, with [`Account::sign_operation`]).
+    pub(crate) fn signing_key(&self) -> &SigningKey {
+        &self.signing
     }
 
     /// A key for sealing this account's local data at rest (checkpoints, caches),
     /// derived from its secrets, so only this account opens what it sealed.
     pub fn storage_key(&self) -> Result<SecretKey> {
-        crate::crypto::kdf::derive_key(
+        Ok(crate::crypto::kdf::derive_key(
             self.signing.seed().expose(),
             b"",
             "local-storage",
             self.handle().as_bytes(),
-        )
+        )?)
     }
 
     /// Unwraps a secret wrapped to this account for `context`.
@@ -204,7 +187,7 @@ impl Account {
         wrapped: &WrappedSecret,
         context: &WrapContext<'_>,
     ) -> Result<SecretBytes> {
-        wrapped.unwrap(&self.kem, context)
+        Ok(wrapped.unwrap(&self.kem, context)?)
     }
 
     /// Unwraps a 32-byte key wrapped to this account for `context`.
@@ -213,7 +196,7 @@ impl Account {
         wrapped: &WrappedSecret,
         context: &WrapContext<'_>,
     ) -> Result<SecretKey> {
-        wrapped.unwrap_key(&self.kem, context)
+        Ok(wrapped.unwrap_key(&self.kem, context)?)
     }
 
     /// The account's secrets in their canonical encoding, for sealing in a keystore:

@@ -1,7 +1,21 @@
-//! The errors of the core layer: one public enum a caller can act on, and the
-//! decoding error that says exactly what was wrong with untrusted bytes.
+//! The one error an app sees from the domain layer ([`Error`]), and where the
+//! errors of the layers below it come together.
+//!
+//! Each layer reports its own failures precisely, and none names a layer
+//! above it: the encoding [`DecodeError`] (defined with it in
+//! [`crate::wire`], re-exported here), the primitives' [`crate::crypto::Error`]
+//! (identities return it too), and the log's [`crate::log::VerifyError`] and
+//! [`crate::log::SignError`]. Each converts into [`Error`] (`From`, so `?`
+//! works upward), its variants becoming the variants of the same meaning.
 
-/// Every failure of the core layer (crypto, encoding, identities, accounts).
+pub use crate::wire::DecodeError;
+
+use crate::log::rules::NO_SUCH_FOLDER;
+use crate::log::{SignError, VerifyError, Violation};
+
+/// Every failure an app sees from the domain layer (accounts, the keystore,
+/// trust, collections, links), including those of the layers below, converted
+/// (see the module).
 ///
 /// Variants are chosen so that an app can act on them: show "wrong password",
 /// ask the user to confirm a changed key, report a corrupted object. Every
@@ -74,7 +88,7 @@ pub enum Error {
     /// Only operations read from a log are refused this way: the caller's own
     /// request that breaks a rule is refused before anything is signed, as
     /// [`Error::NotFound`], [`Error::NotAllowed`] or [`Error::InvalidArgument`]
-    /// (see [`crate::Violation::into_caller_error`]).
+    /// (see [`Error::from_own_request`]).
     #[error("operation #{seq} ({op}) refused: {violation}")]
     InvalidOperation {
         /// Its sequence number.
@@ -181,78 +195,17 @@ pub enum Error {
     /// Reading or writing a stream failed.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
+    /// A failure that is the library's fault, not the caller's, the data's or
+    /// the server's: a check that cannot fail did (the message says which).
+    /// The call did not complete and returned nothing usable; trying again or
+    /// with other input will not help. This is a bug in sealshare: report it
+    /// with the message.
+    #[error("internal error (a bug in sealshare, please report it): {0}")]
+    Bug(&'static str),
 }
 
 /// The result type of the core layer.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// What was wrong with bytes that failed to decode. Decoders check every length and
-/// count against a bound before allocating, and never panic.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum DecodeError {
-    /// The input ended before `what` was complete.
-    #[error("{what} is truncated")]
-    Truncated {
-        /// The object or field being read.
-        what: &'static str,
-    },
-    /// Bytes remain after a complete `what`.
-    #[error("{count} unexpected trailing byte(s) after {what}")]
-    TrailingBytes {
-        /// The object that was complete.
-        what: &'static str,
-        /// How many bytes were left over.
-        count: usize,
-    },
-    /// The object starts with a format version this library does not read.
-    #[error("{what} has unsupported format version {found}")]
-    UnsupportedVersion {
-        /// The object.
-        what: &'static str,
-        /// The version byte found.
-        found: u8,
-    },
-    /// The object is of another kind than expected (its kind tag differs).
-    #[error("expected {expected}, found an object of kind {found}")]
-    WrongKind {
-        /// The object kind expected.
-        expected: &'static str,
-        /// The kind tag found.
-        found: u8,
-    },
-    /// A length or count exceeds the bound for that field.
-    #[error("{what} is too long: {len} > {max}")]
-    TooLong {
-        /// The field.
-        what: &'static str,
-        /// The length found.
-        len: u64,
-        /// The largest accepted.
-        max: u64,
-    },
-    /// A field holds a value outside its domain.
-    #[error("{what} is invalid: {reason}")]
-    Invalid {
-        /// The field.
-        what: &'static str,
-        /// Why it is refused.
-        reason: &'static str,
-    },
-    /// A text form is not valid unpadded base64url.
-    #[error("{what} is not valid base64url")]
-    Base64 {
-        /// The text object.
-        what: &'static str,
-    },
-}
-
-impl DecodeError {
-    /// Shorthand for [`DecodeError::Invalid`].
-    pub(crate) fn invalid(what: &'static str, reason: &'static str) -> Self {
-        DecodeError::Invalid { what, reason }
-    }
-}
 
 /// A stable, machine-readable name for an error variant, for logs and bindings.
 impl Error {
@@ -265,6 +218,75 @@ impl Error {
             handle: presented.handle().to_owned(),
             pinned: Box::new(pinned.clone()),
             presented: Box::new(presented.clone()),
+        }
+    }
+
+    /// The error a caller gets when the rules refuse their own request with
+    /// `violation`, found before anything is signed or sent
+    /// ([`crate::log::LogState::check_draft`]); the message is the
+    /// violation's text. The one mapping from the rules to what a caller can
+    /// act on:
+    ///
+    /// - [`Error::NotFound`]: what the request names is not there (a member,
+    ///   an invitation, an item or its parent folder, a link);
+    /// - [`Error::NotAllowed`]: the caller's standing or role does not allow
+    ///   it (not a member, not accepted, waiting for approval, role too low,
+    ///   managing someone not below them, the owner leaving), or a link that
+    ///   can no longer grant (used up, lapsed);
+    /// - [`Error::LinkRevoked`] and [`Error::LinkExpired`]: the link the
+    ///   request uses;
+    /// - [`Error::InvalidArgument`]: everything else, a request that does not
+    ///   fit the state (a role out of range, an item in or out of the trash,
+    ///   a version or epoch the library should have picked).
+    ///
+    /// Never [`Error::InvalidOperation`]: that is for operations of a log
+    /// served to the client, which someone else signed.
+    pub fn from_own_request(violation: Violation) -> Error {
+        use Violation as V;
+        let text = violation.to_string();
+        match violation {
+            V::NoSuchMember(_)
+            | V::NoSuchInvitation(_)
+            | V::NoSuchItem
+            | V::ItemPurged
+            | V::NoSuchLink => Error::NotFound(text),
+            V::BadParent(why) if why == NO_SUCH_FOLDER => Error::NotFound(text),
+            V::NotAMember { .. }
+            | V::NotAccepted { .. }
+            | V::AwaitsApproval(_)
+            | V::RoleTooLow { .. }
+            | V::NotBelowOwnRole { .. }
+            | V::OwnerCannotLeave
+            | V::LinkUsedUp
+            | V::LinkLapsed(_) => Error::NotAllowed(text),
+            V::LinkRevoked => Error::LinkRevoked,
+            V::LinkExpired { expired_at, .. } => Error::LinkExpired { expired_at },
+            V::Malformed(_)
+            | V::WrongCollection
+            | V::WrongSequence { .. }
+            | V::BrokenChain
+            | V::TimeWentBackwards { .. }
+            | V::BadSignature { .. }
+            | V::Genesis
+            | V::OwnerOnlyByTransfer
+            | V::AlreadyMember(_)
+            | V::AlreadyAccepted(_)
+            | V::WrongEpoch { .. }
+            | V::RotationRequired
+            | V::RotationRecipients(_)
+            | V::EmptyList(_)
+            | V::NamedTwice(_)
+            | V::ItemExists
+            | V::WrongVersion { .. }
+            | V::ItemShape(_)
+            | V::BadParent(_)
+            | V::TrashState(_)
+            | V::FolderNotEmpty
+            | V::WrongLinkRole { .. }
+            | V::BadJoinProof
+            | V::LinkTerms(_)
+            | V::NotAwaitingApproval(_)
+            | V::Limit(_) => Error::InvalidArgument(text),
         }
     }
 
@@ -297,22 +319,95 @@ impl Error {
             Error::LinkExpired { .. } => "link_expired",
             Error::BadLink(_) => "bad_link",
             Error::Io(_) => "io",
+            Error::Bug(_) => "bug",
         }
     }
 }
 
-/// Formats a byte count for messages without pulling in a dependency.
-pub(crate) struct Bytes(pub u64);
+impl From<crate::crypto::Error> for Error {
+    /// Each failure of a primitive as the variant of the same name and meaning.
+    fn from(e: crate::crypto::Error) -> Self {
+        use crate::crypto::Error as C;
+        match e {
+            C::Decode(e) => Error::Decode(e),
+            C::DecryptionFailed => Error::DecryptionFailed,
+            C::BadSignature { what } => Error::BadSignature { what },
+            C::WeakKey(why) => Error::WeakKey(why),
+            C::UnsafeParameters(why) => Error::UnsafeParameters(why),
+            C::RandomUnavailable => Error::RandomUnavailable,
+            C::InvalidArgument(why) => Error::InvalidArgument(why),
+            C::Io(e) => Error::Io(e),
+            C::Bug(what) => Error::Bug(what),
+        }
+    }
+}
 
-impl std::fmt::Display for Bytes {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        const MIB: u64 = 1 << 20;
-        if self.0 >= MIB && self.0.is_multiple_of(MIB) {
-            write!(f, "{} MiB", self.0 / MIB)
-        } else if self.0 >= 1024 && self.0.is_multiple_of(1024) {
-            write!(f, "{} KiB", self.0 / 1024)
-        } else {
-            write!(f, "{} bytes", self.0)
+impl From<VerifyError> for Error {
+    /// Where verification stopped, as the variant of the same name.
+    fn from(e: VerifyError) -> Self {
+        match e {
+            VerifyError::InvalidOperation { seq, op, violation } => {
+                Error::InvalidOperation { seq, op, violation }
+            }
+            VerifyError::NotYetValid { seq, claimed, now } => {
+                Error::NotYetValid { seq, claimed, now }
+            }
+        }
+    }
+}
+
+impl From<SignError> for Error {
+    /// A bad author handle as [`Error::Decode`], an operation too long to
+    /// encode as [`Error::InvalidArgument`].
+    fn from(e: SignError) -> Self {
+        match e {
+            SignError::Author(e) => Error::Decode(e),
+            SignError::TooLong { max, .. } => {
+                Error::InvalidArgument(format!("an operation is at most {max} bytes"))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::{Action, Role};
+
+    #[test]
+    fn a_callers_refusal_keeps_the_rules_text_and_never_reads_as_a_served_log() {
+        let cases = [
+            (Violation::NoSuchMember("zed".into()), "not_found"),
+            (Violation::NoSuchItem, "not_found"),
+            (Violation::BadParent(NO_SUCH_FOLDER), "not_found"),
+            (Violation::BadParent("not a folder"), "invalid_argument"),
+            (Violation::OwnerOnlyByTransfer, "invalid_argument"),
+            (
+                Violation::RoleTooLow {
+                    author: "bob".into(),
+                    role: Role::Viewer,
+                    action: Action::AddItem,
+                },
+                "not_allowed",
+            ),
+            (
+                Violation::NotBelowOwnRole {
+                    author: "ad".into(),
+                    role: Role::Admin,
+                    target: "zed".into(),
+                    target_role: Role::Admin,
+                },
+                "not_allowed",
+            ),
+            (Violation::LinkRevoked, "link_revoked"),
+        ];
+        for (rule, code) in cases {
+            let text = rule.to_string();
+            let error = Error::from_own_request(rule);
+            assert_eq!(error.code(), code, "{text}");
+            if !matches!(error, Error::LinkRevoked) {
+                assert!(error.to_string().ends_with(&text), "{error} / {text}");
+            }
         }
     }
 }

@@ -12,8 +12,8 @@ use subtle::ConstantTimeEq;
 
 use crate::crypto::sign::{Domain, Signature, SigningKey, VerifyingKey};
 use crate::crypto::x25519::{KemPublicKey, is_low_order};
-use crate::error::{DecodeError, Error, Result};
-use crate::wire::{self, Kind, Reader, Writer};
+use crate::crypto::{Error, Result};
+use crate::wire::{self, DecodeError, Kind, Reader, Writer};
 
 /// The longest handle, in bytes of UTF-8.
 pub const MAX_HANDLE_LEN: usize = 256;
@@ -59,7 +59,7 @@ impl Identity {
         signer: &SigningKey,
         kem_key: KemPublicKey,
         created_at: u64,
-    ) -> Result<Self> {
+    ) -> Result<Self, DecodeError> {
         check_handle(handle)?;
         let mut card = Self {
             handle: handle.to_owned(),
@@ -125,7 +125,9 @@ impl Identity {
         out
     }
 
-    /// Decodes a card and verifies its self-signature.
+    /// Decodes a card and verifies its self-signature: [`Error::Decode`] for
+    /// malformed bytes, [`Error::BadSignature`] for a card not signed by its
+    /// own key.
     ///
     /// Refuses with [`Error::WeakKey`], saying which, a signing key that is not
     /// the canonical encoding of a point of order ℓ (non-canonical, of small

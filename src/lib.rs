@@ -34,6 +34,7 @@ mod log;
 mod trust;
 mod wire;
 
+pub use crypto::Error as CryptoError;
 pub use error::{DecodeError, Error, Result};
 
 pub use account::Account;
@@ -51,7 +52,7 @@ pub use log::link::{LinkKind, LinkTerms, PublicScope};
 pub use log::state::{Invitation, ItemRecord, ItemVersion, LinkRecord};
 pub use log::{
     CollectionId, Epoch, Event, EventKind, ItemId, ItemKind, LinkId, LogState, Member, Operation,
-    Role, Standing, Violation,
+    Role, SignError, Standing, VerifyError, Violation,
 };
 pub use trust::{CardTrust, PinReason, PinnedCard, TrustStatus, TrustStore};
 

@@ -10,10 +10,76 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::error::DecodeError;
-
 /// The only format version this library writes and reads.
 pub const VERSION: u8 = 1;
+
+/// What was wrong with bytes that failed to decode. Decoders check every length and
+/// count against a bound before allocating, and never panic.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The input ended before `what` was complete.
+    #[error("{what} is truncated")]
+    Truncated {
+        /// The object or field being read.
+        what: &'static str,
+    },
+    /// Bytes remain after a complete `what`.
+    #[error("{count} unexpected trailing byte(s) after {what}")]
+    TrailingBytes {
+        /// The object that was complete.
+        what: &'static str,
+        /// How many bytes were left over.
+        count: usize,
+    },
+    /// The object starts with a format version this library does not read.
+    #[error("{what} has unsupported format version {found}")]
+    UnsupportedVersion {
+        /// The object.
+        what: &'static str,
+        /// The version byte found.
+        found: u8,
+    },
+    /// The object is of another kind than expected (its kind tag differs).
+    #[error("expected {expected}, found an object of kind {found}")]
+    WrongKind {
+        /// The object kind expected.
+        expected: &'static str,
+        /// The kind tag found.
+        found: u8,
+    },
+    /// A length or count exceeds the bound for that field.
+    #[error("{what} is too long: {len} > {max}")]
+    TooLong {
+        /// The field.
+        what: &'static str,
+        /// The length found.
+        len: u64,
+        /// The largest accepted.
+        max: u64,
+    },
+    /// A field holds a value outside its domain.
+    #[error("{what} is invalid: {reason}")]
+    Invalid {
+        /// The field.
+        what: &'static str,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+    /// A text form is not valid unpadded base64url.
+    #[error("{what} is not valid base64url")]
+    Base64 {
+        /// The text object.
+        what: &'static str,
+    },
+}
+
+impl DecodeError {
+    /// Shorthand for [`DecodeError::Invalid`].
+    pub(crate) fn invalid(what: &'static str, reason: &'static str) -> Self {
+        DecodeError::Invalid { what, reason }
+    }
+}
 
 /// Kind tags: the second byte of every object. SPEC.md lists them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

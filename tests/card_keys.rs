@@ -26,8 +26,8 @@ use sealshare::internal::crypto::sign::{Domain, SigningKey};
 use sealshare::internal::log::Body;
 use sealshare::internal::log::op::{JOIN_PROOF_DOMAIN, join_proof_message};
 use sealshare::{
-    Collection, DecodeError, Error, Identity, InviteTerms, LinkUrl, LogState, Operation, Role,
-    TrustStore, Violation,
+    Collection, CryptoError, DecodeError, Error, Identity, InviteTerms, LinkUrl, LogState,
+    Operation, Role, TrustStore, Violation,
 };
 use support::{TestClock, TestServer, user};
 
@@ -134,9 +134,9 @@ fn low_order_kem_keys() -> Vec<[u8; 32]> {
     ]
 }
 
-fn weak_key(result: Result<Identity, Error>, expected: &str) {
+fn weak_key(result: Result<Identity, CryptoError>, expected: &str) {
     match result {
-        Err(Error::WeakKey(why)) => assert!(why.contains(expected), "{why}"),
+        Err(CryptoError::WeakKey(why)) => assert!(why.contains(expected), "{why}"),
         other => panic!("expected WeakKey ({expected}), got {other:?}"),
     }
 }
@@ -231,7 +231,7 @@ fn replace_once(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
 fn refused_as_malformed(id: sealshare::CollectionId, log: &[Vec<u8>], why: &str) {
     let mut state = LogState::empty(id);
     match state.extend_from_bytes(log, u64::MAX).unwrap_err() {
-        Error::InvalidOperation {
+        sealshare::internal::log::VerifyError::InvalidOperation {
             seq,
             violation: Violation::Malformed(DecodeError::Invalid { what, reason }),
             ..

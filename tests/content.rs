@@ -12,7 +12,7 @@
 use std::io::{self, Read, Write};
 
 use proptest::prelude::*;
-use sealshare::Error;
+use sealshare::internal::crypto::Error;
 use sealshare::internal::crypto::aead::chacha_seal;
 use sealshare::internal::crypto::kdf;
 use sealshare::internal::crypto::stream::{
@@ -641,7 +641,7 @@ fn adapters_handle_io_edge_cases() {
             assert!(writer.finish().is_err());
         }
         Ok(()) => match writer.finish() {
-            Err(sealshare::Error::Io(err)) => assert_eq!(err.kind(), io::ErrorKind::StorageFull),
+            Err(Error::Io(err)) => assert_eq!(err.kind(), io::ErrorKind::StorageFull),
             other => panic!("a full sink must fail the writer: {:?}", other.err()),
         },
     }

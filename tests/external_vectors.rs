@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use sealshare::Error;
+use sealshare::internal::crypto::Error;
 use sealshare::internal::crypto::aead::{chacha_open, chacha_seal, xchacha_open, xchacha_seal};
 use sealshare::internal::crypto::kdf::hkdf_sha256;
 use sealshare::internal::crypto::secret::SecretKey;
@@ -128,8 +128,10 @@ fn wycheproof_x25519() {
     report("x25519", all.len(), failures);
 }
 
-type Seal<const N: usize> = fn(&SecretKey, &[u8; N], &[u8], &[u8]) -> sealshare::Result<Vec<u8>>;
-type Open<const N: usize> = fn(&SecretKey, &[u8; N], &[u8], &[u8]) -> sealshare::Result<Vec<u8>>;
+type Seal<const N: usize> =
+    fn(&SecretKey, &[u8; N], &[u8], &[u8]) -> sealshare::internal::crypto::Result<Vec<u8>>;
+type Open<const N: usize> =
+    fn(&SecretKey, &[u8; N], &[u8], &[u8]) -> sealshare::internal::crypto::Result<Vec<u8>>;
 
 /// Runs an AEAD file. Cases with another nonce or key size cannot be expressed
 /// through the API (it takes fixed-size arrays); those must be "invalid" in the file.

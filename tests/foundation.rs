@@ -14,7 +14,9 @@ use sealshare::internal::crypto::secret::SecretKey;
 use sealshare::internal::crypto::sign::{Domain, SigningKey};
 use sealshare::internal::crypto::wrap::{WrapContext, WrappedSecret};
 use sealshare::internal::crypto::x25519::{KemPublicKey, KemSecretKey};
-use sealshare::{Account, DecodeError, Error, Identity, PinReason, TrustStatus, TrustStore};
+use sealshare::{
+    Account, CryptoError, DecodeError, Error, Identity, PinReason, TrustStatus, TrustStore,
+};
 
 mod support;
 
@@ -59,7 +61,7 @@ fn forged_card_is_refused() {
     forged[5] = 5;
     assert!(matches!(
         Identity::from_bytes(&forged),
-        Err(Error::BadSignature { .. })
+        Err(CryptoError::BadSignature { .. })
     ));
     // Alice's card with Mallory's KEM key spliced in.
     let mut swapped = alice.identity().to_bytes();
@@ -68,7 +70,7 @@ fn forged_card_is_refused() {
     assert_ne!(swapped, alice.identity().to_bytes());
     // Any 32 bytes decode as an X25519 key, so only the self-signature refuses it.
     match Identity::from_bytes(&swapped) {
-        Err(Error::BadSignature { what }) => assert_eq!(what, "identity-card"),
+        Err(CryptoError::BadSignature { what }) => assert_eq!(what, "identity-card"),
         other => panic!("expected the card's signature refused, got {other:?}"),
     }
 }
@@ -209,24 +211,27 @@ fn every_byte_flip_of_every_object_is_refused() {
 
 #[test]
 fn malformed_cards_get_typed_errors() {
-    assert!(matches!(Identity::from_bytes(&[]), Err(Error::Decode(_))));
+    assert!(matches!(
+        Identity::from_bytes(&[]),
+        Err(CryptoError::Decode(_))
+    ));
     assert!(matches!(
         Identity::from_bytes(&[9, 1]),
-        Err(Error::Decode(_))
+        Err(CryptoError::Decode(_))
     ));
     assert!(matches!(
         Identity::from_bytes(&vec![1; 100_000]),
-        Err(Error::Decode(_))
+        Err(CryptoError::Decode(_))
     ));
     assert!(matches!(
         Identity::from_text("not base64!"),
-        Err(Error::Decode(_))
+        Err(CryptoError::Decode(_))
     ));
     // A text form has one spelling: a trailing newline is refused, not trimmed.
     let card = account("tess").identity().to_text();
     assert!(matches!(
         Identity::from_text(&format!("{card}\n")),
-        Err(Error::Decode(DecodeError::Invalid { .. }))
+        Err(CryptoError::Decode(DecodeError::Invalid { .. }))
     ));
     assert!(Identity::from_text(&card).is_ok());
     assert!(Account::create("", NOW).is_err());
@@ -552,7 +557,7 @@ fn wrapping_to_a_low_order_x25519_key_is_refused() {
             WrappedSecret::wrap_key(&weak, &ctx, &key),
         ] {
             assert!(
-                matches!(r, Err(Error::WeakKey(_))),
+                matches!(r, Err(CryptoError::WeakKey(_))),
                 "{}: {r:?}",
                 hex::encode(point)
             );
@@ -573,7 +578,7 @@ fn wrapping_to_a_low_order_x25519_key_is_refused() {
         card.extend_from_slice(&signature.to_bytes());
         let r = Identity::from_bytes(&card);
         assert!(
-            matches!(r, Err(Error::WeakKey(_))),
+            matches!(r, Err(CryptoError::WeakKey(_))),
             "{}: {r:?}",
             hex::encode(point)
         );

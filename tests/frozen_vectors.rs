@@ -609,9 +609,10 @@ fn every_operation_refusals_are_refused_with_their_kind() {
         let prefix = r["prefix"].as_u64().unwrap() as usize;
         let now = r["now"].as_u64().unwrap();
         let mut state = e.state(prefix, now);
-        let err = state
+        let err: Error = state
             .extend_from_bytes(&[hx(&r["operation"])], now)
-            .expect_err(r["what"].as_str().unwrap());
+            .expect_err(r["what"].as_str().unwrap())
+            .into();
         assert_eq!(kind_of(&err), r["expect"], "{}", r["what"]);
         assert_eq!(state.len(), prefix as u64, "{}", r["what"]);
     }
@@ -632,9 +633,9 @@ fn decode_refusals_are_refused_with_their_kind() {
     for r in v["decode_refusals"].as_array().unwrap() {
         let bytes = hx(&r["bytes"]);
         let err: Error = match r["object"].as_str().unwrap() {
-            "identity_card" => Identity::from_bytes(&bytes).unwrap_err(),
+            "identity_card" => Identity::from_bytes(&bytes).unwrap_err().into(),
             "sealed_box" => SealedBox::from_bytes(&bytes).unwrap_err().into(),
-            "content_stream" => stream::open(&key, &bytes, &digest).unwrap_err(),
+            "content_stream" => stream::open(&key, &bytes, &digest).unwrap_err().into(),
             "keystore" => Keystore::from_bytes(&bytes).unwrap_err().into(),
             other => panic!("unknown object {other}"),
         };

@@ -910,7 +910,7 @@ fn a_keystore_at_the_budgets_edge_opens() {
         assert!(
             matches!(
                 past.check_within(&Argon2Budget::DEFAULT),
-                Err(Error::UnsafeParameters(_))
+                Err(sealshare::CryptoError::UnsafeParameters(_))
             ),
             "{past:?}"
         );

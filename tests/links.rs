@@ -67,7 +67,7 @@ fn log_refused_at(
         .extend_from_bytes(&server.log(&id), u64::MAX)
         .unwrap_err()
     {
-        Error::InvalidOperation {
+        sealshare::internal::log::VerifyError::InvalidOperation {
             seq: refused,
             violation,
             ..

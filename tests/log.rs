@@ -146,7 +146,7 @@ fn long_runs_verify_in_batches_and_stop_at_the_first_bad_signature() {
         assert!(
             matches!(
                 &err,
-                Error::InvalidOperation {
+                sealshare::internal::log::VerifyError::InvalidOperation {
                     seq: 30,
                     violation: Violation::BadSignature { author },
                     ..
@@ -178,7 +178,7 @@ fn long_runs_verify_in_batches_and_stop_at_the_first_bad_signature() {
     assert!(
         matches!(
             err,
-            Error::InvalidOperation {
+            sealshare::internal::log::VerifyError::InvalidOperation {
                 seq: 5,
                 violation: Violation::NotAMember { .. },
                 ..

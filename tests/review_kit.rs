@@ -38,8 +38,9 @@ fn defines_test(source: &str, name: &str) -> bool {
 }
 
 /// The files a path-qualified reference points into: `tests/x.rs::name`, or a
-/// module path of the library (`crypto::wrap::tests::name`) or of the
-/// integration tests (`collections::leaving::name`).
+/// module path of the library (`crypto::wrap::tests::name`, whose tests may be
+/// in the module's file or in its own `tests.rs`) or of the integration tests
+/// (`collections::leaving::name`).
 fn candidates(root: &Path, reference: &str, all: &[PathBuf]) -> Vec<PathBuf> {
     if let Some((file, _)) = reference.split_once(".rs::") {
         return vec![root.join(format!("{file}.rs"))];
@@ -56,6 +57,7 @@ fn candidates(root: &Path, reference: &str, all: &[PathBuf]) -> Vec<PathBuf> {
     [
         format!("src/{module}.rs"),
         format!("src/{module}/mod.rs"),
+        format!("src/{module}/tests.rs"),
         format!("tests/{module}.rs"),
         format!("tests/{module}/main.rs"),
     ]

@@ -114,7 +114,7 @@ impl Store {
             .map_err(db_err)?;
         let bytes =
             bytes.ok_or_else(|| Error::NotFound(format!("no published card for {handle:?}")))?;
-        Identity::from_bytes(&bytes)
+        Ok(Identity::from_bytes(&bytes)?)
     }
 }
 

@@ -353,11 +353,11 @@ pub(crate) fn open_content(
         return Err(Error::ContentMismatch);
     }
     let key = ContentKey::from_secret(keys::content_key(item_key, collection, &header.item)?);
-    if blob.len() >= PARALLEL_FROM {
-        stream::open_parallel(&key, &blob, digest)
+    Ok(if blob.len() >= PARALLEL_FROM {
+        stream::open_parallel(&key, &blob, digest)?
     } else {
-        stream::open(&key, &blob, digest)
-    }
+        stream::open(&key, &blob, digest)?
+    })
 }
 
 /// Streams an item version's content into `out` in constant memory, each chunk
@@ -381,6 +381,6 @@ pub(crate) fn open_content_into(
         Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => Error::ContentMismatch,
         other => other,
     };
-    let mut reader = ContentReader::new(&key, blob, digest).map_err(mismatch)?;
+    let mut reader = ContentReader::new(&key, blob, digest).map_err(|e| mismatch(e.into()))?;
     reader.copy_to(out).map_err(|e| mismatch(Error::Io(e)))
 }

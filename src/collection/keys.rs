@@ -47,7 +47,7 @@ pub(crate) fn wrap_to_link(
     epoch: u64,
     key: &SecretKey,
 ) -> Result<WrappedSecret> {
-    WrappedSecret::wrap_key(
+    Ok(WrappedSecret::wrap_key(
         &crate::crypto::x25519::KemPublicKey::from_bytes(*kem_key),
         &WrapContext {
             purpose: LINK_EPOCH_KEY_PURPOSE,
@@ -56,7 +56,7 @@ pub(crate) fn wrap_to_link(
             recipient: &link_recipient(link),
         },
         key,
-    )
+    )?)
 }
 
 /// Wraps an epoch key to a member's card.
@@ -67,7 +67,7 @@ pub(crate) fn wrap_to(
     key: &SecretKey,
 ) -> Result<WrappedSecret> {
     let recipient = card.fingerprint().to_bytes();
-    WrappedSecret::wrap_key(
+    Ok(WrappedSecret::wrap_key(
         card.kem_key(),
         &WrapContext {
             purpose: EPOCH_KEY_PURPOSE,
@@ -76,7 +76,7 @@ pub(crate) fn wrap_to(
             recipient: &recipient,
         },
         key,
-    )
+    )?)
 }
 
 fn aad(label: &str, collection: &CollectionId, parts: &[&[u8]]) -> Vec<u8> {
@@ -135,12 +135,12 @@ pub(crate) fn metadata_key(
     collection: &CollectionId,
     item: &ItemId,
 ) -> Result<SecretKey> {
-    kdf::derive_key(
+    Ok(kdf::derive_key(
         item_key.expose(),
         b"",
         "item-metadata",
         &[collection.0, item.0].concat(),
-    )
+    )?)
 }
 
 /// The key that seals an item version's content.
@@ -149,12 +149,12 @@ pub(crate) fn content_key(
     collection: &CollectionId,
     item: &ItemId,
 ) -> Result<SecretKey> {
-    kdf::derive_key(
+    Ok(kdf::derive_key(
         item_key.expose(),
         b"",
         "item-content",
         &[collection.0, item.0].concat(),
-    )
+    )?)
 }
 
 /// An epoch this member cannot use, and who started it.
@@ -354,11 +354,11 @@ impl EpochKeys {
         older_epoch: u64,
         older: &SecretKey,
     ) -> Result<SealedBox> {
-        SealedBox::seal(
+        Ok(SealedBox::seal(
             newer,
             older.expose(),
             &previous_key_aad(collection, epoch, older_epoch),
-        )
+        )?)
     }
 }
 

@@ -268,13 +268,13 @@ impl Collection {
     /// Checks `body`, by this account at `time`, against the rules on the
     /// head this view knows, without signing or sending anything: the one
     /// check of the caller's own requests. A refusal is the caller's mistake
-    /// and comes back as [`Violation::into_caller_error`] maps it
+    /// and comes back as [`Error::from_own_request`] maps it
     /// ([`Error::NotFound`], [`Error::NotAllowed`], [`Error::InvalidArgument`]
     /// or a link's error), never as [`Error::InvalidOperation`].
     fn check_own(&mut self, client: &Client, time: u64, body: &Body) -> Result<()> {
         self.state
             .check_draft(client.account.handle(), time, body)
-            .map_err(Violation::into_caller_error)
+            .map_err(Error::from_own_request)
     }
 
     /// Refuses now what the rules would refuse of a version of the shape
@@ -285,7 +285,7 @@ impl Collection {
         let time = self.next_time(client);
         match self.state.check_put(client.account.handle(), time, shape) {
             Ok(()) | Err(Violation::RotationRequired | Violation::WrongEpoch { .. }) => Ok(()),
-            Err(violation) => Err(violation.into_caller_error()),
+            Err(violation) => Err(Error::from_own_request(violation)),
         }
     }
 
@@ -456,7 +456,11 @@ fn seal_info(
     check_name(name, description)?;
     let mut w = Writer::raw();
     w.str(name).str(description);
-    SealedBox::seal(key, &w.finish(), &keys::info_aad(id, epoch))
+    Ok(SealedBox::seal(
+        key,
+        &w.finish(),
+        &keys::info_aad(id, epoch),
+    )?)
 }
 
 pub(crate) fn open_info(

@@ -9,8 +9,8 @@ use chacha20poly1305::{ChaCha20Poly1305, XChaCha20Poly1305};
 
 use crate::crypto::random;
 use crate::crypto::secret::{SecretBytes, SecretKey};
-use crate::error::{DecodeError, Error, Result};
-use crate::wire::{Kind, Reader, Writer};
+use crate::crypto::{Error, Result};
+use crate::wire::{DecodeError, Kind, Reader, Writer};
 
 /// Length of an XChaCha20-Poly1305 nonce.
 pub const NONCE_LEN: usize = 24;
@@ -97,7 +97,7 @@ where
     chacha20poly1305::aead::Nonce<C>: From<[u8; N]>,
 {
     let cipher = C::new_from_slice(key.expose())
-        .map_err(|_| Error::InvalidArgument("the AEAD takes a 32-byte key".into()))?;
+        .map_err(|_| Error::Bug("the AEAD refused a 32-byte key"))?;
     let nonce = chacha20poly1305::aead::Nonce::<C>::from(*nonce);
     let payload = Payload { msg, aad };
     if seal {

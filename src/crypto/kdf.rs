@@ -7,7 +7,7 @@ use hkdf::Hkdf;
 use sha2::Sha256;
 
 use crate::crypto::secret::SecretKey;
-use crate::error::{Error, Result};
+use crate::crypto::{Error, Result};
 
 /// The prefix of every label.
 pub const LABEL_PREFIX: &str = "sealshare/v1/";

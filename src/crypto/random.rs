@@ -6,7 +6,7 @@
 
 use rand_core::{TryCryptoRng, TryRng};
 
-use crate::error::{Error, Result};
+use crate::crypto::{Error, Result};
 
 /// Fills `buf` with random bytes from the operating system.
 pub fn fill(buf: &mut [u8]) -> Result<()> {

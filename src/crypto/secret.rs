@@ -6,8 +6,8 @@ use std::fmt;
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use crate::crypto::Result;
 use crate::crypto::random;
-use crate::error::Result;
 
 /// A 256-bit symmetric secret (an account master key, an epoch key, an item key).
 ///

@@ -13,8 +13,8 @@ use hpke::{Deserializable, OpModeR, OpModeS, Serializable};
 use crate::crypto::random::PreparedRng;
 use crate::crypto::secret::{SecretBytes, SecretKey};
 use crate::crypto::x25519::{KemPublicKey, KemSecretKey};
-use crate::error::{DecodeError, Error, Result};
-use crate::wire::{Kind, Reader, Writer};
+use crate::crypto::{Error, Result};
+use crate::wire::{DecodeError, Kind, Reader, Writer};
 
 type Kem = X25519HkdfSha256;
 
@@ -82,7 +82,7 @@ impl WrappedSecret {
         }
         let info = context.info(recipient)?;
         let pk = <Kem as hpke::Kem>::PublicKey::from_bytes(recipient.as_bytes())
-            .map_err(|_| Error::WeakKey("not an X25519 public key"))?;
+            .map_err(|_| Error::Bug("HPKE refused a 32-byte X25519 public key"))?;
         let mut rng = PreparedRng::new()?;
         let (enc, mut ctx) = hpke::setup_sender_with_rng::<ChaCha20Poly1305, HkdfSha256, Kem>(
             &OpModeS::Base,
@@ -93,12 +93,14 @@ impl WrappedSecret {
         // The only failure is a low-order recipient key (all-zero DH output).
         .map_err(|_| Error::WeakKey("X25519 shared secret is all zero"))?;
         rng.finish()?;
-        let ciphertext = ctx.seal(secret, b"").map_err(|_| Error::DecryptionFailed)?;
+        let ciphertext = ctx
+            .seal(secret, b"")
+            .map_err(|_| Error::Bug("HPKE refused to seal one secret with a fresh context"))?;
         let enc: [u8; 32] = enc
             .to_bytes()
             .as_slice()
             .try_into()
-            .map_err(|_| Error::InvalidArgument("unexpected HPKE encapsulation size".into()))?;
+            .map_err(|_| Error::Bug("the HPKE encapsulated key is not 32 bytes"))?;
         Ok(Self { enc, ciphertext })
     }
 

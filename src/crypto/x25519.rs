@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 
 use crate::crypto::random;
 use crate::crypto::secret::SecretKey;
-use crate::error::{Error, Result};
+use crate::crypto::{Error, Result};
 
 /// An X25519 secret key. Zeroized on drop; `Debug` shows only the public key.
 pub struct KemSecretKey(x25519_dalek::StaticSecret);

@@ -402,7 +402,12 @@ fn payload_ad(by_recovery: &SealedBox) -> Vec<u8> {
 /// The password key under parameters the caller chose (a new wrap).
 fn password_key(password: &str, salt: &[u8; SALT_LEN], params: Argon2Params) -> Result<SecretKey> {
     let hash = password::derive(password.as_bytes(), salt, params)?;
-    kdf::derive_key(hash.expose(), b"", LABEL_PASSWORD_KEY, &[])
+    Ok(kdf::derive_key(
+        hash.expose(),
+        b"",
+        LABEL_PASSWORD_KEY,
+        &[],
+    )?)
 }
 
 /// A fresh salt and the master key sealed under `password`.
@@ -418,11 +423,20 @@ fn wrap_under_password(
 }
 
 fn payload_key(master: &SecretKey) -> Result<SecretKey> {
-    kdf::derive_key(master.expose(), b"", LABEL_PAYLOAD_KEY, &[])
+    Ok(kdf::derive_key(
+        master.expose(),
+        b"",
+        LABEL_PAYLOAD_KEY,
+        &[],
+    )?)
 }
 
 fn seal_payload(master: &SecretKey, payload: &[u8], by_recovery: &SealedBox) -> Result<SealedBox> {
-    SealedBox::seal(&payload_key(master)?, payload, &payload_ad(by_recovery))
+    Ok(SealedBox::seal(
+        &payload_key(master)?,
+        payload,
+        &payload_ad(by_recovery),
+    )?)
 }
 
 fn open_payload(

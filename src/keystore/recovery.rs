@@ -89,7 +89,12 @@ impl RecoveryPhrase {
 
     /// The key that wraps the master key.
     pub(super) fn wrapping_key(&self) -> Result<SecretKey> {
-        kdf::derive_key(self.entropy.expose(), b"", LABEL_RECOVERY_KEY, &[])
+        Ok(kdf::derive_key(
+            self.entropy.expose(),
+            b"",
+            LABEL_RECOVERY_KEY,
+            &[],
+        )?)
     }
 }
 

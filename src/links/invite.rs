@@ -278,11 +278,11 @@ impl Collection {
 /// Refuses a link that cannot be used at `now` with the error a user can act
 /// on: revoked (or lapsed: its creator no longer may grant it), expired, or
 /// used up. The log's own rule ([`LogState::link_refusal`]) decides, and
-/// [`crate::Violation::into_caller_error`] names the error.
+/// [`Error::from_own_request`] names the error.
 pub(crate) fn check_usable(state: &LogState, rec: &LinkRecord, now: u64) -> Result<()> {
     match state.link_refusal(rec, now, &|_| true) {
         None => Ok(()),
-        Some(refusal) => Err(refusal.into_caller_error()),
+        Some(refusal) => Err(Error::from_own_request(refusal)),
     }
 }
 

@@ -197,7 +197,12 @@ pub(crate) fn password_key(
     password: &str,
     budget: &Argon2Budget,
 ) -> Result<SecretKey> {
-    password::derive_within(password.as_bytes(), &lock.salt, lock.params, budget)
+    Ok(password::derive_within(
+        password.as_bytes(),
+        &lock.salt,
+        lock.params,
+        budget,
+    )?)
 }
 
 /// A fresh password lock with the given parameters.

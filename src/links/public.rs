@@ -294,10 +294,10 @@ impl PublicView {
     }
 
     /// Maps a failure to open the link's key material to the error a reader can act on.
-    fn locked(&self, e: Error) -> Error {
+    fn locked(&self, e: crate::crypto::Error) -> Error {
         match e {
-            Error::DecryptionFailed if self.has_password => Error::WrongPassword,
-            other => other,
+            crate::crypto::Error::DecryptionFailed if self.has_password => Error::WrongPassword,
+            other => other.into(),
         }
     }
 

@@ -5,10 +5,9 @@
 use crate::crypto::aead::SealedBox;
 use crate::crypto::password::{Argon2Params, SALT_LEN};
 use crate::crypto::wrap::WrappedSecret;
-use crate::error::DecodeError;
 use crate::log::op::LinkId;
 use crate::log::rules::Role;
-use crate::wire::{Reader, Writer};
+use crate::wire::{DecodeError, Reader, Writer};
 
 /// What a public link shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

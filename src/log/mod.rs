@@ -3,6 +3,7 @@
 //! key: a server can verify appends with this module alone.
 
 pub mod authority;
+mod error;
 pub mod link;
 pub mod op;
 pub mod rules;
@@ -11,6 +12,7 @@ pub mod state;
 mod verify;
 
 pub use authority::{Request, Standing};
+pub use error::{SignError, VerifyError};
 pub use op::{
     Body, CollectionId, Grant, ItemHeader, ItemId, ItemKind, LinkId, OpHash, Operation, Rotation,
 };

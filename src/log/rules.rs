@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use crate::error::{DecodeError, Error};
+use crate::wire::DecodeError;
 
 /// A member's role, lowest to highest. The order is the order of rights: each
 /// role may do everything the roles below it may.
@@ -332,118 +332,5 @@ pub enum Violation {
 }
 
 /// Why [`Violation::BadParent`] refuses a parent that is not in the collection
-/// (a caller naming it gets [`Error::NotFound`]).
+/// (a caller naming it gets [`crate::Error::NotFound`]).
 pub(crate) const NO_SUCH_FOLDER: &str = "no such folder";
-
-impl Violation {
-    /// The error a caller gets when the rules refuse their own request with
-    /// this violation, found before anything is signed or sent
-    /// ([`crate::log::LogState::check_draft`]); the message is the
-    /// violation's text. The one mapping from the rules to what a caller can
-    /// act on:
-    ///
-    /// - [`Error::NotFound`]: what the request names is not there (a member,
-    ///   an invitation, an item or its parent folder, a link);
-    /// - [`Error::NotAllowed`]: the caller's standing or role does not allow
-    ///   it (not a member, not accepted, waiting for approval, role too low,
-    ///   managing someone not below them, the owner leaving), or a link that
-    ///   can no longer grant (used up, lapsed);
-    /// - [`Error::LinkRevoked`] and [`Error::LinkExpired`]: the link the
-    ///   request uses;
-    /// - [`Error::InvalidArgument`]: everything else, a request that does not
-    ///   fit the state (a role out of range, an item in or out of the trash,
-    ///   a version or epoch the library should have picked).
-    ///
-    /// Never [`Error::InvalidOperation`]: that is for operations of a log
-    /// served to the client, which someone else signed.
-    pub fn into_caller_error(self) -> Error {
-        use Violation as V;
-        let text = self.to_string();
-        match self {
-            V::NoSuchMember(_)
-            | V::NoSuchInvitation(_)
-            | V::NoSuchItem
-            | V::ItemPurged
-            | V::NoSuchLink => Error::NotFound(text),
-            V::BadParent(why) if why == NO_SUCH_FOLDER => Error::NotFound(text),
-            V::NotAMember { .. }
-            | V::NotAccepted { .. }
-            | V::AwaitsApproval(_)
-            | V::RoleTooLow { .. }
-            | V::NotBelowOwnRole { .. }
-            | V::OwnerCannotLeave
-            | V::LinkUsedUp
-            | V::LinkLapsed(_) => Error::NotAllowed(text),
-            V::LinkRevoked => Error::LinkRevoked,
-            V::LinkExpired { expired_at, .. } => Error::LinkExpired { expired_at },
-            V::Malformed(_)
-            | V::WrongCollection
-            | V::WrongSequence { .. }
-            | V::BrokenChain
-            | V::TimeWentBackwards { .. }
-            | V::BadSignature { .. }
-            | V::Genesis
-            | V::OwnerOnlyByTransfer
-            | V::AlreadyMember(_)
-            | V::AlreadyAccepted(_)
-            | V::WrongEpoch { .. }
-            | V::RotationRequired
-            | V::RotationRecipients(_)
-            | V::EmptyList(_)
-            | V::NamedTwice(_)
-            | V::ItemExists
-            | V::WrongVersion { .. }
-            | V::ItemShape(_)
-            | V::BadParent(_)
-            | V::TrashState(_)
-            | V::FolderNotEmpty
-            | V::WrongLinkRole { .. }
-            | V::BadJoinProof
-            | V::LinkTerms(_)
-            | V::NotAwaitingApproval(_)
-            | V::Limit(_) => Error::InvalidArgument(text),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_callers_refusal_keeps_the_rules_text_and_never_reads_as_a_served_log() {
-        let cases = [
-            (Violation::NoSuchMember("zed".into()), "not_found"),
-            (Violation::NoSuchItem, "not_found"),
-            (Violation::BadParent(NO_SUCH_FOLDER), "not_found"),
-            (Violation::BadParent("not a folder"), "invalid_argument"),
-            (Violation::OwnerOnlyByTransfer, "invalid_argument"),
-            (
-                Violation::RoleTooLow {
-                    author: "bob".into(),
-                    role: Role::Viewer,
-                    action: Action::AddItem,
-                },
-                "not_allowed",
-            ),
-            (
-                Violation::NotBelowOwnRole {
-                    author: "ad".into(),
-                    role: Role::Admin,
-                    target: "zed".into(),
-                    target_role: Role::Admin,
-                },
-                "not_allowed",
-            ),
-            (Violation::LinkRevoked, "link_revoked"),
-        ];
-        for (rule, code) in cases {
-            let text = rule.to_string();
-            let error = rule.into_caller_error();
-            assert_eq!(error.code(), code, "{text}");
-            if !matches!(error, Error::LinkRevoked) {
-                assert!(error.to_string().ends_with(&text), "{error} / {text}");
-            }
-        }
-    }
-}

@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::crypto::aead::SealedBox;
 use crate::crypto::wrap::WrappedSecret;
-use crate::error::DecodeError;
 use crate::identity::MAX_HANDLE_LEN;
 use crate::log::link::LinkTerms;
 use crate::log::op::{
@@ -18,7 +17,7 @@ use crate::log::state::{
     Epoch, Event, EventKind, FolderTree, GROWTH_HEADROOM, Invitation, ItemRecord, ItemVersion,
     LinkRecord, LogState, MAX_ITEMS, Member,
 };
-use crate::wire::{Reader, Writer};
+use crate::wire::{DecodeError, Reader, Writer};
 
 /// The most operations a checkpoint may summarize.
 const MAX_OPS: usize = u32::MAX as usize;

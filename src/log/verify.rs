@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use crate::crypto::sign::{BatchItem, VerifyingKey, verify_batch};
-use crate::error::{Error, Result};
 use crate::identity::Identity;
+use crate::log::error::VerifyError;
 use crate::log::op::{Body, OP_DOMAIN, Operation};
 use crate::log::rules::Violation;
 use crate::log::state::LogState;
@@ -16,8 +16,8 @@ const BATCH_THRESHOLD: usize = 16;
 
 /// The error for `op`, served at position `at` of the log (which is what the
 /// error names: a replayed or misplaced operation carries another number).
-fn refused(at: u64, op: &Operation, violation: Violation) -> Error {
-    Error::InvalidOperation {
+fn refused(at: u64, op: &Operation, violation: Violation) -> VerifyError {
+    VerifyError::InvalidOperation {
         seq: at,
         op: op.body.name(),
         violation,
@@ -37,7 +37,7 @@ pub struct ListingChange {
 
 /// How far ahead of the verifier's clock an operation's claimed time may be,
 /// in seconds. An operation further ahead is not yet valid: it is held (see
-/// [`Error::NotYetValid`]), never refused, and a verifying server refuses to
+/// [`VerifyError::NotYetValid`]), never refused, and a verifying server refuses to
 /// store it. So one member can push the others' clocks ahead by at most this.
 pub const MAX_CLOCK_SKEW: u64 = 300;
 
@@ -46,9 +46,13 @@ impl LogState {
     /// passes, with `now` the verifier's clock (seconds since the Unix epoch).
     /// Stops at the first that fails: the state then holds the verified prefix
     /// and the error names the operation and the rule it broke, or says it is
-    /// not yet valid ([`Error::NotYetValid`]: claimed more than
+    /// not yet valid ([`VerifyError::NotYetValid`]: claimed more than
     /// [`MAX_CLOCK_SKEW`] ahead of `now`).
-    pub fn extend_from_bytes<B: AsRef<[u8]>>(&mut self, ops: &[B], now: u64) -> Result<()> {
+    pub fn extend_from_bytes<B: AsRef<[u8]>>(
+        &mut self,
+        ops: &[B],
+        now: u64,
+    ) -> Result<(), VerifyError> {
         self.extend_from_bytes_observing(ops, now, &mut |_, _, _| {})
     }
 
@@ -60,14 +64,14 @@ impl LogState {
         ops: &[B],
         now: u64,
         introduced: &mut dyn FnMut(u64, &str, &Identity),
-    ) -> Result<()> {
+    ) -> Result<(), VerifyError> {
         let mut decoded = Vec::with_capacity(ops.len());
         let mut failure = None;
         for (i, bytes) in ops.iter().enumerate() {
             match Operation::from_bytes(bytes.as_ref()) {
                 Ok(op) => decoded.push(op),
                 Err(e) => {
-                    failure = Some(Error::InvalidOperation {
+                    failure = Some(VerifyError::InvalidOperation {
                         seq: self.len() + i as u64,
                         op: "unreadable operation",
                         violation: Violation::Malformed(e),
@@ -84,7 +88,7 @@ impl LogState {
     /// the first that fails, keeping the verified prefix. An [`Operation`]
     /// cannot be changed once decoded or signed, so the rules always run on
     /// the bytes its signature covers.
-    pub fn extend(&mut self, ops: &[Operation], now: u64) -> Result<()> {
+    pub fn extend(&mut self, ops: &[Operation], now: u64) -> Result<(), VerifyError> {
         self.extend_observing(ops, now, &mut |_, _, _| {})
     }
 
@@ -93,7 +97,7 @@ impl LogState {
     /// than [`MAX_CLOCK_SKEW`] ahead is refused rather than held, and a join
     /// through a link that expired by `now` is refused whatever time it
     /// claims (so no join can be backdated past its link's expiry).
-    pub fn verify_append(&mut self, bytes: &[u8], now: u64) -> Result<()> {
+    pub fn verify_append(&mut self, bytes: &[u8], now: u64) -> Result<(), VerifyError> {
         let op = self.decode_append(bytes)?;
         self.verify_append_op(&op, now)
     }
@@ -105,7 +109,11 @@ impl LogState {
     /// every one in [`ListingChange::dropped`]. Costs a few lookups, and for
     /// an unshare one per handle that appeared. A refused operation changes
     /// nothing and reports no change.
-    pub fn verify_append_listing(&mut self, bytes: &[u8], now: u64) -> Result<ListingChange> {
+    pub fn verify_append_listing(
+        &mut self,
+        bytes: &[u8],
+        now: u64,
+    ) -> Result<ListingChange, VerifyError> {
         let op = self.decode_append(bytes)?;
         let candidates = self.appearance_candidates(&op);
         let before: Vec<bool> = candidates.iter().map(|h| self.appears(h)).collect();
@@ -121,15 +129,15 @@ impl LogState {
         Ok(change)
     }
 
-    fn decode_append(&self, bytes: &[u8]) -> Result<Operation> {
-        Operation::from_bytes(bytes).map_err(|e| Error::InvalidOperation {
+    fn decode_append(&self, bytes: &[u8]) -> Result<Operation, VerifyError> {
+        Operation::from_bytes(bytes).map_err(|e| VerifyError::InvalidOperation {
             seq: self.len(),
             op: "unreadable operation",
             violation: Violation::Malformed(e),
         })
     }
 
-    fn verify_append_op(&mut self, op: &Operation, now: u64) -> Result<()> {
+    fn verify_append_op(&mut self, op: &Operation, now: u64) -> Result<(), VerifyError> {
         if let Body::Join { link, .. } = op.body()
             && let Some(rec) = self.links.get(link)
             && now > rec.terms.expires_at
@@ -153,7 +161,7 @@ impl LogState {
         ops: &[Operation],
         now: u64,
         introduced: &mut dyn FnMut(u64, &str, &Identity),
-    ) -> Result<()> {
+    ) -> Result<(), VerifyError> {
         if ops.len() <= BATCH_THRESHOLD {
             for op in ops {
                 let key = self.signer_of(op).ok_or_else(|| self.not_member(op))?;
@@ -193,7 +201,7 @@ impl LogState {
         Ok(())
     }
 
-    fn not_member(&self, op: &Operation) -> Error {
+    fn not_member(&self, op: &Operation) -> VerifyError {
         let violation = if matches!(op.body, Body::Create { .. }) || self.is_empty() {
             Violation::Genesis
         } else {
@@ -209,9 +217,9 @@ impl LogState {
         op: &Operation,
         now: u64,
         introduced: &mut dyn FnMut(u64, &str, &Identity),
-    ) -> Result<()> {
+    ) -> Result<(), VerifyError> {
         if op.time > now.saturating_add(MAX_CLOCK_SKEW) {
-            return Err(Error::NotYetValid {
+            return Err(VerifyError::NotYetValid {
                 seq: self.len(),
                 claimed: op.time,
                 now,
@@ -290,7 +298,7 @@ impl LogState {
     }
 }
 
-fn bad_signature(at: u64, op: &Operation) -> Error {
+fn bad_signature(at: u64, op: &Operation) -> VerifyError {
     refused(
         at,
         op,

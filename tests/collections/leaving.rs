@@ -451,7 +451,7 @@ fn ownership_cannot_go_to_a_member_who_holds_no_key() {
         .extend_from_bytes(&server.log(&id), u64::MAX)
         .unwrap_err();
     assert!(
-        matches!(&err, Error::InvalidOperation { violation, .. } if *violation == awaits),
+        matches!(&err, sealshare::internal::log::VerifyError::InvalidOperation { violation, .. } if *violation == awaits),
         "{err:?}"
     );
     // The server stops lying; everyone carries on from the verified prefix.

@@ -267,7 +267,7 @@ pub fn assert_lists_nothing(client: &mut Client) {
 /// How the library refused a caller's own request: the caller-facing error's
 /// stable code and its message. Equal to a [`Violation`] when the rules refused
 /// the request with exactly that violation, as
-/// [`Violation::into_caller_error`] maps it.
+/// [`Error::from_own_request`] maps it.
 pub struct Refused {
     pub code: &'static str,
     pub message: String,
@@ -281,7 +281,7 @@ impl std::fmt::Debug for Refused {
 
 impl PartialEq<Violation> for Refused {
     fn eq(&self, rule: &Violation) -> bool {
-        let expected = rule.clone().into_caller_error();
+        let expected = Error::from_own_request(rule.clone());
         self.code == expected.code() && self.message == expected.to_string()
     }
 }

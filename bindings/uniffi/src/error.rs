@@ -129,7 +129,8 @@ pub enum SealshareError {
         /// What happened.
         detail: String,
     },
-    /// Anything else (the operating system's random generator, I/O).
+    /// Anything else (the operating system's random generator, I/O, a bug in
+    /// the library).
     #[error("{detail}")]
     Internal {
         /// What happened.
@@ -192,6 +193,7 @@ impl From<sealshare::Error> for SealshareError {
                 Self::InvalidArgument { detail: message }
             }
             E::Remote(_) => Self::Server { detail: message },
+            E::Bug(_) => Self::Internal { detail: message },
             _ => Self::Internal { detail: message },
         }
     }
@@ -217,6 +219,12 @@ pub(crate) fn own_request(e: sealshare::Error, state: &LogState, me: &str) -> Se
 
 impl From<sealshare::DecodeError> for SealshareError {
     fn from(e: sealshare::DecodeError) -> Self {
+        sealshare::Error::from(e).into()
+    }
+}
+
+impl From<sealshare::CryptoError> for SealshareError {
+    fn from(e: sealshare::CryptoError) -> Self {
         sealshare::Error::from(e).into()
     }
 }

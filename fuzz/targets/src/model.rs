@@ -40,8 +40,10 @@ use sealshare::internal::crypto::sign::VerifyingKey;
 use sealshare::internal::crypto::x25519::is_low_order;
 use sealshare::internal::log::link::{LinkKeys, LinkKind, LinkTerms, PublicScope};
 use sealshare::internal::log::op::{JOIN_PROOF_DOMAIN, join_proof_message};
-use sealshare::internal::log::{Action, Body, ItemHeader, LinkId, Request, Rotation, Standing};
-use sealshare::{Error, ItemId, ItemKind, LogState, Operation, Role, Violation};
+use sealshare::internal::log::{
+    Action, Body, ItemHeader, LinkId, Request, Rotation, Standing, VerifyError,
+};
+use sealshare::{ItemId, ItemKind, LogState, Operation, Role, Violation};
 
 use crate::actors::{self, Script};
 
@@ -853,7 +855,7 @@ pub fn check(script: &Script) -> Result<Run, String> {
                 matches!(drafted, Err(Violation::TimeWentBackwards { .. }))
             }
             Ok(()) => drafted.is_ok(),
-            Err(Error::InvalidOperation { violation, .. }) => match violation {
+            Err(VerifyError::InvalidOperation { violation, .. }) => match violation {
                 Violation::BadSignature { .. }
                 | Violation::WrongSequence { .. }
                 | Violation::BrokenChain
@@ -877,10 +879,10 @@ pub fn check(script: &Script) -> Result<Run, String> {
         }
         let agree = match (&real, &judgement.verdict) {
             (Ok(()), Ok(())) => true,
-            (Err(Error::InvalidOperation { violation, .. }), Err(Refusal::Table(v))) => {
+            (Err(VerifyError::InvalidOperation { violation, .. }), Err(Refusal::Table(v))) => {
                 violation == v
             }
-            (Err(Error::InvalidOperation { violation, .. }), Err(Refusal::TimeWentBack)) => {
+            (Err(VerifyError::InvalidOperation { violation, .. }), Err(Refusal::TimeWentBack)) => {
                 matches!(violation, Violation::TimeWentBackwards { .. })
             }
             (Err(_), Err(Refusal::Rule(_))) => true,

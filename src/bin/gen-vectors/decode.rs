@@ -59,7 +59,7 @@ fn malformed(d: &str) -> Value {
 fn card_refusals(p: &People, add: &mut Add<'_>) -> sealshare::Result<()> {
     let card_err = |bytes: &[u8]| match Identity::from_bytes(bytes) {
         Ok(_) => invalid("card accepted"),
-        Err(e) => e,
+        Err(e) => e.into(),
     };
     let weak = json!({ "error": "weak_key" });
     let bad_sig = json!({ "error": "bad_signature" });
@@ -214,7 +214,7 @@ fn stream_refusals(content: &Value, add: &mut Add<'_>) -> sealshare::Result<()> 
     };
     let open_err = |bytes: &[u8]| match stream::open(&key, bytes, &digest) {
         Ok(_) => invalid("stream accepted"),
-        Err(e) => e,
+        Err(e) => e.into(),
     };
     let mut bad = stream_bytes.clone();
     if let Some(size) = bad.get_mut(2..6) {

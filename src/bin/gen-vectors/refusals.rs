@@ -91,7 +91,7 @@ impl Refusals<'_> {
         let mut state = self.state_at(prefix)?;
         let got = match state.extend_from_bytes(&[&bytes], now) {
             Ok(()) => return Err(invalid(format!("refusal {what:?} was accepted"))),
-            Err(e) => kind_of(&e),
+            Err(e) => kind_of(&e.into()),
         };
         if got != expect || state.len() != prefix {
             return Err(invalid(format!(

@@ -10,7 +10,8 @@ use super::writer::{BATCH_BYTES, write_pieces};
 use super::{
     ContentDigest, ContentKey, HEADER_LEN, StreamKeys, TAG_LEN, WHAT, body_layout, hasher,
 };
-use crate::error::{DecodeError, Error, Result};
+use crate::crypto::{Error, Result};
+use crate::wire::DecodeError;
 
 /// A batch of sealed chunks, read and hashed, not yet opened.
 struct Sealed {

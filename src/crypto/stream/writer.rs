@@ -10,7 +10,7 @@ use super::{
     too_long,
 };
 use crate::crypto::random;
-use crate::error::{Error, Result};
+use crate::crypto::{Error, Result};
 
 /// About how many plaintext bytes are sealed together (at least two chunks).
 pub(super) const BATCH_BYTES: usize = 2 << 20;
@@ -136,10 +136,11 @@ impl<W: Write + Send> ContentWriter<W> {
         );
         next.slots.resize(self.current.slots.len(), 0);
         let (sealing, carry) = self.current.slots.split_at_mut(n * slot);
-        let carried = carry.get(..cs).ok_or_else(|| into_io(too_long()))?;
+        let short = || into_io(Error::Bug("a full batch does not end with a whole chunk"));
+        let carried = carry.get(..cs).ok_or_else(short)?;
         next.slots
             .get_mut(..cs)
-            .ok_or_else(|| into_io(too_long()))?
+            .ok_or_else(short)?
             .copy_from_slice(carried);
         next.filled = cs;
         let keys = &self.keys;
@@ -230,7 +231,9 @@ impl<W: Write + Send> ContentWriter<W> {
         self.current
             .slots
             .get_mut(..total)
-            .ok_or_else(too_long)?
+            .ok_or(Error::Bug(
+                "the last batch is shorter than its sealed chunks",
+            ))?
             .par_chunks_mut(slot)
             .enumerate()
             .try_for_each(|(i, s)| keys.seal_chunk_in_place(first + i, i + 1 == chunks, s))?;
@@ -333,6 +336,7 @@ pub(super) fn into_io(e: Error) -> io::Error {
     match e {
         Error::Io(e) => e,
         Error::InvalidArgument(_) => io::Error::new(io::ErrorKind::InvalidInput, e),
+        Error::Bug(_) => io::Error::other(e),
         other => io::Error::new(io::ErrorKind::InvalidData, other),
     }
 }

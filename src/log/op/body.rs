@@ -1,71 +1,17 @@
-//! What an operation does: the body kinds, the item header, the rotation and the
-//! grant, with their canonical encoding (SPEC.md §Operation).
+//! What an operation does: the body kinds and the grant, with their canonical
+//! encoding (SPEC.md §Operation). The item header and the rotation a body
+//! carries are in `item.rs` and `rotation.rs`.
 
+use crate::crypto::Error as CryptoError;
 use crate::crypto::aead::SealedBox;
 use crate::crypto::sign::Signature;
-use crate::crypto::stream::ContentDigest;
 use crate::crypto::wrap::WrappedSecret;
-use crate::error::{DecodeError, Error};
 use crate::identity::{Identity, MAX_CARD_LEN, MAX_HANDLE_LEN};
 use crate::log::link::LinkTerms;
 use crate::log::rules::Role;
-use crate::wire::{Reader, Writer};
+use crate::wire::{DecodeError, Reader, Writer};
 
-use super::{ItemId, LinkId, MAX_LINKS, MAX_MEMBERS};
-
-/// Whether an item is a folder or a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ItemKind {
-    /// A folder (a sub-notebook): holds other items, has no content.
-    Folder = 0,
-    /// A file or note: has content.
-    File = 1,
-}
-
-/// The signed public header of one version of an item. The author's signature on
-/// the operation carrying it binds every field, with the collection.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ItemHeader {
-    /// The item.
-    pub item: ItemId,
-    /// The version, from 1.
-    pub version: u32,
-    /// Folder or file.
-    pub kind: ItemKind,
-    /// The parent folder, or `None` at the top of the collection.
-    pub parent: Option<ItemId>,
-    /// The epoch whose key wraps this version's item key.
-    pub epoch: u64,
-    /// The item key, sealed under the epoch key.
-    pub wrapped_key: SealedBox,
-    /// The encrypted metadata (name, media type, size, times).
-    pub metadata: SealedBox,
-    /// The content's digest (files only).
-    pub content: Option<ContentDigest>,
-}
-
-/// The most earlier epoch keys one rotation may carry.
-pub const MAX_PREVIOUS_KEYS: usize = 65_536;
-
-/// A fresh epoch: its key committed, wrapped to each remaining member, and
-/// earlier epoch keys sealed under it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Rotation {
-    /// The new epoch number (the current one plus one).
-    pub epoch: u64,
-    /// The commitment to the new epoch key.
-    pub commitment: [u8; 32],
-    /// Earlier epoch keys sealed under the new one, by epoch, strictly
-    /// ascending and all below `epoch`. An ordinary rotation carries exactly
-    /// the previous epoch's key; a recovery (see [`Rotation::is_recovery`])
-    /// carries every earlier key its signer holds and passes over the ones it
-    /// cannot recover.
-    pub previous_keys: Vec<(u64, SealedBox)>,
-    /// The new key wrapped to each remaining member, by handle.
-    pub wraps: Vec<(String, WrappedSecret)>,
-    /// The new key wrapped to each live link that carries an epoch key.
-    pub links: Vec<(LinkId, WrappedSecret)>,
-}
+use super::{ItemHeader, ItemId, LinkId, MAX_LINKS, MAX_MEMBERS, Rotation};
 
 /// One member added by a share: their card, role, and the current epoch key
 /// wrapped to them.
@@ -484,7 +430,7 @@ pub(crate) fn read_card(r: &mut Reader<'_>) -> Result<Identity, DecodeError> {
     let bytes = r.bytes("identity card", MAX_CARD_LEN)?;
     // A card that does not verify is malformed here: it can never be a member.
     Identity::from_bytes(bytes).map_err(|e| match e {
-        Error::WeakKey(why) => DecodeError::invalid("identity card key", why),
+        CryptoError::WeakKey(why) => DecodeError::invalid("identity card key", why),
         _ => DecodeError::invalid("identity card", "not a valid self-signed card"),
     })
 }
@@ -493,134 +439,4 @@ pub(crate) fn read_handle(r: &mut Reader<'_>) -> Result<String, DecodeError> {
     let h = r.str("handle", MAX_HANDLE_LEN)?;
     crate::identity::check_handle(h)?;
     Ok(h.to_owned())
-}
-
-impl Rotation {
-    /// Whether this rotation passes over an epoch: it carries something other
-    /// than exactly the previous epoch's key. Only an Owner or Admin may sign
-    /// one (the authority table's `RecoverKey`).
-    pub fn is_recovery(&self) -> bool {
-        !matches!(self.previous_keys.as_slice(), [(e, _)] if e.saturating_add(1) == self.epoch)
-    }
-
-    fn write(&self, w: &mut Writer) {
-        w.u64(self.epoch).fixed(&self.commitment);
-        w.u32(self.previous_keys.len() as u32);
-        for (epoch, sealed) in &self.previous_keys {
-            w.u64(*epoch);
-            sealed.write(w);
-        }
-        w.u32(self.wraps.len() as u32);
-        for (handle, wrap) in &self.wraps {
-            w.str(handle);
-            wrap.write(w);
-        }
-        w.u32(self.links.len() as u32);
-        for (link, wrap) in &self.links {
-            w.fixed(&link.0);
-            wrap.write(w);
-        }
-    }
-
-    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let epoch = r.u64()?;
-        let commitment = r.array()?;
-        let n = r.count("rotation previous keys", MAX_PREVIOUS_KEYS, 8 + 4)?;
-        let mut previous_keys: Vec<(u64, SealedBox)> = Vec::with_capacity(n);
-        for _ in 0..n {
-            let older = r.u64()?;
-            let ascending = previous_keys.last().is_none_or(|(e, _)| *e < older);
-            if older >= epoch || !ascending {
-                return Err(DecodeError::invalid(
-                    "rotation previous keys",
-                    "epochs must be strictly ascending and below the new epoch",
-                ));
-            }
-            previous_keys.push((older, SealedBox::read(r)?));
-        }
-        if previous_keys.is_empty() {
-            return Err(DecodeError::invalid(
-                "rotation previous keys",
-                "a rotation carries at least one earlier key",
-            ));
-        }
-        let n = r.count("rotation wraps", MAX_MEMBERS, 4 + 1 + 36)?;
-        let mut wraps = Vec::with_capacity(n);
-        for _ in 0..n {
-            wraps.push((read_handle(r)?, WrappedSecret::read(r)?));
-        }
-        let n = r.count("rotation links", MAX_LINKS, 16 + 32 + 4)?;
-        let mut links = Vec::with_capacity(n);
-        for _ in 0..n {
-            links.push((LinkId(r.array()?), WrappedSecret::read(r)?));
-        }
-        Ok(Self {
-            epoch,
-            commitment,
-            previous_keys,
-            wraps,
-            links,
-        })
-    }
-}
-
-impl ItemHeader {
-    pub(crate) fn write(&self, w: &mut Writer) {
-        w.fixed(&self.item.0).u32(self.version).u8(self.kind as u8);
-        match &self.parent {
-            None => w.u8(0),
-            Some(p) => w.u8(1).fixed(&p.0),
-        };
-        w.u64(self.epoch);
-        self.wrapped_key.write(w);
-        self.metadata.write(w);
-        match &self.content {
-            None => {
-                w.u8(0);
-            }
-            Some(d) => {
-                w.u8(1)
-                    .fixed(&d.ciphertext_hash)
-                    .fixed(&d.key_commitment)
-                    .u64(d.ciphertext_len);
-            }
-        }
-    }
-
-    pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let item = ItemId(r.array()?);
-        let version = r.u32()?;
-        let kind = match r.u8()? {
-            0 => ItemKind::Folder,
-            1 => ItemKind::File,
-            _ => return Err(DecodeError::invalid("item kind", "unknown")),
-        };
-        let parent = match r.u8()? {
-            0 => None,
-            1 => Some(ItemId(r.array()?)),
-            _ => return Err(DecodeError::invalid("item parent", "bad flag")),
-        };
-        let epoch = r.u64()?;
-        let wrapped_key = SealedBox::read(r)?;
-        let metadata = SealedBox::read(r)?;
-        let content = match r.u8()? {
-            0 => None,
-            1 => Some(ContentDigest {
-                ciphertext_hash: r.array()?,
-                key_commitment: r.array()?,
-                ciphertext_len: r.u64()?,
-            }),
-            _ => return Err(DecodeError::invalid("item content", "bad flag")),
-        };
-        Ok(Self {
-            item,
-            version,
-            kind,
-            parent,
-            epoch,
-            wrapped_key,
-            metadata,
-            content,
-        })
-    }
 }

@@ -4,15 +4,19 @@
 use std::fmt;
 
 use crate::crypto::sign::{Domain, Signature, SigningKey, VerifyingKey};
-use crate::error::{DecodeError, Result};
 use crate::identity::Identity;
+use crate::log::error::SignError;
 use crate::log::rules::Role;
-use crate::wire::{self, Kind, Reader, Writer};
+use crate::wire::{self, DecodeError, Kind, Reader, Writer};
 
 mod body;
+mod item;
+mod rotation;
 
-pub use body::{Body, Grant, ItemHeader, ItemKind, MAX_PREVIOUS_KEYS, Rotation};
+pub use body::{Body, Grant};
 pub(crate) use body::{read_card, read_handle};
+pub use item::{ItemHeader, ItemKind};
+pub use rotation::{MAX_PREVIOUS_KEYS, Rotation};
 
 /// The signature domain of operations.
 pub const OP_DOMAIN: Domain = Domain::Operation;
@@ -35,7 +39,7 @@ macro_rules! id_text {
     ($t:ty, $what:literal) => {
         impl $t {
             /// A fresh random id.
-            pub fn random() -> Result<Self> {
+            pub fn random() -> Result<Self, crate::crypto::Error> {
                 Ok(Self(crate::crypto::random::array()?))
             }
             /// The id's bytes.
@@ -134,7 +138,8 @@ pub struct Operation {
 }
 
 impl Operation {
-    /// Builds and signs an operation. Fails only if the author handle is invalid.
+    /// Builds and signs an operation. Fails only if the author handle is
+    /// invalid or the operation is too long to encode ([`SignError`]).
     pub fn sign(
         signer: &SigningKey,
         collection: CollectionId,
@@ -143,7 +148,7 @@ impl Operation {
         author: &str,
         time: u64,
         body: Body,
-    ) -> Result<Self> {
+    ) -> Result<Self, SignError> {
         crate::identity::check_handle(author)?;
         let mut w = Writer::new(Kind::Operation);
         w.fixed(&collection.0)
@@ -156,9 +161,10 @@ impl Operation {
         w.fixed(&signature.to_bytes());
         let encoded = w.finish();
         if encoded.len() > MAX_OP_LEN {
-            return Err(crate::Error::InvalidArgument(format!(
-                "an operation is at most {MAX_OP_LEN} bytes"
-            )));
+            return Err(SignError::TooLong {
+                len: encoded.len(),
+                max: MAX_OP_LEN,
+            });
         }
         let hash = hash_op(&encoded);
         Ok(Self {
@@ -258,8 +264,33 @@ impl Operation {
     }
 
     /// Checks the signature under `key`.
-    pub fn verify_signature(&self, key: &VerifyingKey) -> Result<()> {
+    pub fn verify_signature(&self, key: &VerifyingKey) -> Result<(), crate::crypto::Error> {
         key.verify(OP_DOMAIN, self.signed_bytes(), &self.signature)
+    }
+}
+
+impl crate::account::Account {
+    /// Signs an operation of a collection's log as this account (the author is
+    /// the account's handle), with [`Operation::sign`]. Whether honest clients
+    /// accept it is for the log to decide; see [`crate::log::LogState`].
+    /// Defined here, with operations, so that accounts need nothing of the log.
+    pub fn sign_operation(
+        &self,
+        collection: CollectionId,
+        seq: u64,
+        prev: OpHash,
+        time: u64,
+        body: Body,
+    ) -> Result<Operation, SignError> {
+        Operation::sign(
+            self.signing_key(),
+            collection,
+            seq,
+            prev,
+            self.handle(),
+            time,
+            body,
+        )
     }
 }
 

@@ -1,0 +1,210 @@
+use super::*;
+use aead_stream::StreamPrimitive;
+use std::io::{Read, Write};
+
+fn key() -> ContentKey {
+    ContentKey::from_bytes([7; 32])
+}
+
+#[test]
+fn layout_is_canonical() {
+    let cs = 4096usize;
+    for len in [0usize, 1, cs - 1, cs, cs + 1, 2 * cs, 3 * cs + 5] {
+        let n = len.div_ceil(cs).max(1);
+        let body = (len + n * TAG_LEN) as u64;
+        let last = len - (n - 1) * cs;
+        assert_eq!(
+            body_layout(body, cs),
+            Some((n as u64, last as u64)),
+            "len {len}"
+        );
+    }
+    for body in [
+        0u64,
+        1,
+        15,
+        (cs + TAG_LEN + TAG_LEN) as u64,
+        (cs + TAG_LEN + 3) as u64,
+    ] {
+        assert_eq!(body_layout(body, cs), None, "body {body}");
+    }
+}
+
+#[test]
+fn nonce_matches_aead_stream() {
+    let keys = StreamKeys::new(&key(), MIN_CHUNK_SIZE, &[1; 16]).unwrap();
+    for (position, last) in [
+        (0, false),
+        (1, true),
+        (0x0102_0304, false),
+        (u32::MAX - 1, true),
+    ] {
+        let mut ours = vec![0u8; 10 + TAG_LEN];
+        keys.seal_chunk(position as usize, last, b"0123456789", &mut ours)
+            .unwrap();
+        let mut theirs = b"0123456789".to_vec();
+        keys.stream()
+            .encrypt_in_place(position, last, &keys.header, &mut theirs)
+            .unwrap();
+        assert_eq!(ours, theirs);
+    }
+}
+
+#[test]
+fn sequential_parallel_and_writer_agree() {
+    let data: Vec<u8> = (0..5 * 4096 + 17).map(|i| (i % 251) as u8).collect();
+    for len in [0, 1, 4096, 4097, data.len()] {
+        let plain = &data[..len];
+        let a = seal_with_salt(&key(), plain, 4096, [3; 16], false).unwrap();
+        let b = seal_with_salt(&key(), plain, 4096, [3; 16], true).unwrap();
+        assert_eq!(a, b);
+        let mut w = ContentWriter::with_salt(&key(), Vec::new(), 4096, [3; 16]).unwrap();
+        w.write_all(plain).unwrap();
+        let (ct, digest) = w.finish().unwrap();
+        assert_eq!(ct, a.ciphertext);
+        assert_eq!(digest, a.digest);
+        assert_eq!(open(&key(), &a.ciphertext, &a.digest).unwrap(), plain);
+        assert_eq!(
+            open_parallel(&key(), &a.ciphertext, &a.digest).unwrap(),
+            plain
+        );
+    }
+}
+
+#[test]
+fn header_and_chunk_size_bounds() {
+    assert!(matches!(
+        seal(&key(), b"x", MIN_CHUNK_SIZE - 1),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        seal(&key(), b"x", MAX_CHUNK_SIZE + 1),
+        Err(Error::InvalidArgument(_))
+    ));
+    let sealed = seal(&key(), b"x", MAX_CHUNK_SIZE).unwrap();
+    assert_eq!(sealed.ciphertext.get(..6), Some(&[1, 4, 0, 0x40, 0, 0][..]));
+    assert_eq!(
+        sealed.digest.ciphertext_len,
+        (HEADER_LEN + 1 + TAG_LEN) as u64
+    );
+    let mut bad = sealed.ciphertext.clone();
+    bad[2..6].copy_from_slice(&(MAX_CHUNK_SIZE + 1).to_be_bytes());
+    assert!(matches!(
+        open(&key(), &bad, &sealed.digest),
+        Err(Error::Decode(DecodeError::Invalid { .. }))
+    ));
+    assert!(matches!(
+        open(&key(), &bad[..5], &sealed.digest),
+        Err(Error::Decode(DecodeError::Truncated { .. }))
+    ));
+    assert!(matches!(
+        open(&key(), &[], &sealed.digest),
+        Err(Error::Decode(_))
+    ));
+}
+
+/// A reader that hands out at most `step` bytes per call.
+struct Trickle<'a> {
+    data: &'a [u8],
+    step: usize,
+}
+
+impl Read for Trickle<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.step.min(out.len()).min(self.data.len());
+        out[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+#[test]
+fn batches_of_the_pipelined_adapters_agree_with_one_shot_sealing() {
+    let batch = writer::BATCH_BYTES;
+    let data: Vec<u8> = (0..3 * batch + 9000).map(|i| (i % 253) as u8).collect();
+    for cs in [4096usize, 64 << 10] {
+        for len in [
+            0,
+            1,
+            cs,
+            batch - cs,
+            batch - 1,
+            batch,
+            batch + 1,
+            2 * batch - cs,
+            2 * batch,
+            2 * batch + cs,
+            data.len(),
+        ] {
+            let plain = &data[..len];
+            let want = seal_with_salt(&key(), plain, cs as u32, [5; 16], true).unwrap();
+            // Pushed through `Write`, in odd pieces.
+            let mut w = ContentWriter::with_salt(&key(), Vec::new(), cs as u32, [5; 16]).unwrap();
+            for piece in plain.chunks(100_003) {
+                w.write_all(piece).unwrap();
+            }
+            assert_eq!(
+                w.finish().unwrap(),
+                (want.ciphertext.clone(), want.digest.clone())
+            );
+            // Pulled from a reader with short reads, after a first write.
+            let mut w = ContentWriter::with_salt(&key(), Vec::new(), cs as u32, [5; 16]).unwrap();
+            let split = len.min(7);
+            w.write_all(&plain[..split]).unwrap();
+            let mut source = Trickle {
+                data: &plain[split..],
+                step: 300_007,
+            };
+            assert_eq!(w.write_from(&mut source).unwrap(), (len - split) as u64);
+            assert_eq!(
+                w.finish().unwrap(),
+                (want.ciphertext.clone(), want.digest.clone())
+            );
+            // Opened through `Read` in small pieces, and through `copy_to`.
+            let mut r = ContentReader::new(&key(), &want.ciphertext[..], &want.digest).unwrap();
+            let mut out = Vec::new();
+            let mut piece = [0u8; 70_001];
+            loop {
+                let n = r.read(&mut piece).unwrap();
+                if n == 0 {
+                    break;
+                }
+                out.extend_from_slice(&piece[..n]);
+            }
+            assert_eq!(out, plain, "read, chunk size {cs}, length {len}");
+            let mut r = ContentReader::new(&key(), &want.ciphertext[..], &want.digest).unwrap();
+            let mut head = [0u8; 10];
+            let n = r.read(&mut head).unwrap();
+            let mut out = head[..n].to_vec();
+            assert_eq!(r.copy_to(&mut out).unwrap(), (len - n) as u64);
+            assert_eq!(out, plain, "copy_to, chunk size {cs}, length {len}");
+        }
+    }
+}
+
+#[test]
+fn the_pipelined_reader_refuses_a_change_in_any_batch() {
+    let batch = writer::BATCH_BYTES;
+    let data: Vec<u8> = (0..2 * batch + 5).map(|i| (i % 251) as u8).collect();
+    let sealed = seal(&key(), &data, 4096).unwrap();
+    let n = sealed.ciphertext.len();
+    for at in [HEADER_LEN + 1, batch, batch + 4096 * 3, n - 2] {
+        let mut bad = sealed.ciphertext.clone();
+        bad[at] ^= 1;
+        let mut r = ContentReader::new(&key(), &bad[..], &sealed.digest).unwrap();
+        let mut out = Vec::new();
+        let err = r.copy_to(&mut out).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData, "at {at}");
+        assert!(out.len() < data.len(), "the final chunk is never released");
+        // Every later call fails.
+        assert!(r.read(&mut [0u8; 10]).is_err());
+    }
+    // Truncated at a batch boundary, and extended.
+    for bad in [
+        sealed.ciphertext[..HEADER_LEN + batch / 4096 * (4096 + TAG_LEN)].to_vec(),
+        [&sealed.ciphertext[..], b"x"].concat(),
+    ] {
+        let mut r = ContentReader::new(&key(), &bad[..], &sealed.digest).unwrap();
+        assert!(r.copy_to(&mut Vec::new()).is_err());
+    }
+}
