@@ -21,6 +21,9 @@ step "clippy, warnings denied"
 cargo clippy --workspace --exclude uniffi-bindgen --all-targets --locked -- -D warnings
 cargo clippy -p sealshare --all-targets --locked --features test-vectors -- -D warnings
 
+step "documentation: no broken or private links, only the domain API at the crate root"
+bash scripts/check-doc-surface.sh
+
 step "cargo test"
 cargo test --workspace --exclude uniffi-bindgen --locked 2>&1 | tee "$log_dir/cargo-test.log"
 

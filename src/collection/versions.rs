@@ -157,7 +157,7 @@ impl Collection {
 
     /// Adds a file whose content is read from `content` as it is sealed, so the
     /// caller never holds the whole plaintext; the sealed blob streams to
-    /// [`Remote::upload_blob`].
+    /// [`crate::Remote::upload_blob`].
     pub fn add_file_from_reader(
         &mut self,
         client: &mut Client,

@@ -3,7 +3,7 @@
 
 use crate::wire::DecodeError;
 
-/// Every failure of a primitive of [`crate::crypto`].
+/// Every failure of a primitive (AEAD, key wrapping, signatures, KDFs, password hashing, content streams, randomness).
 ///
 /// Each variant becomes the top-level [`crate::Error`] variant of the same
 /// name and meaning (`?` converts), so an app that acts on [`crate::Error`]

@@ -124,7 +124,7 @@ pub enum Body {
         role: Role,
         /// The joiner's card (the author).
         card: Identity,
-        /// The link key's signature over [`join_proof_message`].
+        /// The link key's signature over [`crate::log::op::join_proof_message`].
         proof: Signature,
         /// The current epoch key wrapped to the joiner (none when the link needs approval).
         wrap: Option<WrappedSecret>,

@@ -130,7 +130,7 @@ impl LogState {
     }
 
     /// Every member a rotation that keeps the members `keep` keeps must wrap
-    /// its key to ([`LogState::receives_rotation`]).
+    /// its key to (a member holding the current key whom `keep` keeps).
     pub fn rotation_recipients<'a>(
         &'a self,
         keep: &'a dyn Fn(&str) -> bool,

@@ -243,7 +243,7 @@ impl LogState {
         self.members.get(&op.author).map(|m| *m.card.signing_key())
     }
 
-    /// Checks `op` against this state as [`LogState::apply`] would, changing
+    /// Checks `op` against this state as applying it would, changing
     /// nothing: lets a client refuse to send an operation that honest clients
     /// would reject. (Its signature is not checked here: see
     /// [`LogState::signer_of`].)
