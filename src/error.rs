@@ -22,7 +22,9 @@ use crate::log::{SignError, VerifyError, Violation};
 /// failure to decrypt or authenticate collapses into [`Error::DecryptionFailed`]
 /// so that no error reveals which check failed.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
+// Deliberately exhaustive: every adapter (the bindings, the command line)
+// must decide what a new case means to its users, at compile time, instead
+// of letting it fall into a catch-all.
 pub enum Error {
     /// Bytes from outside could not be decoded; the inner error says what was wrong.
     #[error("malformed input: {0}")]
@@ -167,10 +169,18 @@ pub enum Error {
         /// This client's clock when it was checked.
         now: u64,
     },
-    /// This account may not do this in this collection (not a member, removed, or
-    /// its role does not allow it).
+    /// This account may not do this in this collection: it is not a member
+    /// (removed, never added), has not accepted yet, waits for approval, holds
+    /// no key for what it asks, or the link it uses can no longer grant.
+    /// A refusal for the account's role alone is [`Error::NotAllowedByRole`].
     #[error("not allowed: {0}")]
     NotAllowed(String),
+    /// This account is a member holding the key, and its role does not allow
+    /// this by the roles table: its role is too low, the member or role it
+    /// manages is not below its own, or it is the owner and must transfer
+    /// ownership first ([`crate::Violation::is_about_role`]).
+    #[error("not allowed by role: {0}")]
+    NotAllowedByRole(String),
     /// The named thing does not exist (item, member, version).
     #[error("not found: {0}")]
     NotFound(String),
@@ -229,10 +239,11 @@ impl Error {
     ///
     /// - [`Error::NotFound`]: what the request names is not there (a member,
     ///   an invitation, an item or its parent folder, a link);
-    /// - [`Error::NotAllowed`]: the caller's standing or role does not allow
-    ///   it (not a member, not accepted, waiting for approval, role too low,
-    ///   managing someone not below them, the owner leaving), or a link that
-    ///   can no longer grant (used up, lapsed);
+    /// - [`Error::NotAllowedByRole`]: the caller's role does not allow it
+    ///   (role too low, managing someone not below them, the owner leaving);
+    /// - [`Error::NotAllowed`]: the caller's standing does not allow it (not a
+    ///   member, not accepted, waiting for approval), or a link that can no
+    ///   longer grant (used up, lapsed);
     /// - [`Error::LinkRevoked`] and [`Error::LinkExpired`]: the link the
     ///   request uses;
     /// - [`Error::InvalidArgument`]: everything else, a request that does not
@@ -251,12 +262,12 @@ impl Error {
             | V::ItemPurged
             | V::NoSuchLink => Error::NotFound(text),
             V::BadParent(why) if why == NO_SUCH_FOLDER => Error::NotFound(text),
+            V::RoleTooLow { .. } | V::NotBelowOwnRole { .. } | V::OwnerCannotLeave => {
+                Error::NotAllowedByRole(text)
+            }
             V::NotAMember { .. }
             | V::NotAccepted { .. }
             | V::AwaitsApproval(_)
-            | V::RoleTooLow { .. }
-            | V::NotBelowOwnRole { .. }
-            | V::OwnerCannotLeave
             | V::LinkUsedUp
             | V::LinkLapsed(_) => Error::NotAllowed(text),
             V::LinkRevoked => Error::LinkRevoked,
@@ -312,6 +323,7 @@ impl Error {
             Error::EpochKeyMismatch { .. } => "epoch_key_mismatch",
             Error::WrongListing { .. } => "wrong_listing",
             Error::NotAllowed(_) => "not_allowed",
+            Error::NotAllowedByRole(_) => "not_allowed_by_role",
             Error::NotFound(_) => "not_found",
             Error::ContentMismatch => "content_mismatch",
             Error::Remote(_) => "remote",
@@ -388,7 +400,7 @@ mod tests {
                     role: Role::Viewer,
                     action: Action::AddItem,
                 },
-                "not_allowed",
+                "not_allowed_by_role",
             ),
             (
                 Violation::NotBelowOwnRole {
@@ -397,14 +409,23 @@ mod tests {
                     target: "zed".into(),
                     target_role: Role::Admin,
                 },
-                "not_allowed",
+                "not_allowed_by_role",
             ),
+            (Violation::OwnerCannotLeave, "not_allowed_by_role"),
+            (Violation::AwaitsApproval("dave".into()), "not_allowed"),
+            (Violation::LinkUsedUp, "not_allowed"),
             (Violation::LinkRevoked, "link_revoked"),
         ];
         for (rule, code) in cases {
             let text = rule.to_string();
+            let by_role = rule.is_about_role();
             let error = Error::from_own_request(rule);
             assert_eq!(error.code(), code, "{text}");
+            assert_eq!(
+                by_role,
+                matches!(error, Error::NotAllowedByRole(_)),
+                "{text}"
+            );
             if !matches!(error, Error::LinkRevoked) {
                 assert!(error.to_string().ends_with(&text), "{error} / {text}");
             }

@@ -284,7 +284,7 @@ fn a_link_never_grants_its_creators_role_and_lapses_with_its_creator() {
         },
     );
     assert!(
-        matches!(&at_admin, Err(Error::NotAllowed(m)) if m.contains("is admin and may only manage members below admin")),
+        matches!(&at_admin, Err(Error::NotAllowedByRole(m)) if m.contains("is admin and may only manage members below admin")),
         "{at_admin:?}"
     );
     // An editor link by Dave, holding the current key (no approval)...

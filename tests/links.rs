@@ -467,7 +467,7 @@ fn approval_mode_use_limits_and_role_caps() {
         )
         .unwrap_err();
     assert!(
-        matches!(&err, Error::NotAllowed(m) if m.contains("may only manage members below admin")),
+        matches!(&err, Error::NotAllowedByRole(m) if m.contains("may only manage members below admin")),
         "{err:?}"
     );
     let err = admins

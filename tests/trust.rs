@@ -443,7 +443,7 @@ fn a_refused_share_pins_nothing() {
     let err = carols
         .share(&mut carol, dan.account().identity(), Role::Viewer)
         .unwrap_err();
-    assert!(matches!(err, Error::NotAllowed(_)), "{err:?}");
+    assert!(matches!(err, Error::NotAllowedByRole(_)), "{err:?}");
     assert_eq!(carol.trust().to_bytes(), before, "byte for byte");
     // The owner's share goes through, and pins Dan's card.
     coll.share(&mut alice, dan.account().identity(), Role::Viewer)

@@ -334,3 +334,19 @@ pub enum Violation {
 /// Why [`Violation::BadParent`] refuses a parent that is not in the collection
 /// (a caller naming it gets [`crate::Error::NotFound`]).
 pub(crate) const NO_SUCH_FOLDER: &str = "no such folder";
+
+impl Violation {
+    /// Whether the author was refused for their role alone: an accepted
+    /// member holding the key whose role does not allow the request by the
+    /// roles table (too low, managing a member or granting a role not below
+    /// their own, the owner leaving). The authority table refuses anyone
+    /// else for their standing first, so these reach only members.
+    pub fn is_about_role(&self) -> bool {
+        matches!(
+            self,
+            Violation::RoleTooLow { .. }
+                | Violation::NotBelowOwnRole { .. }
+                | Violation::OwnerCannotLeave
+        )
+    }
+}

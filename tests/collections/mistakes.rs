@@ -149,7 +149,7 @@ fn own_mistakes_are_the_callers_errors_and_nothing_is_signed_or_sent() {
             target: "zed".into(),
             target_role: Role::Admin,
         },
-        "not_allowed",
+        "not_allowed_by_role",
     );
     expect(
         ads.share(&mut ad, outsider.account().identity(), Role::Owner),
@@ -169,7 +169,7 @@ fn own_mistakes_are_the_callers_errors_and_nothing_is_signed_or_sent() {
             target: "ed".into(),
             target_role: Role::Admin,
         },
-        "not_allowed",
+        "not_allowed_by_role",
     );
     // Not allowed by role.
     expect(
@@ -179,12 +179,12 @@ fn own_mistakes_are_the_callers_errors_and_nothing_is_signed_or_sent() {
             role: Role::Admin,
             action: Action::Unshare,
         },
-        "not_allowed",
+        "not_allowed_by_role",
     );
     expect(
         coll.leave(&mut owner),
         Violation::OwnerCannotLeave,
-        "not_allowed",
+        "not_allowed_by_role",
     );
 
     assert_eq!(

@@ -155,7 +155,7 @@ fn rename_is_for_editors_and_up_and_a_refused_rename_sends_nothing() {
         let before = ops(&server, id);
         let handle = client.account().handle().to_owned();
         let err = view.rename(client, "Mine now", "").unwrap_err();
-        assert!(matches!(&err, Error::NotAllowed(_)), "{err}");
+        assert!(matches!(&err, Error::NotAllowedByRole(_)), "{err}");
         assert_eq!(
             refused::<()>(Err(err)),
             too_low(&handle, role, Action::Rename)

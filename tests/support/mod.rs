@@ -295,6 +295,7 @@ pub fn refused<T: std::fmt::Debug>(result: Result<T>) -> Refused {
         Err(
             e @ (Error::NotFound(_)
             | Error::NotAllowed(_)
+            | Error::NotAllowedByRole(_)
             | Error::InvalidArgument(_)
             | Error::LinkRevoked
             | Error::LinkExpired { .. }),

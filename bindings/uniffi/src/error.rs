@@ -1,8 +1,5 @@
 //! The one error type apps see. Messages never contain secrets.
 
-use sealshare::LogState;
-use sealshare::Standing;
-
 use crate::records::IdentityCard;
 
 /// What went wrong, as a case an app can switch on, each with a message.
@@ -159,7 +156,7 @@ impl From<sealshare::Error> for SealshareError {
             },
             // Only operations of a log served to this device: the user's own
             // requests are refused before signing, as NotFound, NotAllowed
-            // or InvalidArgument (see `own_request`).
+            // or InvalidArgument (see `sealshare::Error::from_own_request`).
             E::InvalidOperation { seq, op, violation } => Self::InvalidLog {
                 seq,
                 operation: op.to_owned(),
@@ -193,27 +190,9 @@ impl From<sealshare::Error> for SealshareError {
                 Self::InvalidArgument { detail: message }
             }
             E::Remote(_) => Self::Server { detail: message },
-            E::Bug(_) => Self::Internal { detail: message },
-            _ => Self::Internal { detail: message },
+            E::NotAllowedByRole(_) => Self::NotAllowedByRole { detail: message },
+            E::RandomUnavailable | E::Io(_) | E::Bug(_) => Self::Internal { detail: message },
         }
-    }
-}
-
-/// The error of a request the user `me` made of a collection whose verified
-/// state is `state`. What the library does not allow is by role when `me` is
-/// an accepted member holding the key: the authority table refuses such a
-/// member only for their role (too low, or not above the member or grant
-/// concerned; the owner leaving). Otherwise it is by standing (not a member,
-/// not accepted yet, waiting for approval). A member missing an epoch key
-/// also reads as by role, the one imprecision: the core error does not say.
-pub(crate) fn own_request(e: sealshare::Error, state: &LogState, me: &str) -> SealshareError {
-    match e {
-        sealshare::Error::NotAllowed(_) if matches!(state.standing(me), Standing::Member(_)) => {
-            SealshareError::NotAllowedByRole {
-                detail: e.to_string(),
-            }
-        }
-        other => other.into(),
     }
 }
 

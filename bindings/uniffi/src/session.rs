@@ -14,7 +14,7 @@ use sealshare::{Client, CollectionId, CollectionList, LinkUrl};
 
 use crate::account::Account;
 use crate::collection::Collection;
-use crate::error::{Result, own_request, wiped};
+use crate::error::{Result, wiped};
 use crate::records::{
     CardTrust, CollectionListing, FailedCollection, IdentityCard, IntroductionInfo,
     ListedCollection, PendingCollection, PinnedCardInfo, SavedState, TrustRestore,
@@ -79,7 +79,7 @@ impl Session {
             let c = collections
                 .get_mut(&slot)
                 .ok_or_else(|| wiped("collection"))?;
-            f(c, client).map_err(|e| own_request(e, c.state(), client.account().handle()))
+            f(c, client).map_err(Into::into)
         })
     }
 
