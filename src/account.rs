@@ -176,7 +176,7 @@ impl Account {
         Ok(crate::crypto::kdf::derive_key(
             self.signing.seed().expose(),
             b"",
-            "local-storage",
+            crate::labels::KDF_LOCAL_STORAGE,
             self.handle().as_bytes(),
         )?)
     }

@@ -95,7 +95,7 @@ impl Identity {
     /// The card's fingerprint: a hash of handle and both keys.
     pub fn fingerprint(&self) -> Fingerprint {
         let mut h = Sha256::new();
-        h.update(b"sealshare/v1/fingerprint\0");
+        h.update(crate::labels::FINGERPRINT);
         h.update((self.handle.len() as u32).to_be_bytes());
         h.update(self.handle.as_bytes());
         h.update(self.signing_key.as_bytes());
@@ -210,7 +210,7 @@ impl Fingerprint {
     /// finding another key with a matching number costs an attacker that much more.
     pub fn digits(&self) -> String {
         let mut h: [u8; 64] = Sha512::new()
-            .chain_update(b"sealshare/v1/safety-number\0")
+            .chain_update(crate::labels::SAFETY_NUMBER)
             .chain_update(self.0)
             .finalize()
             .into();

@@ -29,6 +29,7 @@ mod crypto;
 mod error;
 mod identity;
 mod keystore;
+mod labels;
 mod links;
 mod log;
 mod trust;

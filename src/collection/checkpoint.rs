@@ -14,7 +14,7 @@ use crate::wire::{Kind, Reader, Writer};
 
 fn aad(id: &CollectionId) -> Vec<u8> {
     let mut w = Writer::raw();
-    w.fixed(b"sealshare/v1/checkpoint\0").fixed(&id.0);
+    w.fixed(crate::labels::AAD_CHECKPOINT).fixed(&id.0);
     w.finish()
 }
 

@@ -11,11 +11,12 @@ use crate::crypto::secret::SecretKey;
 use crate::crypto::wrap::{WrapContext, WrappedSecret};
 use crate::error::{Error, Result};
 use crate::identity::Identity;
+use crate::labels;
 use crate::log::{CollectionId, EventKind, ItemId, LinkId, LogState};
 use crate::wire::Writer;
 
 /// The wrap purpose of epoch keys.
-pub(crate) const EPOCH_KEY_PURPOSE: &str = "epoch-key";
+pub(crate) const EPOCH_KEY_PURPOSE: &str = labels::WRAP_EPOCH_KEY;
 
 /// The commitment to an epoch key that the operation starting the epoch signs.
 pub(crate) fn commitment(
@@ -26,11 +27,11 @@ pub(crate) fn commitment(
     let mut ctx = Vec::with_capacity(24);
     ctx.extend_from_slice(&collection.0);
     ctx.extend_from_slice(&epoch.to_be_bytes());
-    Ok(*kdf::derive_key(key.expose(), b"", "epoch-key-commitment", &ctx)?.expose())
+    Ok(*kdf::derive_key(key.expose(), b"", labels::KDF_EPOCH_KEY_COMMITMENT, &ctx)?.expose())
 }
 
 /// The wrap purpose of epoch keys wrapped to links.
-pub(crate) const LINK_EPOCH_KEY_PURPOSE: &str = "link-epoch-key";
+pub(crate) const LINK_EPOCH_KEY_PURPOSE: &str = labels::WRAP_LINK_EPOCH_KEY;
 
 /// A link's recipient id in wrap contexts: its id followed by 16 zero bytes.
 pub(crate) fn link_recipient(link: &LinkId) -> [u8; 32] {
@@ -81,7 +82,7 @@ pub(crate) fn wrap_to(
 
 fn aad(label: &str, collection: &CollectionId, parts: &[&[u8]]) -> Vec<u8> {
     let mut w = Writer::raw();
-    w.fixed(b"sealshare/v1/")
+    w.fixed(labels::PREFIX.as_bytes())
         .fixed(label.as_bytes())
         .u8(0)
         .fixed(&collection.0);
@@ -94,7 +95,7 @@ fn aad(label: &str, collection: &CollectionId, parts: &[&[u8]]) -> Vec<u8> {
 /// AAD of epoch `older`'s key sealed under epoch `epoch`'s key.
 pub(crate) fn previous_key_aad(collection: &CollectionId, epoch: u64, older: u64) -> Vec<u8> {
     aad(
-        "previous-epoch-key",
+        labels::AAD_PREVIOUS_EPOCH_KEY,
         collection,
         &[&epoch.to_be_bytes(), &older.to_be_bytes()],
     )
@@ -102,7 +103,11 @@ pub(crate) fn previous_key_aad(collection: &CollectionId, epoch: u64, older: u64
 
 /// AAD of the collection's name and description sealed under an epoch key.
 pub(crate) fn info_aad(collection: &CollectionId, epoch: u64) -> Vec<u8> {
-    aad("collection-info", collection, &[&epoch.to_be_bytes()])
+    aad(
+        labels::AAD_COLLECTION_INFO,
+        collection,
+        &[&epoch.to_be_bytes()],
+    )
 }
 
 /// AAD of an item key sealed under an epoch key.
@@ -113,7 +118,7 @@ pub(crate) fn item_key_aad(
     epoch: u64,
 ) -> Vec<u8> {
     aad(
-        "item-key",
+        labels::AAD_ITEM_KEY,
         collection,
         &[&item.0, &version.to_be_bytes(), &epoch.to_be_bytes()],
     )
@@ -121,12 +126,12 @@ pub(crate) fn item_key_aad(
 
 /// AAD of the item-key bundle a snapshot or item link carries.
 pub(crate) fn link_items_aad(collection: &CollectionId, link: &LinkId) -> Vec<u8> {
-    aad("link-items", collection, &[&link.0])
+    aad(labels::AAD_LINK_ITEMS, collection, &[&link.0])
 }
 
 /// AAD of an item version's metadata (sealed under a key derived from its item key).
 pub(crate) fn metadata_aad(collection: &CollectionId, item: &ItemId) -> Vec<u8> {
-    aad("item-metadata", collection, &[&item.0])
+    aad(labels::AAD_ITEM_METADATA, collection, &[&item.0])
 }
 
 /// The key that seals an item version's metadata.
@@ -138,7 +143,7 @@ pub(crate) fn metadata_key(
     Ok(kdf::derive_key(
         item_key.expose(),
         b"",
-        "item-metadata",
+        labels::KDF_ITEM_METADATA,
         &[collection.0, item.0].concat(),
     )?)
 }
@@ -152,7 +157,7 @@ pub(crate) fn content_key(
     Ok(kdf::derive_key(
         item_key.expose(),
         b"",
-        "item-content",
+        labels::KDF_ITEM_CONTENT,
         &[collection.0, item.0].concat(),
     )?)
 }

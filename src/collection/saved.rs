@@ -10,9 +10,6 @@ use crate::wire::{Reader, Writer};
 
 use super::{Client, Collection, TrustRestored};
 
-/// Associated data of a sealed saved state. (The bindings used this label
-/// before the state moved into the core; it is kept so saved states still open.)
-const STATE_AAD: &[u8] = b"sealshare-ffi/v1/session-state";
 /// The most collections one saved state holds.
 const MAX_SAVED_COLLECTIONS: usize = 100_000;
 /// The largest saved trust store or checkpoint inside a saved state.
@@ -39,7 +36,11 @@ impl Client {
         for c in &checkpoints {
             w.bytes(c);
         }
-        let sealed = SealedBox::seal(&self.account().storage_key()?, &w.finish(), STATE_AAD)?;
+        let sealed = SealedBox::seal(
+            &self.account().storage_key()?,
+            &w.finish(),
+            crate::labels::AAD_SAVED_STATE,
+        )?;
         Ok(sealed.to_bytes())
     }
 
@@ -56,7 +57,8 @@ impl Client {
             return Ok((self.restore_trust(None), Vec::new()));
         };
         let account = self.account();
-        let plain = SealedBox::from_bytes(bytes)?.open(&account.storage_key()?, STATE_AAD)?;
+        let plain = SealedBox::from_bytes(bytes)?
+            .open(&account.storage_key()?, crate::labels::AAD_SAVED_STATE)?;
         let mut r = Reader::raw(plain.expose(), "saved state");
         let trust = TrustStore::from_bytes(r.bytes("saved trust store", MAX_SAVED_PART)?)?;
         let count = r.count("saved collections", MAX_SAVED_COLLECTIONS, 4)?;

@@ -10,7 +10,7 @@ use crate::crypto::secret::SecretKey;
 use crate::crypto::{Error, Result};
 
 /// The prefix of every label.
-pub const LABEL_PREFIX: &str = "sealshare/v1/";
+pub const LABEL_PREFIX: &str = crate::labels::PREFIX;
 
 /// HKDF-SHA256 (RFC 5869): extract with `salt`, expand with `info` into `out`.
 ///

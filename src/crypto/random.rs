@@ -62,11 +62,7 @@ impl PreparedRng {
         // Position-labelled HKDF-Expand blocks: distinct for every call.
         let hk = hkdf::Hkdf::<sha2::Sha256>::from_prk(self.seed.as_slice());
         for block in dst.chunks_mut(255 * 32) {
-            let info = [
-                b"sealshare/v1/prepared-rng".as_slice(),
-                &self.served.to_be_bytes(),
-            ]
-            .concat();
+            let info = [crate::labels::PREPARED_RNG, &self.served.to_be_bytes()].concat();
             // A block of at most 255*32 bytes never exceeds HKDF's output limit.
             let expanded = hk.as_ref().is_ok_and(|hk| hk.expand(&info, block).is_ok());
             if !expanded {

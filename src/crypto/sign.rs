@@ -30,6 +30,7 @@ use zeroize::Zeroizing;
 use crate::crypto::random;
 use crate::crypto::secret::SecretKey;
 use crate::crypto::{Error, Result};
+use crate::labels;
 
 mod batch;
 
@@ -60,16 +61,16 @@ impl Domain {
     /// The label (SPEC.md §Signatures lists them).
     pub const fn label(self) -> &'static str {
         match self {
-            Domain::IdentityCard => "identity-card",
-            Domain::Operation => "operation",
-            Domain::LinkJoin => "link-join",
+            Domain::IdentityCard => labels::SIG_IDENTITY_CARD,
+            Domain::Operation => labels::SIG_OPERATION,
+            Domain::LinkJoin => labels::SIG_LINK_JOIN,
         }
     }
 
     fn message(self, msg: &[u8]) -> Vec<u8> {
         let label = self.label();
-        let mut out = Vec::with_capacity(17 + label.len() + 1 + msg.len());
-        out.extend_from_slice(b"sealshare/v1/sig/");
+        let mut out = Vec::with_capacity(labels::SIGNATURE.len() + label.len() + 1 + msg.len());
+        out.extend_from_slice(labels::SIGNATURE.as_bytes());
         out.extend_from_slice(label.as_bytes());
         out.push(0);
         out.extend_from_slice(msg);

@@ -23,7 +23,7 @@ pub const MAX_WRAPPED_SECRET: usize = 1024;
 /// The longest collection id a context may carry.
 pub const MAX_CONTEXT_ID: usize = 64;
 /// The HPKE label prefix of every `info`.
-pub const INFO_LABEL: &[u8] = b"sealshare/v1/wrap";
+pub const INFO_LABEL: &[u8] = crate::labels::WRAP.as_bytes();
 
 /// What a wrapped secret is for. Every field is bound into HPKE's `info`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -77,6 +77,7 @@ use crate::crypto::password::{self, Argon2Budget, Argon2Params, SALT_LEN};
 use crate::crypto::random;
 use crate::crypto::secret::{SecretBytes, SecretKey};
 use crate::error::{Error, Result};
+use crate::labels;
 use crate::wire::{self, Kind, Writer};
 
 mod encoding;
@@ -87,13 +88,13 @@ pub use recovery::{RECOVERY_WORDS, RecoveryPhrase};
 /// The largest payload a keystore seals: 1 MiB (account secrets are a few hundred bytes).
 pub const MAX_PAYLOAD_LEN: usize = 1 << 20;
 
-const AD_MASTER_BY_PASSWORD: &[u8] = b"sealshare/v1/keystore/master-by-password";
-const AD_MASTER_BY_RECOVERY: &[u8] = b"sealshare/v1/keystore/master-by-recovery";
-const AD_PAYLOAD: &[u8] = b"sealshare/v1/keystore/payload";
+const AD_MASTER_BY_PASSWORD: &[u8] = labels::AAD_KEYSTORE_MASTER_BY_PASSWORD;
+const AD_MASTER_BY_RECOVERY: &[u8] = labels::AAD_KEYSTORE_MASTER_BY_RECOVERY;
+const AD_PAYLOAD: &[u8] = labels::AAD_KEYSTORE_PAYLOAD;
 
-const LABEL_PASSWORD_KEY: &str = "keystore/password-key";
-const LABEL_RECOVERY_KEY: &str = "keystore/recovery-key";
-const LABEL_PAYLOAD_KEY: &str = "keystore/payload-key";
+const LABEL_PASSWORD_KEY: &str = labels::KDF_KEYSTORE_PASSWORD_KEY;
+const LABEL_RECOVERY_KEY: &str = labels::KDF_KEYSTORE_RECOVERY_KEY;
+const LABEL_PAYLOAD_KEY: &str = labels::KDF_KEYSTORE_PAYLOAD_KEY;
 
 /// A password-protected store of an account's secrets. Holds only ciphertext and
 /// public parameters; `Debug` shows the parameters and the payload size.

@@ -20,6 +20,7 @@ use crate::crypto::secret::SecretKey;
 use crate::crypto::sign::SigningKey;
 use crate::crypto::x25519::KemSecretKey;
 use crate::error::{Error, Result};
+use crate::labels;
 pub use crate::log::link::LinkPurpose;
 use crate::log::link::PasswordLock;
 use crate::log::{CollectionId, LinkId};
@@ -170,9 +171,9 @@ pub(crate) struct LinkSecrets {
 }
 
 impl LinkSecrets {
-    /// `signing = HKDF(secret, "link-signing", collection || link)`;
-    /// `kem = HKDF(secret, salt = password key or empty, "link-kem", ...)`;
-    /// `items = HKDF(secret, salt = password key or empty, "link-items", ...)`.
+    /// `signing = HKDF(secret, labels::KDF_LINK_SIGNING, collection || link)`;
+    /// `kem = HKDF(secret, salt = password key or empty, labels::KDF_LINK_KEM, ...)`;
+    /// `items = HKDF(secret, salt = password key or empty, labels::KDF_LINK_ITEMS, ...)`.
     pub(crate) fn derive(
         secret: &[u8; 32],
         collection: &CollectionId,
@@ -182,9 +183,19 @@ impl LinkSecrets {
         let ctx = [collection.0, link.0].concat();
         let salt: &[u8] = password_key.map_or(&[], |k| k.expose());
         Ok(Self {
-            signing: SigningKey::from_seed(&kdf::derive_key(secret, b"", "link-signing", &ctx)?),
-            kem: KemSecretKey::from_secret(&kdf::derive_key(secret, salt, "link-kem", &ctx)?),
-            items: kdf::derive_key(secret, salt, "link-items", &ctx)?,
+            signing: SigningKey::from_seed(&kdf::derive_key(
+                secret,
+                b"",
+                labels::KDF_LINK_SIGNING,
+                &ctx,
+            )?),
+            kem: KemSecretKey::from_secret(&kdf::derive_key(
+                secret,
+                salt,
+                labels::KDF_LINK_KEM,
+                &ctx,
+            )?),
+            items: kdf::derive_key(secret, salt, labels::KDF_LINK_ITEMS, &ctx)?,
         })
     }
 }

@@ -56,6 +56,7 @@ use crate::crypto::kdf;
 use crate::crypto::random;
 use crate::crypto::secret::SecretKey;
 use crate::crypto::{Error, Result};
+use crate::labels;
 use crate::wire::{DecodeError, Kind, Reader, Writer};
 
 mod reader;
@@ -76,7 +77,7 @@ pub const MIN_CHUNK_SIZE: u32 = 4 << 10;
 pub const MAX_CHUNK_SIZE: u32 = 4 << 20;
 
 const SALT_LEN: usize = 16;
-const HASH_CONTEXT: &str = "sealshare v1 content ciphertext hash";
+const HASH_CONTEXT: &str = crate::labels::BLAKE3_CONTENT_HASH;
 const WHAT: &str = "content stream";
 
 /// The key of one content item: 32 random bytes, used for nothing else.
@@ -183,8 +184,8 @@ impl StreamKeys {
             .try_into()
             .map_err(|_| Error::Bug("the content stream header is not 22 bytes"))?;
         let ikm = key.0.expose();
-        let stream_key = kdf::derive_key(ikm, salt, "content/stream-key", &header)?;
-        let commitment = kdf::derive_key(ikm, salt, "content/key-commitment", &header)?;
+        let stream_key = kdf::derive_key(ikm, salt, labels::KDF_CONTENT_STREAM_KEY, &header)?;
+        let commitment = kdf::derive_key(ikm, salt, labels::KDF_CONTENT_KEY_COMMITMENT, &header)?;
         let aead = UnboundKey::new(&CHACHA20_POLY1305, stream_key.expose())
             .map_err(|_| Error::Bug("AWS-LC refused a 32-byte ChaCha20-Poly1305 key"))?;
         Ok(Self {

@@ -308,7 +308,7 @@ impl fmt::Debug for Operation {
 
 /// BLAKE3 in derive-key mode over the whole encoded operation, signature included.
 pub fn hash_op(encoded: &[u8]) -> OpHash {
-    let mut h = blake3::Hasher::new_derive_key("sealshare v1 operation hash");
+    let mut h = blake3::Hasher::new_derive_key(crate::labels::BLAKE3_OPERATION_HASH);
     h.update(encoded);
     *h.finalize().as_bytes()
 }
