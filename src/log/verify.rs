@@ -9,7 +9,7 @@ use crate::identity::Identity;
 use crate::log::error::VerifyError;
 use crate::log::op::{Body, OP_DOMAIN, Operation};
 use crate::log::rules::Violation;
-use crate::log::state::LogState;
+use crate::log::state::{LogState, signer_rule};
 
 /// Below this many operations, signatures are checked one by one.
 const BATCH_THRESHOLD: usize = 16;
@@ -243,8 +243,12 @@ impl LogState {
         Ok(())
     }
 
-    /// The signer of each operation in turn, following only membership changes;
-    /// stops at the first operation whose author would not be a member.
+    /// The signer of each operation in turn, by [`signer_rule`], following
+    /// only membership changes; stops at the first operation whose author
+    /// would not be a member. Only a hint for the batch: each predicted key
+    /// counts only if it equals [`LogState::signer_of`] on the real state
+    /// when the operation is applied, so a wrong prediction costs one
+    /// signature check, never a forged operation.
     fn predict_signers(&self, ops: &[Operation]) -> Vec<VerifyingKey> {
         let mut members: HashMap<&str, VerifyingKey> = self
             .members
@@ -254,22 +258,16 @@ impl LogState {
         let mut owner = self.owner.as_str();
         let mut keys = Vec::with_capacity(ops.len());
         for op in ops {
-            let key = match &op.body {
-                Body::Create { owner: card, .. } if members.is_empty() => {
-                    owner = card.handle();
-                    members.insert(card.handle(), *card.signing_key());
-                    members.get(op.author.as_str()).copied()
-                }
-                Body::Join { card, .. }
-                    if card.handle() == op.author && !members.contains_key(op.author.as_str()) =>
-                {
-                    Some(*card.signing_key())
-                }
-                _ => members.get(op.author.as_str()).copied(),
+            let member = members.get(op.author.as_str()).copied();
+            let Some(key) = signer_rule(op, members.is_empty(), member) else {
+                break;
             };
-            let Some(key) = key else { break };
             keys.push(key);
             match &op.body {
+                Body::Create { owner: card, .. } => {
+                    owner = card.handle();
+                    members.insert(card.handle(), *card.signing_key());
+                }
                 Body::Share { grants, .. } => {
                     for g in grants {
                         members.insert(g.card.handle(), *g.card.signing_key());

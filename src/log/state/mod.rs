@@ -226,21 +226,8 @@ impl LogState {
 
     /// The key that must have signed `op`, if its author may sign at all.
     pub fn signer_of(&self, op: &Operation) -> Option<VerifyingKey> {
-        match &op.body {
-            Body::Create { owner, .. } => {
-                if self.next_seq == 0 && owner.handle() == op.author {
-                    return Some(*owner.signing_key());
-                }
-                return None;
-            }
-            Body::Join { card, .. }
-                if card.handle() == op.author && !self.members.contains_key(&op.author) =>
-            {
-                return Some(*card.signing_key());
-            }
-            _ => {}
-        }
-        self.members.get(&op.author).map(|m| *m.card.signing_key())
+        let member = self.members.get(&op.author).map(|m| *m.card.signing_key());
+        signer_rule(op, self.next_seq == 0, member)
     }
 
     /// Checks `op` against this state as applying it would, changing
@@ -392,5 +379,26 @@ impl Actor<'_> {
     /// the role `granted`.
     fn may_grant(self, target: &str, granted: Role) -> Result<(), Violation> {
         check_grant(self.name, self.role, target, granted)
+    }
+}
+
+/// Who must sign `op`, the one rule for [`LogState::signer_of`] and the batch
+/// verifier's prediction: the first operation of a log (`genesis`), by the
+/// owner it names; a join, by the card it carries, when its author is not a
+/// member; anything else by the author's key as a member (`member_key`),
+/// and no one if they are not a member.
+pub(crate) fn signer_rule(
+    op: &Operation,
+    genesis: bool,
+    member_key: Option<VerifyingKey>,
+) -> Option<VerifyingKey> {
+    match &op.body {
+        Body::Create { owner, .. } => {
+            (genesis && owner.handle() == op.author).then(|| *owner.signing_key())
+        }
+        Body::Join { card, .. } if card.handle() == op.author && member_key.is_none() => {
+            Some(*card.signing_key())
+        }
+        _ => member_key,
     }
 }
