@@ -30,7 +30,7 @@ use std::time::Instant;
 use sealshare::internal::crypto::aead::SealedBox;
 use sealshare::internal::crypto::stream::ContentDigest;
 use sealshare::internal::crypto::wrap::WrappedSecret;
-use sealshare::internal::log::link::{LinkKeys, LinkKind, LinkTerms};
+use sealshare::internal::log::link_terms::{LinkKeys, LinkKind, LinkTerms};
 use sealshare::internal::log::{Body, Grant, ItemHeader, LinkId, OpHash, Rotation};
 use sealshare::internal::wire::{Kind, Writer};
 use sealshare::{Account, CollectionId, ItemId, ItemKind, LogState, Role};

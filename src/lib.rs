@@ -49,7 +49,7 @@ pub use crypto::password::{Argon2Budget, Argon2Params, Profile as KdfProfile};
 pub use identity::{Fingerprint, Identity, SafetyNumber};
 pub use keystore::{Keystore, RecoveryPhrase};
 pub use links::{InviteTerms, LinkPurpose, LinkUrl, PublicLinkTerms, PublicView};
-pub use log::link::{LinkKind, LinkTerms, PublicScope};
+pub use log::link_terms::{LinkKind, LinkTerms, PublicScope};
 pub use log::state::{Invitation, ItemRecord, ItemVersion, LinkRecord};
 pub use log::{
     CollectionId, Epoch, Event, EventKind, ItemId, ItemKind, LinkId, LogState, Member, Operation,

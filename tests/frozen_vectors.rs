@@ -211,7 +211,7 @@ fn collection_log_verifies_and_opens() {
 
 use sealshare::internal::crypto::kdf;
 use sealshare::internal::log::Standing;
-use sealshare::internal::log::link::{LinkKind, LinkTerms, PublicScope};
+use sealshare::internal::log::link_terms::{LinkKind, LinkTerms, PublicScope};
 use sealshare::{Client, Collection, CollectionId, Error, ItemKind, LogState, MemoryRemote};
 use sealshare::{LinkUrl, Operation, PublicView, Remote, Violation};
 use serde_json::json;
@@ -443,7 +443,7 @@ fn every_operation_log_holds_every_tag_and_verifies() {
     assert_eq!(tags, every_tag);
 
     use sealshare::internal::log::Body;
-    use sealshare::internal::log::link::LinkKeys;
+    use sealshare::internal::log::link_terms::LinkKeys;
     let rotations: Vec<bool> = decoded
         .iter()
         .filter_map(|o| match o.body() {

@@ -17,7 +17,7 @@ use sealshare::internal::crypto::secret::SecretKey;
 use sealshare::internal::crypto::sign::SigningKey;
 use sealshare::internal::crypto::wrap::{WrapContext, WrappedSecret};
 use sealshare::internal::crypto::x25519::KemSecretKey;
-use sealshare::internal::log::link::{LinkKeys, LinkKind, LinkTerms, PasswordLock, PublicScope};
+use sealshare::internal::log::link_terms::{LinkKeys, LinkKind, LinkTerms, PasswordLock, PublicScope};
 use sealshare::internal::log::op::Rotation;
 use sealshare::internal::log::{Body, LinkId};
 use sealshare::{

@@ -2,7 +2,7 @@
 //! author, time and a readable line.
 
 use crate::collection::Collection;
-use crate::log::link::{LinkKind, LinkTerms, PublicScope};
+use crate::log::link_terms::{LinkKind, LinkTerms, PublicScope};
 use crate::log::{Event, EventKind, ItemId, ItemKind};
 
 /// One line of the audit trail.

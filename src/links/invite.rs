@@ -8,7 +8,7 @@ use crate::crypto::wrap::WrapContext;
 use crate::error::{Error, Result};
 use crate::identity::Identity;
 use crate::links::{LinkPurpose, LinkUrl};
-use crate::log::link::{LinkKeys, LinkKind, LinkTerms};
+use crate::log::link_terms::{LinkKeys, LinkKind, LinkTerms};
 use crate::log::op::{JOIN_PROOF_DOMAIN, join_proof_message};
 use crate::log::state::LinkRecord;
 use crate::log::{Body, LinkId, LogState, Role};

@@ -21,8 +21,8 @@ use crate::crypto::sign::SigningKey;
 use crate::crypto::x25519::KemSecretKey;
 use crate::error::{Error, Result};
 use crate::labels;
-pub use crate::log::link::LinkPurpose;
-use crate::log::link::PasswordLock;
+pub use crate::log::link_terms::LinkPurpose;
+use crate::log::link_terms::PasswordLock;
 use crate::log::{CollectionId, LinkId};
 use crate::wire;
 

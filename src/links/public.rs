@@ -20,7 +20,7 @@ use crate::crypto::wrap::WrapContext;
 use crate::error::{Error, Result};
 use crate::links::invite::check_usable;
 use crate::links::{LinkPurpose, LinkSecrets, LinkUrl, new_password_lock, password_key};
-use crate::log::link::{LinkKeys, LinkKind, LinkTerms, PublicScope};
+use crate::log::link_terms::{LinkKeys, LinkKind, LinkTerms, PublicScope};
 use crate::log::{Body, ItemHeader, ItemId, LinkId, LogState};
 use crate::wire::{Reader, Writer};
 

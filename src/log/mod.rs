@@ -4,7 +4,7 @@
 
 pub mod authority;
 mod error;
-pub mod link;
+pub mod link_terms;
 pub mod op;
 pub mod rules;
 mod snapshot;

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use crate::crypto::aead::SealedBox;
 use crate::crypto::wrap::WrappedSecret;
 use crate::identity::MAX_HANDLE_LEN;
-use crate::log::link::LinkTerms;
+use crate::log::link_terms::LinkTerms;
 use crate::log::op::{
     CollectionId, ItemHeader, ItemId, ItemKind, LinkId, MAX_LINKS, MAX_MEMBERS, MAX_PREVIOUS_KEYS,
     read_card, read_handle,

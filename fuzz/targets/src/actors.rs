@@ -16,7 +16,7 @@ use sealshare::internal::crypto::sign::SigningKey;
 use sealshare::internal::crypto::stream::ContentDigest;
 use sealshare::internal::crypto::wrap::WrappedSecret;
 use sealshare::internal::crypto::x25519::KemSecretKey;
-use sealshare::internal::log::link::{LinkKeys, LinkKind, LinkTerms, PublicScope};
+use sealshare::internal::log::link_terms::{LinkKeys, LinkKind, LinkTerms, PublicScope};
 use sealshare::internal::log::op::{JOIN_PROOF_DOMAIN, join_proof_message};
 use sealshare::internal::log::{Body, Grant, ItemHeader, LinkId, Rotation};
 use sealshare::internal::wire::{Kind, Writer};

@@ -38,7 +38,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sealshare::internal::crypto::sign::VerifyingKey;
 use sealshare::internal::crypto::x25519::is_low_order;
-use sealshare::internal::log::link::{LinkKeys, LinkKind, LinkTerms, PublicScope};
+use sealshare::internal::log::link_terms::{LinkKeys, LinkKind, LinkTerms, PublicScope};
 use sealshare::internal::log::op::{JOIN_PROOF_DOMAIN, join_proof_message};
 use sealshare::internal::log::{
     Action, Body, ItemHeader, LinkId, Request, Rotation, Standing, VerifyError,

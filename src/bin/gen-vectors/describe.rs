@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use sealshare::internal::log::Standing;
-use sealshare::internal::log::link::{LinkKind, LinkTerms, PublicScope};
+use sealshare::internal::log::link_terms::{LinkKind, LinkTerms, PublicScope};
 use sealshare::{Client, Collection, ItemKind, LogState, PublicView, Violation};
 
 use crate::hex;

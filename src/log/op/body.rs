@@ -7,7 +7,7 @@ use crate::crypto::aead::SealedBox;
 use crate::crypto::sign::Signature;
 use crate::crypto::wrap::WrappedSecret;
 use crate::identity::{Identity, MAX_CARD_LEN, MAX_HANDLE_LEN};
-use crate::log::link::LinkTerms;
+use crate::log::link_terms::LinkTerms;
 use crate::log::rules::Role;
 use crate::wire::{DecodeError, Reader, Writer};
 

@@ -8,7 +8,7 @@ use crate::crypto::sign::{Signature, VerifyingKey};
 use crate::crypto::wrap::WrappedSecret;
 use crate::identity::Identity;
 use crate::log::authority::{Standing, check_grant};
-use crate::log::link::{LinkKeys, LinkKind, LinkTerms, PublicScope};
+use crate::log::link_terms::{LinkKeys, LinkKind, LinkTerms, PublicScope};
 use crate::log::op::{
     JOIN_PROOF_DOMAIN, LinkId, MAX_LINKS, MAX_MEMBERS, Operation, Rotation, join_proof_message,
 };

@@ -6,7 +6,7 @@ use super::{Draft, EventKind, ItemShape, LogState};
 use crate::crypto::aead::SealedBox;
 use crate::crypto::wrap::WrappedSecret;
 use crate::identity::Identity;
-use crate::log::link::LinkTerms;
+use crate::log::link_terms::LinkTerms;
 use crate::log::op::{Body, Grant, ItemHeader, ItemId, LinkId, Rotation};
 use crate::log::rules::{Role, Violation};
 

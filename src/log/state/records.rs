@@ -4,7 +4,7 @@
 use crate::crypto::aead::SealedBox;
 use crate::crypto::wrap::WrappedSecret;
 use crate::identity::Identity;
-use crate::log::link::{LinkKind, LinkTerms};
+use crate::log::link_terms::{LinkKind, LinkTerms};
 use crate::log::op::{ItemHeader, ItemKind, LinkId};
 use crate::log::rules::Role;
 
