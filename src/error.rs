@@ -98,7 +98,7 @@ pub enum Error {
         /// What kind of operation it is.
         op: &'static str,
         /// The rule it broke.
-        violation: crate::log::Violation,
+        violation: Violation,
     },
     /// The server showed two different operations at the same position of a log:
     /// the history was forked. Nothing after the fork point is trusted.

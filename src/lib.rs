@@ -41,7 +41,7 @@ pub use error::{DecodeError, Error, Result};
 pub use account::Account;
 pub use collection::{
     Appended, BlobUpload, Client, Clock, Collection, CollectionList, HistoryEntry, Introduction,
-    Item, ItemListing, ItemMetadata, ListedCollection, MAX_NAME_LEN, MemoryRemote,
+    Item, ItemListing, ItemMetadata, ListedCollection, MAX_ITEM_NAME, MAX_NAME_LEN, MemoryRemote,
     PendingCollection, PendingKind, Remote, SignerTrust, Signers, TrustRestored, UnreadableItem,
     VersionInfo, system_time,
 };

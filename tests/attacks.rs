@@ -161,7 +161,7 @@ fn collaborator_cannot_trash_someone_elses_item() {
 #[test]
 fn collaborator_cannot_add_a_member() {
     let mut w = world();
-    let mallory = support::user("mallory", &w.server, &w.clock);
+    let mallory = user("mallory", &w.server, &w.clock);
     let card = mallory.account().identity().clone();
     let wrap = w
         .coll
@@ -384,9 +384,9 @@ fn server_forking_the_log_is_reported_once_both_sides_are_seen() {
 fn server_swapping_the_recipients_card_is_refused() {
     let mut w = world();
     // The server hands Alice a card for "frank" that is not Frank's.
-    let frank = support::user("frank", &w.server, &w.clock);
+    let frank = user("frank", &w.server, &w.clock);
     w.alice.observe(frank.account().identity()).unwrap();
-    let impostor = support::user("frank", &w.server, &w.clock);
+    let impostor = user("frank", &w.server, &w.clock);
     let err = w
         .coll
         .share(&mut w.alice, impostor.account().identity(), Role::Viewer)
@@ -841,7 +841,7 @@ fn owner_cannot_leave_and_pending_member_can_only_accept_or_decline() {
     forge(&w, &w.alice, Body::Leave);
     assert_refused(&mut w, |v| matches!(v, Violation::OwnerCannotLeave));
     let mut w = world();
-    let frank = support::user("frank", &w.server, &w.clock);
+    let frank = user("frank", &w.server, &w.clock);
     w.coll
         .share(&mut w.alice, frank.account().identity(), Role::Editor)
         .unwrap();

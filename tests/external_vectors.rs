@@ -6,6 +6,7 @@
 //! cases it ran against the file's total and reports all failures at once.
 #![allow(
     clippy::unwrap_used,
+    clippy::unreachable,
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing

@@ -17,7 +17,9 @@ use sealshare::internal::crypto::secret::SecretKey;
 use sealshare::internal::crypto::sign::SigningKey;
 use sealshare::internal::crypto::wrap::{WrapContext, WrappedSecret};
 use sealshare::internal::crypto::x25519::KemSecretKey;
-use sealshare::internal::log::link_terms::{LinkKeys, LinkKind, LinkTerms, PasswordLock, PublicScope};
+use sealshare::internal::log::link_terms::{
+    LinkKeys, LinkKind, LinkTerms, PasswordLock, PublicScope,
+};
 use sealshare::internal::log::op::Rotation;
 use sealshare::internal::log::{Body, LinkId};
 use sealshare::{
@@ -933,10 +935,7 @@ fn malicious_link_operations_are_refused() {
         expires_at: clock.now() + 3600,
         password: None,
         verifying_key: SigningKey::generate().unwrap().verifying_key().to_bytes(),
-        kem_key: sealshare::internal::crypto::x25519::KemSecretKey::generate()
-            .unwrap()
-            .public_key()
-            .to_bytes(),
+        kem_key: KemSecretKey::generate().unwrap().public_key().to_bytes(),
         keys: LinkKeys::None,
     };
 
@@ -1366,7 +1365,7 @@ fn a_public_links_scope_and_its_items_must_agree_and_a_mismatch_sends_nothing() 
         let err = notes
             .create_public_link(&mut alice, "https://s.example/l", &terms)
             .unwrap_err();
-        assert!(matches!(err, sealshare::Error::InvalidArgument(_)), "{err}");
+        assert!(matches!(err, Error::InvalidArgument(_)), "{err}");
     }
     notes.sync(&mut alice).unwrap();
     assert_eq!(notes.state().len(), before, "nothing was appended");

@@ -29,7 +29,7 @@ use crate::wire::{Reader, Writer};
 
 pub use client::{Client, Clock, Introduction, TrustRestored, system_time};
 pub use history::HistoryEntry;
-pub use items::{Item, ItemListing, ItemMetadata, UnreadableItem, VersionInfo};
+pub use items::{Item, ItemListing, ItemMetadata, MAX_ITEM_NAME, UnreadableItem, VersionInfo};
 pub use listing::{CollectionList, ListedCollection, PendingCollection, PendingKind};
 pub use members::{SignerTrust, Signers};
 pub use memory::MemoryRemote;

@@ -183,7 +183,7 @@ mod tests {
             }
         }
         for _ in 0..2000 {
-            cases.insert(crate::crypto::random::array().unwrap_or([3; 32]));
+            cases.insert(random::array().unwrap_or([3; 32]));
         }
         for u in &cases {
             assert_eq!(

@@ -27,7 +27,7 @@ use crate::log::{CollectionId, LinkId};
 use crate::wire;
 
 pub use invite::InviteTerms;
-pub use public::{PublicLinkTerms, PublicView};
+pub use public::{MAX_LINK_ITEMS, PublicLinkTerms, PublicView};
 
 /// The format byte that starts every link payload.
 const LINK_FORMAT: u8 = 1;

@@ -109,7 +109,7 @@ impl Collection {
                 .check_within(&Argon2Budget::LINK_PASSWORD)?;
         }
         let link = LinkId::random()?;
-        let secret = zeroize::Zeroizing::new(crate::crypto::random::array::<32>()?);
+        let secret = Zeroizing::new(crate::crypto::random::array::<32>()?);
         let url = LinkUrl::new(
             LinkPurpose::Public,
             self.id(),

@@ -35,7 +35,7 @@ fn content_streams_in_and_out() {
     let mut out = Vec::new();
     assert!(matches!(
         coll.read_into(&owner, item, &mut out),
-        Err(sealshare::Error::ContentMismatch)
+        Err(Error::ContentMismatch)
     ));
     assert!(out.is_empty());
 }

@@ -11,7 +11,7 @@ use sealshare::{Account, Client, Collection, CollectionId, InviteTerms, LinkUrl,
 
 /// The collections of the scenario, named by how "alice" stands in each.
 #[derive(Debug, Clone)]
-pub struct Scenario {
+pub(crate) struct Scenario {
     /// Alice created it.
     pub owned: CollectionId,
     /// Bob owned it and transferred it to alice.
@@ -45,7 +45,7 @@ pub struct Scenario {
 
 impl Scenario {
     /// Where "alice" appears: exactly what the server must list for her.
-    pub fn alices(&self) -> BTreeSet<CollectionId> {
+    pub(crate) fn alices(&self) -> BTreeSet<CollectionId> {
         [
             self.owned,
             self.transferred_to,
@@ -61,7 +61,7 @@ impl Scenario {
     }
 
     /// Where "alice" does not appear (any more).
-    pub fn not_alices(&self) -> BTreeSet<CollectionId> {
+    pub(crate) fn not_alices(&self) -> BTreeSet<CollectionId> {
         [
             self.removed,
             self.left,
@@ -75,7 +75,7 @@ impl Scenario {
     }
 
     /// Where "bob" appears (an admin of the one he transferred).
-    pub fn bobs(&self) -> BTreeSet<CollectionId> {
+    pub(crate) fn bobs(&self) -> BTreeSet<CollectionId> {
         [
             self.transferred_to,
             self.transferred_from,
@@ -92,7 +92,7 @@ impl Scenario {
 }
 
 /// The people of the scenario, each a client of the server.
-pub struct People {
+pub(crate) struct People {
     /// The one whose listing the tests look at.
     pub alice: Client,
     /// Owns most collections.
@@ -107,7 +107,7 @@ pub struct People {
 
 /// Everyone, on `remote`, on the system clock (the command line's store
 /// verifies with it), each having pinned everyone else's card.
-pub fn people(remote: &Arc<dyn Remote>) -> People {
+pub(crate) fn people(remote: &Arc<dyn Remote>) -> People {
     let now = sealshare::system_time();
     let make = |h: &str| Client::new(Account::create(h, now).unwrap(), remote.clone());
     let mut p = People {
@@ -136,7 +136,7 @@ pub fn people(remote: &Arc<dyn Remote>) -> People {
 }
 
 /// Plays the scenario on `remote`.
-pub fn play(remote: &Arc<dyn Remote>) -> (Scenario, People) {
+pub(crate) fn play(remote: &Arc<dyn Remote>) -> (Scenario, People) {
     let mut p = people(remote);
     let alice_card = p.alice.account().identity().clone();
     let bob_card = p.bob.account().identity().clone();
@@ -251,6 +251,6 @@ pub fn play(remote: &Arc<dyn Remote>) -> (Scenario, People) {
 }
 
 /// What `remote` lists for `handle`, as a set (order carries no meaning).
-pub fn listed(remote: &dyn Remote, handle: &str) -> BTreeSet<CollectionId> {
+pub(crate) fn listed(remote: &dyn Remote, handle: &str) -> BTreeSet<CollectionId> {
     remote.collections_of(handle).unwrap().into_iter().collect()
 }

@@ -12,7 +12,7 @@ use sealshare::{
 };
 
 /// How the server rewrites a log before serving it (for attacks on the reader).
-pub type Tamper = Box<dyn Fn(&CollectionId, Vec<Vec<u8>>) -> Vec<Vec<u8>> + Send + Sync>;
+pub(crate) type Tamper = Box<dyn Fn(&CollectionId, Vec<Vec<u8>>) -> Vec<Vec<u8>> + Send + Sync>;
 
 #[derive(Default)]
 struct Inner {
@@ -25,7 +25,7 @@ struct Inner {
 
 /// An in-memory storage server. Honest by default; every knob makes it lie.
 #[derive(Default)]
-pub struct TestServer {
+pub(crate) struct TestServer {
     inner: Mutex<Inner>,
     tamper: Mutex<Option<Tamper>>,
     /// Run the secret-free verifier on every append and refuse bad ones.
@@ -33,11 +33,11 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    pub fn new() -> Arc<Self> {
+    pub(crate) fn new() -> Arc<Self> {
         Arc::new(Self::default())
     }
 
-    pub fn verifying() -> Arc<Self> {
+    pub(crate) fn verifying() -> Arc<Self> {
         Arc::new(Self {
             verify_appends: true,
             ..Self::default()
@@ -45,7 +45,7 @@ impl TestServer {
     }
 
     /// The stored log, as raw operations.
-    pub fn log(&self, id: &CollectionId) -> Vec<Vec<u8>> {
+    pub(crate) fn log(&self, id: &CollectionId) -> Vec<Vec<u8>> {
         self.inner
             .lock()
             .unwrap()
@@ -56,12 +56,12 @@ impl TestServer {
     }
 
     /// Replaces the stored log (the server rewrites history).
-    pub fn set_log(&self, id: &CollectionId, ops: Vec<Vec<u8>>) {
+    pub(crate) fn set_log(&self, id: &CollectionId, ops: Vec<Vec<u8>>) {
         self.inner.lock().unwrap().logs.insert(*id, ops);
     }
 
     /// Appends raw bytes with no check at all (an injected operation).
-    pub fn inject(&self, id: &CollectionId, op: Vec<u8>) {
+    pub(crate) fn inject(&self, id: &CollectionId, op: Vec<u8>) {
         self.inner
             .lock()
             .unwrap()
@@ -72,22 +72,22 @@ impl TestServer {
     }
 
     /// Accept (answer "accepted") but silently drop the next `n` appends.
-    pub fn drop_next_appends(&self, n: usize) {
+    pub(crate) fn drop_next_appends(&self, n: usize) {
         self.inner.lock().unwrap().drop_appends = n;
     }
 
     /// Rewrite every served log with `f` from now on.
-    pub fn set_tamper(&self, f: Tamper) {
+    pub(crate) fn set_tamper(&self, f: Tamper) {
         *self.tamper.lock().unwrap() = Some(f);
     }
 
     /// Serve logs as stored again.
-    pub fn clear_tamper(&self) {
+    pub(crate) fn clear_tamper(&self) {
         *self.tamper.lock().unwrap() = None;
     }
 
     /// Every blob id of a collection.
-    pub fn blob_ids(&self, id: &CollectionId) -> Vec<[u8; 32]> {
+    pub(crate) fn blob_ids(&self, id: &CollectionId) -> Vec<[u8; 32]> {
         let inner = self.inner.lock().unwrap();
         inner
             .blobs
@@ -98,17 +98,17 @@ impl TestServer {
     }
 
     /// Replaces a blob's bytes.
-    pub fn set_blob(&self, id: &CollectionId, blob: &[u8; 32], bytes: Vec<u8>) {
+    pub(crate) fn set_blob(&self, id: &CollectionId, blob: &[u8; 32], bytes: Vec<u8>) {
         self.inner.lock().unwrap().blobs.insert((*id, *blob), bytes);
     }
 
     /// A blob's bytes.
-    pub fn blob(&self, id: &CollectionId, blob: &[u8; 32]) -> Vec<u8> {
+    pub(crate) fn blob(&self, id: &CollectionId, blob: &[u8; 32]) -> Vec<u8> {
         self.inner.lock().unwrap().blobs[&(*id, *blob)].clone()
     }
 
     /// Every byte the server holds: all logs and all blobs.
-    pub fn all_bytes(&self) -> Vec<u8> {
+    pub(crate) fn all_bytes(&self) -> Vec<u8> {
         let inner = self.inner.lock().unwrap();
         let mut out = Vec::new();
         for log in inner.logs.values() {
@@ -123,7 +123,7 @@ impl TestServer {
     }
 
     /// How many blobs were uploaded so far.
-    pub fn blob_puts(&self) -> usize {
+    pub(crate) fn blob_puts(&self) -> usize {
         self.inner.lock().unwrap().blob_puts
     }
 }
@@ -198,25 +198,25 @@ impl Remote for TestServer {
 
 /// A settable clock shared by the test's clients.
 #[derive(Clone, Default)]
-pub struct TestClock(Arc<AtomicU64>);
+pub(crate) struct TestClock(Arc<AtomicU64>);
 
 impl TestClock {
-    pub fn at(t: u64) -> Self {
+    pub(crate) fn at(t: u64) -> Self {
         Self(Arc::new(AtomicU64::new(t)))
     }
-    pub fn set(&self, t: u64) {
+    pub(crate) fn set(&self, t: u64) {
         self.0.store(t, Ordering::SeqCst);
     }
-    pub fn advance(&self, by: u64) {
+    pub(crate) fn advance(&self, by: u64) {
         self.0.fetch_add(by, Ordering::SeqCst);
     }
-    pub fn now(&self) -> u64 {
+    pub(crate) fn now(&self) -> u64 {
         self.0.load(Ordering::SeqCst)
     }
 }
 
 /// A new user with a fresh account, on `server`, with `clock`.
-pub fn user(handle: &str, server: &Arc<TestServer>, clock: &TestClock) -> Client {
+pub(crate) fn user(handle: &str, server: &Arc<TestServer>, clock: &TestClock) -> Client {
     let account = Account::create(handle, clock.now()).unwrap();
     let c = clock.clone();
     Client::with_clock(account, server.clone(), Box::new(move || c.now()))
@@ -224,7 +224,7 @@ pub fn user(handle: &str, server: &Arc<TestServer>, clock: &TestClock) -> Client
 
 /// Signs `body` as `client` on the head `server` stores for `id`, at `time`,
 /// and injects it: a member whose client ignores the rules.
-pub fn forge(
+pub(crate) fn forge(
     server: &TestServer,
     id: CollectionId,
     client: &Client,
@@ -242,7 +242,7 @@ pub fn forge(
 }
 
 /// Every user pins every other user's card (they met and compared safety numbers).
-pub fn introduce(clients: &mut [&mut Client]) {
+pub(crate) fn introduce(clients: &mut [&mut Client]) {
     let cards: Vec<_> = clients
         .iter()
         .map(|c| c.account().identity().clone())
@@ -255,7 +255,7 @@ pub fn introduce(clients: &mut [&mut Client]) {
 }
 
 /// The account is in no collection, pending in none, and nothing failed.
-pub fn assert_lists_nothing(client: &mut Client) {
+pub(crate) fn assert_lists_nothing(client: &mut Client) {
     let list = CollectionList::fetch(client).unwrap();
     let me = client.account().handle();
     assert!(list.mine.is_empty(), "{me}: {:?}", list.mine);
@@ -268,7 +268,7 @@ pub fn assert_lists_nothing(client: &mut Client) {
 /// stable code and its message. Equal to a [`Violation`] when the rules refused
 /// the request with exactly that violation, as
 /// [`Error::from_own_request`] maps it.
-pub struct Refused {
+pub(crate) struct Refused {
     pub code: &'static str,
     pub message: String,
 }
@@ -290,7 +290,7 @@ impl PartialEq<Violation> for Refused {
 /// refused with a caller-facing error (never `InvalidOperation`, which is for
 /// operations of a log someone else wrote).
 #[track_caller]
-pub fn refused<T: std::fmt::Debug>(result: Result<T>) -> Refused {
+pub(crate) fn refused<T: std::fmt::Debug>(result: Result<T>) -> Refused {
     match result {
         Err(
             e @ (Error::NotFound(_)

@@ -2,7 +2,9 @@
 //! member's standing and role) and consistency with the state.
 
 use sealshare::internal::crypto::password::Argon2Params;
-use sealshare::internal::log::link_terms::{LinkKeys, LinkKind, LinkTerms, PasswordLock, PublicScope};
+use sealshare::internal::log::link_terms::{
+    LinkKeys, LinkKind, LinkTerms, PasswordLock, PublicScope,
+};
 use sealshare::internal::log::{Body, LinkId};
 use sealshare::{ItemId, LinkUrl, Role};
 

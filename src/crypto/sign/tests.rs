@@ -22,7 +22,7 @@ fn canonical_check_matches_recompression() {
         }
     }
     for _ in 0..20_000 {
-        cases.push(crate::crypto::random::array().unwrap());
+        cases.push(random::array().unwrap());
     }
     for p in EIGHT_TORSION {
         let b = p.compress().to_bytes();

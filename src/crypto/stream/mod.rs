@@ -77,7 +77,7 @@ pub const MIN_CHUNK_SIZE: u32 = 4 << 10;
 pub const MAX_CHUNK_SIZE: u32 = 4 << 20;
 
 const SALT_LEN: usize = 16;
-const HASH_CONTEXT: &str = crate::labels::BLAKE3_CONTENT_HASH;
+const HASH_CONTEXT: &str = labels::BLAKE3_CONTENT_HASH;
 const WHAT: &str = "content stream";
 
 /// The key of one content item: 32 random bytes, used for nothing else.
