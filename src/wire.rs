@@ -287,16 +287,22 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
-    /// Reads a length-prefixed byte string of at most `max` bytes, borrowing it.
-    pub fn bytes(&mut self, what: &'static str, max: usize) -> Result<&'a [u8], DecodeError> {
-        let len = self.u32()? as usize;
-        if len > max {
+    /// Reads a u32 length or count, refused if above `max`.
+    fn bounded_u32(&mut self, what: &'static str, max: usize) -> Result<usize, DecodeError> {
+        let n = self.u32()? as usize;
+        if n > max {
             return Err(DecodeError::TooLong {
                 what,
-                len: len as u64,
+                len: n as u64,
                 max: max as u64,
             });
         }
+        Ok(n)
+    }
+
+    /// Reads a length-prefixed byte string of at most `max` bytes, borrowing it.
+    pub fn bytes(&mut self, what: &'static str, max: usize) -> Result<&'a [u8], DecodeError> {
+        let len = self.bounded_u32(what, max)?;
         self.take(len).map_err(|_| DecodeError::Truncated { what })
     }
 
@@ -314,14 +320,7 @@ impl<'a> Reader<'a> {
         max: usize,
         min_item_len: usize,
     ) -> Result<usize, DecodeError> {
-        let n = self.u32()? as usize;
-        if n > max {
-            return Err(DecodeError::TooLong {
-                what,
-                len: n as u64,
-                max: max as u64,
-            });
-        }
+        let n = self.bounded_u32(what, max)?;
         if n.saturating_mul(min_item_len.max(1)) > self.buf.len() {
             return Err(DecodeError::Truncated { what });
         }

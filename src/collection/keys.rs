@@ -140,12 +140,7 @@ pub(crate) fn metadata_key(
     collection: &CollectionId,
     item: &ItemId,
 ) -> Result<SecretKey> {
-    Ok(kdf::derive_key(
-        item_key.expose(),
-        b"",
-        labels::KDF_ITEM_METADATA,
-        &[collection.0, item.0].concat(),
-    )?)
+    item_subkey(item_key, labels::KDF_ITEM_METADATA, collection, item)
 }
 
 /// The key that seals an item version's content.
@@ -154,12 +149,18 @@ pub(crate) fn content_key(
     collection: &CollectionId,
     item: &ItemId,
 ) -> Result<SecretKey> {
-    Ok(kdf::derive_key(
-        item_key.expose(),
-        b"",
-        labels::KDF_ITEM_CONTENT,
-        &[collection.0, item.0].concat(),
-    )?)
+    item_subkey(item_key, labels::KDF_ITEM_CONTENT, collection, item)
+}
+
+/// A key derived from an item key for `label`, bound to the item.
+fn item_subkey(
+    item_key: &SecretKey,
+    label: &str,
+    collection: &CollectionId,
+    item: &ItemId,
+) -> Result<SecretKey> {
+    let context = [collection.0, item.0].concat();
+    Ok(kdf::derive_key(item_key.expose(), b"", label, &context)?)
 }
 
 /// An epoch this member cannot use, and who started it.

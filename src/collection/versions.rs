@@ -115,19 +115,7 @@ impl Collection {
         parent: Option<ItemId>,
         name: &str,
     ) -> Result<ItemId> {
-        let item = ItemId::random()?;
-        let now = client.now();
-        self.put(
-            client,
-            item,
-            ItemKind::Folder,
-            Placement::New(parent),
-            name,
-            "",
-            None,
-            now,
-        )?;
-        Ok(item)
+        self.add_new(client, parent, ItemKind::Folder, name, "", None)
     }
 
     /// Adds a file with its content under `parent` (or at the top). The content is
@@ -140,19 +128,14 @@ impl Collection {
         media_type: &str,
         content: &[u8],
     ) -> Result<ItemId> {
-        let item = ItemId::random()?;
-        let now = client.now();
-        self.put(
+        self.add_new(
             client,
-            item,
+            parent,
             ItemKind::File,
-            Placement::New(parent),
             name,
             media_type,
             Some(Content::Bytes(content)),
-            now,
-        )?;
-        Ok(item)
+        )
     }
 
     /// Adds a file whose content is read from `content` as it is sealed, so the
@@ -166,16 +149,36 @@ impl Collection {
         media_type: &str,
         content: &mut (dyn Read + Send),
     ) -> Result<ItemId> {
+        self.add_new(
+            client,
+            parent,
+            ItemKind::File,
+            name,
+            media_type,
+            Some(Content::Reader(content)),
+        )
+    }
+
+    /// A new item under `parent`, version 1, with a fresh id.
+    fn add_new(
+        &mut self,
+        client: &mut Client,
+        parent: Option<ItemId>,
+        kind: ItemKind,
+        name: &str,
+        media_type: &str,
+        content: Option<Content<'_>>,
+    ) -> Result<ItemId> {
         let item = ItemId::random()?;
         let now = client.now();
         self.put(
             client,
             item,
-            ItemKind::File,
+            kind,
             Placement::New(parent),
             name,
             media_type,
-            Some(Content::Reader(content)),
+            content,
             now,
         )?;
         Ok(item)
