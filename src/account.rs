@@ -124,7 +124,7 @@ impl Account {
     /// keystore other than the one it was opened from.
     pub fn reseal_keystore(&self, keystore: &mut Keystore) -> Result<()> {
         let key = self.keystore_key.as_ref().ok_or_else(|| {
-            crate::Error::NotAllowed("this account was not opened from a keystore".into())
+            crate::error::Error::NotAllowed("this account was not opened from a keystore".into())
         })?;
         keystore.reseal_with_key(key, self.keystore_payload().expose())
     }
@@ -165,7 +165,7 @@ impl Account {
     }
 
     /// The key that signs as this account (operations are signed on the log's
-    /// side, with [`Account::sign_operation`]).
+    /// side of the collection layer, with `Account::sign_operation`).
     pub(crate) fn signing_key(&self) -> &SigningKey {
         &self.signing
     }

@@ -9,7 +9,7 @@ use crate::account::Account;
 use crate::collection::remote::Remote;
 use crate::error::Result;
 use crate::identity::Identity;
-use crate::log::CollectionId;
+use crate::log::{Body, CollectionId, OpHash, Operation, SignError};
 use crate::trust::{CardTrust, TrustStatus, TrustStore};
 
 /// The most distinct introductions kept per handle (in memory only).
@@ -223,4 +223,30 @@ pub fn system_time() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
+}
+
+impl Account {
+    /// Signs an operation of a collection's log as this account (the author is
+    /// the account's handle), with [`Operation::sign`]. Whether honest clients
+    /// accept it is for the log to decide; see [`crate::LogState`].
+    /// Defined with the collection layer, which uses both, so that accounts
+    /// need nothing of the log and the log nothing of accounts.
+    pub fn sign_operation(
+        &self,
+        collection: CollectionId,
+        seq: u64,
+        prev: OpHash,
+        time: u64,
+        body: Body,
+    ) -> Result<Operation, SignError> {
+        Operation::sign(
+            self.signing_key(),
+            collection,
+            seq,
+            prev,
+            self.handle(),
+            time,
+            body,
+        )
+    }
 }

@@ -269,31 +269,6 @@ impl Operation {
     }
 }
 
-impl crate::account::Account {
-    /// Signs an operation of a collection's log as this account (the author is
-    /// the account's handle), with [`Operation::sign`]. Whether honest clients
-    /// accept it is for the log to decide; see [`crate::log::LogState`].
-    /// Defined here, with operations, so that accounts need nothing of the log.
-    pub fn sign_operation(
-        &self,
-        collection: CollectionId,
-        seq: u64,
-        prev: OpHash,
-        time: u64,
-        body: Body,
-    ) -> Result<Operation, SignError> {
-        Operation::sign(
-            self.signing_key(),
-            collection,
-            seq,
-            prev,
-            self.handle(),
-            time,
-            body,
-        )
-    }
-}
-
 impl fmt::Debug for Operation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Operation")
