@@ -66,7 +66,7 @@ final class StoryTests: XCTestCase {
     }
 
     func testWrongPasswordAndCorruptedInput() throws {
-        let created = try ProtectedAccount.create(handle: "erin", password: "correct horse battery", constrained: true)
+        let created = try ProtectedAccount.create(handle: "erin", password: "correct horse battery", profile: .constrained)
         let keystore = created.keystore()
         XCTAssertThrowsError(try Account.unlock(keystore: keystore, password: "wrong")) { error in
             guard case SealshareError.WrongPassword = error else { return XCTFail("\(error)") }
