@@ -332,12 +332,16 @@ fn errors_are_plain_sentences_and_damage_nothing() {
 
     // A corrupted saved state is reported with what to do.
     let dir = Path::new(&env.path("profiles/bob/collections")).to_owned();
-    let ckpt = std::fs::read_dir(&dir)
+    // The checkpoint files only (never whatever else the folder may hold),
+    // and the first by name, so the test does not depend on the order in
+    // which the file system lists them.
+    let mut ckpts: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "ckpt"))
+        .collect();
+    ckpts.sort();
+    let ckpt = ckpts.first().expect("bob has a checkpoint").clone();
     let mut b = std::fs::read(&ckpt).unwrap();
     let n = b.len() / 2;
     b[n] ^= 1;
