@@ -112,7 +112,20 @@ impl Profile {
         };
         // The profile keeps collections' checkpoints in files of their own:
         // the saved state holds the trust store alone.
-        let (restored, _) = client.restore_state(saved.as_deref())?;
+        // One that does not open (altered, or written by an older version)
+        // is treated as missing: the keystore's generation then reports it,
+        // every verified mark is dropped and the user is told, which is what
+        // deleting the file would do.
+        let (restored, _) = match client.restore_state(saved.as_deref()) {
+            Ok(restored) => restored,
+            Err(e) => {
+                eprintln!(
+                    "warning: the saved trust store {} does not open ({e}); starting without it",
+                    trust_path.display()
+                );
+                client.restore_state(None)?
+            }
+        };
         match restored {
             TrustRestored::Current => {}
             TrustRestored::RolledBack { saved, expected } => eprintln!(

@@ -597,3 +597,36 @@ fn the_readme_walkthrough_runs() {
     assert!(stdout.contains("joined Notes as collaborator"), "{stdout}");
     assert!(stdout.contains("shared with bob as viewer"), "{stdout}");
 }
+
+#[test]
+fn a_trust_file_that_does_not_open_is_treated_as_missing_and_said() {
+    let env = setup();
+    env.ok("alice", &["verify", "bob", "--confirm"]);
+    env.ok("alice", &["share", "Notes", "bob", "--role", "viewer"]);
+    let trust_of_bob = |env: &Env| {
+        let members = env.ok("alice", &["--json", "collection", "members", "Notes"]);
+        members
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|m| m["handle"] == "bob")
+            .map(|m| m["trust"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    assert_eq!(trust_of_bob(&env), "verified");
+    let trust = env.path("profiles/alice/trust");
+    let mut bytes = std::fs::read(&trust).unwrap();
+    let n = bytes.len() / 2;
+    bytes[n] ^= 1;
+    std::fs::write(&trust, bytes).unwrap();
+    let out = env.cmd("alice", &["collection", "list"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("does not open"), "{said}");
+    assert!(said.contains("missing"), "{said}");
+    // The verified mark is gone: Bob reads as introduced, not verified.
+    assert_ne!(trust_of_bob(&env), "verified");
+}

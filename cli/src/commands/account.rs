@@ -114,7 +114,7 @@ pub(super) fn verify(cli: &Cli, handle: &str, confirm: bool, confirm_change: boo
             let t = now();
             p.client.trust_mut().confirm_changed_key(&card, t);
             say!(
-                "accepted a new key for {handle}:\n  was: {}\n  now: {}",
+                "confirmed a new key for {handle}:\n  was: {}\n  now: {}",
                 pinned.fingerprint(),
                 card.fingerprint()
             );
