@@ -455,7 +455,7 @@ fn a_refused_share_pins_nothing() {
 }
 
 #[test]
-fn a_saved_state_resumes_its_collections_and_opens_only_for_its_account() {
+fn a_saved_state_resumes_its_collections_and_opens_only_for_its_account_and_when_current() {
     let server = TestServer::new();
     let clock = TestClock::at(10_000);
     let mut alice = user("alice", &server, &clock);
@@ -480,6 +480,25 @@ fn a_saved_state_resumes_its_collections_and_opens_only_for_its_account() {
     assert!(resumed.trust().get("bob").unwrap().verified_at.is_some());
     assert_eq!(collections.len(), 1);
     assert_eq!(collections[0].read(&resumed, memo).unwrap(), b"hello");
+
+    // A state older than the last one saved is not believed: its marks are
+    // dropped, and it gives back no checkpoint, which would be older too.
+    alice
+        .trust_mut()
+        .mark_verified("bob", &bob.account().identity().fingerprint(), 10_001)
+        .unwrap();
+    let newer = alice.save_state([&notes]).unwrap();
+    let copy = alice.account().duplicate().unwrap();
+    let mut resumed = Client::with_clock(copy, server.clone(), Box::new(|| 10_000));
+    let (restored, collections) = resumed.restore_state(Some(&sealed)).unwrap();
+    assert!(
+        matches!(restored, sealshare::TrustRestored::RolledBack { .. }),
+        "{restored:?}"
+    );
+    assert!(collections.is_empty());
+    let (restored, collections) = resumed.restore_state(Some(&newer)).unwrap();
+    assert_eq!(restored, sealshare::TrustRestored::Current);
+    assert_eq!(collections.len(), 1);
 
     // Another account cannot open it, and its trust store stays as it was.
     let mut other = user("carol", &server, &clock);

@@ -47,8 +47,10 @@ impl Client {
     /// Resumes from what [`Client::save_state`] sealed, or from nothing
     /// (`None`): restores the trust store as [`Client::restore_trust`] does,
     /// and returns what it says with the saved collections, each as its
-    /// checkpoint left it (sync it to catch up). Bytes that are not a state
-    /// sealed by this account are refused and change nothing.
+    /// checkpoint left it (sync it to catch up). A state older than the
+    /// account expects ([`TrustRestored::RolledBack`]) gives back no
+    /// collection: its checkpoints would be older too. Bytes that are not a
+    /// state sealed by this account are refused and change nothing.
     pub fn restore_state(
         &mut self,
         sealed: Option<&[u8]>,
@@ -68,6 +70,13 @@ impl Client {
             collections.push(Collection::from_checkpoint(account, part)?);
         }
         r.finish()?;
-        Ok((self.restore_trust(Some(trust)), collections))
+        let restored = self.restore_trust(Some(trust));
+        if restored != TrustRestored::Current {
+            // An older saved state: its checkpoints are older too, and would
+            // lower the length below which a server's rollback of each log
+            // is detected. Hand back none; the collections verify afresh.
+            return Ok((restored, Vec::new()));
+        }
+        Ok((restored, collections))
     }
 }
