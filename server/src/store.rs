@@ -28,8 +28,8 @@ use sealshare::{CollectionId, Identity, LogState, VerifyError, ciphertext_hash};
 /// The most operations one fetch answers; the client fetches again from
 /// where the answer ended.
 pub const MAX_FETCH_OPS: usize = 10_000;
-/// A fetch answer stops after the operation that brings it past this many
-/// bytes (it always holds at least one operation when any is there).
+/// The most bytes of operations one fetch answers, but for its first
+/// operation, which is always there when the log has one from that position.
 pub const MAX_FETCH_BYTES: usize = 32 << 20;
 /// The largest operation accepted: the core's limit on an encoded
 /// operation (SPEC.md §Operation, 8 MiB).
@@ -311,10 +311,21 @@ impl Store {
     }
 
     /// The operations of `collection`'s log from position `from` on, in
-    /// order: at most [`MAX_FETCH_OPS`] of them, stopping after the one that
-    /// brings the page past [`MAX_FETCH_BYTES`]. Empty for an unknown
+    /// order: at most [`MAX_FETCH_OPS`] of them and [`MAX_FETCH_BYTES`] in
+    /// all (a first operation is there whatever its size). Empty for an unknown
     /// collection or a position at or past the end.
     pub fn fetch(&self, collection: &CollectionId, from: u64) -> Result<Page, StoreError> {
+        self.fetch_bounded(collection, from, MAX_FETCH_OPS, MAX_FETCH_BYTES)
+    }
+
+    /// As [`Store::fetch`], with these bounds.
+    fn fetch_bounded(
+        &self,
+        collection: &CollectionId,
+        from: u64,
+        max_ops: usize,
+        max_bytes: usize,
+    ) -> Result<Page, StoreError> {
         let Ok(from) = i64::try_from(from) else {
             return Ok(Page::default());
         };
@@ -323,17 +334,19 @@ impl Store {
             "SELECT bytes FROM operations WHERE collection = ?1 AND seq >= ?2
              ORDER BY seq LIMIT ?3",
         )?;
-        let limit = i64::try_from(MAX_FETCH_OPS + 1).unwrap_or(i64::MAX);
+        let limit = i64::try_from(max_ops.saturating_add(1)).unwrap_or(i64::MAX);
         let mut rows = stmt.query(params![&collection.0[..], from, limit])?;
         let mut page = Page::default();
         let mut total = 0usize;
         while let Some(row) = rows.next()? {
-            if page.operations.len() >= MAX_FETCH_OPS || total > MAX_FETCH_BYTES {
+            let bytes: Vec<u8> = row.get(0)?;
+            total = total.saturating_add(bytes.len());
+            let full = page.operations.len() >= max_ops
+                || (total > max_bytes && !page.operations.is_empty());
+            if full {
                 page.more = true;
                 break;
             }
-            let bytes: Vec<u8> = row.get(0)?;
-            total += bytes.len();
             page.operations.push(bytes);
         }
         Ok(page)
@@ -506,9 +519,98 @@ fn rebuild(conn: &Connection, collection: &CollectionId) -> Result<LogState, Sto
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use std::sync::Arc;
+
+    use sealshare::{Account, Client, Collection, MemoryRemote, Remote, system_time};
 
     use super::*;
+
+    /// A log of a few operations, made on the in-memory reference server.
+    fn a_log() -> (CollectionId, Vec<Vec<u8>>) {
+        let memory = Arc::new(MemoryRemote::new());
+        let remote: Arc<dyn Remote> = memory.clone();
+        let mut alice = Client::new(Account::create("alice", system_time()).unwrap(), remote);
+        let mut notes = Collection::create(&mut alice, "Notes", "").unwrap();
+        for i in 0..4 {
+            notes.rename(&mut alice, &format!("Notes {i}"), "").unwrap();
+        }
+        let id = notes.id();
+        (id, memory.fetch(&id, 0).unwrap())
+    }
+
+    #[test]
+    fn a_fetch_is_paged_by_count_and_by_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (id, log) = a_log();
+        for (seq, op) in log.iter().enumerate() {
+            let answer = store.append(&id, seq as u64, op, system_time()).unwrap();
+            assert_eq!(answer, Appended::Stored);
+        }
+        assert_eq!(
+            store.fetch(&id, 0).unwrap(),
+            Page {
+                operations: log.clone(),
+                more: false
+            }
+        );
+        // By count: pages of two, the last one saying there is no more.
+        let page = store.fetch_bounded(&id, 0, 2, usize::MAX).unwrap();
+        assert_eq!((page.operations.as_slice(), page.more), (&log[..2], true));
+        let page = store.fetch_bounded(&id, 3, 2, usize::MAX).unwrap();
+        assert_eq!((page.operations.as_slice(), page.more), (&log[3..], false));
+        // By size: up to the bound, and always one.
+        let page = store.fetch_bounded(&id, 0, usize::MAX, 1).unwrap();
+        assert_eq!((page.operations.as_slice(), page.more), (&log[..1], true));
+        let bound = log[0].len() + log[1].len();
+        let page = store.fetch_bounded(&id, 0, usize::MAX, bound).unwrap();
+        assert_eq!((page.operations.as_slice(), page.more), (&log[..2], true));
+        let page = store.fetch_bounded(&id, 0, usize::MAX, bound - 1).unwrap();
+        assert_eq!((page.operations.as_slice(), page.more), (&log[..1], true));
+        let page = store.fetch_bounded(&id, 4, usize::MAX, 1).unwrap();
+        assert_eq!((page.operations.as_slice(), page.more), (&log[4..], false));
+    }
+
+    #[test]
+    fn a_refused_append_leaves_the_cached_state_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (id, log) = a_log();
+        let now = system_time();
+        store.append(&id, 0, &log[0], now).unwrap();
+        store.append(&id, 1, &log[1], now).unwrap();
+        // Refused at position 2: another position's operation, garbage.
+        for bad in [&log[3][..], &log[1][..], b"garbage"] {
+            assert!(matches!(
+                store.append(&id, 2, bad, now),
+                Err(StoreError::Refused(_))
+            ));
+        }
+        assert_eq!(
+            store.append(&id, 5, &log[2], now).unwrap(),
+            Appended::Conflict { head: 2 }
+        );
+        // The cached state is the stored log's: the next operations verify.
+        for (seq, op) in log.iter().enumerate().skip(2) {
+            assert_eq!(
+                store.append(&id, seq as u64, op, now).unwrap(),
+                Appended::Stored
+            );
+        }
+        assert_eq!(store.fetch(&id, 0).unwrap().operations, log);
+        assert_eq!(store.log_len(&id).unwrap(), log.len() as u64);
+    }
+
+    #[test]
+    fn a_data_folder_is_opened_by_one_store_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert!(matches!(Store::open(dir.path()), Err(StoreError::InUse(_))));
+        drop(store);
+        Store::open(dir.path()).unwrap();
+    }
 
     #[test]
     fn blob_ids_are_64_lowercase_hex_digits() {
