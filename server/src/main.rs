@@ -1,0 +1,101 @@
+//! `sealshare-server --data DIR --listen 127.0.0.1:PORT`: serves the store in
+//! `DIR` on a loopback address until SIGINT or SIGTERM.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use sealshare_server::{Store, app, check_listen};
+
+/// The sealshare reference server (no authentication yet: loopback only).
+#[derive(Parser)]
+#[command(name = "sealshare-server", version, about)]
+struct Args {
+    /// The data folder: `sealshare.db`, `blobs/`, `tmp/` (created if missing).
+    #[arg(long, value_name = "DIR")]
+    data: PathBuf,
+    /// The address to listen on; only a loopback address is accepted, port 0
+    /// picks a free port. Prints `listening on ADDR` once ready.
+    #[arg(long, value_name = "ADDR")]
+    listen: SocketAddr,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let addr = match check_listen(args.listen) {
+        Ok(addr) => addr,
+        Err(e) => {
+            eprintln!("sealshare-server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let store = match Store::open(&args.data) {
+        Ok(store) => Arc::new(store),
+        Err(e) => {
+            eprintln!(
+                "sealshare-server: cannot open the store in {}: {e}",
+                args.data.display()
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("sealshare-server: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(addr, store)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sealshare-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(addr: SocketAddr, store: Arc<Store>) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on {local}")?;
+        out.flush()?;
+    }
+    axum::serve(listener, app(store))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    eprintln!("sealshare-server: stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}

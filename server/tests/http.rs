@@ -1,0 +1,570 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+//! The server as a real process on a loopback port, over HTTP: logs made by
+//! the core's clients stored and served byte for byte, the listing exact,
+//! conflicting, refused and malformed appends storing nothing, blobs checked
+//! against their id, cards set once, the loopback-only rule, and a restart on
+//! the same data folder that rebuilds every verified state from storage.
+
+mod support;
+
+#[path = "../../tests/support/listing.rs"]
+mod scenario;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use sealshare::{
+    Account, Client, Collection, CollectionId, LogState, MemoryRemote, Operation, Remote, Role,
+    ciphertext_hash, system_time,
+};
+use support::{Server, blob_path, server_command};
+
+/// A collection on an in-memory server: alice created it, renamed it,
+/// added a file and shared it with bob as a viewer, who accepted.
+struct Setup {
+    memory: Arc<MemoryRemote>,
+    alice: Client,
+    bob: Client,
+    notes: Collection,
+}
+
+fn setup() -> Setup {
+    let memory = Arc::new(MemoryRemote::new());
+    let remote: Arc<dyn Remote> = memory.clone();
+    let now = system_time();
+    let mut alice = Client::new(Account::create("alice", now).unwrap(), remote.clone());
+    let mut bob = Client::new(Account::create("bob", now).unwrap(), remote);
+    alice.observe(bob.account().identity()).unwrap();
+    bob.observe(alice.account().identity()).unwrap();
+    let mut notes = Collection::create(&mut alice, "Notes", "").unwrap();
+    notes.rename(&mut alice, "Notes", "shared notes").unwrap();
+    notes
+        .add_file(&mut alice, None, "a.txt", "text/plain", b"hello")
+        .unwrap();
+    notes
+        .share(&mut alice, bob.account().identity(), Role::Viewer)
+        .unwrap();
+    Collection::open(&mut bob, notes.id())
+        .unwrap()
+        .accept(&mut bob)
+        .unwrap();
+    notes.sync(&mut alice).unwrap();
+    Setup {
+        memory,
+        alice,
+        bob,
+        notes,
+    }
+}
+
+/// Replays `id`'s log from `memory` to `server` from position `from` on, in
+/// order, each append answered with its position.
+fn replay(server: &Server, memory: &MemoryRemote, id: &CollectionId, from: u64) -> Vec<Vec<u8>> {
+    let log = memory.fetch(id, 0).unwrap();
+    for (seq, op) in log.iter().enumerate().skip(from as usize) {
+        let answer = server.append(id, seq as u64, op);
+        assert_eq!(
+            answer.status,
+            200,
+            "#{seq}: {:?}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        assert_eq!(answer.json(), serde_json::json!({ "stored": seq }));
+    }
+    log
+}
+
+/// The handles that appear in each log, turned into what each must be listed.
+fn expected_listing(
+    logs: &BTreeMap<CollectionId, Vec<Vec<u8>>>,
+) -> BTreeMap<String, BTreeSet<CollectionId>> {
+    let mut out: BTreeMap<String, BTreeSet<CollectionId>> = BTreeMap::new();
+    for (id, log) in logs {
+        let mut state = LogState::empty(*id);
+        state.extend_from_bytes(log, system_time()).unwrap();
+        for handle in state.appearing() {
+            out.entry(handle.to_owned()).or_default().insert(*id);
+        }
+    }
+    out
+}
+
+#[test]
+fn logs_made_by_the_core_are_stored_and_served_byte_for_byte_and_listed_exactly() {
+    let memory = Arc::new(MemoryRemote::new());
+    let remote: Arc<dyn Remote> = memory.clone();
+    let (s, _people) = scenario::play(&remote);
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+
+    let mut logs = BTreeMap::new();
+    for id in s.alices().union(&s.not_alices()) {
+        let log = replay(&server, &memory, id, 0);
+        assert!(!log.is_empty());
+        assert_eq!(server.fetch(id, 0), log, "byte for byte");
+        // From the middle, and past the end.
+        let mid = log.len() / 2;
+        let (page, more) = server.fetch_page(id, mid as u64);
+        assert_eq!((page.as_slice(), more), (&log[mid..], false));
+        assert!(server.fetch(id, log.len() as u64).is_empty());
+        assert!(server.fetch(id, u64::MAX).is_empty());
+        logs.insert(*id, log);
+    }
+    // An unknown collection has an empty log.
+    assert!(server.fetch(&CollectionId([7; 16]), 0).is_empty());
+
+    let expected = expected_listing(&logs);
+    assert_eq!(expected["alice"], s.alices());
+    assert_eq!(expected["bob"], s.bobs());
+    for handle in ["alice", "bob", "carol", "dave", "erin"] {
+        assert_eq!(server.listed(handle), expected[handle], "{handle}");
+        assert_eq!(
+            server.listed(handle),
+            scenario::listed(&*memory, handle),
+            "{handle}: as the in-memory reference lists"
+        );
+    }
+    assert!(server.listed("nobody").is_empty());
+    assert_eq!(
+        expected.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["alice", "bob", "carol", "dave", "erin"],
+        "no one else appears"
+    );
+}
+
+#[test]
+fn the_core_client_works_against_the_server_over_http() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let remote = server.remote();
+    let (s, mut people) = scenario::play(&remote);
+    assert_eq!(server.listed("alice"), s.alices());
+    assert_eq!(server.listed("bob"), s.bobs());
+
+    // Content goes through the blob routes; a second client reads it back.
+    let mut notes = Collection::open(&mut people.bob, s.member).unwrap();
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    let small = notes
+        .add_file(&mut people.bob, None, "small.txt", "text/plain", b"hi")
+        .unwrap();
+    let large = notes
+        .add_file(
+            &mut people.bob,
+            None,
+            "large.bin",
+            "application/octet-stream",
+            &big,
+        )
+        .unwrap();
+    let mut theirs = Collection::open(&mut people.alice, s.member).unwrap();
+    theirs.sync(&mut people.alice).unwrap();
+    assert_eq!(theirs.read(&people.alice, small).unwrap(), b"hi");
+    assert_eq!(theirs.read(&people.alice, large).unwrap(), big);
+}
+
+#[test]
+fn conflicting_refused_and_malformed_appends_store_nothing() {
+    let Setup {
+        memory,
+        mut alice,
+        bob,
+        mut notes,
+    } = setup();
+    let id = notes.id();
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let log = replay(&server, &memory, &id, 0);
+    let len = log.len() as u64;
+    let unchanged = |server: &Server| assert_eq!(server.fetch(&id, 0), log);
+
+    // A position already taken, or beyond the head: 409 with the head.
+    for seq in [0, len - 1, len + 1, u64::MAX] {
+        let answer = server.append(&id, seq, &log[0]);
+        answer.assert_error(409, "conflict");
+        assert_eq!(answer.json()["head"], serde_json::json!(len));
+    }
+    unchanged(&server);
+
+    // A viewer's signed write at the right place: the rules refuse it.
+    let last = Operation::from_bytes(log.last().unwrap()).unwrap();
+    let rename = log
+        .iter()
+        .map(|b| Operation::from_bytes(b).unwrap())
+        .find(|op| op.body().name() == "rename")
+        .unwrap();
+    let forged = bob
+        .account()
+        .sign_operation(id, len, last.hash(), system_time(), rename.body().clone())
+        .unwrap();
+    let answer = server.append(&id, len, forged.to_bytes());
+    answer.assert_error(422, "refused");
+    assert!(
+        answer.message().contains("\"bob\" is viewer"),
+        "{}",
+        answer.message()
+    );
+    // A signature that does not verify.
+    let mut flipped = forged.to_bytes().to_vec();
+    *flipped.last_mut().unwrap() ^= 1;
+    let answer = server.append(&id, len, &flipped);
+    answer.assert_error(422, "refused");
+    assert!(
+        answer.message().contains("signature"),
+        "{}",
+        answer.message()
+    );
+    // An operation of this log replayed at another position.
+    let answer = server.append(&id, len, &log[1]);
+    answer.assert_error(422, "refused");
+    assert!(
+        answer.message().contains("sequence number 1"),
+        "{}",
+        answer.message()
+    );
+    // An operation of another collection.
+    let mut other = Collection::create(&mut alice, "Other", "").unwrap();
+    other.rename(&mut alice, "Other", "renamed").unwrap();
+    let other_log = memory.fetch(&other.id(), 0).unwrap();
+    let answer = server.append(&id, len, &other_log[1]);
+    answer.assert_error(422, "refused");
+    assert!(
+        answer.message().contains("another collection"),
+        "{}",
+        answer.message()
+    );
+    let answer = server.append(&CollectionId([9; 16]), 0, &other_log[0]);
+    answer.assert_error(422, "refused");
+    assert!(server.fetch(&CollectionId([9; 16]), 0).is_empty());
+    // An operation claiming a time too far ahead of the server's clock.
+    let ahead = bob
+        .account()
+        .sign_operation(
+            id,
+            len,
+            last.hash(),
+            system_time() + 3600,
+            rename.body().clone(),
+        )
+        .unwrap();
+    server
+        .append(&id, len, ahead.to_bytes())
+        .assert_error(422, "not_yet_valid");
+    // Bytes that are no operation, and no bytes.
+    server
+        .append(&id, len, b"garbage")
+        .assert_error(400, "malformed");
+    server.append(&id, len, b"").assert_error(400, "malformed");
+    // A bad id, a missing or bad position, an operation over the limit.
+    server
+        .post("/v1/collections/not-an-id/operations?seq=0", &log[0])
+        .assert_error(400, "malformed");
+    server
+        .post(
+            &format!("/v1/collections/{}/operations", id.to_text()),
+            &log[0],
+        )
+        .assert_error(400, "malformed");
+    server
+        .post(
+            &format!("/v1/collections/{}/operations?seq=-1", id.to_text()),
+            &log[0],
+        )
+        .assert_error(400, "malformed");
+    server
+        .append(&id, len, &vec![0u8; (8 << 20) + 1])
+        .assert_error(413, "too_large");
+    unchanged(&server);
+    assert_eq!(server.listed("bob"), BTreeSet::from([id]));
+
+    // Honest appends go on after every refusal: the verified state is intact.
+    notes.rename(&mut alice, "Notes 2", "").unwrap();
+    notes.remove(&mut alice, "bob").unwrap();
+    replay(&server, &memory, &id, len);
+    assert_eq!(server.fetch(&id, 0), memory.fetch(&id, 0).unwrap());
+    assert!(server.listed("bob").is_empty());
+    assert_eq!(server.listed("alice"), BTreeSet::from([id]));
+}
+
+#[test]
+fn concurrent_appends_at_one_position_store_exactly_one() {
+    let Setup {
+        memory,
+        mut alice,
+        mut notes,
+        ..
+    } = setup();
+    let id = notes.id();
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let log = replay(&server, &memory, &id, 0);
+    let len = log.len() as u64;
+    notes.rename(&mut alice, "Raced", "").unwrap();
+    let next = memory.fetch(&id, len).unwrap().remove(0);
+    let answers: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| scope.spawn(|| server.append(&id, len, &next)))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let stored = answers.iter().filter(|a| a.status == 200).count();
+    assert_eq!(stored, 1);
+    for a in answers.iter().filter(|a| a.status != 200) {
+        a.assert_error(409, "conflict");
+        assert_eq!(a.json()["head"], serde_json::json!(len + 1));
+    }
+    assert_eq!(server.fetch(&id, 0), memory.fetch(&id, 0).unwrap());
+}
+
+#[test]
+fn blobs_are_checked_against_their_id_and_never_overwritten() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let id = CollectionId([1; 16]);
+    let blob: Vec<u8> = (0..100_000u32).map(|i| (i * 7) as u8).collect();
+    let hash = ciphertext_hash(&blob);
+
+    // Bytes that do not hash to the id are refused, and nothing is stored.
+    let wrong = ciphertext_hash(b"something else");
+    server
+        .put(&blob_path(&id, &wrong), &blob)
+        .assert_error(422, "hash_mismatch");
+    server
+        .get(&blob_path(&id, &wrong))
+        .assert_error(404, "not_found");
+    let mut altered = blob.clone();
+    altered[5] ^= 1;
+    server
+        .put(&blob_path(&id, &hash), &altered)
+        .assert_error(422, "hash_mismatch");
+
+    // A good one round-trips; again is fine and changes nothing.
+    let answer = server.put(&blob_path(&id, &hash), &blob);
+    assert_eq!(
+        (answer.status, answer.json()),
+        (201, serde_json::json!({ "created": true }))
+    );
+    let answer = server.get(&blob_path(&id, &hash));
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.content_type, "application/octet-stream");
+    assert_eq!(answer.body, blob);
+    let answer = server.put(&blob_path(&id, &hash), &blob);
+    assert_eq!(
+        (answer.status, answer.json()),
+        (200, serde_json::json!({ "created": false }))
+    );
+    assert_eq!(server.get(&blob_path(&id, &hash)).body, blob);
+    let empty = ciphertext_hash(b"");
+    assert_eq!(server.put(&blob_path(&id, &empty), b"").status, 201);
+    assert_eq!(server.get(&blob_path(&id, &empty)).body, b"");
+
+    // Blobs belong to their collection.
+    server
+        .get(&blob_path(&CollectionId([2; 16]), &hash))
+        .assert_error(404, "not_found");
+    let file = data
+        .path()
+        .join("blobs")
+        .join(id.to_text())
+        .join(support::hex(&hash));
+    assert_eq!(std::fs::read(file).unwrap(), blob);
+
+    // Bad ids.
+    let path = format!("/v1/collections/{}/blobs/", id.to_text());
+    for bad in [
+        "abc",
+        &support::hex(&hash).to_uppercase(),
+        &format!("{}0", support::hex(&hash)),
+    ] {
+        server
+            .put(&format!("{path}{bad}"), &blob)
+            .assert_error(400, "malformed");
+        server
+            .get(&format!("{path}{bad}"))
+            .assert_error(400, "malformed");
+    }
+    server
+        .get(&format!(
+            "/v1/collections/nope/blobs/{}",
+            support::hex(&hash)
+        ))
+        .assert_error(400, "malformed");
+    // Nothing was left behind in the temporary folder.
+    assert_eq!(
+        std::fs::read_dir(data.path().join("tmp")).unwrap().count(),
+        0
+    );
+}
+
+#[test]
+fn a_card_is_published_once_and_fetched_back() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let now = system_time();
+    let alice = Account::create("alice", now).unwrap();
+    let card = alice.identity().to_bytes();
+
+    server.get("/v1/cards/alice").assert_error(404, "not_found");
+    let answer = server.put("/v1/cards/alice", &card);
+    assert_eq!(
+        (answer.status, answer.json()),
+        (201, serde_json::json!({ "created": true }))
+    );
+    let answer = server.get("/v1/cards/alice");
+    assert_eq!(
+        (answer.status, answer.content_type.as_str()),
+        (200, "application/octet-stream")
+    );
+    assert_eq!(answer.body, card);
+    let answer = server.put("/v1/cards/alice", &card);
+    assert_eq!(
+        (answer.status, answer.json()),
+        (200, serde_json::json!({ "created": false }))
+    );
+
+    // Another card for the same handle is refused; the first one stays.
+    let other = Account::create("alice", now).unwrap();
+    server
+        .put("/v1/cards/alice", &other.identity().to_bytes())
+        .assert_error(409, "card_exists");
+    assert_eq!(server.get("/v1/cards/alice").body, card);
+
+    // A card for another handle, a card whose signature fails, no card.
+    let bob = Account::create("bob", now).unwrap();
+    server
+        .put("/v1/cards/carol", &bob.identity().to_bytes())
+        .assert_error(400, "handle_mismatch");
+    let mut forged = bob.identity().to_bytes();
+    *forged.last_mut().unwrap() ^= 1;
+    server
+        .put("/v1/cards/bob", &forged)
+        .assert_error(400, "malformed");
+    server
+        .put("/v1/cards/bob", b"garbage")
+        .assert_error(400, "malformed");
+    server
+        .put("/v1/cards/bob", &vec![0u8; 8192])
+        .assert_error(413, "too_large");
+    server.get("/v1/cards/bob").assert_error(404, "not_found");
+    assert_eq!(
+        server
+            .put("/v1/cards/bob", &bob.identity().to_bytes())
+            .status,
+        201
+    );
+    assert_eq!(server.get("/v1/cards/bob").body, bob.identity().to_bytes());
+}
+
+#[test]
+fn unknown_routes_and_methods_answer_json_errors() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    server.get("/").assert_error(404, "not_found");
+    server.get("/v1/nothing").assert_error(404, "not_found");
+    server
+        .post("/v1/cards/alice", b"")
+        .assert_error(405, "method_not_allowed");
+    server
+        .put("/v1/handles/alice/collections", b"")
+        .assert_error(405, "method_not_allowed");
+}
+
+#[test]
+fn the_server_refuses_to_listen_beyond_loopback() {
+    for addr in ["0.0.0.0:0", "[::]:0", "192.0.2.1:8080", "10.0.0.1:0"] {
+        let data = tempfile::tempdir().unwrap();
+        let dir = data.path().join("data");
+        let out = server_command()
+            .arg("--data")
+            .arg(&dir)
+            .args(["--listen", addr])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{addr}");
+        assert!(
+            stderr.contains("no authentication") && stderr.contains("loopback"),
+            "{stderr}"
+        );
+        assert!(out.stdout.is_empty());
+        assert!(!dir.exists(), "nothing was created for {addr}");
+    }
+}
+
+#[test]
+fn one_data_folder_serves_one_server() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let out = server_command()
+        .arg("--data")
+        .arg(data.path())
+        .args(["--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("in use by another process"), "{stderr}");
+    server.stop();
+}
+
+#[test]
+fn a_restarted_server_has_its_logs_and_rebuilds_the_verified_state() {
+    let Setup {
+        memory,
+        mut alice,
+        bob,
+        mut notes,
+    } = setup();
+    let id = notes.id();
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let log = replay(&server, &memory, &id, 0);
+    let card = alice.account().identity().to_bytes();
+    assert_eq!(server.put("/v1/cards/alice", &card).status, 201);
+    let blob = b"sealed bytes".to_vec();
+    let hash = ciphertext_hash(&blob);
+    assert_eq!(server.put(&blob_path(&id, &hash), &blob).status, 201);
+    let pid = server.pid();
+    server.stop();
+
+    let server = Server::start(data.path());
+    assert_ne!(server.pid(), pid);
+    assert_eq!(server.fetch(&id, 0), log);
+    assert_eq!(server.listed("bob"), BTreeSet::from([id]));
+    assert_eq!(server.get("/v1/cards/alice").body, card);
+    assert_eq!(server.get(&blob_path(&id, &hash)).body, blob);
+
+    // The state is rebuilt from storage: a refused write is still refused,
+    // and the next honest operation verifies and is stored.
+    let last = Operation::from_bytes(log.last().unwrap()).unwrap();
+    let forged = bob
+        .account()
+        .sign_operation(
+            id,
+            log.len() as u64,
+            last.hash(),
+            system_time(),
+            last.body().clone(),
+        )
+        .unwrap();
+    server
+        .append(&id, log.len() as u64, forged.to_bytes())
+        .assert_error(422, "refused");
+    notes.remove(&mut alice, "bob").unwrap();
+    replay(&server, &memory, &id, log.len() as u64);
+    assert_eq!(server.fetch(&id, 0), memory.fetch(&id, 0).unwrap());
+    assert!(server.listed("bob").is_empty());
+    server.stop();
+
+    // And once more, with nothing cached at all.
+    let server = Server::start(data.path());
+    assert_eq!(server.fetch(&id, 0), memory.fetch(&id, 0).unwrap());
+    notes.rename(&mut alice, "After two restarts", "").unwrap();
+    let len = server.fetch(&id, 0).len() as u64;
+    replay(&server, &memory, &id, len);
+    assert_eq!(server.fetch(&id, 0), memory.fetch(&id, 0).unwrap());
+}
