@@ -49,14 +49,15 @@ pub use crypto::password::{Argon2Budget, Argon2Params, Profile as KdfProfile};
 /// The hash of a whole sealed content, as an item's signed header records it:
 /// what a server stores a blob under, and checks a blob against, without any key.
 pub use crypto::stream::ciphertext_hash;
-pub use identity::{Fingerprint, Identity, SafetyNumber};
+pub use identity::{Fingerprint, Identity, MAX_CARD_LEN, MAX_HANDLE_LEN, SafetyNumber};
 pub use keystore::{Keystore, RecoveryPhrase};
 pub use links::{InviteTerms, LinkPurpose, LinkUrl, PublicLinkTerms, PublicView};
 pub use log::link_terms::{LinkKind, LinkTerms, PublicScope};
 pub use log::state::{Invitation, ItemRecord, ItemVersion, LinkRecord};
 pub use log::{
     CollectionId, Epoch, Event, EventKind, ItemId, ItemKind, LinkId, ListingChange, LogState,
-    MAX_CLOCK_SKEW, Member, Operation, Role, SignError, Standing, VerifyError, Violation,
+    MAX_CLOCK_SKEW, MAX_OP_LEN, Member, Operation, Role, SignError, Standing, VerifyError,
+    Violation,
 };
 pub use trust::{CardTrust, PinReason, PinnedCard, TrustStatus, TrustStore};
 

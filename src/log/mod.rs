@@ -14,7 +14,8 @@ mod verify;
 pub use authority::{Request, Standing};
 pub use error::{SignError, VerifyError};
 pub use op::{
-    Body, CollectionId, Grant, ItemHeader, ItemId, ItemKind, LinkId, OpHash, Operation, Rotation,
+    Body, CollectionId, Grant, ItemHeader, ItemId, ItemKind, LinkId, MAX_OP_LEN, OpHash, Operation,
+    Rotation,
 };
 pub use rules::{Action, Role, Violation};
 pub use state::{Epoch, Event, EventKind, ItemRecord, ItemVersion, LogState, Member};

@@ -33,12 +33,12 @@ pub const MAX_FETCH_OPS: usize = 10_000;
 pub const MAX_FETCH_BYTES: usize = 32 << 20;
 /// The largest operation accepted: the core's limit on an encoded
 /// operation (SPEC.md §Operation, 8 MiB).
-pub const MAX_OP_LEN: usize = 8 << 20;
+pub const MAX_OP_LEN: usize = sealshare::MAX_OP_LEN;
 /// The largest content blob accepted (1 GiB).
 pub const MAX_BLOB_LEN: usize = 1 << 30;
-/// The largest identity card accepted: above the core's limit (a handle of
-/// 256 bytes and the keys), so the core's own check is the one that refuses.
-pub const MAX_CARD_LEN: usize = 4 << 10;
+/// The largest identity card accepted: the core's limit (a handle of at most
+/// `sealshare::MAX_HANDLE_LEN` bytes and the keys).
+pub const MAX_CARD_LEN: usize = sealshare::MAX_CARD_LEN;
 
 /// Why the store refused or failed a request.
 #[derive(Debug, thiserror::Error)]
