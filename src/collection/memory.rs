@@ -108,8 +108,18 @@ impl Remote for MemoryRemote {
             .unwrap_or_default())
     }
 
+    /// Stores a blob only under its own ciphertext hash, as a server must
+    /// (it never overwrites: the same id is the same bytes).
     fn put_blob(&self, collection: &CollectionId, id: &[u8; 32], blob: &[u8]) -> Result<()> {
-        self.lock()?.blobs.insert((*collection, *id), blob.to_vec());
+        if crate::crypto::stream::ciphertext_hash(blob) != *id {
+            return Err(Error::Remote(
+                "refused: the blob does not hash to its id".into(),
+            ));
+        }
+        self.lock()?
+            .blobs
+            .entry((*collection, *id))
+            .or_insert_with(|| blob.to_vec());
         Ok(())
     }
 
@@ -128,5 +138,23 @@ impl Remote for MemoryRemote {
             .get(handle)
             .map(|ids| ids.iter().copied().collect())
             .unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_blob_is_stored_only_under_its_own_hash() {
+        let remote = MemoryRemote::new();
+        let id = CollectionId([1; 16]);
+        let blob = b"sealed bytes".to_vec();
+        let good = crate::crypto::stream::ciphertext_hash(&blob);
+        assert!(remote.put_blob(&id, &[0; 32], &blob).is_err());
+        assert!(remote.get_blob(&id, &[0; 32]).is_err(), "nothing stored");
+        remote.put_blob(&id, &good, &blob).unwrap();
+        remote.put_blob(&id, &good, &blob).unwrap();
+        assert_eq!(remote.get_blob(&id, &good).unwrap(), blob);
     }
 }
