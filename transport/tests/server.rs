@@ -1,0 +1,279 @@
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+//! `HttpRemote` against the real `sealshare-server` process on a free
+//! loopback port: two clients sharing a collection, a conflict the core
+//! rebases over, an unreachable server, and a refusal with its code.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use sealshare::{
+    Account, Client, Collection, CollectionList, Error, Remote, Role, ciphertext_hash, system_time,
+};
+use sealshare_http::HttpRemote;
+
+/// The server binary, built once per test run.
+fn server_binary() -> PathBuf {
+    static BUILT: Mutex<Option<PathBuf>> = Mutex::new(None);
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(path) = built.as_ref() {
+        return path.clone();
+    }
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "-p",
+            "sealshare-server",
+            "--bin",
+            "sealshare-server",
+        ])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "cargo build -p sealshare-server failed");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")));
+    let path = target
+        .join("debug")
+        .join(format!("sealshare-server{}", std::env::consts::EXE_SUFFIX));
+    assert!(path.is_file(), "no server binary at {}", path.display());
+    *built = Some(path.clone());
+    path
+}
+
+/// A running server, killed when dropped.
+struct Server {
+    child: Child,
+    base: String,
+    _data: tempfile::TempDir,
+}
+
+impl Server {
+    fn start() -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let mut child = Command::new(server_binary())
+            .arg("--data")
+            .arg(data.path())
+            .args(["--listen", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the server binary starts");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let _ = tx.send(lines.next());
+            for _ in lines {}
+        });
+        let line = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(Some(Ok(line))) => line,
+            other => {
+                let _ = child.kill();
+                panic!("the server did not start: {other:?}, {:?}", child.wait());
+            }
+        };
+        let addr = line
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        Self {
+            child,
+            base: format!("http://{addr}"),
+            _data: data,
+        }
+    }
+
+    fn remote(&self) -> Arc<dyn Remote> {
+        Arc::new(HttpRemote::new(&self.base).unwrap())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn pair(remote: &Arc<dyn Remote>) -> (Client, Client) {
+    let now = system_time();
+    let mut alice = Client::new(Account::create("alice", now).unwrap(), remote.clone());
+    let mut bob = Client::new(Account::create("bob", now).unwrap(), remote.clone());
+    alice.observe(bob.account().identity()).unwrap();
+    bob.observe(alice.account().identity()).unwrap();
+    (alice, bob)
+}
+
+#[test]
+fn two_clients_share_a_collection_over_http() {
+    let server = Server::start();
+    let remote = server.remote();
+    let (mut alice, mut bob) = pair(&remote);
+
+    let mut notes = Collection::create(&mut alice, "Notes", "").unwrap();
+    let item = notes
+        .add_file(&mut alice, None, "a.txt", "text/plain", b"hello over http")
+        .unwrap();
+    notes
+        .share(&mut alice, bob.account().identity(), Role::Editor)
+        .unwrap();
+
+    let list = CollectionList::fetch(&mut bob).unwrap();
+    assert!(list.failed.is_empty(), "{:?}", list.failed);
+    assert_eq!(list.pending.len(), 1);
+    let pending = list.pending.into_iter().next().unwrap();
+    assert_eq!(pending.owner, "alice");
+    let mut theirs = pending.collection;
+    assert_eq!(theirs.id(), notes.id());
+    theirs.accept(&mut bob).unwrap();
+    assert_eq!(theirs.read(&bob, item).unwrap(), b"hello over http");
+
+    let list = CollectionList::fetch(&mut bob).unwrap();
+    assert_eq!(list.shared.len(), 1);
+    assert_eq!(
+        remote.collections_of("alice").unwrap(),
+        vec![notes.id()],
+        "alice is listed once"
+    );
+}
+
+#[test]
+fn a_concurrent_append_is_a_conflict_the_core_rebases_over() {
+    let server = Server::start();
+    let remote = server.remote();
+    let (mut alice, mut bob) = pair(&remote);
+    let mut notes = Collection::create(&mut alice, "Notes", "").unwrap();
+    notes
+        .share(&mut alice, bob.account().identity(), Role::Editor)
+        .unwrap();
+    let mut theirs = Collection::open(&mut bob, notes.id()).unwrap();
+    theirs.accept(&mut bob).unwrap();
+    notes.sync(&mut alice).unwrap();
+
+    // At the same head, alice writes first; bob's append at that position
+    // is answered 409 and the core rebases it onto the new head.
+    let head = remote.fetch(&notes.id(), 0).unwrap().len() as u64;
+    let a = notes
+        .add_file(&mut alice, None, "a.txt", "text/plain", b"from alice")
+        .unwrap();
+    assert_eq!(
+        remote.append(&notes.id(), head, b"anything").unwrap(),
+        sealshare::Appended::Conflict,
+        "the position is taken"
+    );
+    let b = theirs
+        .add_file(&mut bob, None, "b.txt", "text/plain", b"from bob")
+        .unwrap();
+
+    // And two threads writing at once: both land.
+    let id = notes.id();
+    let t = std::thread::spawn(move || {
+        for i in 0..3 {
+            theirs
+                .add_file(&mut bob, None, &format!("bob{i}"), "text/plain", b"b")
+                .unwrap();
+        }
+        (bob, theirs)
+    });
+    for i in 0..3 {
+        notes
+            .add_file(&mut alice, None, &format!("alice{i}"), "text/plain", b"a")
+            .unwrap();
+    }
+    let (bob, mut theirs) = t.join().unwrap();
+
+    notes.sync(&mut alice).unwrap();
+    let mut bob = bob;
+    theirs.sync(&mut bob).unwrap();
+    assert_eq!(notes.read(&alice, b).unwrap(), b"from bob");
+    assert_eq!(theirs.read(&bob, a).unwrap(), b"from alice");
+    let log = remote.fetch(&id, 0).unwrap();
+    assert_eq!(remote.fetch(&id, head).unwrap(), log[head as usize..]);
+    assert!(
+        log.len() as u64 >= head + 8,
+        "every write landed: {}",
+        log.len()
+    );
+}
+
+#[test]
+fn a_server_that_is_not_running_is_unreachable_within_the_timeout() {
+    // A port that was free a moment ago, now closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let remote = HttpRemote::builder(&format!("http://127.0.0.1:{port}"))
+        .connect_timeout(Duration::from_secs(1))
+        .read_timeout(Duration::from_secs(1))
+        .retries(2)
+        .build()
+        .unwrap();
+    let id = sealshare::CollectionId([3; 16]);
+    let started = Instant::now();
+    let err = remote.fetch(&id, 0).unwrap_err();
+    let took = started.elapsed();
+    assert!(
+        matches!(&err, Error::Remote(m) if m.starts_with("server unreachable (offline)")),
+        "{err}"
+    );
+    assert!(took < Duration::from_secs(5), "{took:?}");
+
+    // An append is tried once, and says it may have landed.
+    let started = Instant::now();
+    let err = remote.append(&id, 0, b"op").unwrap_err();
+    assert!(
+        matches!(&err, Error::Remote(m) if m.starts_with("server unreachable (offline)") && m.contains("may or may not have been stored")),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_millis(1000));
+
+    assert!(HttpRemote::new("ftp://example.invalid").is_err());
+}
+
+#[test]
+fn a_refusal_surfaces_with_the_servers_code_and_message() {
+    let server = Server::start();
+    let remote = HttpRemote::new(&server.base).unwrap();
+    let id = sealshare::CollectionId([5; 16]);
+    let blob = b"some ciphertext".to_vec();
+    let wrong = [0u8; 32];
+    let err = remote.put_blob(&id, &wrong, &blob).unwrap_err();
+    let Error::Remote(message) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(
+        message.starts_with("server refused: 422 hash_mismatch: "),
+        "{message}"
+    );
+    assert!(message.len() > "server refused: 422 hash_mismatch: ".len());
+
+    // The right id stores it, twice over, and it reads back.
+    let hash = ciphertext_hash(&blob);
+    remote.put_blob(&id, &hash, &blob).unwrap();
+    remote.put_blob(&id, &hash, &blob).unwrap();
+    assert_eq!(remote.get_blob(&id, &hash).unwrap(), blob);
+    let mut read = Vec::new();
+    std::io::Read::read_to_end(&mut remote.download_blob(&id, &hash).unwrap(), &mut read).unwrap();
+    assert_eq!(read, blob);
+
+    // A missing blob, and a malformed operation.
+    let err = remote.get_blob(&id, &[1; 32]).unwrap_err();
+    assert!(err.to_string().contains("404 not_found"), "{err}");
+    let err = remote.append(&id, 0, b"not an operation").unwrap_err();
+    assert!(err.to_string().contains("400 malformed"), "{err}");
+    assert!(remote.fetch(&id, 0).unwrap().is_empty());
+    assert!(remote.collections_of("nobody").unwrap().is_empty());
+}
