@@ -30,11 +30,11 @@ cargo test --workspace --exclude uniffi-bindgen --locked 2>&1 | tee "$log_dir/ca
 step "frozen vectors match the generator (tests/vectors/sealshare_v1.json)"
 cargo run --quiet --locked --features test-vectors --bin gen-vectors -- --check
 
-step "supply chain: cargo deny check licenses bans sources (deny.toml)"
+step "supply chain: cargo deny --workspace check licenses bans sources (deny.toml)"
 if ! command -v cargo-deny >/dev/null 2>&1; then
   cargo install --locked cargo-deny
 fi
-cargo deny --locked check licenses bans sources
+cargo deny --workspace --locked check licenses bans sources
 
 step "bindings: build the library, generate Kotlin, Swift and Python (scripts/bindings.sh)"
 bash scripts/bindings.sh
