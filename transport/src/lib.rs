@@ -37,6 +37,8 @@ const MAX_ERROR: u64 = 4 * 1024;
 const MAX_JSON: u64 = 16 * 1024 * 1024;
 /// The largest blob.
 const MAX_BLOB: u64 = 1024 * 1024 * 1024;
+/// The most bytes of operations one fetch gathers across pages, by default.
+const MAX_LOG_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 /// The first pause before a retry; each next one is twice as long.
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 
@@ -50,6 +52,7 @@ pub struct HttpRemote {
     base: String,
     agent: ureq::Agent,
     retries: u32,
+    max_log_bytes: u64,
 }
 
 /// Settings of an [`HttpRemote`]: [`HttpRemote::builder`].
@@ -59,9 +62,19 @@ pub struct Builder {
     connect_timeout: Duration,
     read_timeout: Duration,
     retries: u32,
+    max_log_bytes: u64,
 }
 
 impl Builder {
+    /// The most bytes of operations one [`Remote::fetch`] gathers across
+    /// pages before it gives up with a malformed-answer error (default
+    /// 4 GiB): a server that always says there is more cannot make the
+    /// client hold more than this.
+    pub fn max_log_bytes(mut self, bytes: u64) -> Self {
+        self.max_log_bytes = bytes;
+        self
+    }
+
     /// How long connecting may take (default 10 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
@@ -110,6 +123,7 @@ impl Builder {
             base,
             agent: config.build().into(),
             retries: self.retries,
+            max_log_bytes: self.max_log_bytes,
         })
     }
 }
@@ -162,6 +176,7 @@ impl HttpRemote {
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(60),
             retries: 2,
+            max_log_bytes: MAX_LOG_BYTES,
         }
     }
 
@@ -421,9 +436,19 @@ impl Remote for HttpRemote {
 
     fn fetch(&self, collection: &CollectionId, from: u64) -> Result<Vec<Vec<u8>>> {
         let mut out = Vec::new();
+        let mut bytes = 0u64;
         loop {
             let at = from.saturating_add(out.len() as u64);
             let (page, more) = self.fetch_page(collection, at)?;
+            bytes = page
+                .iter()
+                .fold(bytes, |n, op| n.saturating_add(op.len() as u64));
+            if bytes > self.max_log_bytes {
+                return Err(malformed(format!(
+                    "the log served from position {from} is over {} bytes; fetch gave up",
+                    self.max_log_bytes
+                )));
+            }
             out.extend(page);
             if !more {
                 return Ok(out);

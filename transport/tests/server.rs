@@ -277,3 +277,62 @@ fn a_refusal_surfaces_with_the_servers_code_and_message() {
     assert!(remote.fetch(&id, 0).unwrap().is_empty());
     assert!(remote.collections_of("nobody").unwrap().is_empty());
 }
+
+/// A lying server: every fetch answers one 64 KiB operation and says there
+/// is more, forever.
+fn endless_server() -> std::net::SocketAddr {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                loop {
+                    // Read one request's head (GETs have no body).
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                    }
+                    let op = vec![7u8; 64 << 10];
+                    let mut body = (op.len() as u32).to_be_bytes().to_vec();
+                    body.extend_from_slice(&op);
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\nsealshare-more: true\r\ncontent-length: {}\r\n\r\n",
+                        body.len()
+                    );
+                    if stream.write_all(head.as_bytes()).is_err()
+                        || stream.write_all(&body).is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn a_server_that_always_has_more_cannot_make_the_client_hold_more_than_its_bound() {
+    let addr = endless_server();
+    let remote = HttpRemote::builder(&format!("http://{addr}"))
+        .max_log_bytes(1 << 20)
+        .build()
+        .unwrap();
+    let err = remote
+        .fetch(&sealshare::CollectionId([3; 16]), 0)
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("malformed answer") && text.contains("gave up"),
+        "{text}"
+    );
+}
