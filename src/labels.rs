@@ -21,6 +21,8 @@ pub(crate) const SIG_IDENTITY_CARD: &str = "identity-card";
 pub(crate) const SIG_OPERATION: &str = "operation";
 /// Signatures: a join's proof that the joiner holds a link's secret.
 pub(crate) const SIG_LINK_JOIN: &str = "link-join";
+/// Signatures: a request to a server (`crate::request`).
+pub(crate) const SIG_REQUEST: &str = "request";
 
 /// The HPKE info of every key wrap, before its purpose.
 pub(crate) const WRAP: &str = "sealshare/v1/wrap";
@@ -140,7 +142,7 @@ mod tests {
             AAD_LINK_ITEMS,
             AAD_ITEM_METADATA,
         ];
-        let sig = [SIG_IDENTITY_CARD, SIG_OPERATION, SIG_LINK_JOIN];
+        let sig = [SIG_IDENTITY_CARD, SIG_OPERATION, SIG_LINK_JOIN, SIG_REQUEST];
         let wrap = [WRAP_EPOCH_KEY, WRAP_LINK_EPOCH_KEY];
         for kind in [&kdf[..], &aad[..], &sig[..], &wrap[..]] {
             let mut seen = std::collections::HashSet::new();

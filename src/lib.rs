@@ -32,6 +32,7 @@ mod keystore;
 mod labels;
 mod links;
 mod log;
+mod request;
 mod trust;
 mod wire;
 
@@ -58,6 +59,10 @@ pub use log::{
     CollectionId, Epoch, Event, EventKind, ItemId, ItemKind, LinkId, ListingChange, LogState,
     MAX_CLOCK_SKEW, MAX_OP_LEN, Member, Operation, Role, SignError, Standing, VerifyError,
     Violation,
+};
+pub use request::{
+    AuthError, MAX_AUTH_HEADER_LEN, MAX_REQUEST_LIFETIME, Principal, RequestAuth, RequestSigner,
+    RequestTarget, ServerId, body_digest,
 };
 pub use trust::{CardTrust, PinReason, PinnedCard, TrustStatus, TrustStore};
 

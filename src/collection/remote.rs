@@ -5,6 +5,7 @@ use std::io::{Cursor, Read, Write};
 
 use crate::error::Result;
 use crate::log::CollectionId;
+use crate::request::RequestSigner;
 
 /// A blob being uploaded piece by piece; `finish` stores it under its id (the
 /// hash of everything written, known only at the end).
@@ -87,6 +88,16 @@ pub trait Remote: Send + Sync {
     /// ([`crate::Error::WrongListing`]), so a server that lists every
     /// collection makes each client fetch and verify every log.
     fn collections_of(&self, handle: &str) -> Result<Vec<CollectionId>>;
+
+    /// Lets this remote act for the holder of a link's secret on the link's
+    /// collection. A server that lets only members read a collection lets
+    /// the link's holder read it while the link is live; the core calls this
+    /// before it reads a collection through a link (joining through an invite
+    /// link, opening a public link). The default ignores it: a store that
+    /// checks no one needs no signer.
+    fn use_link(&self, signer: RequestSigner) {
+        drop(signer);
+    }
 
     /// Starts uploading a blob in pieces. The default buffers it and calls
     /// [`Remote::put_blob`]; a store that can write as it goes (files, HTTP

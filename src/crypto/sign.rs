@@ -55,6 +55,8 @@ pub enum Domain {
     /// A join's proof that the joiner holds an invite link's secret (label
     /// `link-join`).
     LinkJoin,
+    /// A request to a server (label `request`; SPEC.md §Signed requests).
+    Request,
 }
 
 impl Domain {
@@ -64,6 +66,7 @@ impl Domain {
             Domain::IdentityCard => labels::SIG_IDENTITY_CARD,
             Domain::Operation => labels::SIG_OPERATION,
             Domain::LinkJoin => labels::SIG_LINK_JOIN,
+            Domain::Request => labels::SIG_REQUEST,
         }
     }
 

@@ -110,6 +110,7 @@ impl Collection {
                 "a public link admits no one; open it with PublicView",
             ));
         }
+        client.remote.use_link(url.request_signer()?);
         let mut collection =
             Self::open_with_creator_key(client, url.collection(), url.creator_key())?;
         let derived = url.secrets(None)?;

@@ -24,6 +24,7 @@ use crate::labels;
 pub use crate::log::link_terms::LinkPurpose;
 use crate::log::link_terms::PasswordLock;
 use crate::log::{CollectionId, LinkId};
+use crate::request::{Principal, RequestSigner};
 use crate::wire;
 
 pub use invite::InviteTerms;
@@ -142,6 +143,21 @@ impl LinkUrl {
     /// The collection creator's signing key the link pins.
     pub fn creator_key(&self) -> &[u8; 32] {
         &self.creator_key
+    }
+
+    /// Signs requests as a holder of this link's secret, with the link's
+    /// signing key: what a server lets read the collection while the link is
+    /// live, before (or without) joining. Needs no password: the link's
+    /// signing key is derived from the secret alone.
+    pub fn request_signer(&self) -> Result<RequestSigner> {
+        let secrets = self.secrets(None)?;
+        Ok(RequestSigner::new(
+            Principal::Link {
+                collection: self.collection(),
+                link: self.link(),
+            },
+            secrets.signing,
+        ))
     }
 
     pub(crate) fn secrets(&self, password_key: Option<&SecretKey>) -> Result<LinkSecrets> {

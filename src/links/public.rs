@@ -254,6 +254,7 @@ impl PublicView {
                 "an invite link; join it with Collection::join",
             ));
         }
+        remote.use_link(url.request_signer()?);
         let ops = remote.fetch(&url.collection(), 0)?;
         check_creator_key(ops.first().map(Vec::as_slice), url.creator_key())?;
         let mut state = LogState::empty(url.collection());
