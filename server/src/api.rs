@@ -1,7 +1,8 @@
 //! The HTTP API under `/v1` (docs/server.md describes every route). Every
-//! answer that is not a success is JSON, `{"error": code, "message": text}`,
-//! with a 4xx status for bad input and 500 for the server's own failures; a
-//! handler never panics. Store calls run on the blocking pool.
+//! answer that is not a success is JSON (`crate::error`); a handler never
+//! panics. Every route but `GET /v1/server` checks the request's signature
+//! first (`crate::auth`), then what the proven caller may do. Store calls
+//! run on the blocking pool.
 
 use std::sync::Arc;
 
@@ -9,13 +10,15 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use sealshare::{CollectionId, VerifyError, Violation};
+use sealshare::{CollectionId, body_digest};
 use serde::{Deserialize, Serialize};
 use tokio_util::io::ReaderStream;
 
+use crate::auth::{Caller, authenticate, require_card};
+use crate::error::ApiError;
 use crate::store::{
     Appended, MAX_BLOB_LEN, MAX_CARD_LEN, MAX_OP_LEN, Put, Store, StoreError, parse_blob_id,
 };
@@ -24,142 +27,21 @@ use crate::store::{
 /// after those in the answer (`true` or `false`).
 pub const MORE_HEADER: &str = "sealshare-more";
 
-/// The clock appends are verified with, in seconds since the Unix epoch.
+/// The clock appends and signatures are checked with, in seconds since the
+/// Unix epoch.
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 
 /// What every handler reaches.
 #[derive(Clone)]
-struct AppState {
-    store: Arc<Store>,
-    clock: Clock,
-}
-
-/// An answer that is not a success.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-    head: Option<u64>,
-}
-
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: &'a str,
-    message: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    head: Option<u64>,
-}
-
-impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            head: None,
-        }
-    }
-
-    fn malformed(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "malformed", message)
-    }
-
-    fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", message)
-    }
-
-    /// A failure of the server itself: the details go to its log (stderr),
-    /// not to the client.
-    fn internal(detail: &dyn std::fmt::Display) -> Self {
-        eprintln!("sealshare-server: internal error: {detail}");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "internal server error",
-        )
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = ErrorBody {
-            error: self.code,
-            message: &self.message,
-            head: self.head,
-        };
-        let json = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
-        (
-            self.status,
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            json,
-        )
-            .into_response()
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        let message = e.to_string();
-        match e {
-            StoreError::Refused(VerifyError::InvalidOperation {
-                violation: Violation::Malformed(_),
-                ..
-            }) => Self::malformed(message),
-            StoreError::Refused(VerifyError::NotYetValid { .. }) => {
-                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "not_yet_valid", message)
-            }
-            StoreError::Refused(_) => {
-                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "refused", message)
-            }
-            StoreError::BadCard(_) => Self::malformed(message),
-            StoreError::CardHandle { .. } => {
-                Self::new(StatusCode::BAD_REQUEST, "handle_mismatch", message)
-            }
-            StoreError::CardExists(_) => Self::new(StatusCode::CONFLICT, "card_exists", message),
-            StoreError::BlobHash { .. } => {
-                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "hash_mismatch", message)
-            }
-            StoreError::BlobTooLarge => {
-                Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message)
-            }
-            StoreError::Damaged(_)
-            | StoreError::InUse(_)
-            | StoreError::Database(_)
-            | StoreError::Io(_) => Self::internal(&message),
-        }
-    }
-}
-
-impl From<PathRejection> for ApiError {
-    fn from(e: PathRejection) -> Self {
-        Self::malformed(e.body_text())
-    }
-}
-
-impl From<QueryRejection> for ApiError {
-    fn from(e: QueryRejection) -> Self {
-        Self::malformed(e.body_text())
-    }
-}
-
-impl From<BytesRejection> for ApiError {
-    fn from(e: BytesRejection) -> Self {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", e.body_text())
-        } else {
-            Self::malformed(e.body_text())
-        }
-    }
+pub(crate) struct AppState {
+    pub(crate) store: Arc<Store>,
+    pub(crate) clock: Clock,
 }
 
 type Answer = Result<Response, ApiError>;
 
 /// Runs `f` on the blocking pool (SQLite, files, verification).
-async fn blocking<T, F>(f: F) -> Result<T, ApiError>
+pub(crate) async fn blocking<T, F>(f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce() -> Result<T, StoreError> + Send + 'static,
@@ -178,6 +60,30 @@ fn collection_id(text: &str) -> Result<CollectionId, ApiError> {
 fn blob_id(text: &str) -> Result<[u8; 32], ApiError> {
     parse_blob_id(text)
         .ok_or_else(|| ApiError::malformed("a blob id is 64 lowercase hexadecimal digits"))
+}
+
+/// The empty body's digest, for requests without one.
+fn no_body() -> [u8; 32] {
+    body_digest(b"")
+}
+
+/// Refuses unless `caller` may read `collection`: the same answer for a
+/// collection that does not exist, so nothing is learnt about it.
+async fn require_reader(
+    app: &AppState,
+    caller: &Caller,
+    collection: CollectionId,
+) -> Result<(), ApiError> {
+    let who = caller.who(&collection)?;
+    let store = app.store.clone();
+    let now = caller.now;
+    if blocking(move || store.may_read(&collection, &who, now)).await? {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "not a reader of this collection: its log does not hold this key for a member, an invitee or a live link (or there is no such collection)",
+        ))
+    }
 }
 
 fn octets(bytes: Vec<u8>) -> Response {
@@ -216,22 +122,57 @@ fn put_answer(put: Put) -> Answer {
     }
 }
 
+#[derive(Serialize)]
+struct ServerBody {
+    id: String,
+    time: u64,
+}
+
+/// `GET /v1/server`: the server's id and time, which a client signs
+/// requests for. The one route that needs no signature.
+async fn server_info(State(app): State<AppState>) -> Answer {
+    json(
+        StatusCode::OK,
+        &ServerBody {
+            id: app.store.server_id().to_text(),
+            time: (app.clock)(),
+        },
+    )
+}
+
 async fn put_card(
     State(app): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Answer {
     let Path(handle) = path?;
     let body = body?;
-    let put = blocking(move || app.store.put_card(&handle, &body)).await?;
+    let caller = authenticate(&app, &method, &uri, &headers, body_digest(&body)).await?;
+    let (signer, key) = caller.account()?;
+    if signer != handle {
+        return Err(ApiError::forbidden(format!(
+            "{signer:?} publishes only its own card, not {handle:?}'s"
+        )));
+    }
+    let now = caller.now;
+    let put = blocking(move || app.store.put_card(&handle, &body, &key, now)).await?;
     put_answer(put)
 }
 
 async fn get_card(
     State(app): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
 ) -> Answer {
     let Path(handle) = path?;
+    let caller = authenticate(&app, &method, &uri, &headers, no_body()).await?;
+    let (me, key) = caller.account()?;
+    require_card(&app, me, key, caller.now).await?;
     let what = format!("no card is published for {handle:?}");
     match blocking(move || app.store.card(&handle)).await? {
         Some(bytes) => Ok(octets(bytes)),
@@ -251,6 +192,9 @@ struct StoredBody {
 
 async fn append(
     State(app): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
     query: Result<Query<SeqQuery>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
@@ -259,17 +203,12 @@ async fn append(
     let id = collection_id(&id)?;
     let Query(SeqQuery { seq }) = query?;
     let body = body?;
-    let now = (app.clock)();
-    match blocking(move || app.store.append(&id, seq, &body, now)).await? {
+    let caller = authenticate(&app, &method, &uri, &headers, body_digest(&body)).await?;
+    let (_, key) = caller.account()?;
+    let now = caller.now;
+    match blocking(move || app.store.append(&id, seq, &body, &key, now)).await? {
         Appended::Stored => json(StatusCode::OK, &StoredBody { stored: seq }),
-        Appended::Conflict { head } => Err(ApiError {
-            head: Some(head),
-            ..ApiError::new(
-                StatusCode::CONFLICT,
-                "conflict",
-                format!("the log holds {head} operations, not {seq}: fetch from {head} and rebase"),
-            )
-        }),
+        Appended::Conflict { head } => Err(ApiError::conflict(seq, head)),
     }
 }
 
@@ -281,12 +220,17 @@ struct FromQuery {
 
 async fn fetch(
     State(app): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
     query: Result<Query<FromQuery>, QueryRejection>,
 ) -> Answer {
     let Path(id) = path?;
     let id = collection_id(&id)?;
     let Query(FromQuery { from }) = query?;
+    let caller = authenticate(&app, &method, &uri, &headers, no_body()).await?;
+    require_reader(&app, &caller, id).await?;
     let page = blocking(move || app.store.fetch(&id, from)).await?;
     let size = page.operations.iter().map(|op| 4 + op.len()).sum();
     let mut body = Vec::with_capacity(size);
@@ -306,12 +250,24 @@ async fn fetch(
 
 async fn put_blob(
     State(app): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
     path: Result<Path<(String, String)>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Answer {
     let Path((id, blob)) = path?;
     let id = collection_id(&id)?;
     let blob = blob_id(&blob)?;
+    // A blob's upload signs its id, which the store checks the bytes against.
+    let caller = authenticate(&app, &method, &uri, &headers, blob).await?;
+    let who = caller.who(&id)?;
+    let store = app.store.clone();
+    if !blocking(move || store.may_put_blob(&id, &who)).await? {
+        return Err(ApiError::forbidden(
+            "only a member whose role writes items puts blobs into this collection",
+        ));
+    }
     let body = body?;
     let put = blocking(move || app.store.put_blob(&id, &blob, &body)).await?;
     put_answer(put)
@@ -319,11 +275,16 @@ async fn put_blob(
 
 async fn get_blob(
     State(app): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Answer {
     let Path((id, blob)) = path?;
     let id = collection_id(&id)?;
     let blob = blob_id(&blob)?;
+    let caller = authenticate(&app, &method, &uri, &headers, no_body()).await?;
+    require_reader(&app, &caller, id).await?;
     let file = match tokio::fs::File::open(app.store.blob_path(&id, &blob)).await {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -348,9 +309,20 @@ async fn get_blob(
 
 async fn collections_of(
     State(app): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
 ) -> Answer {
     let Path(handle) = path?;
+    let caller = authenticate(&app, &method, &uri, &headers, no_body()).await?;
+    let (me, key) = caller.account()?;
+    if me != handle {
+        return Err(ApiError::forbidden(format!(
+            "{me:?} lists only its own collections, not {handle:?}'s"
+        )));
+    }
+    require_card(&app, me, key, caller.now).await?;
     let ids = blocking(move || app.store.collections_of(&handle)).await?;
     let texts: Vec<String> = ids.iter().map(CollectionId::to_text).collect();
     json(StatusCode::OK, &texts)
@@ -371,6 +343,7 @@ async fn no_method() -> ApiError {
 /// The API's routes over `store`, verifying appends with `clock`.
 pub fn router(store: Arc<Store>, clock: Clock) -> Router {
     Router::new()
+        .route("/v1/server", get(server_info))
         .route(
             "/v1/cards/{handle}",
             put(put_card)

@@ -7,12 +7,15 @@
 //! routes, with no authentication, so the binary listens on loopback only.
 
 pub mod api;
+mod auth;
+mod error;
 pub mod store;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use api::{Clock, router};
+pub use error::ApiError;
 pub use store::{Store, StoreError};
 
 /// Why the server was not started.

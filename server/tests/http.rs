@@ -24,6 +24,15 @@ use sealshare::{
 };
 use support::{Server, blob_path, server_command};
 
+/// The server, signing as `clients` (each one's card published).
+fn start(data: &std::path::Path, clients: &[&Client]) -> Server {
+    let server = Server::start(data);
+    for client in clients {
+        server.register(client.account());
+    }
+    server
+}
+
 /// A collection on an in-memory server: alice created it, renamed it,
 /// added a file and shared it with bob as a viewer, who accepted.
 struct Setup {
@@ -98,9 +107,18 @@ fn expected_listing(
 fn logs_made_by_the_core_are_stored_and_served_byte_for_byte_and_listed_exactly() {
     let memory = Arc::new(MemoryRemote::new());
     let remote: Arc<dyn Remote> = memory.clone();
-    let (s, _people) = scenario::play(&remote);
+    let (s, people) = scenario::play(&remote);
     let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path());
+    let server = start(
+        data.path(),
+        &[
+            &people.alice,
+            &people.bob,
+            &people.carol,
+            &people.dave,
+            &people.erin,
+        ],
+    );
 
     let mut logs = BTreeMap::new();
     for id in s.alices().union(&s.not_alices()) {
@@ -115,8 +133,13 @@ fn logs_made_by_the_core_are_stored_and_served_byte_for_byte_and_listed_exactly(
         assert!(server.fetch(id, u64::MAX).is_empty());
         logs.insert(*id, log);
     }
-    // An unknown collection has an empty log.
-    assert!(server.fetch(&CollectionId([7; 16]), 0).is_empty());
+    // An unknown collection is refused as one the caller may not read.
+    server
+        .get(&format!(
+            "/v1/collections/{}/operations",
+            CollectionId([7; 16]).to_text()
+        ))
+        .assert_error(403, "forbidden");
 
     let expected = expected_listing(&logs);
     assert_eq!(expected["alice"], s.alices());
@@ -129,7 +152,10 @@ fn logs_made_by_the_core_are_stored_and_served_byte_for_byte_and_listed_exactly(
             "{handle}: as the in-memory reference lists"
         );
     }
-    assert!(server.listed("nobody").is_empty());
+    // Only a handle's own listing is served.
+    server
+        .get("/v1/handles/nobody/collections")
+        .assert_error(403, "forbidden");
     assert_eq!(
         expected.keys().map(String::as_str).collect::<Vec<_>>(),
         ["alice", "bob", "carol", "dave", "erin"],
@@ -141,8 +167,7 @@ fn logs_made_by_the_core_are_stored_and_served_byte_for_byte_and_listed_exactly(
 fn the_core_client_works_against_the_server_over_http() {
     let data = tempfile::tempdir().unwrap();
     let server = Server::start(data.path());
-    let remote = server.remote();
-    let (s, mut people) = scenario::play(&remote);
+    let (s, mut people) = scenario::play_on(&|account| server.remote_for(account));
     assert_eq!(server.listed("alice"), s.alices());
     assert_eq!(server.listed("bob"), s.bobs());
 
@@ -177,7 +202,7 @@ fn conflicting_refused_and_malformed_appends_store_nothing() {
     } = setup();
     let id = notes.id();
     let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path());
+    let server = start(data.path(), &[&alice, &bob]);
     let log = replay(&server, &memory, &id, 0);
     let len = log.len() as u64;
     let unchanged = |server: &Server| assert_eq!(server.fetch(&id, 0), log);
@@ -239,7 +264,12 @@ fn conflicting_refused_and_malformed_appends_store_nothing() {
     );
     let answer = server.append(&CollectionId([9; 16]), 0, &other_log[0]);
     answer.assert_error(422, "refused");
-    assert!(server.fetch(&CollectionId([9; 16]), 0).is_empty());
+    server
+        .get(&format!(
+            "/v1/collections/{}/operations",
+            CollectionId([9; 16]).to_text()
+        ))
+        .assert_error(403, "forbidden");
     // An operation claiming a time too far ahead of the server's clock.
     let ahead = bob
         .account()
@@ -295,12 +325,12 @@ fn concurrent_appends_at_one_position_store_exactly_one() {
     let Setup {
         memory,
         mut alice,
+        bob,
         mut notes,
-        ..
     } = setup();
     let id = notes.id();
     let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path());
+    let server = start(data.path(), &[&alice, &bob]);
     let log = replay(&server, &memory, &id, 0);
     let len = log.len() as u64;
     notes.rename(&mut alice, "Raced", "").unwrap();
@@ -322,9 +352,16 @@ fn concurrent_appends_at_one_position_store_exactly_one() {
 
 #[test]
 fn blobs_are_checked_against_their_id_and_never_overwritten() {
+    let Setup {
+        memory,
+        alice,
+        bob,
+        notes,
+    } = setup();
     let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path());
-    let id = CollectionId([1; 16]);
+    let server = start(data.path(), &[&alice, &bob]);
+    let id = notes.id();
+    replay(&server, &memory, &id, 0);
     let blob: Vec<u8> = (0..100_000u32).map(|i| (i * 7) as u8).collect();
     let hash = ciphertext_hash(&blob);
 
@@ -362,10 +399,10 @@ fn blobs_are_checked_against_their_id_and_never_overwritten() {
     assert_eq!(server.put(&blob_path(&id, &empty), b"").status, 201);
     assert_eq!(server.get(&blob_path(&id, &empty)).body, b"");
 
-    // Blobs belong to their collection.
+    // Blobs belong to their collection: another one's reader is refused.
     server
         .get(&blob_path(&CollectionId([2; 16]), &hash))
-        .assert_error(404, "not_found");
+        .assert_error(403, "forbidden");
     let file = data
         .path()
         .join("blobs")
@@ -401,14 +438,19 @@ fn blobs_are_checked_against_their_id_and_never_overwritten() {
 }
 
 #[test]
-fn a_card_is_published_once_and_fetched_back() {
+fn a_card_is_published_by_its_own_key_and_replaced_only_by_the_previous_one() {
     let data = tempfile::tempdir().unwrap();
     let server = Server::start(data.path());
     let now = system_time();
     let alice = Account::create("alice", now).unwrap();
     let card = alice.identity().to_bytes();
+    server.sign_as(&alice);
 
-    server.get("/v1/cards/alice").assert_error(404, "not_found");
+    // Before publishing, alice's key is nobody's: reading the directory
+    // needs a published card.
+    server
+        .get("/v1/cards/alice")
+        .assert_error(401, "unknown_key");
     let answer = server.put("/v1/cards/alice", &card);
     assert_eq!(
         (answer.status, answer.json()),
@@ -426,19 +468,46 @@ fn a_card_is_published_once_and_fetched_back() {
         (200, serde_json::json!({ "created": false }))
     );
 
-    // Another card for the same handle is refused; the first one stays.
+    // Another key for the same handle, signing its own card, replaces
+    // nothing; the first card stays.
     let other = Account::create("alice", now).unwrap();
+    let path = "/v1/cards/alice";
+    let new_card = other.identity().to_bytes();
+    let by_other = server.authorization(
+        &sealshare::RequestSigner::for_account(&other),
+        "PUT",
+        path,
+        &new_card,
+        30,
+    );
     server
-        .put("/v1/cards/alice", &other.identity().to_bytes())
+        .send("PUT", path, &new_card, Some(&by_other))
         .assert_error(409, "card_exists");
-    assert_eq!(server.get("/v1/cards/alice").body, card);
+    assert_eq!(server.get(path).body, card);
 
-    // A card for another handle, a card whose signature fails, no card.
+    // One account cannot publish another's first card, nor its own card
+    // under another handle.
     let bob = Account::create("bob", now).unwrap();
+    let bobs = bob.identity().to_bytes();
+    let by_alice = server.authorization(
+        &sealshare::RequestSigner::for_account(&alice),
+        "PUT",
+        "/v1/cards/bob",
+        &bobs,
+        30,
+    );
     server
-        .put("/v1/cards/carol", &bob.identity().to_bytes())
+        .send("PUT", "/v1/cards/bob", &bobs, Some(&by_alice))
+        .assert_error(403, "forbidden");
+    server.sign_as(&bob);
+    server
+        .put("/v1/cards/carol", &bobs)
+        .assert_error(403, "forbidden");
+    let carol = Account::create("carol", now).unwrap();
+    server
+        .put("/v1/cards/bob", &carol.identity().to_bytes())
         .assert_error(400, "handle_mismatch");
-    let mut forged = bob.identity().to_bytes();
+    let mut forged = bobs.clone();
     *forged.last_mut().unwrap() ^= 1;
     server
         .put("/v1/cards/bob", &forged)
@@ -450,13 +519,38 @@ fn a_card_is_published_once_and_fetched_back() {
         .put("/v1/cards/bob", &vec![0u8; 8192])
         .assert_error(413, "too_large");
     server.get("/v1/cards/bob").assert_error(404, "not_found");
-    assert_eq!(
-        server
-            .put("/v1/cards/bob", &bob.identity().to_bytes())
-            .status,
-        201
+    assert_eq!(server.put("/v1/cards/bob", &bobs).status, 201);
+    assert_eq!(server.get("/v1/cards/bob").body, bobs);
+
+    // The published key signs its replacement: the new card is served,
+    // and the change recorded.
+    let by_previous = server.authorization(
+        &sealshare::RequestSigner::for_account(&alice),
+        "PUT",
+        path,
+        &new_card,
+        30,
     );
-    assert_eq!(server.get("/v1/cards/bob").body, bob.identity().to_bytes());
+    let answer = server.send("PUT", path, &new_card, Some(&by_previous));
+    assert_eq!(answer.status, 201, "{}", answer.message());
+    let by_bob = server.authorization(
+        &sealshare::RequestSigner::for_account(&bob),
+        "GET",
+        path,
+        b"",
+        30,
+    );
+    assert_eq!(server.send("GET", path, b"", Some(&by_bob)).body, new_card);
+    // The replaced key is nobody's any more.
+    server.get(path).assert_error(401, "unknown_key");
+    server.stop();
+    let store = sealshare_server::Store::open(data.path()).unwrap();
+    assert_eq!(
+        store.card_changes("alice").unwrap(),
+        1,
+        "one replacement recorded"
+    );
+    assert_eq!(store.card_changes("bob").unwrap(), 0);
 }
 
 #[test]
@@ -521,10 +615,9 @@ fn a_restarted_server_has_its_logs_and_rebuilds_the_verified_state() {
     } = setup();
     let id = notes.id();
     let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path());
+    let server = start(data.path(), &[&alice, &bob]);
     let log = replay(&server, &memory, &id, 0);
     let card = alice.account().identity().to_bytes();
-    assert_eq!(server.put("/v1/cards/alice", &card).status, 201);
     let blob = b"sealed bytes".to_vec();
     let hash = ciphertext_hash(&blob);
     assert_eq!(server.put(&blob_path(&id, &hash), &blob).status, 201);
@@ -532,6 +625,8 @@ fn a_restarted_server_has_its_logs_and_rebuilds_the_verified_state() {
     server.stop();
 
     let server = Server::start(data.path());
+    server.sign_as(alice.account());
+    server.sign_as(bob.account());
     assert_ne!(server.pid(), pid);
     assert_eq!(server.fetch(&id, 0), log);
     assert_eq!(server.listed("bob"), BTreeSet::from([id]));
@@ -562,6 +657,7 @@ fn a_restarted_server_has_its_logs_and_rebuilds_the_verified_state() {
 
     // And once more, with nothing cached at all.
     let server = Server::start(data.path());
+    server.sign_as(alice.account());
     assert_eq!(server.fetch(&id, 0), memory.fetch(&id, 0).unwrap());
     notes.rename(&mut alice, "After two restarts", "").unwrap();
     let len = server.fetch(&id, 0).len() as u64;

@@ -108,8 +108,18 @@ pub(crate) struct People {
 /// Everyone, on `remote`, on the system clock (the command line's store
 /// verifies with it), each having pinned everyone else's card.
 pub(crate) fn people(remote: &Arc<dyn Remote>) -> People {
+    people_on(&|_| remote.clone())
+}
+
+/// Everyone, each on the remote `remote_for` gives for their account (a
+/// server that signs requests needs one remote per account).
+pub(crate) fn people_on(remote_for: &dyn Fn(&Account) -> Arc<dyn Remote>) -> People {
     let now = sealshare::system_time();
-    let make = |h: &str| Client::new(Account::create(h, now).unwrap(), remote.clone());
+    let make = |h: &str| {
+        let account = Account::create(h, now).unwrap();
+        let remote = remote_for(&account);
+        Client::new(account, remote)
+    };
     let mut p = People {
         alice: make("alice"),
         bob: make("bob"),
@@ -137,7 +147,12 @@ pub(crate) fn people(remote: &Arc<dyn Remote>) -> People {
 
 /// Plays the scenario on `remote`.
 pub(crate) fn play(remote: &Arc<dyn Remote>) -> (Scenario, People) {
-    let mut p = people(remote);
+    play_on(&|_| remote.clone())
+}
+
+/// Plays the scenario, each person on the remote `remote_for` gives.
+pub(crate) fn play_on(remote_for: &dyn Fn(&Account) -> Arc<dyn Remote>) -> (Scenario, People) {
+    let mut p = people_on(remote_for);
     let alice_card = p.alice.account().identity().clone();
     let bob_card = p.bob.account().identity().clone();
 

@@ -3,12 +3,22 @@
 //!
 //! ```no_run
 //! use std::sync::Arc;
+//! use sealshare::{Account, Client, system_time};
 //! use sealshare_http::HttpRemote;
 //!
-//! let remote = Arc::new(HttpRemote::new("http://127.0.0.1:8080")?);
-//! # let _: Arc<dyn sealshare::Remote> = remote;
+//! let account = Account::create("alice", system_time())?;
+//! let remote = Arc::new(HttpRemote::new("http://127.0.0.1:8080", &account)?);
+//! remote.publish_card(account.identity())?;
+//! let client = Client::new(account, remote);
 //! # Ok::<(), sealshare::Error>(())
 //! ```
+//!
+//! Every request is signed (SPEC.md §Signed requests): with the account's
+//! identity key, or, for a collection read through a link
+//! ([`Remote::use_link`]), with the link's key when the account is not (yet)
+//! a reader. The server's id is asked for once (`GET /v1/server`), and its
+//! clock followed: a request refused as expired is signed again, once, by
+//! the time the server answered with.
 //!
 //! Every failure is a [`sealshare::Error::Remote`] whose message starts with
 //! one of `server unreachable (offline)`, `server refused` (with the status,
@@ -20,10 +30,17 @@
 //! failure during one is an error saying so, and the core, on its next sync,
 //! fetches and sees whether it landed.
 
+use std::collections::HashMap;
 use std::io::Read;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use sealshare::{Appended, CollectionId, Error, Remote, Result};
+use sealshare::Remote;
+use sealshare::{
+    Account, Appended, CollectionId, Error, Identity, RequestSigner, RequestTarget, Result,
+    ServerId, body_digest, system_time,
+};
 
 /// The most operation bytes one fetch answer holds (docs/server.md, Limits).
 const PAGE_BYTES: u64 = 32 * 1024 * 1024;
@@ -41,6 +58,10 @@ const MAX_BLOB: u64 = 1024 * 1024 * 1024;
 const MAX_LOG_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 /// The first pause before a retry; each next one is twice as long.
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+/// How long after the server's time (as far as this client knows it) a
+/// request expires: under the server's bound of 60 s, leaving room for a
+/// clock estimate that is a second or so off.
+const LIFETIME: u64 = 45;
 
 /// A [`Remote`] over the reference server's `/v1` HTTP API.
 ///
@@ -50,15 +71,23 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 #[derive(Debug, Clone)]
 pub struct HttpRemote {
     base: String,
+    /// The path part of `base` ("" or "/prefix"): signed with each path.
+    prefix: String,
     agent: ureq::Agent,
     retries: u32,
     max_log_bytes: u64,
+    account: Option<Arc<RequestSigner>>,
+    links: Arc<Mutex<HashMap<CollectionId, Arc<RequestSigner>>>>,
+    server: Arc<OnceLock<ServerId>>,
+    /// The server's clock minus this one's, in seconds.
+    offset: Arc<AtomicI64>,
 }
 
 /// Settings of an [`HttpRemote`]: [`HttpRemote::builder`].
 #[derive(Debug, Clone)]
 pub struct Builder {
     base: String,
+    account: Option<Arc<RequestSigner>>,
     connect_timeout: Duration,
     read_timeout: Duration,
     retries: u32,
@@ -66,6 +95,14 @@ pub struct Builder {
 }
 
 impl Builder {
+    /// Signs requests as `account` (its identity key). Without an account,
+    /// the remote reads only collections it was given a link to
+    /// ([`Remote::use_link`]): enough for a public link's reader.
+    pub fn account(mut self, account: &Account) -> Self {
+        self.account = Some(Arc::new(RequestSigner::for_account(account)));
+        self
+    }
+
     /// The most bytes of operations one [`Remote::fetch`] gathers across
     /// pages before it gives up with a malformed-answer error (default
     /// 4 GiB): a server that always says there is more cannot make the
@@ -119,11 +156,22 @@ impl Builder {
             .timeout_recv_response(Some(self.read_timeout))
             .timeout_per_read(Some(self.read_timeout));
         let config = tls(config);
+        let authority = base.split_once("://").map_or("", |(_, rest)| rest);
+        let prefix = authority
+            .find('/')
+            .and_then(|i| authority.get(i..))
+            .unwrap_or("")
+            .to_owned();
         Ok(HttpRemote {
             base,
+            prefix,
             agent: config.build().into(),
             retries: self.retries,
             max_log_bytes: self.max_log_bytes,
+            account: self.account,
+            links: Arc::default(),
+            server: Arc::default(),
+            offset: Arc::default(),
         })
     }
 }
@@ -162,17 +210,57 @@ enum Method {
     Post,
 }
 
+impl Method {
+    fn name(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Put => "PUT",
+            Method::Post => "POST",
+        }
+    }
+}
+
+/// A 401 answer, read, and the server's time it carries if the refusal is
+/// for the request's expiry (so signing again by that time can succeed).
+/// The answer is rebuilt from what was read, for [`expect`] to report.
+fn refusal_time(response: Response) -> Result<(Response, Option<u64>)> {
+    let status = response.status();
+    let body = read_body(response, MAX_ERROR)?;
+    let value: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
+    let time = value.as_ref().and_then(|v| {
+        (v.get("error")?.as_str()? == "expired")
+            .then(|| v.get("time")?.as_u64())
+            .flatten()
+    });
+    let rebuilt = ureq::http::Response::builder()
+        .status(status)
+        .body(ureq::Body::builder().data(body))
+        .map_err(|e| malformed(e.to_string()))?;
+    Ok((rebuilt, time))
+}
+
+/// Which key signs a request.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum As {
+    /// The account, else the collection's link.
+    Account,
+    /// The link given for this collection.
+    Link(CollectionId),
+}
+
 impl HttpRemote {
     /// A remote for the server at `base_url` (for example
-    /// `http://127.0.0.1:8080`), with the default timeouts and retries.
-    pub fn new(base_url: &str) -> Result<Self> {
-        Self::builder(base_url).build()
+    /// `http://127.0.0.1:8080`) that signs as `account`, with the default
+    /// timeouts and retries.
+    pub fn new(base_url: &str, account: &Account) -> Result<Self> {
+        Self::builder(base_url).account(account).build()
     }
 
     /// Settings for a remote for the server at `base_url`.
     pub fn builder(base_url: &str) -> Builder {
         Builder {
             base: base_url.to_owned(),
+            account: None,
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(60),
             retries: 2,
@@ -185,9 +273,148 @@ impl HttpRemote {
         &self.base
     }
 
-    /// Sends one request; GET and PUT are retried on connection errors and
-    /// 5xx answers, POST never.
-    fn send(&self, method: Method, path: &str, body: &[u8]) -> Result<Response> {
+    /// Publishes `card` in the server's directory (signed with its own key:
+    /// `card` must be this remote's account's). True if it was published now,
+    /// false if it was there already. A server keeps a handle's first card;
+    /// a new one replaces it only in a request signed with the published
+    /// card's key.
+    pub fn publish_card(&self, card: &Identity) -> Result<bool> {
+        let path = format!("/v1/cards/{}", segment(card.handle()));
+        let bytes = card.to_bytes();
+        let digest = body_digest(&bytes);
+        let response = self.send(Method::Put, &path, &bytes, digest, As::Account)?;
+        let response = expect(response, &[200, 201])?;
+        Ok(response.status().as_u16() == 201)
+    }
+
+    /// The card the server's directory holds for `handle`, decoded and its
+    /// self-signature checked; `None` if none is published. The directory
+    /// is not trusted: pin what it gives ([`sealshare::TrustStore`]).
+    pub fn card(&self, handle: &str) -> Result<Option<Identity>> {
+        let path = format!("/v1/cards/{}", segment(handle));
+        let response = self.send(Method::Get, &path, &[], body_digest(b""), As::Account)?;
+        if response.status().as_u16() == 404 {
+            return Ok(None);
+        }
+        let bytes = read_body(expect(response, &[200])?, sealshare::MAX_CARD_LEN as u64)?;
+        let card = Identity::from_bytes(&bytes)
+            .map_err(|e| malformed(format!("the card served for {handle:?}: {e}")))?;
+        if card.handle() != handle {
+            return Err(malformed(format!(
+                "the card served for {handle:?} is {:?}'s",
+                card.handle()
+            )));
+        }
+        Ok(Some(card))
+    }
+
+    /// The server's id, asked for once.
+    fn server_id(&self) -> Result<ServerId> {
+        if let Some(id) = self.server.get() {
+            return Ok(*id);
+        }
+        let response = self.send_signed(Method::Get, "/v1/server", &[], None)?;
+        let body = read_body(expect(response, &[200])?, MAX_ERROR)?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| malformed(format!("GET /v1/server: {e}")))?;
+        let id = value
+            .get("id")
+            .and_then(|v| v.as_str())
+            .and_then(|text| ServerId::from_text(text).ok())
+            .ok_or_else(|| malformed("GET /v1/server without a server id".into()))?;
+        if let Some(time) = value.get("time").and_then(serde_json::Value::as_u64) {
+            self.follow_clock(time);
+        }
+        Ok(*self.server.get_or_init(|| id))
+    }
+
+    /// Follows the server's clock: `time` is its time now.
+    fn follow_clock(&self, time: u64) {
+        let offset = i128::from(time) - i128::from(system_time());
+        let offset = i64::try_from(offset).unwrap_or(0);
+        self.offset.store(offset, Ordering::Relaxed);
+    }
+
+    /// The server's time, as far as this client knows.
+    fn server_now(&self) -> u64 {
+        let offset = self.offset.load(Ordering::Relaxed);
+        system_time().saturating_add_signed(offset)
+    }
+
+    /// The signers to try for a request, in order.
+    fn signers(&self, who: As) -> Vec<Arc<RequestSigner>> {
+        let mut out: Vec<_> = self.account.iter().cloned().collect();
+        if let As::Link(collection) = who {
+            let links = self.links.lock().unwrap_or_else(|p| p.into_inner());
+            out.extend(links.get(&collection).cloned());
+        }
+        out
+    }
+
+    /// Sends one request, signed; GET and PUT are retried on connection
+    /// errors and 5xx answers, POST never. A request refused as expired is
+    /// signed again by the server's time, once. Reading a collection
+    /// (`who` is [`As::Link`]) that the account may not read is tried again
+    /// with the collection's link, if one was given.
+    fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: &[u8],
+        digest: [u8; 32],
+        who: As,
+    ) -> Result<Response> {
+        let signers = self.signers(who);
+        if signers.is_empty() {
+            return Err(Error::Remote(
+                "no key to sign with: this remote has no account, and no link was given for this collection".into(),
+            ));
+        }
+        let server = self.server_id()?;
+        let signed_path = format!("{}{path}", self.prefix);
+        let mut last = None;
+        for signer in signers {
+            let mut resigned = false;
+            loop {
+                let target = RequestTarget {
+                    method: method.name(),
+                    path_and_query: &signed_path,
+                    body_digest: digest,
+                    server,
+                };
+                let auth = signer.sign(&target, self.server_now().saturating_add(LIFETIME))?;
+                let header = auth.to_header();
+                let response = self.send_signed(method, path, body, Some(&header))?;
+                let status = response.status().as_u16();
+                if status == 401 && !resigned {
+                    let (response, time) = refusal_time(response)?;
+                    if let Some(time) = time {
+                        drop(response);
+                        self.follow_clock(time);
+                        resigned = true;
+                        continue;
+                    }
+                    return Ok(response);
+                }
+                if status == 403 {
+                    last = Some(response);
+                    break;
+                }
+                return Ok(response);
+            }
+        }
+        last.ok_or_else(|| malformed("no answer".into()))
+    }
+
+    /// Sends one request with its `authorization` (none only for `GET
+    /// /v1/server`), with the retries of its method.
+    fn send_signed(
+        &self,
+        method: Method,
+        path: &str,
+        body: &[u8],
+        authorization: Option<&str>,
+    ) -> Result<Response> {
         let url = format!("{}{path}", self.base);
         let attempts = if method == Method::Post {
             1
@@ -198,17 +425,24 @@ impl HttpRemote {
         let mut attempt = 1;
         loop {
             let sent = match method {
-                Method::Get => self.agent.get(&url).call(),
-                Method::Put => self
-                    .agent
-                    .put(&url)
-                    .content_type("application/octet-stream")
-                    .send(body),
-                Method::Post => self
-                    .agent
-                    .post(&url)
-                    .content_type("application/octet-stream")
-                    .send(body),
+                Method::Get => {
+                    let mut request = self.agent.get(&url);
+                    if let Some(value) = authorization {
+                        request = request.header("authorization", value);
+                    }
+                    request.call()
+                }
+                Method::Put | Method::Post => {
+                    let mut request = if method == Method::Put {
+                        self.agent.put(&url)
+                    } else {
+                        self.agent.post(&url)
+                    };
+                    if let Some(value) = authorization {
+                        request = request.header("authorization", value);
+                    }
+                    request.content_type("application/octet-stream").send(body)
+                }
             };
             let retry = match &sent {
                 Ok(response) => response.status().is_server_error(),
@@ -229,7 +463,16 @@ impl HttpRemote {
             "/v1/collections/{}/operations?from={from}",
             collection.to_text()
         );
-        let response = expect(self.send(Method::Get, &path, &[])?, &[200])?;
+        let response = expect(
+            self.send(
+                Method::Get,
+                &path,
+                &[],
+                body_digest(b""),
+                As::Link(*collection),
+            )?,
+            &[200],
+        )?;
         let more = match response
             .headers()
             .get("sealshare-more")
@@ -413,7 +656,7 @@ impl Remote for HttpRemote {
             "/v1/collections/{}/operations?seq={seq}",
             collection.to_text()
         );
-        let response = self.send(Method::Post, &path, op)?;
+        let response = self.send(Method::Post, &path, op, body_digest(op), As::Account)?;
         match response.status().as_u16() {
             200 => Ok(Appended::Stored),
             409 => {
@@ -463,12 +706,25 @@ impl Remote for HttpRemote {
                 blob.len()
             )));
         }
-        let response = self.send(Method::Put, &blob_path(collection, id), blob)?;
+        // A blob's upload signs its id: the server checks the bytes against it.
+        let response = self.send(
+            Method::Put,
+            &blob_path(collection, id),
+            blob,
+            *id,
+            As::Account,
+        )?;
         expect(response, &[200, 201]).map(|_| ())
     }
 
     fn get_blob(&self, collection: &CollectionId, id: &[u8; 32]) -> Result<Vec<u8>> {
-        let response = self.send(Method::Get, &blob_path(collection, id), &[])?;
+        let response = self.send(
+            Method::Get,
+            &blob_path(collection, id),
+            &[],
+            body_digest(b""),
+            As::Link(*collection),
+        )?;
         read_body(expect(response, &[200])?, MAX_BLOB)
     }
 
@@ -477,7 +733,13 @@ impl Remote for HttpRemote {
         collection: &CollectionId,
         id: &[u8; 32],
     ) -> Result<Box<dyn Read + Send + '_>> {
-        let response = self.send(Method::Get, &blob_path(collection, id), &[])?;
+        let response = self.send(
+            Method::Get,
+            &blob_path(collection, id),
+            &[],
+            body_digest(b""),
+            As::Link(*collection),
+        )?;
         let reader = expect(response, &[200])?
             .into_body()
             .into_with_config()
@@ -486,9 +748,20 @@ impl Remote for HttpRemote {
         Ok(Box::new(reader))
     }
 
+    fn use_link(&self, signer: RequestSigner) {
+        if let sealshare::Principal::Link { collection, .. } = signer.principal() {
+            let collection = *collection;
+            let mut links = self.links.lock().unwrap_or_else(|p| p.into_inner());
+            links.insert(collection, Arc::new(signer));
+        }
+    }
+
     fn collections_of(&self, handle: &str) -> Result<Vec<CollectionId>> {
         let path = format!("/v1/handles/{}/collections", segment(handle));
-        let response = expect(self.send(Method::Get, &path, &[])?, &[200])?;
+        let response = expect(
+            self.send(Method::Get, &path, &[], body_digest(b""), As::Account)?,
+            &[200],
+        )?;
         let body = read_body(response, MAX_JSON)?;
         let ids: Vec<String> = serde_json::from_slice(&body)
             .map_err(|e| malformed(format!("listing is not a JSON list of ids: {e}")))?;

@@ -94,8 +94,19 @@ impl Server {
         }
     }
 
-    fn remote(&self) -> Arc<dyn Remote> {
-        Arc::new(HttpRemote::new(&self.base).unwrap())
+    /// A new account `handle` on this server, its card published, and its
+    /// remote.
+    fn account(&self, handle: &str) -> (Account, Arc<HttpRemote>) {
+        let account = Account::create(handle, system_time()).unwrap();
+        let remote = Arc::new(HttpRemote::new(&self.base, &account).unwrap());
+        assert!(remote.publish_card(account.identity()).unwrap());
+        (account, remote)
+    }
+
+    /// A client for a new account `handle`, its card published.
+    fn client(&self, handle: &str) -> (Client, Arc<HttpRemote>) {
+        let (account, remote) = self.account(handle);
+        (Client::new(account, remote.clone()), remote)
     }
 }
 
@@ -106,20 +117,20 @@ impl Drop for Server {
     }
 }
 
-fn pair(remote: &Arc<dyn Remote>) -> (Client, Client) {
-    let now = system_time();
-    let mut alice = Client::new(Account::create("alice", now).unwrap(), remote.clone());
-    let mut bob = Client::new(Account::create("bob", now).unwrap(), remote.clone());
-    alice.observe(bob.account().identity()).unwrap();
-    bob.observe(alice.account().identity()).unwrap();
-    (alice, bob)
+/// alice and bob, each with a remote signing as them, and each knowing the
+/// other's card from the server's directory.
+fn pair(server: &Server) -> (Client, Client, Arc<HttpRemote>, Arc<HttpRemote>) {
+    let (mut alice, a) = server.client("alice");
+    let (mut bob, b) = server.client("bob");
+    alice.observe(&a.card("bob").unwrap().unwrap()).unwrap();
+    bob.observe(&b.card("alice").unwrap().unwrap()).unwrap();
+    (alice, bob, a, b)
 }
 
 #[test]
 fn two_clients_share_a_collection_over_http() {
     let server = Server::start();
-    let remote = server.remote();
-    let (mut alice, mut bob) = pair(&remote);
+    let (mut alice, mut bob, remote, _) = pair(&server);
 
     let mut notes = Collection::create(&mut alice, "Notes", "").unwrap();
     let item = notes
@@ -151,8 +162,7 @@ fn two_clients_share_a_collection_over_http() {
 #[test]
 fn a_concurrent_append_is_a_conflict_the_core_rebases_over() {
     let server = Server::start();
-    let remote = server.remote();
-    let (mut alice, mut bob) = pair(&remote);
+    let (mut alice, mut bob, remote, _) = pair(&server);
     let mut notes = Collection::create(&mut alice, "Notes", "").unwrap();
     notes
         .share(&mut alice, bob.account().identity(), Role::Editor)
@@ -215,7 +225,9 @@ fn a_server_that_is_not_running_is_unreachable_within_the_timeout() {
         .local_addr()
         .unwrap()
         .port();
+    let account = Account::create("alice", system_time()).unwrap();
     let remote = HttpRemote::builder(&format!("http://127.0.0.1:{port}"))
+        .account(&account)
         .connect_timeout(Duration::from_secs(1))
         .read_timeout(Duration::from_secs(1))
         .retries(2)
@@ -231,7 +243,22 @@ fn a_server_that_is_not_running_is_unreachable_within_the_timeout() {
     );
     assert!(took < Duration::from_secs(5), "{took:?}");
 
-    // An append is tried once, and says it may have landed.
+    // An append never sent (the server's id could not be asked for) is
+    // offline, and claims nothing about having landed.
+    let err = remote.append(&id, 0, b"op").unwrap_err();
+    assert!(
+        matches!(&err, Error::Remote(m) if m.starts_with("server unreachable (offline)") && !m.contains("may or may not")),
+        "{err}"
+    );
+
+    // An append whose connection breaks once sent is tried once, and says it
+    // may have landed.
+    let addr = hang_up_server();
+    let remote = HttpRemote::builder(&format!("http://{addr}"))
+        .account(&account)
+        .read_timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
     let started = Instant::now();
     let err = remote.append(&id, 0, b"op").unwrap_err();
     assert!(
@@ -240,14 +267,14 @@ fn a_server_that_is_not_running_is_unreachable_within_the_timeout() {
     );
     assert!(started.elapsed() < Duration::from_millis(1000));
 
-    assert!(HttpRemote::new("ftp://example.invalid").is_err());
+    assert!(HttpRemote::new("ftp://example.invalid", &account).is_err());
 }
 
 #[test]
 fn a_refusal_surfaces_with_the_servers_code_and_message() {
     let server = Server::start();
-    let remote = HttpRemote::new(&server.base).unwrap();
-    let id = sealshare::CollectionId([5; 16]);
+    let (mut alice, remote) = server.client("alice");
+    let id = Collection::create(&mut alice, "Notes", "").unwrap().id();
     let blob = b"some ciphertext".to_vec();
     let wrong = [0u8; 32];
     let err = remote.put_blob(&id, &wrong, &blob).unwrap_err();
@@ -272,10 +299,48 @@ fn a_refusal_surfaces_with_the_servers_code_and_message() {
     // A missing blob, and a malformed operation.
     let err = remote.get_blob(&id, &[1; 32]).unwrap_err();
     assert!(err.to_string().contains("404 not_found"), "{err}");
-    let err = remote.append(&id, 0, b"not an operation").unwrap_err();
+    let err = remote.append(&id, 1, b"not an operation").unwrap_err();
     assert!(err.to_string().contains("400 malformed"), "{err}");
-    assert!(remote.fetch(&id, 0).unwrap().is_empty());
-    assert!(remote.collections_of("nobody").unwrap().is_empty());
+    assert_eq!(remote.fetch(&id, 0).unwrap().len(), 1);
+    let err = remote.collections_of("nobody").unwrap_err();
+    assert!(err.to_string().contains("403 forbidden"), "{err}");
+    let err = remote
+        .fetch(&sealshare::CollectionId([5; 16]), 0)
+        .unwrap_err();
+    assert!(err.to_string().contains("403 forbidden"), "{err}");
+}
+
+/// A server that tells its id and hangs up on every other request.
+fn hang_up_server() -> std::net::SocketAddr {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut first = String::new();
+            if reader.read_line(&mut first).unwrap_or(0) == 0 {
+                continue;
+            }
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                line.clear();
+            }
+            if first.starts_with("GET /v1/server ") {
+                let body = format!(
+                    "{{\"id\":\"AAAAAAAAAAAAAAAAAAAAAA\",\"time\":{}}}",
+                    system_time()
+                );
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        }
+    });
+    addr
 }
 
 /// A lying server: every fetch answers one 64 KiB operation and says there
@@ -292,14 +357,34 @@ fn endless_server() -> std::net::SocketAddr {
                 loop {
                     // Read one request's head (GETs have no body).
                     let mut line = String::new();
+                    let mut first = String::new();
                     loop {
                         line.clear();
                         if reader.read_line(&mut line).unwrap_or(0) == 0 {
                             return;
                         }
+                        if first.is_empty() {
+                            first = line.clone();
+                        }
                         if line == "\r\n" {
                             break;
                         }
+                    }
+                    if first.starts_with("GET /v1/server ") {
+                        let body = format!(
+                            "{{\"id\":\"AAAAAAAAAAAAAAAAAAAAAA\",\"time\":{}}}",
+                            system_time()
+                        );
+                        let head = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                            body.len()
+                        );
+                        if stream.write_all(head.as_bytes()).is_err()
+                            || stream.write_all(body.as_bytes()).is_err()
+                        {
+                            return;
+                        }
+                        continue;
                     }
                     let op = vec![7u8; 64 << 10];
                     let mut body = (op.len() as u32).to_be_bytes().to_vec();
@@ -323,7 +408,9 @@ fn endless_server() -> std::net::SocketAddr {
 #[test]
 fn a_server_that_always_has_more_cannot_make_the_client_hold_more_than_its_bound() {
     let addr = endless_server();
+    let account = Account::create("alice", system_time()).unwrap();
     let remote = HttpRemote::builder(&format!("http://{addr}"))
+        .account(&account)
         .max_log_bytes(1 << 20)
         .build()
         .unwrap();

@@ -23,7 +23,15 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use sealshare::{CollectionId, Identity, LogState, VerifyError, ciphertext_hash};
+use sealshare::{
+    CollectionId, Identity, LogState, Operation, ServerId, VerifyError, ciphertext_hash,
+};
+
+mod access;
+mod nonces;
+
+pub use access::{Who, may_put_blob, may_read};
+use nonces::Nonces;
 
 /// The most operations one fetch answers; the client fetches again from
 /// where the answer ended.
@@ -58,9 +66,21 @@ pub enum StoreError {
         /// The handle the card names.
         card: String,
     },
-    /// Another card is already published for the handle.
-    #[error("another card is already published for {0:?}; replacing a card is not supported yet")]
+    /// Another card is already published for the handle, and the request
+    /// replacing it is not signed with that card's key.
+    #[error(
+        "another card is already published for {0:?}: a new card replaces it only in a request signed with the published card's key"
+    )]
     CardExists(String),
+    /// A first card published in a request not signed with its own key.
+    #[error("a card is published in a request signed with its own key")]
+    CardNotSelfPublished,
+    /// An operation appended in a request not signed with the key that
+    /// signs the operation.
+    #[error(
+        "an operation is appended in a request signed by its own signer (the key the log expects for its author)"
+    )]
+    NotSigner,
     /// The blob's bytes do not hash to the id it is stored under.
     #[error("the blob's ciphertext hash is {actual}, not the id {id}")]
     BlobHash {
@@ -136,6 +156,8 @@ pub struct Store {
     blobs: PathBuf,
     tmp: PathBuf,
     uploads: AtomicU64,
+    nonces: Nonces,
+    server_id: ServerId,
     /// `DIR/lock`, locked for as long as the store is open: one server per
     /// data folder (the cache of verified states and the temporary files
     /// assume it).
@@ -153,6 +175,16 @@ const SCHEMA: &str = "
         handle TEXT PRIMARY KEY NOT NULL,
         bytes BLOB NOT NULL
     ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS meta (
+        name TEXT PRIMARY KEY NOT NULL,
+        value BLOB NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS card_changes (
+        handle TEXT NOT NULL,
+        replaced_at INTEGER NOT NULL,
+        old BLOB NOT NULL,
+        new BLOB NOT NULL
+    );
     CREATE TABLE IF NOT EXISTS listing (
         handle TEXT NOT NULL,
         collection BLOB NOT NULL,
@@ -218,7 +250,9 @@ impl Store {
         let db = dir.join("sealshare.db");
         let conn = open_connection(&db)?;
         conn.execute_batch(SCHEMA)?;
+        let server_id = server_id(&conn)?;
         let reader = open_connection(&db)?;
+        let nonces = Nonces::open(&dir.join("nonces.db"))?;
         Ok(Self {
             writer: Mutex::new(Writer {
                 conn,
@@ -228,6 +262,8 @@ impl Store {
             blobs,
             tmp,
             uploads: AtomicU64::new(0),
+            nonces,
+            server_id,
             _lock: lock,
         })
     }
@@ -253,11 +289,16 @@ impl Store {
     /// operation must verify onto the log's state as every client verifies
     /// it (else [`StoreError::Refused`]); then it is stored and the listing
     /// index updated. Nothing is stored unless all of it is.
+    ///
+    /// `signer` is the key the request was signed with: it must be the key
+    /// that signs the operation (else [`StoreError::NotSigner`]), so nobody
+    /// appends an operation on another's behalf.
     pub fn append(
         &self,
         collection: &CollectionId,
         seq: u64,
         bytes: &[u8],
+        signer: &[u8; 32],
         now: u64,
     ) -> Result<Appended, StoreError> {
         let mut guard = self.writer();
@@ -277,6 +318,14 @@ impl Store {
             Some(state) if state.len() == len => state,
             _ => rebuild(&tx, collection)?,
         };
+        // Signed by the operation's own signer: checked before verifying (a
+        // bad operation is refused by the verifier below, with its reason).
+        if let Ok(op) = Operation::from_bytes(bytes)
+            && state.signer_of(&op).map(|k| k.to_bytes()) != Some(*signer)
+        {
+            states.insert(*collection, state);
+            return Err(StoreError::NotSigner);
+        }
         // A refused operation leaves the state unchanged ("a refused
         // operation changes nothing": the rules check before they apply), so
         // it goes back into the cache as it was.
@@ -376,10 +425,22 @@ impl Store {
     }
 
     /// Publishes `bytes` as `handle`'s card: they must decode as a
-    /// self-signed card for `handle`. The first card of a handle is kept;
-    /// the same card again is [`Put::Existing`], another one
-    /// [`StoreError::CardExists`].
-    pub fn put_card(&self, handle: &str, bytes: &[u8]) -> Result<Put, StoreError> {
+    /// self-signed card for `handle`, in a request signed by `signer`.
+    ///
+    /// - A handle's first card is published only by its own key (else
+    ///   [`StoreError::CardNotSelfPublished`]).
+    /// - The same card again is [`Put::Existing`].
+    /// - Another card replaces the published one only if `signer` is the
+    ///   published card's key (else [`StoreError::CardExists`]); the
+    ///   replacement is recorded in `card_changes` with the time `now`.
+    ///   Clients see the new card as a key change (`TrustStore`).
+    pub fn put_card(
+        &self,
+        handle: &str,
+        bytes: &[u8],
+        signer: &[u8; 32],
+        now: u64,
+    ) -> Result<Put, StoreError> {
         let card = Identity::from_bytes(bytes).map_err(StoreError::BadCard)?;
         if card.handle() != handle {
             return Err(StoreError::CardHandle {
@@ -403,8 +464,28 @@ impl Store {
             .optional()?;
         match existing {
             Some(stored) if stored == canonical => Ok(Put::Existing),
-            Some(_) => Err(StoreError::CardExists(handle.to_owned())),
+            Some(stored) => {
+                let published = Identity::from_bytes(&stored).map_err(|e| {
+                    StoreError::Damaged(format!("the stored card of {handle:?}: {e}"))
+                })?;
+                if published.signing_key().as_bytes() != signer {
+                    return Err(StoreError::CardExists(handle.to_owned()));
+                }
+                tx.execute(
+                    "UPDATE cards SET bytes = ?2 WHERE handle = ?1",
+                    params![handle, canonical],
+                )?;
+                tx.execute(
+                    "INSERT INTO card_changes (handle, replaced_at, old, new) VALUES (?1, ?2, ?3, ?4)",
+                    params![handle, i64::try_from(now).unwrap_or(i64::MAX), stored, canonical],
+                )?;
+                tx.commit()?;
+                Ok(Put::Created)
+            }
             None => {
+                if card.signing_key().as_bytes() != signer {
+                    return Err(StoreError::CardNotSelfPublished);
+                }
                 tx.execute(
                     "INSERT INTO cards (handle, bytes) VALUES (?1, ?2)",
                     params![handle, canonical],
@@ -413,6 +494,81 @@ impl Store {
                 Ok(Put::Created)
             }
         }
+    }
+
+    /// The signing key of the card published for `handle`, if any.
+    pub fn card_key(&self, handle: &str) -> Result<Option<[u8; 32]>, StoreError> {
+        card_key(&self.reader(), handle)
+    }
+
+    /// How many times `handle`'s card was replaced.
+    pub fn card_changes(&self, handle: &str) -> Result<u64, StoreError> {
+        let n: i64 = self.reader().query_row(
+            "SELECT COUNT(*) FROM card_changes WHERE handle = ?1",
+            params![handle],
+            |r| r.get(0),
+        )?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// This server's id, chosen when its database was made.
+    pub fn server_id(&self) -> ServerId {
+        self.server_id
+    }
+
+    /// Records the nonce of an accepted request (see the `nonces` module):
+    /// false if it was seen before, and the request is a replay.
+    pub fn claim_nonce(
+        &self,
+        key: &[u8; 32],
+        nonce: &[u8; 16],
+        expires: u64,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        self.nonces.claim(key, nonce, expires, now)
+    }
+
+    /// Whether `who` may read `collection` at `now` ([`may_read`]); false for
+    /// an unknown collection.
+    pub fn may_read(
+        &self,
+        collection: &CollectionId,
+        who: &Who,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        self.with_state(collection, |state, conn| {
+            may_read(state, who, now, &mut |handle| {
+                card_key(conn, handle).ok().flatten()
+            })
+        })
+        .map(|answer| answer.unwrap_or(false))
+    }
+
+    /// Whether `who` may put a blob into `collection` ([`may_put_blob`]);
+    /// false for an unknown collection.
+    pub fn may_put_blob(&self, collection: &CollectionId, who: &Who) -> Result<bool, StoreError> {
+        self.with_state(collection, |state, _| may_put_blob(state, who))
+            .map(|answer| answer.unwrap_or(false))
+    }
+
+    /// `f` of `collection`'s verified state (from the cache, or rebuilt from
+    /// storage into it), under the writer's lock; `None` for an empty log.
+    fn with_state<T>(
+        &self,
+        collection: &CollectionId,
+        f: impl FnOnce(&LogState, &Connection) -> T,
+    ) -> Result<Option<T>, StoreError> {
+        let mut guard = self.writer();
+        let Writer { conn, states } = &mut *guard;
+        let len = log_len(conn, &collection.0[..])?;
+        if len == 0 {
+            return Ok(None);
+        }
+        if states.get(collection).is_none_or(|s| s.len() != len) {
+            let state = rebuild(conn, collection)?;
+            states.insert(*collection, state);
+        }
+        Ok(states.get(collection).map(|state| f(state, conn)))
     }
 
     /// The card published for `handle`, if any.
@@ -485,6 +641,45 @@ fn write_and_link(tmp: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<Put>
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(Put::Existing),
         Err(e) => Err(e),
     }
+}
+
+/// The signing key of the card published for `handle`, if any.
+fn card_key(conn: &Connection, handle: &str) -> Result<Option<[u8; 32]>, StoreError> {
+    let bytes: Option<Vec<u8>> = conn
+        .query_row(
+            "SELECT bytes FROM cards WHERE handle = ?1",
+            params![handle],
+            |r| r.get(0),
+        )
+        .optional()?;
+    bytes
+        .map(|b| {
+            Identity::from_bytes(&b)
+                .map(|card| card.signing_key().to_bytes())
+                .map_err(|e| StoreError::Damaged(format!("the stored card of {handle:?}: {e}")))
+        })
+        .transpose()
+}
+
+/// The server's id, made on the first start and kept in `meta`.
+fn server_id(conn: &Connection) -> Result<ServerId, StoreError> {
+    let stored: Option<Vec<u8>> = conn
+        .query_row("SELECT value FROM meta WHERE name = 'server_id'", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    if let Some(bytes) = stored {
+        let id = <[u8; 16]>::try_from(bytes.as_slice())
+            .map_err(|_| StoreError::Damaged(format!("a server id of {} bytes", bytes.len())))?;
+        return Ok(ServerId(id));
+    }
+    let id = ServerId::generate()
+        .map_err(|e| StoreError::Io(std::io::Error::other(format!("no randomness: {e}"))))?;
+    conn.execute(
+        "INSERT INTO meta (name, value) VALUES ('server_id', ?1)",
+        params![&id.0[..]],
+    )?;
+    Ok(id)
 }
 
 /// The length of a log: positions are contiguous from 0 (every append lands

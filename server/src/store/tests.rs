@@ -7,8 +7,9 @@ use sealshare::{Account, Client, Collection, MemoryRemote, Remote, system_time};
 
 use super::*;
 
-/// A log of a few operations, made on the in-memory reference server.
-fn a_log() -> (CollectionId, Vec<Vec<u8>>) {
+/// A log of a few operations, made on the in-memory reference server, and
+/// the key of their signer.
+fn a_log() -> (CollectionId, Vec<Vec<u8>>, [u8; 32]) {
     let memory = Arc::new(MemoryRemote::new());
     let remote: Arc<dyn Remote> = memory.clone();
     let mut alice = Client::new(Account::create("alice", system_time()).unwrap(), remote);
@@ -17,16 +18,19 @@ fn a_log() -> (CollectionId, Vec<Vec<u8>>) {
         notes.rename(&mut alice, &format!("Notes {i}"), "").unwrap();
     }
     let id = notes.id();
-    (id, memory.fetch(&id, 0).unwrap())
+    let key = alice.account().identity().signing_key().to_bytes();
+    (id, memory.fetch(&id, 0).unwrap(), key)
 }
 
 #[test]
 fn a_fetch_is_paged_by_count_and_by_size() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let (id, log) = a_log();
+    let (id, log, key) = a_log();
     for (seq, op) in log.iter().enumerate() {
-        let answer = store.append(&id, seq as u64, op, system_time()).unwrap();
+        let answer = store
+            .append(&id, seq as u64, op, &key, system_time())
+            .unwrap();
         assert_eq!(answer, Appended::Stored);
     }
     assert_eq!(
@@ -57,25 +61,30 @@ fn a_fetch_is_paged_by_count_and_by_size() {
 fn a_refused_append_leaves_the_cached_state_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let (id, log) = a_log();
+    let (id, log, key) = a_log();
     let now = system_time();
-    store.append(&id, 0, &log[0], now).unwrap();
-    store.append(&id, 1, &log[1], now).unwrap();
+    store.append(&id, 0, &log[0], &key, now).unwrap();
+    store.append(&id, 1, &log[1], &key, now).unwrap();
     // Refused at position 2: another position's operation, garbage.
     for bad in [&log[3][..], &log[1][..], b"garbage"] {
         assert!(matches!(
-            store.append(&id, 2, bad, now),
+            store.append(&id, 2, bad, &key, now),
             Err(StoreError::Refused(_))
         ));
     }
     assert_eq!(
-        store.append(&id, 5, &log[2], now).unwrap(),
+        store.append(&id, 5, &log[2], &key, now).unwrap(),
         Appended::Conflict { head: 2 }
     );
+    // The right operation, sent by someone else than its signer.
+    assert!(matches!(
+        store.append(&id, 2, &log[2], &[9; 32], now),
+        Err(StoreError::NotSigner)
+    ));
     // The cached state is the stored log's: the next operations verify.
     for (seq, op) in log.iter().enumerate().skip(2) {
         assert_eq!(
-            store.append(&id, seq as u64, op, now).unwrap(),
+            store.append(&id, seq as u64, op, &key, now).unwrap(),
             Appended::Stored
         );
     }
@@ -100,4 +109,124 @@ fn blob_ids_are_64_lowercase_hex_digits() {
     assert_eq!(parse_blob_id(&hex(&id[..31])), None);
     assert_eq!(parse_blob_id(&format!("{}zz", &hex(&id)[..62])), None);
     assert_eq!(parse_blob_id("é".repeat(32).as_str()), None);
+}
+
+#[test]
+fn a_nonce_is_claimed_once_and_forgotten_only_after_its_expiry() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let (key, nonce) = ([1; 32], [2; 16]);
+    assert!(store.claim_nonce(&key, &nonce, 200, 100).unwrap());
+    assert!(!store.claim_nonce(&key, &nonce, 200, 100).unwrap());
+    // Another key's same nonce is its own.
+    assert!(store.claim_nonce(&[3; 32], &nonce, 200, 100).unwrap());
+    // Kept across a restart.
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert!(!store.claim_nonce(&key, &nonce, 200, 150).unwrap());
+    // A sweep after the expiry forgets it (a request that old is refused
+    // for its expiry before its nonce is looked at).
+    for i in 0..(nonces_sweep() + 1) {
+        let mut other = [0u8; 16];
+        other[..8].copy_from_slice(&i.to_be_bytes());
+        store.claim_nonce(&[4; 32], &other, 1000, 300).unwrap();
+    }
+    assert!(store.claim_nonce(&key, &nonce, 400, 300).unwrap());
+}
+
+fn nonces_sweep() -> u64 {
+    1024
+}
+
+#[test]
+fn readers_are_the_keys_the_log_holds_and_writers_are_members_above_viewer() {
+    let memory = Arc::new(MemoryRemote::new());
+    let remote: Arc<dyn Remote> = memory.clone();
+    let now = system_time();
+    let mut alice = Client::new(Account::create("alice", now).unwrap(), remote.clone());
+    let bob = Client::new(Account::create("bob", now).unwrap(), remote.clone());
+    alice.observe(bob.account().identity()).unwrap();
+    let mut notes = Collection::create(&mut alice, "Notes", "").unwrap();
+    notes
+        .share(
+            &mut alice,
+            bob.account().identity(),
+            sealshare::Role::Viewer,
+        )
+        .unwrap();
+    notes
+        .invite(&mut alice, "carol", sealshare::Role::Editor)
+        .unwrap();
+    let mut state = LogState::empty(notes.id());
+    state
+        .extend_from_bytes(&memory.fetch(&notes.id(), 0).unwrap(), now)
+        .unwrap();
+    let key = |c: &Client| c.account().identity().signing_key().to_bytes();
+    let account = |handle: &str, key: [u8; 32]| Who::Account {
+        handle: handle.into(),
+        key,
+    };
+    let mut no_directory = |_: &str| None;
+    assert!(may_read(
+        &state,
+        &account("alice", key(&alice)),
+        now,
+        &mut no_directory
+    ));
+    // Bob, pending, reads; with another key (the directory's, say) not.
+    assert!(may_read(
+        &state,
+        &account("bob", key(&bob)),
+        now,
+        &mut no_directory
+    ));
+    assert!(!may_read(
+        &state,
+        &account("bob", [7; 32]),
+        now,
+        &mut |_| Some([7; 32])
+    ));
+    // Alice's key under bob's handle, or bob's under alice's: no.
+    assert!(!may_read(
+        &state,
+        &account("bob", key(&alice)),
+        now,
+        &mut no_directory
+    ));
+    assert!(!may_read(
+        &state,
+        &account("alice", key(&bob)),
+        now,
+        &mut no_directory
+    ));
+    // Carol, invited by handle, reads with her published card's key only.
+    assert!(may_read(
+        &state,
+        &account("carol", [5; 32]),
+        now,
+        &mut |h| (h == "carol").then_some([5; 32])
+    ));
+    assert!(!may_read(
+        &state,
+        &account("carol", [6; 32]),
+        now,
+        &mut |h| (h == "carol").then_some([5; 32])
+    ));
+    assert!(!may_read(
+        &state,
+        &account("dave", [5; 32]),
+        now,
+        &mut |_| Some([5; 32])
+    ));
+    // An unknown link, whatever the key.
+    let link = Who::Link {
+        link: sealshare::LinkId([1; 16]),
+        key: key(&alice),
+    };
+    assert!(!may_read(&state, &link, now, &mut no_directory));
+    // Blobs: the owner; not bob (pending viewer), not a link, not carol.
+    assert!(may_put_blob(&state, &account("alice", key(&alice))));
+    assert!(!may_put_blob(&state, &account("bob", key(&bob))));
+    assert!(!may_put_blob(&state, &account("carol", [5; 32])));
+    assert!(!may_put_blob(&state, &link));
 }

@@ -1,15 +1,20 @@
-//! The server as a real process on a free loopback port, a small HTTP client
-//! for it, and a `Remote` over that client (the core's client against the
-//! real server).
+//! The server as a real process on a free loopback port, and a small HTTP
+//! client for it that signs its requests as the accounts it was given (the
+//! author of an operation for an append; for anything else, the first whose
+//! answer is not 403), or sends exactly the header a test gives. The core's
+//! clients reach the server through `sealshare-http`'s `HttpRemote`.
 #![allow(dead_code, unreachable_pub)]
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, ChildStderr, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::time::Duration;
 
-use sealshare::{Appended, CollectionId, Error, Remote, Result};
+use sealshare::{
+    Account, CollectionId, Operation, Principal, Remote, RequestSigner, RequestTarget, ServerId,
+    body_digest, system_time,
+};
 
 /// How long a server may take to say it listens.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -33,6 +38,8 @@ pub struct Http {
     /// `http://127.0.0.1:PORT`.
     pub base: String,
     agent: ureq::Agent,
+    signers: Arc<Mutex<Vec<Arc<RequestSigner>>>>,
+    server_id: Arc<OnceLock<ServerId>>,
 }
 
 impl std::ops::Deref for Server {
@@ -140,6 +147,8 @@ impl Server {
             http: Http {
                 base: format!("http://{addr}"),
                 agent,
+                signers: Arc::default(),
+                server_id: Arc::default(),
             },
         }
     }
@@ -149,11 +158,15 @@ impl Server {
         self.child.as_ref().expect("running").id()
     }
 
-    /// A `Remote` over this server's API, for the core's clients.
-    pub fn remote(&self) -> std::sync::Arc<dyn Remote> {
-        std::sync::Arc::new(HttpRemote {
-            http: self.http.clone(),
-        })
+    /// A `Remote` over this server's API signing as `account`, whose card
+    /// it publishes first: how an app reaches the server.
+    pub fn remote_for(&self, account: &Account) -> Arc<dyn Remote> {
+        let remote = sealshare_http::HttpRemote::new(&self.base, account).expect("a remote");
+        remote
+            .publish_card(account.identity())
+            .expect("the card is published");
+        self.sign_as(account);
+        Arc::new(remote)
     }
 
     /// Stops the server with SIGTERM and checks it shuts down cleanly.
@@ -176,9 +189,7 @@ impl Server {
 }
 
 impl Http {
-    fn answer(
-        response: std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error>,
-    ) -> Answer {
+    fn answer(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answer {
         let response = response.expect("the server answers");
         let status = response.status().as_u16();
         let header = |name: &str| {
@@ -204,19 +215,147 @@ impl Http {
         }
     }
 
-    /// `GET path`.
+    /// Signs this client's requests as `account` too (after those given
+    /// before).
+    pub fn sign_as(&self, account: &Account) {
+        self.sign_with(RequestSigner::for_account(account));
+    }
+
+    /// Signs this client's requests with `signer` too.
+    pub fn sign_with(&self, signer: RequestSigner) {
+        self.signers.lock().unwrap().push(Arc::new(signer));
+    }
+
+    /// Signs as `account` and publishes its card, as a new user does.
+    pub fn register(&self, account: &Account) {
+        self.sign_as(account);
+        let answer = self.put(
+            &format!("/v1/cards/{}", account.identity().handle()),
+            &account.identity().to_bytes(),
+        );
+        assert!(
+            matches!(answer.status, 200 | 201),
+            "{:?}",
+            String::from_utf8_lossy(&answer.body)
+        );
+    }
+
+    /// The server's id (`GET /v1/server`, asked once).
+    pub fn server_id(&self) -> ServerId {
+        *self.server_id.get_or_init(|| {
+            let answer = self.send("GET", "/v1/server", b"", None);
+            assert_eq!(answer.status, 200);
+            ServerId::from_text(answer.json()["id"].as_str().unwrap()).unwrap()
+        })
+    }
+
+    /// The `Authorization` header of `method path` with `body` signed by
+    /// `signer` for this server, valid for `lifetime` seconds.
+    pub fn authorization(
+        &self,
+        signer: &RequestSigner,
+        method: &str,
+        path: &str,
+        body: &[u8],
+        lifetime: u64,
+    ) -> String {
+        let target = RequestTarget {
+            method,
+            path_and_query: path,
+            body_digest: digest(method, path, body),
+            server: self.server_id(),
+        };
+        signer
+            .sign(&target, system_time() + lifetime)
+            .unwrap()
+            .to_header()
+    }
+
+    /// `method path` with `body` and exactly this `Authorization` header
+    /// (none if `None`).
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: &[u8],
+        authorization: Option<&str>,
+    ) -> Answer {
+        let url = format!("{}{path}", self.base);
+        let response = match method {
+            "GET" => {
+                let mut request = self.agent.get(&url);
+                if let Some(value) = authorization {
+                    request = request.header("authorization", value);
+                }
+                request.call()
+            }
+            _ => {
+                let mut request = match method {
+                    "PUT" => self.agent.put(&url),
+                    "POST" => self.agent.post(&url),
+                    other => panic!("method {other}"),
+                };
+                if let Some(value) = authorization {
+                    request = request.header("authorization", value);
+                }
+                request.send(body)
+            }
+        };
+        Self::answer(response)
+    }
+
+    /// `method path` with `body`, signed: by the author of the operation
+    /// for an append, by the handle for a card or a listing; otherwise by
+    /// each signer in turn until one is not refused with 403. Unsigned if
+    /// no signer was given.
+    pub fn signed(&self, method: &str, path: &str, body: &[u8]) -> Answer {
+        let signers: Vec<Arc<RequestSigner>> = self.signers.lock().unwrap().clone();
+        if signers.is_empty() {
+            return self.send(method, path, body, None);
+        }
+        let named = if method == "POST" {
+            Operation::from_bytes(body)
+                .ok()
+                .map(|op| op.author().to_owned())
+        } else if method == "PUT" {
+            path.strip_prefix("/v1/cards/").map(str::to_owned)
+        } else {
+            path.strip_prefix("/v1/handles/")
+                .and_then(|p| p.strip_suffix("/collections"))
+                .map(str::to_owned)
+        };
+        let of = |s: &RequestSigner, handle: &str| matches!(s.principal(), Principal::Account { handle: h } if h == handle);
+        let chosen: Vec<_> = match &named {
+            Some(handle) if signers.iter().any(|s| of(s, handle)) => {
+                signers.iter().filter(|s| of(s, handle)).cloned().collect()
+            }
+            _ => signers,
+        };
+        let mut last = None;
+        for signer in chosen {
+            let header = self.authorization(&signer, method, path, body, 30);
+            let answer = self.send(method, path, body, Some(&header));
+            if answer.status != 403 {
+                return answer;
+            }
+            last = Some(answer);
+        }
+        last.unwrap()
+    }
+
+    /// `GET path`, signed.
     pub fn get(&self, path: &str) -> Answer {
-        Self::answer(self.agent.get(format!("{}{path}", self.base)).call())
+        self.signed("GET", path, b"")
     }
 
-    /// `PUT path` with `body`.
+    /// `PUT path` with `body`, signed.
     pub fn put(&self, path: &str, body: &[u8]) -> Answer {
-        Self::answer(self.agent.put(format!("{}{path}", self.base)).send(body))
+        self.signed("PUT", path, body)
     }
 
-    /// `POST path` with `body`.
+    /// `POST path` with `body`, signed.
     pub fn post(&self, path: &str, body: &[u8]) -> Answer {
-        Self::answer(self.agent.post(format!("{}{path}", self.base)).send(body))
+        self.signed("POST", path, body)
     }
 
     /// Appends `op` at `seq` of `id`'s log.
@@ -296,53 +435,27 @@ pub fn decode_frames(mut body: &[u8]) -> Vec<Vec<u8>> {
     out
 }
 
-/// The core's [`Remote`] over the server's HTTP API: how an app reaches it.
-pub struct HttpRemote {
-    pub http: Http,
+/// The digest a request's signature covers: a blob's id for its upload,
+/// the body's BLAKE3 otherwise.
+fn digest(method: &str, path: &str, body: &[u8]) -> [u8; 32] {
+    if method == "PUT"
+        && let Some((_, id)) = path.rsplit_once("/blobs/")
+        && let Some(id) = parse_hex(id)
+    {
+        return id;
+    }
+    body_digest(body)
 }
 
-fn remote_error(answer: &Answer) -> Error {
-    Error::Remote(format!(
-        "{} {}: {}",
-        answer.status,
-        answer.code(),
-        answer.message()
-    ))
-}
-
-impl Remote for HttpRemote {
-    fn append(&self, collection: &CollectionId, seq: u64, op: &[u8]) -> Result<Appended> {
-        let answer = self.http.append(collection, seq, op);
-        match answer.status {
-            200 => Ok(Appended::Stored),
-            409 => Ok(Appended::Conflict),
-            _ => Err(remote_error(&answer)),
-        }
+fn parse_hex(text: &str) -> Option<[u8; 32]> {
+    if text.len() != 64 {
+        return None;
     }
-
-    fn fetch(&self, collection: &CollectionId, from: u64) -> Result<Vec<Vec<u8>>> {
-        Ok(self.http.fetch(collection, from))
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
     }
-
-    fn put_blob(&self, collection: &CollectionId, id: &[u8; 32], blob: &[u8]) -> Result<()> {
-        let answer = self.http.put(&blob_path(collection, id), blob);
-        match answer.status {
-            200 | 201 => Ok(()),
-            _ => Err(remote_error(&answer)),
-        }
-    }
-
-    fn get_blob(&self, collection: &CollectionId, id: &[u8; 32]) -> Result<Vec<u8>> {
-        let answer = self.http.get(&blob_path(collection, id));
-        match answer.status {
-            200 => Ok(answer.body),
-            _ => Err(remote_error(&answer)),
-        }
-    }
-
-    fn collections_of(&self, handle: &str) -> Result<Vec<CollectionId>> {
-        Ok(self.http.listed(handle).into_iter().collect())
-    }
+    Some(out)
 }
 
 /// Lowercase hex.
