@@ -423,3 +423,51 @@ fn a_server_that_always_has_more_cannot_make_the_client_hold_more_than_its_bound
         "{text}"
     );
 }
+
+#[test]
+fn a_joiner_and_a_public_reader_read_through_their_links_over_http() {
+    use sealshare::{InviteTerms, PublicLinkTerms, PublicView};
+    let server = Server::start();
+    let (mut alice, _) = server.client("alice");
+    let mut notes = Collection::create(&mut alice, "Notes", "").unwrap();
+    let item = notes
+        .add_file(&mut alice, None, "a.txt", "text/plain", b"for the link")
+        .unwrap();
+    let invite = notes
+        .create_invite_link(
+            &mut alice,
+            "https://share.example/l",
+            InviteTerms::default(),
+        )
+        .unwrap();
+    let public = notes
+        .create_public_link(
+            &mut alice,
+            "https://share.example/l",
+            &PublicLinkTerms::default(),
+        )
+        .unwrap();
+
+    // Carol, a stranger to the collection, joins through the invite link:
+    // she reads its log with the link's key, then appends her join as
+    // herself.
+    let (mut carol, _) = server.client("carol");
+    let mut joined = Collection::join(&mut carol, &invite).unwrap();
+    joined.sync(&mut carol).unwrap();
+    assert_eq!(joined.read(&carol, item).unwrap(), b"for the link");
+
+    // A reader with no account at all opens the public link.
+    let anonymous = Arc::new(HttpRemote::builder(&server.base).build().unwrap());
+    let mut view = PublicView::open(anonymous.clone(), &public, None, system_time()).unwrap();
+    assert_eq!(view.read(item).unwrap(), b"for the link");
+    // Without the link, that remote has nothing to sign with.
+    let err = anonymous
+        .fetch(&sealshare::CollectionId([1; 16]), 0)
+        .unwrap_err();
+    assert!(err.to_string().contains("no key to sign with"), "{err}");
+
+    // Revoked: the server refuses the reader from then on.
+    notes.revoke_link(&mut alice, public.link()).unwrap();
+    let err = view.refresh(system_time()).unwrap_err();
+    assert!(err.to_string().contains("403 forbidden"), "{err}");
+}
