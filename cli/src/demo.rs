@@ -7,6 +7,7 @@ use sealshare::{
     Collection, Error, InviteTerms, LinkUrl, PublicLinkTerms, PublicView, Result, Role,
 };
 
+use crate::backend::Place;
 use crate::commands::say;
 use crate::profile::Profile;
 use crate::store::Store;
@@ -29,6 +30,7 @@ fn refused<T>(what: &str, r: Result<T>) -> Result<()> {
 pub(crate) fn run() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let store = Arc::new(Store::open(&dir.path().join("store"))?);
+    let place = Place::Store(store.clone());
     say!(
         "A temporary store (playing the untrusted server) and three profiles in {}",
         dir.path().display()
@@ -37,7 +39,7 @@ pub(crate) fn run() -> Result<()> {
     for name in ["alice", "bob", "carol"] {
         let (p, _) = Profile::create(
             &dir.path().join(name),
-            store.clone(),
+            &place,
             name,
             &format!("{name}'s passphrase"),
             now(),
@@ -130,7 +132,7 @@ pub(crate) fn run() -> Result<()> {
     )?;
     let (mut dave, _) = Profile::create(
         &dir.path().join("dave"),
-        store.clone(),
+        &place,
         "dave",
         "dave's passphrase",
         now(),

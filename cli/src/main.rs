@@ -2,6 +2,7 @@
 //! folder plays the untrusted server (SQLite and blob files); each user has a
 //! profile folder with their keystore and verified state, sealed at rest.
 
+mod backend;
 mod commands;
 mod demo;
 mod profile;
@@ -28,8 +29,17 @@ pub struct Cli {
     )]
     pub profile: String,
     /// The store folder that plays the server (default: <home>/store).
-    #[arg(long, global = true, env = "SEALSHARE_STORE")]
+    #[arg(
+        long,
+        global = true,
+        env = "SEALSHARE_STORE",
+        conflicts_with = "server"
+    )]
     pub store: Option<PathBuf>,
+    /// A sealshare-server to use instead of the store folder, for example
+    /// http://127.0.0.1:8080: every request is signed by the account.
+    #[arg(long, global = true, env = "SEALSHARE_SERVER", value_name = "URL")]
+    pub server: Option<String>,
     /// Print listings and results (ids, fingerprints, safety numbers) as JSON;
     /// commands that only change something print a sentence, and every command
     /// reports success or failure by its exit code.

@@ -2,21 +2,20 @@
 //! collections' checkpoints, the last two sealed under the account.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use sealshare::{
-    Account, Client, Collection, CollectionId, Error, Keystore, RecoveryPhrase, Remote, Result,
+    Account, Client, Collection, CollectionId, Error, Keystore, RecoveryPhrase, Result,
     TrustRestored,
 };
 use sealshare::{Argon2Budget, Argon2Params, KdfProfile};
 
-use crate::store::Store;
+use crate::backend::{Backend, Place};
 
-/// An unlocked profile: its folder and a client on the store.
+/// An unlocked profile: its folder and a client on the store or server.
 pub(crate) struct Profile {
     dir: PathBuf,
     pub client: Client,
-    pub store: Arc<Store>,
+    pub backend: Backend,
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -66,7 +65,7 @@ impl Profile {
     /// recovery phrase to show once.
     pub(crate) fn create(
         dir: &Path,
-        store: Arc<Store>,
+        place: &Place,
         handle: &str,
         password: &str,
         now: u64,
@@ -80,20 +79,20 @@ impl Profile {
         std::fs::create_dir_all(dir.join("collections"))?;
         let (account, keystore, phrase) =
             Account::create_protected(handle, now, password, kdf_params()?)?;
+        let backend = place.connect(Some(&account))?;
+        backend.publish_card(account.identity())?;
         write_atomic(&dir.join("keystore"), keystore.to_text().as_bytes())?;
-        store.publish_card(account.identity())?;
-        let remote: Arc<dyn Remote> = store.clone();
         let mut profile = Self {
             dir: dir.to_owned(),
-            client: Client::new(account, remote),
-            store,
+            client: Client::new(account, backend.remote()),
+            backend,
         };
         profile.save()?;
         Ok((profile, phrase))
     }
 
     /// Unlocks the profile in `dir` with the password.
-    pub(crate) fn unlock(dir: &Path, store: Arc<Store>, password: &str) -> Result<Self> {
+    pub(crate) fn unlock(dir: &Path, place: &Place, password: &str) -> Result<Self> {
         let text = std::fs::read_to_string(dir.join("keystore")).map_err(|e| {
             Error::NotFound(format!(
                 "no profile in {} ({e}); create one with `sealshare account create`",
@@ -102,8 +101,8 @@ impl Profile {
         })?;
         let keystore = Keystore::from_text(text.trim())?;
         let account = Account::unlock_within(&keystore, password, kdf_budget())?;
-        let remote: Arc<dyn Remote> = store.clone();
-        let mut client = Client::new(account, remote);
+        let backend = place.connect(Some(&account))?;
+        let mut client = Client::new(account, backend.remote());
         let trust_path = dir.join("trust");
         let saved = if trust_path.exists() {
             Some(std::fs::read(&trust_path)?)
@@ -141,7 +140,7 @@ impl Profile {
         Ok(Self {
             dir: dir.to_owned(),
             client,
-            store,
+            backend,
         })
     }
 
@@ -250,7 +249,10 @@ impl Profile {
             }
         }
         let mut unopened = None;
-        for id in self.store.collections_of(self.client.account().handle())? {
+        for id in self
+            .backend
+            .collections_of(self.client.account().handle())?
+        {
             if known.contains(&id) {
                 continue;
             }

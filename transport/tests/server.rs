@@ -9,10 +9,7 @@
 //! loopback port: two clients sharing a collection, a conflict the core
 //! rebases over, an unreachable server, and a refusal with its code.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sealshare::{
@@ -20,78 +17,22 @@ use sealshare::{
 };
 use sealshare_http::HttpRemote;
 
-/// The server binary, built once per test run.
-fn server_binary() -> PathBuf {
-    static BUILT: Mutex<Option<PathBuf>> = Mutex::new(None);
-    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(path) = built.as_ref() {
-        return path.clone();
-    }
-    let status = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "-p",
-            "sealshare-server",
-            "--bin",
-            "sealshare-server",
-        ])
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "cargo build -p sealshare-server failed");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")));
-    let path = target
-        .join("debug")
-        .join(format!("sealshare-server{}", std::env::consts::EXE_SUFFIX));
-    assert!(path.is_file(), "no server binary at {}", path.display());
-    *built = Some(path.clone());
-    path
-}
+#[path = "../../tests/support/server_process.rs"]
+mod server_process;
 
-/// A running server, killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
-    _data: tempfile::TempDir,
+/// The server process, and accounts on it.
+struct Server(server_process::ServerProcess);
+
+impl std::ops::Deref for Server {
+    type Target = server_process::ServerProcess;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 impl Server {
     fn start() -> Self {
-        let data = tempfile::tempdir().unwrap();
-        let mut child = Command::new(server_binary())
-            .arg("--data")
-            .arg(data.path())
-            .args(["--listen", "127.0.0.1:0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the server binary starts");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            let _ = tx.send(lines.next());
-            for _ in lines {}
-        });
-        let line = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(Some(Ok(line))) => line,
-            other => {
-                let _ = child.kill();
-                panic!("the server did not start: {other:?}, {:?}", child.wait());
-            }
-        };
-        let addr = line
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
-        Self {
-            child,
-            base: format!("http://{addr}"),
-            _data: data,
-        }
+        Self(server_process::ServerProcess::start())
     }
 
     /// A new account `handle` on this server, its card published, and its
@@ -107,13 +48,6 @@ impl Server {
     fn client(&self, handle: &str) -> (Client, Arc<HttpRemote>) {
         let (account, remote) = self.account(handle);
         (Client::new(account, remote.clone()), remote)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

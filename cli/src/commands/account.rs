@@ -4,7 +4,7 @@
 use sealshare::{Error, Identity, Result};
 use serde_json::json;
 
-use super::{now, password, profile_dir, say, secret_input, store, unlock};
+use super::{now, password, place, profile_dir, say, secret_input, unlock};
 use crate::profile::{Profile, kdf_budget, kdf_params};
 use crate::{AccountCmd, Cli, IdentityCmd};
 
@@ -13,7 +13,7 @@ pub(super) fn account(cli: &Cli, cmd: &AccountCmd) -> Result<()> {
     match cmd {
         AccountCmd::Create { handle } => {
             let pw = password("new password")?;
-            let (p, phrase) = Profile::create(&profile_dir(cli), store(cli)?, handle, &pw, now())?;
+            let (p, phrase) = Profile::create(&profile_dir(cli), &place(cli)?, handle, &pw, now())?;
             let card = p.client.account().identity();
             say!("created {} ({})", card.handle(), profile_dir(cli).display());
             say!("fingerprint: {}", card.fingerprint());
@@ -108,7 +108,7 @@ pub(super) fn identity(cli: &Cli, cmd: &IdentityCmd) -> Result<()> {
 /// pinned one if it differs.
 pub(super) fn verify(cli: &Cli, handle: &str, confirm: bool, confirm_change: bool) -> Result<()> {
     let mut p = unlock(cli)?;
-    let card = p.store.card(handle)?;
+    let card = p.backend.card(handle)?;
     match p.client.observe(&card) {
         Err(Error::KeyChanged { pinned, .. }) if confirm_change => {
             let t = now();

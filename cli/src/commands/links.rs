@@ -10,7 +10,7 @@ use sealshare::Violation;
 use serde_json::json;
 
 use super::items::write_output;
-use super::{done, now, report_unreadable, say, secret_input, store, unlock};
+use super::{done, now, place, report_unreadable, say, secret_input, unlock};
 use crate::profile::Profile;
 use crate::{Cli, InviteCmd, LinkCmd};
 
@@ -124,7 +124,7 @@ pub(super) fn link(cli: &Cli, cmd: &LinkCmd) -> Result<()> {
                 None
             };
             let view = match PublicView::open(
-                store(cli)?,
+                place(cli)?.connect(None)?.remote(),
                 &LinkUrl::parse(url)?,
                 password.as_deref(),
                 now(),

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use indicatif::{ProgressBar, ProgressStyle};
 use sealshare::{Collection, Error, ItemId, Result, Role, UnreadableItem};
 
+use crate::backend::Place;
 use crate::profile::Profile;
 use crate::store::Store;
 use crate::{Cli, Command};
@@ -78,9 +79,14 @@ fn home(cli: &Cli) -> PathBuf {
     })
 }
 
-fn store(cli: &Cli) -> Result<Arc<Store>> {
+/// Where the collections live: the server given with `--server`, else the
+/// store folder.
+fn place(cli: &Cli) -> Result<Place> {
+    if let Some(url) = &cli.server {
+        return Ok(Place::Server(url.clone()));
+    }
     let dir = cli.store.clone().unwrap_or_else(|| home(cli).join("store"));
-    Ok(Arc::new(Store::open(&dir)?))
+    Ok(Place::Store(Arc::new(Store::open(&dir)?)))
 }
 
 fn profile_dir(cli: &Cli) -> PathBuf {
@@ -107,7 +113,7 @@ fn secret_input(var: &str, prompt: &str) -> Result<String> {
 use sealshare::system_time as now;
 
 fn unlock(cli: &Cli) -> Result<Profile> {
-    Profile::unlock(&profile_dir(cli), store(cli)?, &password("password")?)
+    Profile::unlock(&profile_dir(cli), &place(cli)?, &password("password")?)
 }
 
 fn item_ref(c: &Collection, reference: &str) -> Result<ItemId> {
@@ -206,7 +212,7 @@ pub(crate) fn run(cli: &Cli) -> Result<()> {
         } => {
             let mut p = unlock(cli)?;
             let mut c = p.resolve(collection)?;
-            let card = p.store.card(handle)?;
+            let card = p.backend.card(handle)?;
             c.share(&mut p.client, &card, (*role).into())?;
             done(
                 &mut p,

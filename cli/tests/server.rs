@@ -1,0 +1,109 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The command line over a real `sealshare-server` (`--server URL`): two
+//! users on two profiles share, read, are refused by role, are removed, and
+//! join by link, with every request signed and nothing on a local store.
+
+#[path = "../../tests/support/server_process.rs"]
+mod server_process;
+
+use std::process::Command;
+
+use server_process::ServerProcess;
+
+struct Env {
+    home: tempfile::TempDir,
+    server: ServerProcess,
+}
+
+impl Env {
+    fn new() -> Self {
+        Self {
+            home: tempfile::tempdir().unwrap(),
+            server: ServerProcess::start(),
+        }
+    }
+
+    fn cmd(&self, profile: &str, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_sealshare"));
+        c.env("SEALSHARE_HOME", self.home.path())
+            .env("SEALSHARE_PASSWORD", format!("{profile} password"))
+            .env("SEALSHARE_SERVER", &self.server.base)
+            .env("SEALSHARE_KDF", "constrained")
+            .env_remove("SEALSHARE_LINK_PASSWORD")
+            .env_remove("SEALSHARE_STORE")
+            .args(["--profile", profile])
+            .args(args);
+        c
+    }
+
+    fn ok(&self, profile: &str, args: &[&str]) -> String {
+        let out = self.cmd(profile, args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{profile}: {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn fails(&self, profile: &str, args: &[&str]) -> String {
+        let out = self.cmd(profile, args).output().unwrap();
+        assert!(!out.status.success(), "{args:?} should fail");
+        String::from_utf8(out.stderr).unwrap()
+    }
+
+    fn path(&self, p: &str) -> String {
+        self.home.path().join(p).to_string_lossy().into_owned()
+    }
+}
+
+#[test]
+fn two_users_share_read_are_refused_removed_and_join_by_link_over_the_server() {
+    let env = Env::new();
+    for who in ["alice", "bob", "carol"] {
+        assert!(
+            env.ok(who, &["account", "create", who])
+                .contains("recovery phrase")
+        );
+    }
+    // Nothing is kept on a local store: the server holds it all.
+    assert!(!env.home.path().join("store").exists());
+    env.ok("alice", &["collection", "create", "Notes"]);
+    std::fs::write(env.path("a.txt"), b"hello over the server").unwrap();
+    env.ok("alice", &["put", "Notes", &env.path("a.txt")]);
+    env.ok("alice", &["share", "Notes", "bob", "--role", "viewer"]);
+
+    // Bob sees the share, accepts it, and reads.
+    let pending = env.ok("bob", &["collection", "list", "--filter", "pending"]);
+    assert!(pending.contains("Notes"), "{pending}");
+    env.ok("bob", &["accept", "Notes"]);
+    assert_eq!(
+        env.ok("bob", &["get", "Notes", "a.txt"]),
+        "hello over the server"
+    );
+    // A viewer's write is refused by the rules, and nothing changes.
+    std::fs::write(env.path("b.txt"), b"from bob").unwrap();
+    let refused = env.fails("bob", &["put", "Notes", &env.path("b.txt")]);
+    assert!(refused.contains("viewer"), "{refused}");
+    assert!(!env.ok("alice", &["ls", "Notes"]).contains("b.txt"));
+
+    // Removed, bob reads nothing more: the server refuses him the log.
+    env.ok("alice", &["remove", "Notes", "bob"]);
+    let gone = env.fails("bob", &["get", "Notes", "a.txt"]);
+    assert!(gone.contains("403 forbidden"), "{gone}");
+
+    // Carol, a stranger to the collection, joins through an invite link.
+    let url = env.ok("alice", &["invite", "create", "Notes", "--role", "viewer"]);
+    assert!(
+        env.ok("carol", &["invite", "join", url.trim()])
+            .contains("joined Notes as viewer")
+    );
+    assert_eq!(
+        env.ok("carol", &["get", "Notes", "a.txt"]),
+        "hello over the server"
+    );
+    // A public link opens for someone with no account at all.
+    let public = env.ok("alice", &["link", "create", "Notes"]);
+    let shown = env.ok("nobody", &["link", "open", public.trim(), "--get", "a.txt"]);
+    assert_eq!(shown, "hello over the server");
+}

@@ -1,0 +1,96 @@
+//! The `sealshare-server` binary as a real process on a free loopback port,
+//! for the tests of crates outside the server (the transport, the command
+//! line): built once per test run with cargo, killed when dropped.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, mpsc};
+use std::time::Duration;
+
+/// The server binary, built once per test run.
+pub(crate) fn server_binary() -> PathBuf {
+    static BUILT: Mutex<Option<PathBuf>> = Mutex::new(None);
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(path) = built.as_ref() {
+        return path.clone();
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "-p",
+            "sealshare-server",
+            "--bin",
+            "sealshare-server",
+        ])
+        .current_dir(&root)
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "cargo build -p sealshare-server failed");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let path = target
+        .join("debug")
+        .join(format!("sealshare-server{}", std::env::consts::EXE_SUFFIX));
+    assert!(path.is_file(), "no server binary at {}", path.display());
+    *built = Some(path.clone());
+    path
+}
+
+/// A running server on its own temporary data folder, killed when dropped.
+pub(crate) struct ServerProcess {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub(crate) base: String,
+    _data: tempfile::TempDir,
+}
+
+impl ServerProcess {
+    /// Starts the server on `127.0.0.1:0`, and reads its address from its
+    /// first line of output. Fails the test if it does not start.
+    pub(crate) fn start() -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let mut child = Command::new(server_binary())
+            .arg("--data")
+            .arg(data.path())
+            .args(["--listen", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the server binary starts");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let _ = tx.send(lines.next());
+            for _ in lines {}
+        });
+        let line = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(Some(Ok(line))) => line,
+            other => {
+                let _ = child.kill();
+                panic!("the server did not start: {other:?}, {:?}", child.wait());
+            }
+        };
+        let addr = line
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        Self {
+            child,
+            base: format!("http://{addr}"),
+            _data: data,
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
