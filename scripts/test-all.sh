@@ -51,7 +51,7 @@ bash scripts/test-kotlin.sh 2>&1 | tee "$log_dir/kotlin.log"
 passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log_dir/cargo-test.log" | awk '{s+=$4} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed' "$log_dir/cargo-test.log" | awk '{s+=$1} END {print s+0}')
 py_passed=$(grep -Eo '[0-9]+ passed' "$log_dir/pytest.log" | awk '{s+=$1} END {print s+0}')
-kt_passed=$(grep -c -E 'kotlin: all (binding tests|lifecycle steps) passed' "$log_dir/kotlin.log" || true)
+kt_passed=$(grep -c -E 'kotlin: (all binding tests|all lifecycle steps|server story) passed' "$log_dir/kotlin.log" || true)
 printf '\nAll steps passed.\n'
 echo "rust: ${passed} passed, ${failed} failed; python: ${py_passed} passed; kotlin: ${kt_passed} program(s) passed"
 echo "total: $((passed + py_passed + kt_passed)) passed, ${failed} failed"

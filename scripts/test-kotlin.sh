@@ -43,7 +43,7 @@ if [[ $(wc -l < "$snippet") -lt 5 ]]; then
     echo "README.md has no Kotlin example to run" >&2
     exit 1
 fi
-sources=(target/bindings/kotlin/uniffi/sealshare_ffi/sealshare_ffi.kt bindings/kotlin/StoryTest.kt bindings/kotlin/LifecycleTest.kt "$snippet")
+sources=(target/bindings/kotlin/uniffi/sealshare_ffi/sealshare_ffi.kt bindings/kotlin/StoryTest.kt bindings/kotlin/LifecycleTest.kt bindings/kotlin/ServerStoryTest.kt "$snippet")
 if [[ ! -f "$jar" ]] || [[ -n "$(find "${sources[@]}" -newer "$jar")" ]]; then
     "$kotlin_home/bin/kotlinc-jvm" -nowarn -cp /usr/share/java/jna.jar "${sources[@]}" -d "$jar"
 fi
@@ -63,3 +63,21 @@ for story in "setup restart restart rollback" "setup reinstall from-scratch"; do
     rm -rf "$dir"
 done
 echo "kotlin: all lifecycle steps passed"
+
+# Two phones over a real server process on a loopback port.
+cargo build --locked -q -p sealshare-server --bin sealshare-server
+data=$(mktemp -d)
+out_fifo="$data/out"
+mkfifo "$out_fifo"
+target/debug/sealshare-server --data "$data/store" --listen 127.0.0.1:0 > "$out_fifo" &
+server_pid=$!
+trap 'kill "$server_pid" 2>/dev/null || true; rm -rf "$data"' EXIT
+exec 3< "$out_fifo"
+if ! read -r -t 60 first <&3 || [[ "$first" != "listening on "* ]]; then
+    echo "the server did not start: ${first:-nothing}" >&2
+    exit 1
+fi
+run server "http://${first#listening on }"
+kill "$server_pid"
+wait "$server_pid" 2>/dev/null || true
+exec 3<&-

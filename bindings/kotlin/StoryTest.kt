@@ -156,6 +156,10 @@ fun streaming() {
 }
 
 fun main(args: Array<String>) {
+    if (args.size == 2 && args[0] == "server") {
+        serverStory(args[1])
+        return
+    }
     if (args.size == 3 && args[0] == "lifecycle") {
         lifecycle(args[1], args[2])
         return

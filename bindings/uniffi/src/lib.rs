@@ -18,6 +18,7 @@ mod error;
 mod public;
 mod records;
 mod remote;
+mod server;
 mod session;
 
 pub use account::{Account, ProtectedAccount};

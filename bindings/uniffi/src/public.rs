@@ -31,7 +31,7 @@ impl PublicLinkView {
 
 use sealshare::system_time as now;
 
-fn open(
+pub(crate) fn open_public(
     remote: Arc<dyn sealshare::Remote>,
     url: &str,
     password: Option<String>,
@@ -56,7 +56,7 @@ impl PublicLinkView {
         url: String,
         password: Option<String>,
     ) -> Result<Arc<Self>> {
-        open(server.inner.clone(), &url, password)
+        open_public(server.inner.clone(), &url, password)
     }
 
     /// Opens a public link through the app's transport.
@@ -66,7 +66,7 @@ impl PublicLinkView {
         url: String,
         password: Option<String>,
     ) -> Result<Arc<Self>> {
-        open(Arc::new(ForeignRemote(remote)), &url, password)
+        open_public(Arc::new(ForeignRemote(remote)), &url, password)
     }
 
     /// The items the link shows that decrypt, and a report of each that does

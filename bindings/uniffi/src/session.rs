@@ -41,6 +41,8 @@ pub(crate) struct Live {
 pub struct Session {
     inner: Mutex<Option<Live>>,
     restored: TrustRestore,
+    /// The server's directory of cards, for a session on a server.
+    pub(crate) directory: Option<Arc<sealshare_http::HttpRemote>>,
 }
 
 impl Session {
@@ -99,10 +101,19 @@ impl Session {
         Collection::new(Arc::clone(self), slot, id)
     }
 
-    fn start(
+    pub(crate) fn start(
         account: &Account,
         remote: Arc<dyn sealshare::Remote>,
         state: Option<Vec<u8>>,
+    ) -> Result<Arc<Self>> {
+        Self::start_with_directory(account, remote, state, None)
+    }
+
+    pub(crate) fn start_with_directory(
+        account: &Account,
+        remote: Arc<dyn sealshare::Remote>,
+        state: Option<Vec<u8>>,
+        directory: Option<Arc<sealshare_http::HttpRemote>>,
     ) -> Result<Arc<Self>> {
         let mut client = Client::new(account.copy()?, remote);
         let (restored, collections) = client.restore_state(state.as_deref())?;
@@ -117,6 +128,7 @@ impl Session {
                 listed: Vec::new(),
             })),
             restored,
+            directory,
         }))
     }
 }

@@ -1,0 +1,93 @@
+"""Two phones sharing a notebook over a real sealshare-server process.
+
+The server binary is built with cargo (if needed) and started on a loopback
+port with a temporary data folder; a missing binary or a server that does not
+start fails the test, never skips it. Mirrors bindings/kotlin/ServerStoryTest.kt.
+"""
+
+import os
+import pathlib
+import subprocess
+import tempfile
+
+import pytest
+
+from sealshare_ffi import (
+    Account,
+    PublicLinkView,
+    PublicScope,
+    Role,
+    SealshareError,
+    Session,
+    safety_number,
+)
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def server_url():
+    subprocess.run(
+        ["cargo", "build", "--locked", "-q", "-p", "sealshare-server", "--bin", "sealshare-server"],
+        cwd=ROOT,
+        check=True,
+    )
+    binary = ROOT / "target" / "debug" / "sealshare-server"
+    assert binary.is_file(), f"no server binary at {binary}"
+    with tempfile.TemporaryDirectory() as data:
+        proc = subprocess.Popen(
+            [str(binary), "--data", os.path.join(data, "store"), "--listen", "127.0.0.1:0"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            first = proc.stdout.readline().strip()
+            assert first.startswith("listening on "), f"the server did not start: {first!r}"
+            yield "http://" + first[len("listening on "):]
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def test_two_phones_share_a_notebook_over_the_server(server_url):
+    alice, bob = Account.create("alice"), Account.create("bob")
+    a = Session.connect(server_url, alice)
+    b = Session.connect(server_url, bob)
+
+    # The directory serves bob's card; safety numbers are what they compare.
+    bob_card = a.find_card("bob")
+    assert bob_card == bob.identity()
+    assert a.find_card("nobody") is None
+    assert safety_number(alice.identity(), bob_card) == safety_number(bob_card, alice.identity())
+
+    notes = a.create_collection("Notes", "shared over the server")
+    item = notes.add_file(None, "todo.md", "text/markdown", b"- ship it")
+    notes.share(bob_card, Role.VIEWER)
+
+    pending = b.list_collections().pending
+    assert [p.name for p in pending] == ["Notes"]
+    bobs = b.open_collection(pending[0].id)
+    bobs.accept()
+    assert bytes(bobs.read(item)) == b"- ship it"
+    with pytest.raises(SealshareError.NotAllowedByRole):
+        bobs.add_file(None, "nope.md", "text/markdown", b"x")
+
+    # Removed, bob can no longer fetch the log: the server refuses him.
+    notes.remove("bob")
+    with pytest.raises(SealshareError.Server) as refused:
+        bobs.sync()
+    assert "403 forbidden" in str(refused.value)
+
+    # A public link, opened with no account.
+    link = notes.create_public_link("https://notes.example/l", PublicScope.LIVE, 3600, None)
+    view = PublicLinkView.open_on_server(server_url, link, None)
+    assert bytes(view.read(item)) == b"- ship it"
+
+    # Alice's state resumes on the server.
+    saved = a.save_state(None)
+    again = Session.restore_connected(server_url, alice, saved.state)
+    assert [m.name for m in again.list_collections().mine] == ["Notes"]
+
+    # Another account under alice's handle cannot take her place.
+    with pytest.raises(SealshareError.Server):
+        Session.connect(server_url, Account.create("alice"))
