@@ -169,6 +169,16 @@ impl Server {
         Arc::new(remote)
     }
 
+    /// Kills the server with SIGKILL, as a crash would, and waits for it.
+    pub fn kill(&self) {
+        let pid = self.pid().to_string();
+        let status = Command::new("kill")
+            .args(["-KILL", &pid])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+    }
+
     /// Stops the server with SIGTERM and checks it shuts down cleanly.
     pub fn stop(mut self) {
         let mut child = self.child.take().expect("running");
@@ -341,6 +351,37 @@ impl Http {
             last = Some(answer);
         }
         last.unwrap()
+    }
+
+    /// The status of an append signed by the operation's author, or `None`
+    /// if the server did not answer (it was killed).
+    pub fn try_append(&self, id: &CollectionId, seq: u64, op: &[u8]) -> Option<u16> {
+        self.try_signed(
+            "POST",
+            &format!("/v1/collections/{}/operations?seq={seq}", id.to_text()),
+            op,
+        )
+    }
+
+    /// The status of a signed `PUT path`, or `None` if the server did not
+    /// answer.
+    pub fn try_put(&self, path: &str, body: &[u8]) -> Option<u16> {
+        self.try_signed("PUT", path, body)
+    }
+
+    fn try_signed(&self, method: &str, path: &str, body: &[u8]) -> Option<u16> {
+        let signer = self.signers.lock().unwrap().first().cloned()?;
+        let header = self.authorization(&signer, method, path, body, 30);
+        let url = format!("{}{path}", self.base);
+        let request = match method {
+            "POST" => self.agent.post(&url),
+            _ => self.agent.put(&url),
+        };
+        request
+            .header("authorization", &header)
+            .send(body)
+            .ok()
+            .map(|r| r.status().as_u16())
     }
 
     /// `GET path`, signed.
