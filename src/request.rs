@@ -256,8 +256,12 @@ impl RequestAuth {
         let key = fixed(part(&mut parts, "key")?, "key")?;
         let nonce = fixed(part(&mut parts, "nonce")?, "nonce")?;
         let expires = part(&mut parts, "expires")?;
-        // Digits only, so "+5" or " 5" are not a second spelling of 5.
-        if expires.is_empty() || expires.len() > 20 || !expires.bytes().all(|b| b.is_ascii_digit())
+        // Digits only, without leading zeros, so "+5", " 5" or "05" are not
+        // a second spelling of 5.
+        if expires.is_empty()
+            || expires.len() > 20
+            || !expires.bytes().all(|b| b.is_ascii_digit())
+            || (expires.len() > 1 && expires.starts_with('0'))
         {
             return Err(AuthError::Malformed("expires"));
         }

@@ -37,6 +37,7 @@ fn main() {
     let remote: Arc<dyn Remote> = Arc::new(MemoryRemote::new());
     let mut owner = Client::new(Account::create("owner", 1).unwrap(), remote.clone());
     let mut bob = Client::new(Account::create("bob", 1).unwrap(), remote.clone());
+    request_seeds(owner.account());
     put(
         "decode_card",
         "card",
@@ -200,4 +201,37 @@ fn script_seeds() -> Vec<Vec<u8>> {
         reached.len()
     );
     seeds
+}
+
+/// Signed request headers: an account's and a link's, each followed by the
+/// request it signs.
+fn request_seeds(account: &Account) {
+    use sealshare::{RequestSigner, RequestTarget, ServerId, body_digest};
+    let path = "/v1/collections/AAAAAAAAAAAAAAAAAAAAAA/operations?from=0";
+    let target = RequestTarget {
+        method: "GET",
+        path_and_query: path,
+        body_digest: body_digest(path.as_bytes()),
+        server: ServerId([0; 16]),
+    };
+    let auth = RequestSigner::for_account(account)
+        .sign(&target, 1_800_000_000)
+        .unwrap();
+    put(
+        "decode_request_auth",
+        "account",
+        format!("{}\nGET {path}", auth.to_header()).as_bytes(),
+    );
+    let remote: Arc<dyn Remote> = Arc::new(MemoryRemote::new());
+    let mut owner = Client::new(account.duplicate().unwrap(), remote);
+    let mut coll = Collection::create(&mut owner, "Requests", "").unwrap();
+    let url = coll
+        .create_invite_link(&mut owner, "https://x.example/j", InviteTerms::default())
+        .unwrap();
+    let auth = url.request_signer().unwrap().sign(&target, 60).unwrap();
+    put(
+        "decode_request_auth",
+        "link",
+        format!("{}\nGET {path}", auth.to_header()).as_bytes(),
+    );
 }

@@ -7,7 +7,10 @@ pub mod model;
 
 use sealshare::internal::crypto::stream::{self, ContentDigest, ContentKey};
 use sealshare::internal::wire::{Kind, Writer};
-use sealshare::{Collection, Identity, Keystore, LinkUrl, LogState, Operation};
+use sealshare::{
+    Collection, Identity, Keystore, LinkUrl, LogState, Operation, RequestAuth, RequestTarget,
+    ServerId, body_digest,
+};
 
 /// A target's body.
 pub type Target = fn(&[u8]);
@@ -22,6 +25,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("open_content", open_content),
     ("decode_link_url", decode_link_url),
     ("verify_adversarial_log", verify_adversarial_log),
+    ("decode_request_auth", decode_request_auth),
 ];
 
 /// Identity cards, binary and text.
@@ -202,5 +206,30 @@ fn check_listing_index(ops: &[Operation]) {
         let appearing: std::collections::BTreeSet<String> =
             state.appearing().map(str::to_owned).collect();
         assert_eq!(index, appearing, "the listing index after #{}", op.seq());
+    }
+}
+
+/// A request's `Authorization` header (the first line), checked against the
+/// request the rest of the input names: a header that parses has one
+/// spelling, and checking it never panics.
+pub fn decode_request_auth(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let (header, rest) = text.split_once('\n').unwrap_or((text, ""));
+    if let Ok(auth) = RequestAuth::parse(header) {
+        assert_eq!(
+            auth.to_header(),
+            header,
+            "a signature header has one spelling"
+        );
+        let (method, path) = rest.split_once(' ').unwrap_or(("GET", rest));
+        let target = RequestTarget {
+            method,
+            path_and_query: path,
+            body_digest: body_digest(path.as_bytes()),
+            server: ServerId([0; 16]),
+        };
+        let _ = auth.verify(&target, auth.expires().saturating_sub(30));
     }
 }
