@@ -19,6 +19,7 @@ use tokio_util::io::ReaderStream;
 
 use crate::auth::{Caller, authenticate, require_card};
 use crate::error::ApiError;
+use crate::signin;
 use crate::store::{
     Appended, MAX_BLOB_LEN, MAX_CARD_LEN, MAX_OP_LEN, Put, Store, StoreError, parse_blob_id,
 };
@@ -86,7 +87,7 @@ async fn require_reader(
     }
 }
 
-fn octets(bytes: Vec<u8>) -> Response {
+pub(crate) fn octets(bytes: Vec<u8>) -> Response {
     (
         [(
             header::CONTENT_TYPE,
@@ -95,6 +96,10 @@ fn octets(bytes: Vec<u8>) -> Response {
         bytes,
     )
         .into_response()
+}
+
+pub(crate) fn json_answer(status: StatusCode, value: &impl Serialize) -> Answer {
+    json(status, value)
 }
 
 fn json(status: StatusCode, value: &impl Serialize) -> Answer {
@@ -363,6 +368,22 @@ pub fn router(store: Arc<Store>, clock: Clock) -> Router {
                 .get(get_blob),
         )
         .route("/v1/handles/{handle}/collections", get(collections_of))
+        .route(
+            "/v1/accounts/{handle}/signin/{kind}/register/start",
+            post(signin::register_start).layer(DefaultBodyLimit::max(signin::MAX_SIGNIN_BODY)),
+        )
+        .route(
+            "/v1/accounts/{handle}/signin/{kind}/register/finish",
+            post(signin::register_finish).layer(DefaultBodyLimit::max(signin::MAX_SIGNIN_BODY)),
+        )
+        .route(
+            "/v1/accounts/{handle}/signin/{kind}/login/start",
+            post(signin::login_start).layer(DefaultBodyLimit::max(signin::MAX_SIGNIN_BODY)),
+        )
+        .route(
+            "/v1/accounts/{handle}/signin/{kind}/login/finish",
+            post(signin::login_finish).layer(DefaultBodyLimit::max(signin::MAX_SIGNIN_BODY)),
+        )
         .fallback(no_route)
         .method_not_allowed_fallback(no_method)
         .with_state(AppState { store, clock })

@@ -9,6 +9,7 @@
 pub mod api;
 mod auth;
 mod error;
+pub mod signin;
 pub mod store;
 
 use std::net::SocketAddr;

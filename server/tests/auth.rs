@@ -413,3 +413,54 @@ fn an_operation_is_appended_only_by_its_own_signer() {
     w.push();
     assert_eq!(w.stored().len(), before.len() + 2);
 }
+
+#[test]
+fn a_keystore_is_released_only_after_a_proof_and_registered_only_by_its_account() {
+    let w = World::new();
+    let start = "/v1/accounts/alice/signin/password/register/start";
+    // Unsigned, or signed by another account: refused.
+    w.server
+        .send("POST", start, b"x", None)
+        .assert_error(401, "unauthenticated");
+    let header = w
+        .server
+        .authorization(&signer(&w.bob), "POST", start, b"x", 30);
+    w.server
+        .send("POST", start, b"x", Some(&header))
+        .assert_error(403, "forbidden");
+    // A login finish without a login started, or with garbage: no locker.
+    let finish = "/v1/accounts/alice/signin/password/login/finish";
+    w.server
+        .send("POST", finish, &[0u8; 16], None)
+        .assert_error(400, "malformed");
+    w.server
+        .send("POST", finish, b"short", None)
+        .assert_error(400, "malformed");
+    // A login started, then finished with a made-up proof: no locker; and
+    // a login is finished at most once.
+    let begin = sealshare_server::signin::login_request("a guess");
+    let answer = w.server.send(
+        "POST",
+        "/v1/accounts/alice/signin/password/login/start",
+        &begin,
+        None,
+    );
+    assert_eq!(answer.status, 200, "{}", answer.message());
+    let mut forged = answer.body[..16].to_vec();
+    forged.extend_from_slice(&[7u8; 64]);
+    w.server
+        .send("POST", finish, &forged, None)
+        .assert_error(401, "wrong_secret");
+    w.server
+        .send("POST", finish, &forged, None)
+        .assert_error(401, "wrong_secret");
+    // Only two kinds of secret.
+    w.server
+        .send(
+            "POST",
+            "/v1/accounts/alice/signin/pin/login/start",
+            b"x",
+            None,
+        )
+        .assert_error(404, "not_found");
+}

@@ -37,10 +37,13 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use sealshare::Remote;
+
+mod signin;
 use sealshare::{
     Account, Appended, CollectionId, Error, Identity, RequestSigner, RequestTarget, Result,
     ServerId, body_digest, system_time,
 };
+pub use signin::SignInSecret;
 
 /// The most operation bytes one fetch answer holds (docs/server.md, Limits).
 const PAGE_BYTES: u64 = 32 * 1024 * 1024;

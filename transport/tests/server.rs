@@ -405,3 +405,76 @@ fn a_joiner_and_a_public_reader_read_through_their_links_over_http() {
     let err = view.refresh(system_time()).unwrap_err();
     assert!(err.to_string().contains("403 forbidden"), "{err}");
 }
+
+#[test]
+fn a_second_device_signs_in_with_the_password_or_the_phrase_and_nothing_else() {
+    use sealshare::{Argon2Params, Keystore, RecoveryPhrase};
+    use sealshare_http::SignInSecret;
+    let server = Server::start();
+    let fast = Argon2Params {
+        memory_kib: 19 * 1024,
+        passes: 2,
+        lanes: 1,
+    };
+    let (account, keystore, phrase) =
+        Account::create_protected("alice", system_time(), "correct horse", fast).unwrap();
+    let remote = HttpRemote::new(&server.base, &account).unwrap();
+    remote.publish_card(account.identity()).unwrap();
+    remote
+        .register_keystore(&keystore, SignInSecret::Password("correct horse"))
+        .unwrap();
+    remote
+        .register_keystore(&keystore, SignInSecret::RecoveryPhrase(&phrase))
+        .unwrap();
+
+    // A new device, with no key at all, signs in with the password.
+    let device = HttpRemote::builder(&server.base).build().unwrap();
+    let got: Keystore = device
+        .sign_in("alice", SignInSecret::Password("correct horse"))
+        .unwrap();
+    assert_eq!(got.to_bytes(), keystore.to_bytes());
+    let again = Account::unlock(&got, "correct horse").unwrap();
+    assert_eq!(again.identity(), account.identity());
+    // And with the recovery phrase.
+    let words = RecoveryPhrase::parse(&phrase.words()).unwrap();
+    let got = device
+        .sign_in("alice", SignInSecret::RecoveryPhrase(&words))
+        .unwrap();
+    assert_eq!(
+        Account::recover(&got, &words).unwrap().identity(),
+        account.identity()
+    );
+
+    // A wrong password, an unknown handle: refused alike, nothing released.
+    for (handle, password) in [("alice", "wrong horse"), ("nobody", "correct horse")] {
+        assert!(matches!(
+            device.sign_in(handle, SignInSecret::Password(password)),
+            Err(Error::WrongPassword)
+        ));
+    }
+    // Another account registers only under its own handle (the server's
+    // tests refuse one registering under alice's), so alice's stays.
+    let (mallory, _) = server.account("mallory");
+    let theirs = HttpRemote::new(&server.base, &mallory).unwrap();
+    theirs
+        .register_keystore(&keystore, SignInSecret::Password("x"))
+        .unwrap();
+    assert!(
+        device
+            .sign_in("alice", SignInSecret::Password("x"))
+            .is_err()
+    );
+    // The attempts are limited: after ten starts in the window, refused.
+    let mut limited = false;
+    for _ in 0..12 {
+        match device.sign_in("alice", SignInSecret::Password("guess")) {
+            Err(Error::WrongPassword) => {}
+            Err(e) if e.to_string().contains("429 rate_limited") => {
+                limited = true;
+                break;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(limited, "guessing is rate-limited");
+}

@@ -29,6 +29,7 @@ use sealshare::{
 
 mod access;
 mod nonces;
+pub mod signin;
 
 pub use access::{Who, may_put_blob, may_read};
 use nonces::Nonces;
@@ -250,6 +251,7 @@ impl Store {
         let db = dir.join("sealshare.db");
         let conn = open_connection(&db)?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(signin::SCHEMA)?;
         let server_id = server_id(&conn)?;
         let reader = open_connection(&db)?;
         let nonces = Nonces::open(&dir.join("nonces.db"))?;
