@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
-use sealshare::{Account, CollectionId, Error, Identity, Remote, Result};
-use sealshare_http::HttpRemote;
+use sealshare::{Account, CollectionId, Error, Identity, Keystore, Remote, Result};
+use sealshare_http::{HttpRemote, SignInSecret};
 
 use crate::store::Store;
 
@@ -69,6 +69,21 @@ impl Backend {
             Backend::Server(remote) => remote
                 .card(handle)?
                 .ok_or_else(|| Error::NotFound(format!("no published card for {handle:?}"))),
+        }
+    }
+
+    /// On a server, lets a new device sign in with `secret` and get
+    /// `keystore` (see `sealshare_http::HttpRemote::register_keystore`);
+    /// nothing for the store folder, which every profile on the machine
+    /// reads anyway.
+    pub(crate) fn register_keystore(
+        &self,
+        keystore: &Keystore,
+        secret: SignInSecret<'_>,
+    ) -> Result<()> {
+        match self {
+            Backend::Store(_) => Ok(()),
+            Backend::Server(remote) => remote.register_keystore(keystore, secret),
         }
     }
 

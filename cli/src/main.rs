@@ -245,6 +245,17 @@ pub enum AccountCmd {
     /// Set a new password with the recovery phrase (from
     /// SEALSHARE_RECOVERY_PHRASE or stdin; new password from SEALSHARE_NEW_PASSWORD or stdin).
     Recover,
+    /// Bring an account from the server onto this (new) profile: a second
+    /// device. Proves the password (SEALSHARE_PASSWORD or stdin) to the
+    /// server, or with --recovery the recovery phrase (SEALSHARE_RECOVERY_PHRASE
+    /// or stdin) and then sets a new password (SEALSHARE_NEW_PASSWORD or stdin).
+    SignIn {
+        /// The handle.
+        handle: String,
+        /// Prove the recovery phrase instead of the password.
+        #[arg(long)]
+        recovery: bool,
+    },
 }
 
 /// Identity commands.

@@ -9,6 +9,8 @@ use sealshare::{
 };
 use sealshare::{Argon2Budget, Argon2Params, KdfProfile};
 
+use sealshare_http::SignInSecret;
+
 use crate::backend::{Backend, Place};
 
 /// An unlocked profile: its folder and a client on the store or server.
@@ -81,6 +83,10 @@ impl Profile {
             Account::create_protected(handle, now, password, kdf_params()?)?;
         let backend = place.connect(Some(&account))?;
         backend.publish_card(account.identity())?;
+        // On a server, a new device can then sign in with the password or
+        // the recovery phrase (`sealshare account sign-in`).
+        backend.register_keystore(&keystore, SignInSecret::Password(password))?;
+        backend.register_keystore(&keystore, SignInSecret::RecoveryPhrase(&phrase))?;
         write_atomic(&dir.join("keystore"), keystore.to_text().as_bytes())?;
         let mut profile = Self {
             dir: dir.to_owned(),
@@ -89,6 +95,59 @@ impl Profile {
         };
         profile.save()?;
         Ok((profile, phrase))
+    }
+
+    /// Brings the account `handle` onto a new profile in `dir` from the
+    /// server at `place`: signs in with `secret` (OPAQUE), checks that the
+    /// keystore it releases opens, and writes it. With the recovery phrase,
+    /// the keystore is given `new_password` and registered again for it.
+    pub(crate) fn sign_in(
+        dir: &Path,
+        place: &Place,
+        handle: &str,
+        secret: SignInSecret<'_>,
+        new_password: Option<&str>,
+    ) -> Result<()> {
+        if dir.join("keystore").exists() {
+            return Err(Error::InvalidArgument(format!(
+                "a profile already exists in {}",
+                dir.display()
+            )));
+        }
+        let Backend::Server(remote) = place.connect(None)? else {
+            return Err(Error::InvalidArgument(
+                "signing in needs a server: give --server URL (or SEALSHARE_SERVER)".into(),
+            ));
+        };
+        let mut keystore = remote.sign_in(handle, secret)?;
+        let account = match (secret, new_password) {
+            (SignInSecret::Password(password), _) => {
+                Account::unlock_within(&keystore, password, kdf_budget())?
+            }
+            (SignInSecret::RecoveryPhrase(phrase), Some(new)) => {
+                let params = keystore.params();
+                keystore.recover_and_set_password(phrase, new, params)?;
+                let account = Account::unlock_within(&keystore, new, kdf_budget())?;
+                place
+                    .connect(Some(&account))?
+                    .register_keystore(&keystore, SignInSecret::Password(new))?;
+                account
+            }
+            (SignInSecret::RecoveryPhrase(_), None) => {
+                return Err(Error::InvalidArgument(
+                    "signing in with the recovery phrase sets a new password".into(),
+                ));
+            }
+        };
+        if account.identity().handle() != handle {
+            return Err(Error::Remote(format!(
+                "the server released {:?}'s keystore for {handle:?}",
+                account.identity().handle()
+            )));
+        }
+        std::fs::create_dir_all(dir.join("collections"))?;
+        write_atomic(&dir.join("keystore"), keystore.to_text().as_bytes())?;
+        Ok(())
     }
 
     /// Unlocks the profile in `dir` with the password.

@@ -107,3 +107,75 @@ fn two_users_share_read_are_refused_removed_and_join_by_link_over_the_server() {
     let shown = env.ok("nobody", &["link", "open", public.trim(), "--get", "a.txt"]);
     assert_eq!(shown, "hello over the server");
 }
+
+#[test]
+fn a_second_device_signs_in_with_the_password_or_the_recovery_phrase() {
+    let env = Env::new();
+    let created = env.ok("alice", &["account", "create", "alice"]);
+    let phrase = created
+        .lines()
+        .skip_while(|l| !l.contains("recovery phrase"))
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_owned();
+    env.ok("alice", &["collection", "create", "Notes"]);
+    std::fs::write(env.path("a.txt"), b"on every device").unwrap();
+    env.ok("alice", &["put", "Notes", &env.path("a.txt")]);
+
+    // A third profile, the same account: signs in with the password, then
+    // reads what the first device wrote.
+    let out = env
+        .cmd("laptop", &["account", "sign-in", "alice"])
+        .env("SEALSHARE_PASSWORD", "alice password")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let get = env
+        .cmd("laptop", &["get", "Notes", "a.txt"])
+        .env("SEALSHARE_PASSWORD", "alice password")
+        .output()
+        .unwrap();
+    assert!(
+        get.status.success(),
+        "{}",
+        String::from_utf8_lossy(&get.stderr)
+    );
+    assert_eq!(get.stdout, b"on every device");
+
+    // A wrong password is refused, and no profile is made.
+    let wrong = env
+        .cmd("tablet", &["account", "sign-in", "alice"])
+        .env("SEALSHARE_PASSWORD", "not it")
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success());
+    assert!(!env.home.path().join("profiles/tablet/keystore").exists());
+
+    // With the recovery phrase: a new password, which the next device uses.
+    let out = env
+        .cmd("tablet", &["account", "sign-in", "alice", "--recovery"])
+        .env("SEALSHARE_RECOVERY_PHRASE", &phrase)
+        .env("SEALSHARE_NEW_PASSWORD", "brand new")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let phone = env
+        .cmd("phone", &["account", "sign-in", "alice"])
+        .env("SEALSHARE_PASSWORD", "brand new")
+        .output()
+        .unwrap();
+    assert!(
+        phone.status.success(),
+        "{}",
+        String::from_utf8_lossy(&phone.stderr)
+    );
+}

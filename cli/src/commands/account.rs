@@ -2,6 +2,7 @@
 //! export and import a card; compare and confirm a safety number.
 
 use sealshare::{Error, Identity, Result};
+use sealshare_http::SignInSecret;
 use serde_json::json;
 
 use super::{now, password, place, profile_dir, say, secret_input, unlock};
@@ -21,6 +22,34 @@ pub(super) fn account(cli: &Cli, cmd: &AccountCmd) -> Result<()> {
                 "recovery phrase (write it down, it is shown once):\n  {}",
                 phrase.words().as_str()
             );
+            Ok(())
+        }
+        AccountCmd::SignIn { handle, recovery } => {
+            let dir = profile_dir(cli);
+            if *recovery {
+                let phrase = sealshare::RecoveryPhrase::parse(&secret_input(
+                    "SEALSHARE_RECOVERY_PHRASE",
+                    "recovery phrase",
+                )?)?;
+                let new = secret_input("SEALSHARE_NEW_PASSWORD", "new password")?;
+                Profile::sign_in(
+                    &dir,
+                    &place(cli)?,
+                    handle,
+                    SignInSecret::RecoveryPhrase(&phrase),
+                    Some(&new),
+                )?;
+            } else {
+                let pw = password("password")?;
+                Profile::sign_in(
+                    &dir,
+                    &place(cli)?,
+                    handle,
+                    SignInSecret::Password(&pw),
+                    None,
+                )?;
+            }
+            say!("signed in as {handle} on this profile ({})", dir.display());
             Ok(())
         }
         AccountCmd::Show => {
@@ -55,6 +84,7 @@ pub(super) fn account(cli: &Cli, cmd: &AccountCmd) -> Result<()> {
             let new = secret_input("SEALSHARE_NEW_PASSWORD", "new password")?;
             let params = keystore.params();
             keystore.change_password_within(&old, &new, params, kdf_budget())?;
+            register_again(cli, &keystore, &new)?;
             std::fs::write(&path, keystore.to_text())?;
             say!("password changed (one key re-wrapped; nothing else re-encrypted)");
             Ok(())
@@ -77,11 +107,24 @@ pub(super) fn account(cli: &Cli, cmd: &AccountCmd) -> Result<()> {
                 kdf_params()?
             };
             keystore.recover_and_set_password(&phrase, &new, params)?;
+            register_again(cli, &keystore, &new)?;
             std::fs::write(&path, keystore.to_text())?;
             say!("recovered: the new password unlocks the account");
             Ok(())
         }
     }
+}
+
+/// On a server, registers the keystore again for its new password, so that
+/// a new device signs in with it (and no longer with the old one).
+fn register_again(cli: &Cli, keystore: &sealshare::Keystore, password: &str) -> Result<()> {
+    if cli.server.is_none() {
+        return Ok(());
+    }
+    let account = sealshare::Account::unlock_within(keystore, password, kdf_budget())?;
+    place(cli)?
+        .connect(Some(&account))?
+        .register_keystore(keystore, SignInSecret::Password(password))
 }
 
 /// `sealshare identity ...`
