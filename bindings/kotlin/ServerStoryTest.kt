@@ -43,5 +43,12 @@ fun serverStory(url: String) {
     val saved = a.saveState(null)
     val again = Session.restoreConnected(url, alice, saved.state)
     check(again.listCollections().mine.map { it.name } == listOf("Notes"), "restored session lists Notes")
+    // A second phone signs in with the password alone.
+    val dave = ProtectedAccount.create("dave", "hunter22", KdfProfile.CONSTRAINED)
+    val phrase = dave.takeRecoveryPhrase()
+    Session.connect(url, dave.account()).registerSignIn(dave.keystore(), "hunter22", phrase)
+    val keystore = signInOnServer(url, "dave", "hunter22")
+    check(Account.unlock(keystore, "hunter22").identity().handle == "dave", "signed in on a second phone")
+    expect<SealshareException.WrongPassword>("a wrong password") { signInOnServer(url, "dave", "hunter2") }
     println("kotlin: server story passed")
 }

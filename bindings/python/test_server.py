@@ -14,12 +14,16 @@ import pytest
 
 from sealshare_ffi import (
     Account,
+    KdfProfile,
+    ProtectedAccount,
     PublicLinkView,
     PublicScope,
     Role,
     SealshareError,
     Session,
     safety_number,
+    sign_in_on_server,
+    sign_in_with_recovery_phrase,
 )
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -91,3 +95,26 @@ def test_two_phones_share_a_notebook_over_the_server(server_url):
     # Another account under alice's handle cannot take her place.
     with pytest.raises(SealshareError.Server):
         Session.connect(server_url, Account.create("alice"))
+
+
+def test_a_second_phone_signs_in_with_the_password_or_the_phrase(server_url):
+    created = ProtectedAccount.create("carol", "hunter22", KdfProfile.CONSTRAINED)
+    phrase = created.take_recovery_phrase()
+    first = Session.connect(server_url, created.account())
+    first.register_sign_in(created.keystore(), "hunter22", phrase)
+    notes = first.create_collection("Carol's", "")
+    item = notes.add_file(None, "a.md", "text/markdown", b"mine everywhere")
+
+    # The second phone has nothing but the handle and the password.
+    keystore = sign_in_on_server(server_url, "carol", "hunter22")
+    account = Account.unlock(keystore, "hunter22")
+    second = Session.connect(server_url, account)
+    mine = second.list_collections().mine
+    assert [m.name for m in mine] == ["Carol's"]
+    assert bytes(second.open_collection(mine[0].id).read(item)) == b"mine everywhere"
+
+    # Or the recovery phrase; a wrong password gets nothing.
+    keystore = sign_in_with_recovery_phrase(server_url, "carol", phrase)
+    assert Account.recover(keystore, phrase).identity().handle == "carol"
+    with pytest.raises(SealshareError.WrongPassword):
+        sign_in_on_server(server_url, "carol", "hunter2")

@@ -32,6 +32,7 @@ pub use records::{
     PinnedCardInfo, PublicScope, Role, SavedState, SignerTrust, TrustRestore,
 };
 pub use remote::{MemoryServer, RemoteStore};
+pub use server::{sign_in_on_server, sign_in_with_recovery_phrase};
 pub use session::Session;
 
 uniffi::setup_scaffolding!();

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use sealshare_http::HttpRemote;
+use sealshare_http::{HttpRemote, SignInSecret};
 
 use crate::account::Account;
 use crate::error::Result;
@@ -45,21 +45,78 @@ impl Session {
         Session::start_with_directory(&account, remote.clone(), state, Some(remote))
     }
 
+    /// Lets a new device sign in as this account (`sign_in_on_server`) with
+    /// `password` or, if given, `recovery_phrase`, and get `keystore` (the
+    /// account's, as `ProtectedAccount.keystore` gave it). Call it once for
+    /// each after creating the account, and again with the new password
+    /// after changing it. The server learns neither the secret nor the
+    /// keystore. `InvalidArgument` for a session not on a server.
+    pub fn register_sign_in(
+        &self,
+        keystore: Vec<u8>,
+        password: Option<String>,
+        recovery_phrase: Option<String>,
+    ) -> Result<()> {
+        let directory = self.server()?;
+        let keystore = sealshare::Keystore::from_bytes(&keystore)?;
+        if let Some(password) = password {
+            directory.register_keystore(&keystore, SignInSecret::Password(&password))?;
+        }
+        if let Some(words) = recovery_phrase {
+            let phrase = sealshare::RecoveryPhrase::parse(&words)?;
+            directory.register_keystore(&keystore, SignInSecret::RecoveryPhrase(&phrase))?;
+        }
+        Ok(())
+    }
+
     /// The card the server's directory publishes for `handle`, its
     /// self-signature checked, or `None` if there is none. The directory is
     /// not trusted: pass the card to `share` (which pins it) and compare
     /// safety numbers. `InvalidArgument` for a session not on a server.
     pub fn find_card(&self, handle: String) -> Result<Option<IdentityCard>> {
-        let directory = self.directory.as_ref().ok_or_else(|| {
-            crate::error::SealshareError::InvalidArgument {
-                detail: "this session is not on a server (use Session.connect)".into(),
-            }
-        })?;
-        Ok(directory
+        Ok(self
+            .server()?
             .card(&handle)?
             .as_ref()
             .map(IdentityCard::from_core))
     }
+}
+
+impl Session {
+    fn server(&self) -> Result<&Arc<HttpRemote>> {
+        self.directory
+            .as_ref()
+            .ok_or_else(|| crate::error::SealshareError::InvalidArgument {
+                detail: "this session is not on a server (use Session.connect)".into(),
+            })
+    }
+}
+
+/// Signs in as `handle` on a new device: proves `password` to the
+/// sealshare-server at `server_url` (OPAQUE) and returns the keystore it
+/// releases, to open with `Account.unlock(keystore, password)`.
+/// `WrongPassword` for a wrong password or an unknown handle alike.
+#[uniffi::export]
+pub fn sign_in_on_server(server_url: String, handle: String, password: String) -> Result<Vec<u8>> {
+    let remote = HttpRemote::builder(&server_url).build()?;
+    Ok(remote
+        .sign_in(&handle, SignInSecret::Password(&password))?
+        .to_bytes())
+}
+
+/// As `sign_in_on_server`, proving the 24-word recovery phrase instead; open
+/// the keystore with `Account.recover(keystore, recovery_phrase)`.
+#[uniffi::export]
+pub fn sign_in_with_recovery_phrase(
+    server_url: String,
+    handle: String,
+    recovery_phrase: String,
+) -> Result<Vec<u8>> {
+    let phrase = sealshare::RecoveryPhrase::parse(&recovery_phrase)?;
+    let remote = HttpRemote::builder(&server_url).build()?;
+    Ok(remote
+        .sign_in(&handle, SignInSecret::RecoveryPhrase(&phrase))?
+        .to_bytes())
 }
 
 #[uniffi::export]
