@@ -47,6 +47,9 @@ pub(crate) const KDF_LINK_SIGNING: &str = "link-signing";
 pub(crate) const KDF_LINK_KEM: &str = "link-kem";
 /// HKDF: the key that seals a link's item keys, from its secret (and password).
 pub(crate) const KDF_LINK_ITEMS: &str = "link-items";
+/// HKDF: a public link's device proof, from the X25519 secret of the link's
+/// KEM key and a server's gate key (`crate::links::device`).
+pub(crate) const KDF_LINK_DEVICE: &str = "link-device";
 /// HKDF: the key that seals an account's state at rest (checkpoints, saved
 /// state), from its signing seed.
 pub(crate) const KDF_LOCAL_STORAGE: &str = "local-storage";
@@ -130,6 +133,7 @@ mod tests {
             KDF_LINK_SIGNING,
             KDF_LINK_KEM,
             KDF_LINK_ITEMS,
+            KDF_LINK_DEVICE,
             KDF_LOCAL_STORAGE,
             KDF_KEYSTORE_PASSWORD_KEY,
             KDF_KEYSTORE_RECOVERY_KEY,

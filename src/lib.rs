@@ -61,8 +61,8 @@ pub use log::{
     Violation,
 };
 pub use request::{
-    AuthError, MAX_AUTH_HEADER_LEN, MAX_REQUEST_LIFETIME, Principal, RequestAuth, RequestSigner,
-    RequestTarget, ServerId, body_digest,
+    AuthError, DeviceGate, DeviceKey, LinkDevice, MAX_AUTH_HEADER_LEN, MAX_REQUEST_LIFETIME,
+    Principal, RequestAuth, RequestSigner, RequestTarget, ServerId, body_digest,
 };
 pub use trust::{CardTrust, PinReason, PinnedCard, TrustStatus, TrustStore};
 

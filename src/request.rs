@@ -383,5 +383,9 @@ fn signed_message(
     w.finish()
 }
 
+mod device;
+
+pub use device::{DeviceGate, DeviceKey, LinkDevice};
+
 #[cfg(test)]
 mod tests;

@@ -5,7 +5,7 @@ use std::io::{Cursor, Read, Write};
 
 use crate::error::Result;
 use crate::log::CollectionId;
-use crate::request::RequestSigner;
+use crate::request::{LinkDevice, RequestSigner};
 
 /// A blob being uploaded piece by piece; `finish` stores it under its id (the
 /// hash of everything written, known only at the end).
@@ -97,6 +97,16 @@ pub trait Remote: Send + Sync {
     /// checks no one needs no signer.
     fn use_link(&self, signer: RequestSigner) {
         drop(signer);
+    }
+
+    /// Lets this remote read a public link's content as one of the link's
+    /// devices. A server that enforces the link's device limit lets fetch
+    /// its content only to devices it registered; the transport registers
+    /// `device` with the proof it gives ([`LinkDevice::proof`]) before it
+    /// reads blobs. The core calls this when it opens a public link with a
+    /// device limit. The default ignores it.
+    fn use_link_device(&self, device: LinkDevice) {
+        drop(device);
     }
 
     /// Starts uploading a blob in pieces. The default buffers it and calls

@@ -22,6 +22,7 @@ use crate::links::invite::check_usable;
 use crate::links::{LinkPurpose, LinkSecrets, LinkUrl, new_password_lock, password_key};
 use crate::log::link_terms::{LinkKeys, LinkKind, LinkTerms, PublicScope};
 use crate::log::{Body, ItemHeader, ItemId, LinkId, LogState};
+use crate::request::{DeviceKey, LinkDevice};
 use crate::wire::{Reader, Writer};
 
 /// The most items a snapshot or item link may carry.
@@ -249,6 +250,38 @@ impl PublicView {
         now: u64,
         budget: Argon2Budget,
     ) -> Result<Self> {
+        Self::open_inner(remote, url, password, now, budget, None)
+    }
+
+    /// [`PublicView::open`] as the device `device`: for a link with a device
+    /// limit, a server lets fetch content only to devices it registered, up
+    /// to the limit, so a device that keeps its key (and passes it here each
+    /// time) counts once. [`PublicView::open`] uses a fresh key each time.
+    pub fn open_on_device(
+        remote: Arc<dyn Remote>,
+        url: &LinkUrl,
+        password: Option<&str>,
+        now: u64,
+        device: &DeviceKey,
+    ) -> Result<Self> {
+        Self::open_inner(
+            remote,
+            url,
+            password,
+            now,
+            Argon2Budget::DEFAULT,
+            Some(device),
+        )
+    }
+
+    fn open_inner(
+        remote: Arc<dyn Remote>,
+        url: &LinkUrl,
+        password: Option<&str>,
+        now: u64,
+        budget: Argon2Budget,
+        device: Option<&DeviceKey>,
+    ) -> Result<Self> {
         if url.purpose() != LinkPurpose::Public {
             return Err(Error::BadLink(
                 "an invite link; join it with Collection::join",
@@ -273,6 +306,10 @@ impl PublicView {
             (Some(lock), Some(pw)) => Some(password_key(lock, pw, &budget)?),
         };
         let has_password = rec.terms.password.is_some();
+        let device_limit = match rec.terms.kind {
+            LinkKind::Public { device_limit, .. } => device_limit,
+            LinkKind::Invite { .. } => 0,
+        };
         let secrets = url.secrets(pw_key.as_ref())?;
         let mut view = Self {
             url: url.clone(),
@@ -284,6 +321,24 @@ impl PublicView {
             has_password,
         };
         view.unlock()?;
+        // Unlocked, so the password (if any) was right: the transport may
+        // now register this device for the link's content.
+        if device_limit > 0 {
+            let fresh;
+            let device = match device {
+                Some(device) => device,
+                None => {
+                    fresh = DeviceKey::generate()?;
+                    &fresh
+                }
+            };
+            view.remote.use_link_device(LinkDevice::new(
+                url.collection(),
+                url.link(),
+                device,
+                &view.secrets.kem,
+            ));
+        }
         Ok(view)
     }
 
