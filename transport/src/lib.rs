@@ -40,8 +40,8 @@ use sealshare::Remote;
 
 mod signin;
 use sealshare::{
-    Account, Appended, CollectionId, Error, Identity, RequestSigner, RequestTarget, Result,
-    ServerId, body_digest, system_time,
+    Account, Appended, CollectionId, Error, Identity, LinkDevice, RequestSigner, RequestTarget,
+    Result, ServerId, body_digest, system_time,
 };
 pub use signin::SignInSecret;
 
@@ -81,7 +81,11 @@ pub struct HttpRemote {
     max_log_bytes: u64,
     account: Option<Arc<RequestSigner>>,
     links: Arc<Mutex<HashMap<CollectionId, Arc<RequestSigner>>>>,
+    /// The devices given for public links with a device limit, by collection.
+    devices: Arc<Mutex<HashMap<CollectionId, Arc<LinkDevice>>>>,
     server: Arc<OnceLock<ServerId>>,
+    /// The server's gate key for device proofs, if it announced one.
+    gate: Arc<OnceLock<Option<[u8; 32]>>>,
     /// The server's clock minus this one's, in seconds.
     offset: Arc<AtomicI64>,
 }
@@ -173,7 +177,9 @@ impl Builder {
             max_log_bytes: self.max_log_bytes,
             account: self.account,
             links: Arc::default(),
+            devices: Arc::default(),
             server: Arc::default(),
+            gate: Arc::default(),
             offset: Arc::default(),
         })
     }
@@ -242,6 +248,21 @@ fn refusal_time(response: Response) -> Result<(Response, Option<u64>)> {
     Ok((rebuilt, time))
 }
 
+/// A 403 answer, read, with its error code; rebuilt for [`expect`].
+fn refusal_code(response: Response) -> Result<(Response, Option<String>)> {
+    let status = response.status();
+    let body = read_body(response, MAX_ERROR)?;
+    let code = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v.get("error")?.as_str().map(str::to_owned));
+    let rebuilt = ureq::http::Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(ureq::Body::builder().data(body))
+        .map_err(|e| malformed(e.to_string()))?;
+    Ok((rebuilt, code))
+}
+
 /// Which key signs a request.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum As {
@@ -249,6 +270,9 @@ enum As {
     Account,
     /// The link given for this collection.
     Link(CollectionId),
+    /// The link's device given for this collection, else its link: for its
+    /// content.
+    Blob(CollectionId),
 }
 
 impl HttpRemote {
@@ -328,6 +352,17 @@ impl HttpRemote {
         if let Some(time) = value.get("time").and_then(serde_json::Value::as_u64) {
             self.follow_clock(time);
         }
+        let gate = value
+            .get("device_gate")
+            .and_then(|v| v.as_str())
+            .and_then(|text| {
+                use base64::Engine as _;
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(text)
+                    .ok()
+            })
+            .and_then(|bytes| <[u8; 32]>::try_from(bytes.as_slice()).ok());
+        let _ = self.gate.set(gate);
         Ok(*self.server.get_or_init(|| id))
     }
 
@@ -347,11 +382,50 @@ impl HttpRemote {
     /// The signers to try for a request, in order.
     fn signers(&self, who: As) -> Vec<Arc<RequestSigner>> {
         let mut out: Vec<_> = self.account.iter().cloned().collect();
-        if let As::Link(collection) = who {
+        let links = |collection| {
             let links = self.links.lock().unwrap_or_else(|p| p.into_inner());
-            out.extend(links.get(&collection).cloned());
+            links.get(&collection).cloned()
+        };
+        match who {
+            As::Account => {}
+            As::Link(collection) => out.extend(links(collection)),
+            As::Blob(collection) => match self.device(&collection) {
+                Some(device) => out.push(Arc::new(device.signer())),
+                None => out.extend(links(collection)),
+            },
         }
         out
+    }
+
+    fn device(&self, collection: &CollectionId) -> Option<Arc<LinkDevice>> {
+        let devices = self.devices.lock().unwrap_or_else(|p| p.into_inner());
+        devices.get(collection).cloned()
+    }
+
+    /// Registers `device` with the server as one of its link's devices.
+    fn register_device(&self, device: &LinkDevice) -> Result<()> {
+        self.server_id()?;
+        let gate = self.gate.get().copied().flatten().ok_or_else(|| {
+            malformed("the server enforces a device limit but announces no gate key".into())
+        })?;
+        let proof = device.proof(&gate)?;
+        let path = format!(
+            "/v1/collections/{}/links/{}/devices",
+            device.collection().to_text(),
+            device.link().to_text()
+        );
+        let signer = device.signer();
+        let server = self.server_id()?;
+        let signed_path = format!("{}{path}", self.prefix);
+        let target = RequestTarget {
+            method: "POST",
+            path_and_query: &signed_path,
+            body_digest: body_digest(&proof),
+            server,
+        };
+        let auth = signer.sign(&target, self.server_now().saturating_add(LIFETIME))?;
+        let response = self.send_signed(Method::Post, &path, &proof, Some(&auth.to_header()))?;
+        expect(response, &[200, 201]).map(|_| ())
     }
 
     /// Sends one request, signed; GET and PUT are retried on connection
@@ -400,6 +474,16 @@ impl HttpRemote {
                     return Ok(response);
                 }
                 if status == 403 {
+                    let (response, code) = refusal_code(response)?;
+                    if code.as_deref() == Some("device_not_registered")
+                        && !resigned
+                        && let As::Blob(collection) = who
+                        && let Some(device) = self.device(&collection)
+                    {
+                        self.register_device(&device)?;
+                        resigned = true;
+                        continue;
+                    }
                     last = Some(response);
                     break;
                 }
@@ -726,7 +810,7 @@ impl Remote for HttpRemote {
             &blob_path(collection, id),
             &[],
             body_digest(b""),
-            As::Link(*collection),
+            As::Blob(*collection),
         )?;
         read_body(expect(response, &[200])?, MAX_BLOB)
     }
@@ -741,7 +825,7 @@ impl Remote for HttpRemote {
             &blob_path(collection, id),
             &[],
             body_digest(b""),
-            As::Link(*collection),
+            As::Blob(*collection),
         )?;
         let reader = expect(response, &[200])?
             .into_body()
@@ -757,6 +841,12 @@ impl Remote for HttpRemote {
             let mut links = self.links.lock().unwrap_or_else(|p| p.into_inner());
             links.insert(collection, Arc::new(signer));
         }
+    }
+
+    fn use_link_device(&self, device: LinkDevice) {
+        let collection = device.collection();
+        let mut devices = self.devices.lock().unwrap_or_else(|p| p.into_inner());
+        devices.insert(collection, Arc::new(device));
     }
 
     fn collections_of(&self, handle: &str) -> Result<Vec<CollectionId>> {
