@@ -1,0 +1,268 @@
+//! The reference server over loopback, as a real release process:
+//!
+//! - appends per second with 1, 10 and 50 concurrent clients (each on its
+//!   own collection, every request signed, every append verified and
+//!   committed with `synchronous = FULL`);
+//! - fetching and verifying a 100,000-operation log (`HttpRemote::fetch`,
+//!   then `LogState::extend_from_bytes`);
+//! - blob upload and download throughput for a 256 MiB blob, against curl
+//!   moving the same file to and from nginx (a plain static file server,
+//!   PUT through WebDAV) in the same run;
+//! - notification latency, p50 and p99, from an append to a client waiting
+//!   on `GET /v1/wait`.
+//!
+//! Run: `cargo bench -p sealshare-server --bench server` (needs `nginx`,
+//! from Debian's nginx-light, and `curl`). `SEALSHARE_BENCH_STORE=postgres`
+//! with `SEALSHARE_TEST_POSTGRES` runs it on PostgreSQL.
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sealshare::{
+    Account, Client, Collection, CollectionId, LogState, MemoryRemote, Remote, ciphertext_hash,
+    system_time,
+};
+use support::Server;
+
+/// A collection of `ops` operations (a create and renames) made ahead on an
+/// in-memory store by a new account, with that account.
+fn a_log(handle: &str, ops: usize) -> (Account, CollectionId, Vec<Vec<u8>>) {
+    let memory = Arc::new(MemoryRemote::new());
+    let remote: Arc<dyn Remote> = memory.clone();
+    let account = Account::create(handle, system_time()).unwrap();
+    let mut client = Client::new(account.duplicate().unwrap(), remote);
+    let mut c = Collection::create(&mut client, "Bench", "").unwrap();
+    for i in 1..ops {
+        c.rename(&mut client, &format!("Bench {i}"), "").unwrap();
+    }
+    let id = c.id();
+    (account, id, memory.fetch(&id, 0).unwrap())
+}
+
+fn appends(clients: usize, total: usize) {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let per = total / clients;
+    let logs: Vec<_> = (0..clients)
+        .map(|i| a_log(&format!("c{i}"), per))
+        .collect();
+    for (account, _, _) in &logs {
+        server.register(account);
+    }
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for (_, id, log) in &logs {
+            let server = &*server;
+            scope.spawn(move || {
+                for (seq, op) in log.iter().enumerate() {
+                    assert_eq!(server.try_append(id, seq as u64, op), Some(200));
+                }
+            });
+        }
+    });
+    let took = started.elapsed();
+    let n = per * clients;
+    println!(
+        "appends, {clients:>2} concurrent clients: {n} in {:.2} s = {:.0} appends/s",
+        took.as_secs_f64(),
+        n as f64 / took.as_secs_f64()
+    );
+}
+
+fn fetch_and_verify(ops: usize) {
+    let (account, id, log) = a_log("reader", ops);
+    let data = tempfile::tempdir().unwrap();
+    // The log is written straight into the database (appending 100,000
+    // operations one commit at a time would take minutes): the server
+    // verifies it from storage when it first needs its state.
+    {
+        let server = Server::start(data.path());
+        server.register(&account);
+        assert_eq!(server.try_append(&id, 0, &log[0]), Some(200));
+        server.stop();
+        let mut db = rusqlite::Connection::open(data.path().join("sealshare.db")).unwrap();
+        let tx = db.transaction().unwrap();
+        {
+            let mut insert = tx
+                .prepare("INSERT INTO operations (collection, seq, bytes) VALUES (?1, ?2, ?3)")
+                .unwrap();
+            for (seq, op) in log.iter().enumerate().skip(1) {
+                insert
+                    .execute(rusqlite::params![&id.0[..], seq as i64, op])
+                    .unwrap();
+            }
+        }
+        tx.commit().unwrap();
+    }
+    let server = Server::start(data.path());
+    let remote = server.remote_for(&account);
+    // The first read makes the server verify the stored log once.
+    let warm = Instant::now();
+    assert_eq!(remote.fetch(&id, ops as u64 - 1).unwrap().len(), 1);
+    let server_verify = warm.elapsed();
+    let started = Instant::now();
+    let fetched = remote.fetch(&id, 0).unwrap();
+    let fetch = started.elapsed();
+    let mut state = LogState::empty(id);
+    state.extend_from_bytes(&fetched, system_time()).unwrap();
+    let total = started.elapsed();
+    assert_eq!(fetched.len(), ops);
+    let bytes: usize = fetched.iter().map(Vec::len).sum();
+    println!(
+        "fetch and verify {ops} operations ({:.1} MiB): fetch {:.0} ms, verify {:.0} ms, total {:.0} ms (the server's own first verification: {:.0} ms)",
+        bytes as f64 / f64::from(1 << 20),
+        fetch.as_secs_f64() * 1e3,
+        (total - fetch).as_secs_f64() * 1e3,
+        total.as_secs_f64() * 1e3,
+        server_verify.as_secs_f64() * 1e3
+    );
+}
+
+/// nginx serving `root` on a free loopback port, PUT allowed (WebDAV).
+struct Nginx {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Nginx {
+    fn start(root: &Path) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let conf = dir.path().join("nginx.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "daemon off; worker_processes 1; pid {pid}; error_log {err};
+                 events {{ worker_connections 64; }}
+                 http {{ access_log off; client_body_temp_path {tmp}; client_max_body_size 2g;
+                   sendfile on;
+                   server {{ listen 127.0.0.1:{port}; root {root};
+                     location / {{ dav_methods PUT; create_full_put_path on; }} }} }}",
+                pid = dir.path().join("pid").display(),
+                err = dir.path().join("error.log").display(),
+                tmp = dir.path().display(),
+                root = root.display(),
+            ),
+        )
+        .unwrap();
+        let nginx = ["/usr/sbin/nginx", "nginx"]
+            .into_iter()
+            .find(|n| Command::new(n).arg("-v").output().is_ok())
+            .expect("nginx is installed (apt-get install nginx-light)");
+        let child = Command::new(nginx)
+            .args(["-c", conf.to_str().unwrap(), "-p", dir.path().to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Self {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn curl(args: &[&str]) -> Duration {
+    let started = Instant::now();
+    let status = Command::new("curl")
+        .args(["-sS", "-o", "/dev/null", "--fail"])
+        .args(args)
+        .status()
+        .unwrap();
+    assert!(status.success(), "curl {args:?}");
+    started.elapsed()
+}
+
+fn blobs(size: usize, rounds: usize) {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let (account, id, log) = a_log("owner", 1);
+    server.register(&account);
+    assert_eq!(server.try_append(&id, 0, &log[0]), Some(200));
+    let remote = server.remote_for(&account);
+    let files = tempfile::tempdir().unwrap();
+    let nginx = Nginx::start(files.path());
+    let file = files.path().join("source.bin");
+    let mut ours = (Duration::MAX, Duration::MAX);
+    let mut theirs = (Duration::MAX, Duration::MAX);
+    for round in 0..rounds {
+        let blob: Vec<u8> = (0..size)
+            .map(|i| (i as u32).wrapping_mul(2_654_435_761).rotate_left(round as u32) as u8)
+            .collect();
+        std::fs::write(&file, &blob).unwrap();
+        let hash = ciphertext_hash(&blob);
+        let started = Instant::now();
+        remote.put_blob(&id, &hash, &blob).unwrap();
+        ours.0 = ours.0.min(started.elapsed());
+        let started = Instant::now();
+        let back = remote.get_blob(&id, &hash).unwrap();
+        ours.1 = ours.1.min(started.elapsed());
+        assert_eq!(back.len(), size);
+        let url = format!("http://127.0.0.1:{}/up/{round}.bin", nginx.port);
+        theirs.0 = theirs.0.min(curl(&["-T", file.to_str().unwrap(), &url]));
+        theirs.1 = theirs.1.min(curl(&[&url]));
+    }
+    let mib = size as f64 / f64::from(1 << 20);
+    let rate = |d: Duration| mib / d.as_secs_f64();
+    println!(
+        "blob upload {mib:.0} MiB: sealshare-http {:.0} MiB/s, curl to nginx {:.0} MiB/s: {:.2}x",
+        rate(ours.0),
+        rate(theirs.0),
+        rate(ours.0) / rate(theirs.0)
+    );
+    println!(
+        "blob download {mib:.0} MiB: sealshare-http {:.0} MiB/s, curl from nginx {:.0} MiB/s: {:.2}x",
+        rate(ours.1),
+        rate(theirs.1),
+        rate(ours.1) / rate(theirs.1)
+    );
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; any other argument names the parts to
+    // run (appends, fetch, blobs, wait).
+    let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let run = |part: &str| only.is_empty() || only.iter().any(|o| o == part);
+    if run("appends") {
+        for clients in [1, 10, 50] {
+            appends(clients, 2_000);
+        }
+    }
+    if run("fetch") {
+        fetch_and_verify(100_000);
+    }
+    if run("blobs") {
+        blobs(256 << 20, 3);
+    }
+}
