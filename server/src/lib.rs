@@ -4,10 +4,12 @@
 //! all over HTTP under `/v1` (docs/server.md).
 //!
 //! This is the first piece: an embedded store (SQLite and files) and the
-//! routes, with no authentication, so the binary listens on loopback only.
+//! routes, with no authentication, so the binary listens on loopback only,
+//! over plain HTTP or TLS ([`tls`]).
 
 pub mod api;
 pub mod store;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

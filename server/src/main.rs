@@ -1,5 +1,6 @@
-//! `sealshare-server --data DIR --listen 127.0.0.1:PORT`: serves the store in
-//! `DIR` on a loopback address until SIGINT or SIGTERM.
+//! `sealshare-server --data DIR --listen 127.0.0.1:PORT [--tls-cert FILE
+//! --tls-key FILE]`: serves the store in `DIR` on a loopback address, over
+//! plain HTTP or TLS, until SIGINT or SIGTERM.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -8,7 +9,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use sealshare_server::{Store, app, check_listen};
+use sealshare_server::{Store, app, check_listen, tls};
 
 /// The sealshare reference server (no authentication yet: loopback only).
 #[derive(Parser)]
@@ -21,6 +22,18 @@ struct Args {
     /// picks a free port. Prints `listening on ADDR` once ready.
     #[arg(long, value_name = "ADDR")]
     listen: SocketAddr,
+    /// Serve over TLS with this certificate chain: a PEM file, the server's
+    /// certificate first, then any intermediates. Requires `--tls-key`.
+    /// Without both flags the server speaks plain HTTP. Read once at start:
+    /// an unreadable or invalid file exits with status 2 before listening.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of `--tls-cert`'s certificate: a PEM file holding a
+    /// PKCS#8 (`PRIVATE KEY`), RSA (`RSA PRIVATE KEY`) or EC (`EC PRIVATE
+    /// KEY`) key. Requires `--tls-cert`; an unreadable or invalid key, or one
+    /// that is not the certificate's, exits with status 2 before listening.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -31,6 +44,17 @@ fn main() -> ExitCode {
             eprintln!("sealshare-server: {e}");
             return ExitCode::from(2);
         }
+    };
+    // `requires` on both flags: either both are given or neither.
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => match tls::load(cert, key) {
+            Ok(config) => Some(config),
+            Err(e) => {
+                eprintln!("sealshare-server: TLS: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        _ => None,
     };
     let store = match Store::open(&args.data) {
         Ok(store) => Arc::new(store),
@@ -52,7 +76,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve(addr, store)) {
+    match runtime.block_on(serve(addr, store, tls)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("sealshare-server: {e}");
@@ -61,7 +85,11 @@ fn main() -> ExitCode {
     }
 }
 
-async fn serve(addr: SocketAddr, store: Arc<Store>) -> std::io::Result<()> {
+async fn serve(
+    addr: SocketAddr,
+    store: Arc<Store>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     {
@@ -69,9 +97,14 @@ async fn serve(addr: SocketAddr, store: Arc<Store>) -> std::io::Result<()> {
         writeln!(out, "listening on {local}")?;
         out.flush()?;
     }
-    axum::serve(listener, app(store))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    match tls {
+        Some(config) => tls::serve(listener, config, app(store), shutdown_signal()).await?,
+        None => {
+            axum::serve(listener, app(store))
+                .with_graceful_shutdown(shutdown_signal())
+                .await?;
+        }
+    }
     eprintln!("sealshare-server: stopped");
     Ok(())
 }
