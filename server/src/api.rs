@@ -20,6 +20,9 @@ use crate::store::{
     Appended, MAX_BLOB_LEN, MAX_CARD_LEN, MAX_OP_LEN, Put, Store, StoreError, parse_blob_id,
 };
 
+#[path = "wait.rs"]
+pub mod wait;
+
 /// The header of a fetch answer saying whether the log holds operations
 /// after those in the answer (`true` or `false`).
 pub const MORE_HEADER: &str = "sealshare-more";
@@ -390,6 +393,7 @@ pub fn router(store: Arc<Store>, clock: Clock) -> Router {
                 .get(get_blob),
         )
         .route("/v1/handles/{handle}/collections", get(collections_of))
+        .route("/v1/wait", get(wait::wait))
         .fallback(no_route)
         .method_not_allowed_fallback(no_method)
         .with_state(AppState { store, clock })

@@ -94,7 +94,13 @@ async fn serve(
     let local = listener.local_addr()?;
     // Before the line that says it listens: from then on a SIGTERM is a
     // graceful shutdown, never the default action (killed by the signal).
-    let shutdown = shutdown_signal()?;
+    let signal = shutdown_signal()?;
+    let waits = Arc::clone(&store);
+    let shutdown = async move {
+        signal.await;
+        // Long polls answer now rather than hold the stop for their timeouts.
+        waits.notifier().close();
+    };
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on {local}")?;

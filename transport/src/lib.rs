@@ -25,6 +25,8 @@ use std::time::Duration;
 
 use sealshare::{Appended, CollectionId, Error, Remote, Result};
 
+mod wait;
+
 /// The most operation bytes one fetch answer holds (docs/server.md, Limits).
 const PAGE_BYTES: u64 = 32 * 1024 * 1024;
 /// The most operations one fetch answer holds.

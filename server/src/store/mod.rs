@@ -12,7 +12,8 @@
 //! on the collection's verified state and stores only what every client
 //! accepts, in one `BEGIN IMMEDIATE` transaction with the position check and
 //! the listing index. The verified states are cached in memory and rebuilt
-//! from the stored operations when missing.
+//! from the stored operations when missing. Each committed append is
+//! announced to the long polls waiting on its collection ([`notify`]).
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -24,6 +25,10 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sealshare::{CollectionId, Identity, LogState, VerifyError, ciphertext_hash};
+
+pub mod notify;
+
+pub use notify::{MAX_WAITERS, Notifier, WaitSlot, Watch};
 
 /// The most operations one fetch answers; the client fetches again from
 /// where the answer ended.
@@ -136,6 +141,8 @@ pub struct Store {
     blobs: PathBuf,
     tmp: PathBuf,
     uploads: AtomicU64,
+    /// The long polls waiting for appends.
+    notify: Notifier,
     /// `DIR/lock`, locked for as long as the store is open: one server per
     /// data folder (the cache of verified states and the temporary files
     /// assume it).
@@ -228,6 +235,7 @@ impl Store {
             blobs,
             tmp,
             uploads: AtomicU64::new(0),
+            notify: Notifier::default(),
             _lock: lock,
         })
     }
@@ -307,6 +315,8 @@ impl Store {
         // operation, is dropped: the next append rebuilds it from storage.
         tx.commit()?;
         states.insert(*collection, state);
+        // Still under the writer's lock, so announcements come in order.
+        self.notify.announce(collection, seq.saturating_add(1));
         Ok(Appended::Stored)
     }
 
@@ -350,6 +360,12 @@ impl Store {
             page.operations.push(bytes);
         }
         Ok(page)
+    }
+
+    /// The long polls of this store: [`Store::append`] announces to it each
+    /// new length once committed.
+    pub fn notifier(&self) -> &Notifier {
+        &self.notify
     }
 
     /// How many operations `collection`'s log holds.
