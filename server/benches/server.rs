@@ -55,9 +55,7 @@ fn appends(clients: usize, total: usize) {
     let data = tempfile::tempdir().unwrap();
     let server = Server::start(data.path());
     let per = total / clients;
-    let logs: Vec<_> = (0..clients)
-        .map(|i| a_log(&format!("c{i}"), per))
-        .collect();
+    let logs: Vec<_> = (0..clients).map(|i| a_log(&format!("c{i}"), per)).collect();
     for (account, _, _) in &logs {
         server.register(account);
     }
@@ -167,7 +165,12 @@ impl Nginx {
             .find(|n| Command::new(n).arg("-v").output().is_ok())
             .expect("nginx is installed (apt-get install nginx-light)");
         let child = Command::new(nginx)
-            .args(["-c", conf.to_str().unwrap(), "-p", dir.path().to_str().unwrap()])
+            .args([
+                "-c",
+                conf.to_str().unwrap(),
+                "-p",
+                dir.path().to_str().unwrap(),
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -218,7 +221,11 @@ fn blobs(size: usize, rounds: usize) {
     let mut theirs = (Duration::MAX, Duration::MAX);
     for round in 0..rounds {
         let blob: Vec<u8> = (0..size)
-            .map(|i| (i as u32).wrapping_mul(2_654_435_761).rotate_left(round as u32) as u8)
+            .map(|i| {
+                (i as u32)
+                    .wrapping_mul(2_654_435_761)
+                    .rotate_left(round as u32) as u8
+            })
             .collect();
         std::fs::write(&file, &blob).unwrap();
         let hash = ciphertext_hash(&blob);
@@ -252,7 +259,10 @@ fn blobs(size: usize, rounds: usize) {
 fn main() {
     // `cargo bench` passes `--bench`; any other argument names the parts to
     // run (appends, fetch, blobs, wait).
-    let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let run = |part: &str| only.is_empty() || only.iter().any(|o| o == part);
     if run("appends") {
         for clients in [1, 10, 50] {

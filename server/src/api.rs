@@ -24,6 +24,9 @@ use crate::store::{
     Appended, MAX_BLOB_LEN, MAX_CARD_LEN, MAX_OP_LEN, Put, Store, StoreError, parse_blob_id,
 };
 
+#[path = "wait.rs"]
+pub mod wait;
+
 /// The header of a fetch answer saying whether the log holds operations
 /// after those in the answer (`true` or `false`).
 pub const MORE_HEADER: &str = "sealshare-more";
@@ -70,7 +73,7 @@ fn no_body() -> [u8; 32] {
 
 /// Refuses unless `caller` may read `collection`: the same answer for a
 /// collection that does not exist, so nothing is learnt about it.
-async fn require_reader(
+pub(crate) async fn require_reader(
     app: &AppState,
     caller: &Caller,
     collection: CollectionId,
@@ -384,6 +387,7 @@ pub fn router(store: Arc<Store>, clock: Clock) -> Router {
             "/v1/accounts/{handle}/signin/{kind}/login/finish",
             post(signin::login_finish).layer(DefaultBodyLimit::max(signin::MAX_SIGNIN_BODY)),
         )
+        .route("/v1/wait", get(wait::wait))
         .fallback(no_route)
         .method_not_allowed_fallback(no_method)
         .with_state(AppState { store, clock })

@@ -13,9 +13,9 @@ use crate::store::StoreError;
 /// An answer that is not a success.
 #[derive(Debug)]
 pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
+    pub(crate) status: StatusCode,
+    pub(crate) code: &'static str,
+    pub(crate) message: String,
     head: Option<u64>,
     time: Option<u64>,
 }

@@ -4,13 +4,15 @@
 //! all over HTTP under `/v1` (docs/server.md).
 //!
 //! This is the first piece: an embedded store (SQLite and files) and the
-//! routes, with no authentication, so the binary listens on loopback only.
+//! routes, with no authentication, so the binary listens on loopback only,
+//! over plain HTTP or TLS ([`tls`]).
 
 pub mod api;
 mod auth;
 mod error;
 pub mod signin;
 pub mod store;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,20 +24,25 @@ pub use store::{Store, StoreError};
 /// Why the server was not started.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    /// There is no authentication yet: an address other than loopback would
-    /// open every collection's log, cards and blobs to the network.
+    /// Plain HTTP on an address other than loopback: signed requests do not
+    /// hide what they carry, and who talks to whom, from the network.
     #[error(
-        "refusing to listen on {0}: this server has no authentication yet, so it listens only on a loopback address (127.0.0.0/8 or ::1)"
+        "refusing to serve plain HTTP on {0}: beyond a loopback address (127.0.0.0/8 or ::1) the server terminates TLS itself (--tls-cert, --tls-key), or says it sits behind a TLS proxy (--behind-proxy)"
     )]
-    NotLoopback(SocketAddr),
+    PlainBeyondLoopback(SocketAddr),
 }
 
-/// Accepts `addr` only if it is a loopback address.
-pub fn check_listen(addr: SocketAddr) -> Result<SocketAddr, StartError> {
-    if addr.ip().is_loopback() {
+/// Accepts `addr` if it is a loopback address, or if the server terminates
+/// TLS (`tls`), or sits behind a proxy that does (`behind_proxy`).
+pub fn check_listen(
+    addr: SocketAddr,
+    tls: bool,
+    behind_proxy: bool,
+) -> Result<SocketAddr, StartError> {
+    if addr.ip().is_loopback() || tls || behind_proxy {
         Ok(addr)
     } else {
-        Err(StartError::NotLoopback(addr))
+        Err(StartError::PlainBeyondLoopback(addr))
     }
 }
 

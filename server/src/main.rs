@@ -1,5 +1,6 @@
-//! `sealshare-server --data DIR --listen 127.0.0.1:PORT`: serves the store in
-//! `DIR` on a loopback address until SIGINT or SIGTERM.
+//! `sealshare-server --data DIR --listen 127.0.0.1:PORT [--tls-cert FILE
+//! --tls-key FILE]`: serves the store in `DIR` on a loopback address, over
+//! plain HTTP or TLS, until SIGINT or SIGTERM.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -8,29 +9,58 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use sealshare_server::{Store, app, check_listen};
+use sealshare_server::{Store, app, check_listen, tls};
 
-/// The sealshare reference server (no authentication yet: loopback only).
+/// The sealshare reference server.
 #[derive(Parser)]
 #[command(name = "sealshare-server", version, about)]
 struct Args {
     /// The data folder: `sealshare.db`, `blobs/`, `tmp/` (created if missing).
     #[arg(long, value_name = "DIR")]
     data: PathBuf,
-    /// The address to listen on; only a loopback address is accepted, port 0
-    /// picks a free port. Prints `listening on ADDR` once ready.
+    /// The address to listen on; port 0 picks a free port. Prints `listening
+    /// on ADDR` once ready. Plain HTTP only on a loopback address, unless
+    /// `--behind-proxy`.
     #[arg(long, value_name = "ADDR")]
     listen: SocketAddr,
+    /// Serve plain HTTP beyond loopback, because a proxy in front
+    /// terminates TLS (it must pass the path and query unchanged: requests
+    /// are signed over them).
+    #[arg(long)]
+    behind_proxy: bool,
+    /// Serve over TLS with this certificate chain: a PEM file, the server's
+    /// certificate first, then any intermediates. Requires `--tls-key`.
+    /// Without both flags the server speaks plain HTTP. Read once at start:
+    /// an unreadable or invalid file exits with status 2 before listening.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of `--tls-cert`'s certificate: a PEM file holding a
+    /// PKCS#8 (`PRIVATE KEY`), RSA (`RSA PRIVATE KEY`) or EC (`EC PRIVATE
+    /// KEY`) key. Requires `--tls-cert`; an unreadable or invalid key, or one
+    /// that is not the certificate's, exits with status 2 before listening.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let addr = match check_listen(args.listen) {
+    let addr = match check_listen(args.listen, args.tls_cert.is_some(), args.behind_proxy) {
         Ok(addr) => addr,
         Err(e) => {
             eprintln!("sealshare-server: {e}");
             return ExitCode::from(2);
         }
+    };
+    // `requires` on both flags: either both are given or neither.
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => match tls::load(cert, key) {
+            Ok(config) => Some(config),
+            Err(e) => {
+                eprintln!("sealshare-server: TLS: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        _ => None,
     };
     let store = match Store::open(&args.data) {
         Ok(store) => Arc::new(store),
@@ -52,7 +82,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve(addr, store)) {
+    match runtime.block_on(serve(addr, store, tls)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("sealshare-server: {e}");
@@ -61,41 +91,61 @@ fn main() -> ExitCode {
     }
 }
 
-async fn serve(addr: SocketAddr, store: Arc<Store>) -> std::io::Result<()> {
+async fn serve(
+    addr: SocketAddr,
+    store: Arc<Store>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
+    // Before the line that says it listens: from then on a SIGTERM is a
+    // graceful shutdown, never the default action (killed by the signal).
+    let signal = shutdown_signal()?;
+    let waits = Arc::clone(&store);
+    let shutdown = async move {
+        signal.await;
+        // Long polls answer now rather than hold the stop for their timeouts.
+        waits.notifier().close();
+    };
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on {local}")?;
         out.flush()?;
     }
-    axum::serve(listener, app(store))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    match tls {
+        Some(config) => tls::serve(listener, config, app(store), shutdown).await?,
+        None => {
+            axum::serve(listener, app(store))
+                .with_graceful_shutdown(shutdown)
+                .await?;
+        }
+    }
     eprintln!("sealshare-server: stopped");
     Ok(())
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = async {
+/// Installs the handlers of SIGINT (Ctrl-C) and SIGTERM now, and resolves
+/// on the first of them to arrive after that.
+#[cfg(unix)]
+fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
+}
+
+/// Resolves on Ctrl-C (whose handler is installed once the future is first
+/// polled).
+#[cfg(not(unix))]
+fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
+    Ok(async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
-    }
+    })
 }

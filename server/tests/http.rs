@@ -568,7 +568,7 @@ fn unknown_routes_and_methods_answer_json_errors() {
 }
 
 #[test]
-fn the_server_refuses_to_listen_beyond_loopback() {
+fn the_server_refuses_plain_http_beyond_loopback() {
     for addr in ["0.0.0.0:0", "[::]:0", "192.0.2.1:8080", "10.0.0.1:0"] {
         let data = tempfile::tempdir().unwrap();
         let dir = data.path().join("data");
@@ -581,12 +581,31 @@ fn the_server_refuses_to_listen_beyond_loopback() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{addr}");
         assert!(
-            stderr.contains("no authentication") && stderr.contains("loopback"),
+            stderr.contains("plain HTTP") && stderr.contains("--tls-cert"),
             "{stderr}"
         );
         assert!(out.stdout.is_empty());
         assert!(!dir.exists(), "nothing was created for {addr}");
     }
+    // Said to sit behind a TLS proxy, it serves there.
+    let data = tempfile::tempdir().unwrap();
+    let mut child = server_command()
+        .arg("--data")
+        .arg(data.path())
+        .args(["--listen", "0.0.0.0:0", "--behind-proxy"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(line.starts_with("listening on 0.0.0.0:"), "{line}");
 }
 
 #[test]

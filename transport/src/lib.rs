@@ -45,6 +45,8 @@ use sealshare::{
 };
 pub use signin::SignInSecret;
 
+mod wait;
+
 /// The most operation bytes one fetch answer holds (docs/server.md, Limits).
 const PAGE_BYTES: u64 = 32 * 1024 * 1024;
 /// The most operations one fetch answer holds.

@@ -12,7 +12,8 @@
 //! on the collection's verified state and stores only what every client
 //! accepts, in one `BEGIN IMMEDIATE` transaction with the position check and
 //! the listing index. The verified states are cached in memory and rebuilt
-//! from the stored operations when missing.
+//! from the stored operations when missing. Each committed append is
+//! announced to the long polls waiting on its collection ([`notify`]).
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -33,6 +34,10 @@ pub mod signin;
 
 pub use access::{Who, may_put_blob, may_read};
 use nonces::Nonces;
+
+pub mod notify;
+
+pub use notify::{MAX_WAITERS, Notifier, WaitSlot, Watch};
 
 /// The most operations one fetch answers; the client fetches again from
 /// where the answer ended.
@@ -159,6 +164,8 @@ pub struct Store {
     uploads: AtomicU64,
     nonces: Nonces,
     server_id: ServerId,
+    /// The long polls waiting for appends.
+    notify: Notifier,
     /// `DIR/lock`, locked for as long as the store is open: one server per
     /// data folder (the cache of verified states and the temporary files
     /// assume it).
@@ -266,6 +273,7 @@ impl Store {
             uploads: AtomicU64::new(0),
             nonces,
             server_id,
+            notify: Notifier::default(),
             _lock: lock,
         })
     }
@@ -358,6 +366,8 @@ impl Store {
         // operation, is dropped: the next append rebuilds it from storage.
         tx.commit()?;
         states.insert(*collection, state);
+        // Still under the writer's lock, so announcements come in order.
+        self.notify.announce(collection, seq.saturating_add(1));
         Ok(Appended::Stored)
     }
 
@@ -401,6 +411,12 @@ impl Store {
             page.operations.push(bytes);
         }
         Ok(page)
+    }
+
+    /// The long polls of this store: [`Store::append`] announces to it each
+    /// new length once committed.
+    pub fn notifier(&self) -> &Notifier {
+        &self.notify
     }
 
     /// How many operations `collection`'s log holds.
