@@ -224,6 +224,16 @@ pub enum Command {
     /// Public links.
     #[command(subcommand)]
     Link(LinkCmd),
+    /// Print a collection's verified changes as they arrive (on a server,
+    /// by long polling; on the store folder, by checking every second),
+    /// one history line each, until interrupted or `--count` were printed.
+    Watch {
+        /// The collection.
+        collection: String,
+        /// Stop after this many changes.
+        #[arg(long)]
+        count: Option<u64>,
+    },
     /// Three users play the whole story in a temporary folder.
     Demo,
 }

@@ -179,3 +179,37 @@ fn a_second_device_signs_in_with_the_password_or_the_recovery_phrase() {
         String::from_utf8_lossy(&phone.stderr)
     );
 }
+
+#[test]
+fn watch_prints_verified_changes_as_they_arrive() {
+    let env = Env::new();
+    for who in ["alice", "bob"] {
+        env.ok(who, &["account", "create", who]);
+    }
+    env.ok("alice", &["collection", "create", "Notes"]);
+    env.ok("alice", &["share", "Notes", "bob", "--role", "viewer"]);
+    env.ok("bob", &["accept", "Notes"]);
+    let watcher = env
+        .cmd("bob", &["watch", "Notes", "--count", "2"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let started = std::time::Instant::now();
+    std::fs::write(env.path("a.txt"), b"news").unwrap();
+    env.ok("alice", &["put", "Notes", &env.path("a.txt")]);
+    env.ok("alice", &["role", "Notes", "bob", "collaborator"]);
+    let out = watcher.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = printed.lines().collect();
+    assert_eq!(lines.len(), 2, "{printed}");
+    assert!(lines[0].contains("a.txt"), "{printed}");
+    assert!(lines[1].contains("collaborator"), "{printed}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}

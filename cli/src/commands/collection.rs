@@ -5,6 +5,7 @@ use sealshare::{CardTrust, Collection, CollectionList, PendingKind, Result};
 use serde_json::json;
 
 use super::{explain, say, unlock};
+use crate::backend::Backend;
 use crate::{Cli, CollectionCmd, Filter};
 
 /// `sealshare collection ...`
@@ -160,6 +161,44 @@ pub(super) fn collection(cli: &Cli, cmd: &CollectionCmd) -> Result<()> {
             }
             p.save_collection(&c)
         }
+    }
+}
+
+/// `sealshare watch COLLECTION`: prints each verified change as it
+/// arrives, one history line (or JSON object) each, and saves the
+/// collection's checkpoint after each; stops after `count` changes.
+pub(super) fn watch(cli: &Cli, collection: &str, count: Option<u64>) -> Result<()> {
+    let mut p = unlock(cli)?;
+    let mut c = p.resolve(collection)?;
+    let mut printed = 0u64;
+    loop {
+        if count.is_some_and(|n| printed >= n) {
+            return p.save_collection(&c);
+        }
+        let head = c.state().len();
+        match &p.backend {
+            Backend::Server(remote) => {
+                remote.wait_for_changes(&[(c.id(), head)], std::time::Duration::from_secs(30))?;
+            }
+            Backend::Store(_) => std::thread::sleep(std::time::Duration::from_secs(1)),
+        }
+        let seen = c.history().len();
+        c.sync(&mut p.client)?;
+        for h in c.history().iter().skip(seen) {
+            if count.is_some_and(|n| printed >= n) {
+                break;
+            }
+            if cli.json {
+                say!(
+                    "{}",
+                    json!({"seq": h.seq, "time": h.time, "author": h.author, "text": h.text})
+                );
+            } else {
+                say!("#{:<4} {} {}", h.seq, h.time, h.text);
+            }
+            printed += 1;
+        }
+        p.save_collection(&c)?;
     }
 }
 

@@ -160,6 +160,7 @@ fn bar(len: u64, verb: &str) -> ProgressBar {
 pub(crate) fn run(cli: &Cli) -> Result<()> {
     match &cli.command {
         Command::Demo => crate::demo::run(),
+        Command::Watch { collection, count } => collection::watch(cli, collection, *count),
         Command::Account(cmd) => account::account(cli, cmd),
         Command::Identity(cmd) => account::identity(cli, cmd),
         Command::Verify {
