@@ -256,6 +256,45 @@ fn blobs(size: usize, rounds: usize) {
     );
 }
 
+fn notification_latency(samples: usize) {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let (account, id, log) = a_log("watched", samples + 1);
+    server.register(&account);
+    assert_eq!(server.try_append(&id, 0, &log[0]), Some(200));
+    let waiting = sealshare_http::HttpRemote::new(&server.base, &account).unwrap();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
+    let (woke_tx, woke_rx) = std::sync::mpsc::channel::<Instant>();
+    let waiter = std::thread::spawn(move || {
+        for head in 1..=samples as u64 {
+            ready_tx.send(()).unwrap();
+            let changed = waiting
+                .wait_for_changes(&[(id, head)], Duration::from_secs(30))
+                .unwrap();
+            assert_eq!(changed, vec![(id, head + 1)]);
+            woke_tx.send(Instant::now()).unwrap();
+        }
+    });
+    let mut latencies = Vec::with_capacity(samples);
+    for (seq, op) in log.iter().enumerate().skip(1) {
+        ready_rx.recv().unwrap();
+        // Let the wait reach the server and settle.
+        std::thread::sleep(Duration::from_millis(20));
+        let sent = Instant::now();
+        assert_eq!(server.try_append(&id, seq as u64, op), Some(200));
+        let woke = woke_rx.recv().unwrap();
+        latencies.push(woke - sent);
+    }
+    waiter.join().unwrap();
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q).round() as usize];
+    println!(
+        "notification latency, append sent to waiter woken ({samples} samples): p50 {:.2} ms, p99 {:.2} ms",
+        at(0.5).as_secs_f64() * 1e3,
+        at(0.99).as_secs_f64() * 1e3
+    );
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; any other argument names the parts to
     // run (appends, fetch, blobs, wait).
@@ -274,5 +313,8 @@ fn main() {
     }
     if run("blobs") {
         blobs(256 << 20, 3);
+    }
+    if run("wait") {
+        notification_latency(200);
     }
 }
