@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use sealshare::{Account, Client, Collection, MemoryRemote, Remote, system_time};
+use sealshare::{Account, Client, Collection, LogState, MemoryRemote, Remote, system_time};
 
 use super::*;
 
@@ -135,7 +135,7 @@ fn a_nonce_is_claimed_once_and_forgotten_only_after_its_expiry() {
 }
 
 fn nonces_sweep() -> u64 {
-    1024
+    nonces::SWEEP_EVERY
 }
 
 #[test]
