@@ -1,8 +1,8 @@
-//! What a database provides to the store ([`Database`]), and the logic that
-//! does not depend on it: an append's checks and its verification against
+//! What a database provides to the store ([`Database`]), and the logic
+//! every database shares: an append's checks and its verification against
 //! the cached verified state, a card's publication or replacement, the
 //! cached state behind the access rules, and the paging of a fetch. Only the
-//! SQL is in `sqlite.rs`.
+//! SQL differs between `sqlite.rs` and `postgres.rs`.
 
 use std::collections::HashMap;
 
@@ -11,14 +11,15 @@ use sealshare::{CollectionId, Identity, LogState, Operation};
 use super::{Appended, Page, Put, StoreError};
 
 /// Each collection's verified state, as long as the stored log when it was
-/// last used; re-checked against the stored length before every use.
+/// last used; re-checked against the stored length before every use, since
+/// another process may have appended since (PostgreSQL).
 pub(super) type States = HashMap<CollectionId, LogState>;
 
 /// A database behind the store. Every method is one unit: it commits all of
 /// its writes or none.
 pub(super) trait Database: Send + Sync {
     /// [`append_in`], in one transaction that no other append to
-    /// `collection` comes into.
+    /// `collection` (in this process or another) comes into.
     fn append(
         &self,
         collection: &CollectionId,
@@ -142,8 +143,8 @@ pub(super) fn append_in(
     // database at the end, whatever fails in between.
     let mut state = match states.remove(collection) {
         // As long as the stored log: it is the state of that log, since
-        // positions once stored never change. Shorter or longer (another
-        // process wrote to the same folder, or never), rebuilt.
+        // positions once stored never change. Shorter (another process
+        // appended) or longer (a commit that failed), rebuilt.
         Some(state) if state.len() == len => state,
         _ => rebuild(&mut tx, collection)?,
     };
@@ -296,6 +297,11 @@ impl PageBuilder {
         self.total = total;
         self.accepted += 1;
         true
+    }
+
+    /// How many operations [`PageBuilder::fits`] accepted.
+    pub(super) fn accepted(&self) -> usize {
+        self.accepted
     }
 
     /// Adds the bytes of an accepted operation.

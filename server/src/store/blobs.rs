@@ -1,8 +1,19 @@
 //! The data folder's files: `blobs/<collection id text>/<hex hash>`, one file
-//! per content blob, each written to `tmp/` first and linked into place, so
-//! no reader ever sees half a blob and an existing blob is never
-//! overwritten; and `lock`, locked while one server process holds the
-//! folder (`tmp/` is emptied at start).
+//! per content blob, each written to a temporary folder first and linked into
+//! place, so no reader ever sees half a blob and an existing blob is never
+//! overwritten; and `lock`, which says who uses the folder.
+//!
+//! - With SQLite, one server process holds the folder: `lock` is locked
+//!   exclusively, and `tmp/` is emptied at start.
+//! - With PostgreSQL, several processes may share it: each locks `lock`
+//!   shared (so no SQLite server opens the folder meanwhile, nor one of them
+//!   a folder a SQLite server holds) and writes into its own
+//!   `tmp/<pid>-<random>/`, which holds a `lock` file locked for as long as
+//!   the process runs. A process removes its own folder when its store is
+//!   dropped, and at start the folders of processes that are gone: those
+//!   whose `lock` it can lock. A folder is given its `lock` only once that
+//!   file is locked (it is locked under another name, then renamed), so a
+//!   starting process never takes a live one for stale.
 
 use std::fs::{File, TryLockError};
 use std::io::Write;
@@ -16,13 +27,15 @@ use super::{MAX_BLOB_LEN, Put, StoreError, hex};
 /// The blob files of a data folder.
 pub(super) struct Blobs {
     blobs: PathBuf,
-    /// Where blobs are written before they are linked into place.
+    /// Where this process writes blobs before linking them into place.
     tmp: PathBuf,
     uploads: AtomicU64,
-    /// `DIR/lock`, locked for as long as the store is open: one server per
-    /// data folder (the cache of verified states and the temporary files
-    /// assume it).
+    /// Whether `tmp` is this process's own folder, removed on drop.
+    own_tmp: bool,
+    /// `DIR/lock`, locked for as long as the store is open.
     _folder_lock: File,
+    /// `tmp/<pid>-<random>/lock`, for a shared folder.
+    _tmp_lock: Option<File>,
 }
 
 fn lock_file(path: &Path) -> std::io::Result<File> {
@@ -59,7 +72,40 @@ impl Blobs {
             blobs,
             tmp,
             uploads: AtomicU64::new(0),
+            own_tmp: false,
             _folder_lock: lock,
+            _tmp_lock: None,
+        })
+    }
+
+    /// The files of `dir`, shared with other processes of the same
+    /// PostgreSQL database: fails with [`StoreError::InUse`] while a SQLite
+    /// store has the folder open. Makes this process's temporary folder and
+    /// removes those of processes that are gone.
+    pub(super) fn shared(dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir)?;
+        let lock = lock_file(&dir.join("lock"))?;
+        lock.try_lock_shared().map_err(|e| in_use(dir, e))?;
+        let blobs = dir.join("blobs");
+        let tmp_root = dir.join("tmp");
+        std::fs::create_dir_all(&blobs)?;
+        std::fs::create_dir_all(&tmp_root)?;
+        remove_stale(&tmp_root);
+        let random = super::new_server_id()?;
+        let name = format!("{}-{}", std::process::id(), hex(&random.0[..8]));
+        let tmp = tmp_root.join(name);
+        std::fs::create_dir(&tmp)?;
+        let pending = tmp.join("lock.new");
+        let tmp_lock = lock_file(&pending)?;
+        tmp_lock.try_lock().map_err(|e| in_use(&tmp, e))?;
+        std::fs::rename(&pending, tmp.join("lock"))?;
+        Ok(Self {
+            blobs,
+            tmp,
+            uploads: AtomicU64::new(0),
+            own_tmp: true,
+            _folder_lock: lock,
+            _tmp_lock: Some(tmp_lock),
         })
     }
 
@@ -100,6 +146,43 @@ impl Blobs {
         let put = written?;
         removed?;
         Ok(put)
+    }
+}
+
+impl Drop for Blobs {
+    fn drop(&mut self) {
+        if self.own_tmp {
+            // Best effort: a folder left behind is removed by the next
+            // process that starts, once this one's lock is released.
+            let _ = std::fs::remove_dir_all(&self.tmp);
+        }
+    }
+}
+
+/// Removes what `tmp_root` holds of processes that are gone: folders whose
+/// `lock` is not locked, and loose files (a SQLite server's, which cannot be
+/// running while the folder is locked shared). Folders without a `lock` yet
+/// are being made, and kept. Failures are ignored: another process may be
+/// removing the same folder.
+fn remove_stale(tmp_root: &Path) {
+    let Ok(entries) = std::fs::read_dir(tmp_root) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if !kind.is_dir() {
+            let _ = std::fs::remove_file(&path);
+            continue;
+        }
+        let Ok(lock) = File::options().write(true).open(path.join("lock")) else {
+            continue;
+        };
+        if lock.try_lock().is_ok() {
+            let _ = std::fs::remove_dir_all(&path);
+        }
     }
 }
 

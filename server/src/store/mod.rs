@@ -5,8 +5,9 @@
 //!   with their replacements in `card_changes`), the listing index
 //!   (`listing`: handle, collection; the handle appears in the collection's
 //!   verified log), the server's id (`meta`) and the nonces of accepted
-//!   requests: SQLite in the data folder (`sqlite.rs`, one server process
-//!   per folder).
+//!   requests. It is SQLite in the data folder by default (`sqlite.rs`, one
+//!   server process per folder), or PostgreSQL ([`Store::open_postgres`],
+//!   `postgres.rs`), which several server processes may share.
 //! - `blobs/<collection id text>/<hex hash>`, one file per content blob,
 //!   written to a temporary folder first and linked into place, so no reader
 //!   ever sees half a blob and an existing blob is never overwritten
@@ -15,7 +16,7 @@
 //! Every append runs the keyless verifier (`LogState::verify_append_listing`)
 //! on the collection's verified state and stores only what every client
 //! accepts, in one transaction with the position check and the listing
-//! index (`backend.rs`, the logic apart from the SQL). The verified states
+//! index (`backend.rs`, the same for both databases). The verified states
 //! are cached in memory, used only while as long as the stored log, and
 //! rebuilt from the stored operations otherwise.
 
@@ -27,6 +28,8 @@ mod access;
 mod backend;
 mod blobs;
 mod nonces;
+mod pool;
+mod postgres;
 mod sqlite;
 
 pub use access::{Who, may_put_blob, may_read};
@@ -99,12 +102,35 @@ pub enum StoreError {
     /// Another process holds the data folder.
     #[error("{0} is in use by another process")]
     InUse(PathBuf),
-    /// The database failed.
+    /// The database failed, or could not be reached.
     #[error("database: {0}")]
-    Database(#[from] rusqlite::Error),
+    Database(#[from] DatabaseError),
     /// The file system failed.
     #[error("file system: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// A failure of one of the databases.
+#[derive(Debug, thiserror::Error)]
+pub enum DatabaseError {
+    /// SQLite failed.
+    #[error("{0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL failed or could not be reached.
+    #[error("{0}")]
+    Postgres(#[from] ::postgres::Error),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Database(e.into())
+    }
+}
+
+impl From<::postgres::Error> for StoreError {
+    fn from(e: ::postgres::Error) -> Self {
+        Self::Database(e.into())
+    }
 }
 
 /// The answer to an append.
@@ -138,8 +164,8 @@ pub struct Page {
     pub more: bool,
 }
 
-/// The store: the database and the blob files of a data folder (see the
-/// module's documentation).
+/// The store: a database (SQLite in the data folder, or PostgreSQL) and the
+/// data folder's blob files (see the module's documentation).
 pub struct Store {
     db: Box<dyn Database>,
     blobs: Blobs,
@@ -169,7 +195,7 @@ pub fn parse_blob_id(text: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
-/// A fresh random server id.
+/// A fresh random server id (also the randomness of temporary names).
 fn new_server_id() -> Result<ServerId, StoreError> {
     ServerId::generate()
         .map_err(|e| StoreError::Io(std::io::Error::other(format!("no randomness: {e}"))))
@@ -186,7 +212,8 @@ impl Store {
     /// Opens the store in `dir` with SQLite, creating the folder, the
     /// databases and their tables if needed, and removing temporary files a
     /// previous process left. Fails with [`StoreError::InUse`] while another
-    /// store (in this process or another) has the folder open.
+    /// store (in this process or another, SQLite or PostgreSQL) has the
+    /// folder open.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let blobs = Blobs::exclusive(dir)?;
         let (db, server_id) = sqlite::Sqlite::open(dir)?;
@@ -197,11 +224,31 @@ impl Store {
         })
     }
 
+    /// Opens the store on the PostgreSQL database at `url` (a
+    /// `postgres://user:password@host:port/database` URL or a `key=value`
+    /// connection string; no TLS), creating its tables if needed, with the
+    /// blobs in `dir`. Other processes may use the same database and folder
+    /// at the same time (docs/server.md, Several processes): appends and
+    /// card publications are serialized through the database's advisory
+    /// locks, nonces are claimed in the shared table. Fails with
+    /// [`StoreError::InUse`] while a SQLite store has the folder open, and
+    /// with [`StoreError::Database`] if the database cannot be reached.
+    pub fn open_postgres(dir: &Path, url: &str) -> Result<Self, StoreError> {
+        let blobs = Blobs::shared(dir)?;
+        let (db, server_id) = postgres::Postgres::open(url)?;
+        Ok(Self {
+            db: Box::new(db),
+            blobs,
+            server_id,
+        })
+    }
+
     /// Appends `bytes` at position `seq` of `collection`'s log, verified with
     /// the clock `now` (seconds since the Unix epoch).
     ///
-    /// In one `BEGIN IMMEDIATE` transaction (so no other writer, in this
-    /// process or another, comes in between): the log must hold
+    /// In one transaction that no other append to this collection comes
+    /// into, in this process or another (SQLite's `BEGIN IMMEDIATE`, or
+    /// PostgreSQL's advisory lock on the collection): the log must hold
     /// exactly `seq` operations (else [`Appended::Conflict`] with its
     /// length); the operation must verify onto the log's state as every
     /// client verifies it (else [`StoreError::Refused`]); then it is stored
@@ -279,6 +326,8 @@ impl Store {
     ///   replacement is recorded in `card_changes` with the time `now`.
     ///   Clients see the new card as a key change (`TrustStore`).
     ///
+    /// The check and the write are one transaction that no other
+    /// publication for `handle` comes into, in this process or another.
     pub fn put_card(
         &self,
         handle: &str,
@@ -317,9 +366,9 @@ impl Store {
         self.server_id
     }
 
-    /// Records the nonce of an accepted request, until `expires` (see the
-    /// `nonces` module): false if it was seen before, and the request is a
-    /// replay.
+    /// Records the nonce of an accepted request, until `expires`: false if
+    /// it was seen before (by this process or, on PostgreSQL, any process
+    /// on the same database), and the request is a replay.
     pub fn claim_nonce(
         &self,
         key: &[u8; 32],
