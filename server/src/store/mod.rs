@@ -116,9 +116,22 @@ pub enum DatabaseError {
     /// SQLite failed.
     #[error("{0}")]
     Sqlite(#[from] rusqlite::Error),
-    /// PostgreSQL failed or could not be reached.
-    #[error("{0}")]
+    /// PostgreSQL failed or could not be reached. Shown with its causes
+    /// (the database's message, the connection's failure).
+    #[error("{}", with_causes(.0))]
     Postgres(#[from] ::postgres::Error),
+}
+
+/// `e` and the chain of its sources, `: `-separated.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 impl From<rusqlite::Error> for StoreError {
