@@ -27,6 +27,13 @@ bash scripts/check-doc-surface.sh
 step "cargo test"
 cargo test --workspace --exclude uniffi-bindgen --locked 2>&1 | tee "$log_dir/cargo-test.log"
 
+step "cargo test: the server's tests on PostgreSQL (a throwaway cluster, scripts/postgres.sh)"
+trap 'bash scripts/postgres.sh stop || true; rm -rf "$log_dir"' EXIT
+pg_env=$(bash scripts/postgres.sh start)
+eval "$pg_env"
+SEALSHARE_TEST_STORE=postgres cargo test --locked -p sealshare-server 2>&1 | tee "$log_dir/cargo-test-postgres.log"
+bash scripts/postgres.sh stop
+
 step "frozen vectors match the generator (tests/vectors/sealshare_v1.json)"
 cargo run --quiet --locked --features test-vectors --bin gen-vectors -- --check
 
@@ -48,10 +55,12 @@ PYTHONPATH=target/bindings/python python3 -m pytest -q bindings/python 2>&1 | te
 step "bindings: Kotlin (kotlinc from npm, JDK, JNA) (scripts/test-kotlin.sh)"
 bash scripts/test-kotlin.sh 2>&1 | tee "$log_dir/kotlin.log"
 
-passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log_dir/cargo-test.log" | awk '{s+=$4} END {print s+0}')
-failed=$(grep -Eo '[0-9]+ failed' "$log_dir/cargo-test.log" | awk '{s+=$1} END {print s+0}')
+cargo_logs=("$log_dir/cargo-test.log" "$log_dir/cargo-test-postgres.log")
+passed=$(cat "${cargo_logs[@]}" | grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' | awk '{s+=$4} END {print s+0}')
+failed=$(cat "${cargo_logs[@]}" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+pg_passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log_dir/cargo-test-postgres.log" | awk '{s+=$4} END {print s+0}')
 py_passed=$(grep -Eo '[0-9]+ passed' "$log_dir/pytest.log" | awk '{s+=$1} END {print s+0}')
 kt_passed=$(grep -c -E 'kotlin: (all binding tests|all lifecycle steps|server story) passed' "$log_dir/kotlin.log" || true)
 printf '\nAll steps passed.\n'
-echo "rust: ${passed} passed, ${failed} failed; python: ${py_passed} passed; kotlin: ${kt_passed} program(s) passed"
+echo "rust: ${passed} passed (${pg_passed} of them the server's on PostgreSQL), ${failed} failed; python: ${py_passed} passed; kotlin: ${kt_passed} program(s) passed"
 echo "total: $((passed + py_passed + kt_passed)) passed, ${failed} failed"

@@ -1,6 +1,7 @@
-//! `sealshare-server --data DIR --listen 127.0.0.1:PORT [--tls-cert FILE
-//! --tls-key FILE]`: serves the store in `DIR` on a loopback address, over
-//! plain HTTP or TLS, until SIGINT or SIGTERM.
+//! `sealshare-server --data DIR [--postgres URL] --listen ADDR [--tls-cert
+//! FILE --tls-key FILE | --behind-proxy]`: serves the store in `DIR`
+//! (SQLite), or in the PostgreSQL database at `URL` with the blobs in `DIR`,
+//! over plain HTTP or TLS, until SIGINT or SIGTERM.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -15,9 +16,15 @@ use sealshare_server::{Store, app, check_listen, tls};
 #[derive(Parser)]
 #[command(name = "sealshare-server", version, about)]
 struct Args {
-    /// The data folder: `sealshare.db`, `blobs/`, `tmp/` (created if missing).
+    /// The data folder: `sealshare.db`, `nonces.db`, `blobs/`, `tmp/`
+    /// (created if missing); only `blobs/` and `tmp/` with `--postgres`.
     #[arg(long, value_name = "DIR")]
     data: PathBuf,
+    /// Keep the logs, cards, listing and nonces in this PostgreSQL database
+    /// instead of SQLite (`postgres://user@host:port/database`, no TLS).
+    /// Several servers may share the database and the data folder.
+    #[arg(long, value_name = "URL")]
+    postgres: Option<String>,
     /// The address to listen on; port 0 picks a free port. Prints `listening
     /// on ADDR` once ready. Plain HTTP only on a loopback address, unless
     /// `--behind-proxy`.
@@ -62,8 +69,20 @@ fn main() -> ExitCode {
         },
         _ => None,
     };
-    let store = match Store::open(&args.data) {
+    let opened = match &args.postgres {
+        None => Store::open(&args.data),
+        Some(url) => Store::open_postgres(&args.data, url),
+    };
+    let store = match opened {
         Ok(store) => Arc::new(store),
+        // The URL is not repeated: it may hold a password.
+        Err(e) if args.postgres.is_some() => {
+            eprintln!(
+                "sealshare-server: cannot open the PostgreSQL store (blobs in {}): {e}",
+                args.data.display()
+            );
+            return ExitCode::FAILURE;
+        }
         Err(e) => {
             eprintln!(
                 "sealshare-server: cannot open the store in {}: {e}",

@@ -432,8 +432,8 @@ fn blobs_are_checked_against_their_id_and_never_overwritten() {
         .assert_error(400, "malformed");
     // Nothing was left behind in the temporary folder.
     assert_eq!(
-        std::fs::read_dir(data.path().join("tmp")).unwrap().count(),
-        0
+        support::temporary_blobs(data.path()),
+        Vec::<std::path::PathBuf>::new()
     );
 }
 
@@ -544,7 +544,7 @@ fn a_card_is_published_by_its_own_key_and_replaced_only_by_the_previous_one() {
     // The replaced key is nobody's any more.
     server.get(path).assert_error(401, "unknown_key");
     server.stop();
-    let store = sealshare_server::Store::open(data.path()).unwrap();
+    let store = support::open_store(data.path());
     assert_eq!(
         store.card_changes("alice").unwrap(),
         1,
@@ -573,8 +573,7 @@ fn the_server_refuses_plain_http_beyond_loopback() {
         let data = tempfile::tempdir().unwrap();
         let dir = data.path().join("data");
         let out = server_command()
-            .arg("--data")
-            .arg(&dir)
+            .args(support::store_args(&dir))
             .args(["--listen", addr])
             .output()
             .unwrap();
@@ -608,20 +607,54 @@ fn the_server_refuses_plain_http_beyond_loopback() {
     assert!(line.starts_with("listening on 0.0.0.0:"), "{line}");
 }
 
+/// With SQLite, one server holds a data folder: a second one exits. With
+/// PostgreSQL, several share the database and the folder: a second one
+/// serves the same cards and logs, and what it stores the first one serves.
 #[test]
 fn one_data_folder_serves_one_server() {
     let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path());
-    let out = server_command()
-        .arg("--data")
-        .arg(data.path())
-        .args(["--listen", "127.0.0.1:0"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("in use by another process"), "{stderr}");
-    server.stop();
+    if !support::on_postgres() {
+        let server = Server::start(data.path());
+        let out = server_command()
+            .args(support::store_args(data.path()))
+            .args(["--listen", "127.0.0.1:0"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("in use by another process"), "{stderr}");
+        server.stop();
+        return;
+    }
+    let Setup {
+        memory,
+        mut alice,
+        bob,
+        mut notes,
+    } = setup();
+    let id = notes.id();
+    let first = start(data.path(), &[&alice, &bob]);
+    let second = Server::start(data.path());
+    second.sign_as(alice.account());
+    second.sign_as(bob.account());
+    assert_ne!(first.pid(), second.pid());
+    assert_eq!(first.server_id(), second.server_id());
+    let log = replay(&first, &memory, &id, 0);
+    assert_eq!(second.fetch(&id, 0), log);
+    assert_eq!(
+        second.get("/v1/cards/alice").body,
+        alice.account().identity().to_bytes()
+    );
+    notes.rename(&mut alice, "Through the second", "").unwrap();
+    replay(&second, &memory, &id, log.len() as u64);
+    assert_eq!(first.fetch(&id, 0), memory.fetch(&id, 0).unwrap());
+    assert_eq!(first.listed("bob"), BTreeSet::from([id]));
+    let blob = b"sealed through the second".to_vec();
+    let hash = ciphertext_hash(&blob);
+    assert_eq!(second.put(&blob_path(&id, &hash), &blob).status, 201);
+    assert_eq!(first.get(&blob_path(&id, &hash)).body, blob);
+    second.stop();
+    first.stop();
 }
 
 #[test]

@@ -1,42 +1,44 @@
-//! The embedded store behind the server, in one data folder:
+//! The store behind the server: a database and a folder of blob files.
 //!
-//! - `sealshare.db`, a SQLite database with three tables: `operations`
-//!   (collection, seq, bytes; one row per operation, primary key
-//!   (collection, seq)), `cards` (handle, bytes) and `listing` (handle,
-//!   collection: the handle appears in the collection's verified log);
+//! - The database holds the logs (`operations`: collection, seq, bytes; one
+//!   row per operation, primary key (collection, seq)), the cards (`cards`,
+//!   with their replacements in `card_changes`), the listing index
+//!   (`listing`: handle, collection; the handle appears in the collection's
+//!   verified log), the server's id (`meta`) and the nonces of accepted
+//!   requests. It is SQLite in the data folder by default (`sqlite.rs`, one
+//!   server process per folder), or PostgreSQL ([`Store::open_postgres`],
+//!   `postgres.rs`), which several server processes may share.
 //! - `blobs/<collection id text>/<hex hash>`, one file per content blob,
-//!   written to `tmp/` first and linked into place, so no reader ever sees
-//!   half a blob and an existing blob is never overwritten.
+//!   written to a temporary folder first and linked into place, so no reader
+//!   ever sees half a blob and an existing blob is never overwritten
+//!   (`blobs.rs`).
 //!
 //! Every append runs the keyless verifier (`LogState::verify_append_listing`)
 //! on the collection's verified state and stores only what every client
-//! accepts, in one `BEGIN IMMEDIATE` transaction with the position check and
-//! the listing index. The verified states are cached in memory and rebuilt
-//! from the stored operations when missing. Each committed append is
-//! announced to the long polls waiting on its collection ([`notify`]).
+//! accepts, in one transaction with the position check and the listing
+//! index (`backend.rs`, the same for both databases). The verified states
+//! are cached in memory, used only while as long as the stored log, and
+//! rebuilt from the stored operations otherwise.
 
-use std::collections::HashMap;
-use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use sealshare::{
-    CollectionId, Identity, LogState, Operation, ServerId, VerifyError, ciphertext_hash,
-};
+use sealshare::{CollectionId, Identity, ServerId, VerifyError};
 
 mod access;
+mod backend;
+mod blobs;
 mod nonces;
+pub mod notify;
+mod pool;
+mod postgres;
 pub mod signin;
+mod signin_postgres;
+mod signin_sqlite;
+mod sqlite;
 
 pub use access::{Who, may_put_blob, may_read};
-use nonces::Nonces;
-
-pub mod notify;
-
+use backend::{Database, PageBuilder, key_of};
+use blobs::Blobs;
 pub use notify::{MAX_WAITERS, Notifier, WaitSlot, Watch};
 
 /// The most operations one fetch answers; the client fetches again from
@@ -105,12 +107,48 @@ pub enum StoreError {
     /// Another process holds the data folder.
     #[error("{0} is in use by another process")]
     InUse(PathBuf),
-    /// The database failed.
+    /// The database failed, or could not be reached.
     #[error("database: {0}")]
-    Database(#[from] rusqlite::Error),
+    Database(#[from] DatabaseError),
     /// The file system failed.
     #[error("file system: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// A failure of one of the databases.
+#[derive(Debug, thiserror::Error)]
+pub enum DatabaseError {
+    /// SQLite failed.
+    #[error("{0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL failed or could not be reached. Shown with its causes
+    /// (the database's message, the connection's failure).
+    #[error("{}", with_causes(.0))]
+    Postgres(#[from] ::postgres::Error),
+}
+
+/// `e` and the chain of its sources, `: `-separated.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Database(e.into())
+    }
+}
+
+impl From<::postgres::Error> for StoreError {
+    fn from(e: ::postgres::Error) -> Self {
+        Self::Database(e.into())
+    }
 }
 
 /// The answer to an append.
@@ -144,67 +182,14 @@ pub struct Page {
     pub more: bool,
 }
 
-/// The writer's side: the one connection that appends, and the verified
-/// state of each collection it has seen. Kept under one lock, so the cache
-/// and the database change together.
-struct Writer {
-    conn: Connection,
-    /// Each collection's verified state, as long as the stored log.
-    states: HashMap<CollectionId, LogState>,
-}
-
-/// The store in a data folder (see the module's documentation).
+/// The store: a database (SQLite in the data folder, or PostgreSQL) and the
+/// data folder's blob files (see the module's documentation).
 pub struct Store {
-    writer: Mutex<Writer>,
-    /// Reads (fetch, cards, listing) go through their own connection, so
-    /// they wait for no append's verification (the database is in WAL mode).
-    reader: Mutex<Connection>,
-    blobs: PathBuf,
-    tmp: PathBuf,
-    uploads: AtomicU64,
-    nonces: Nonces,
+    db: Box<dyn Database>,
+    blobs: Blobs,
     server_id: ServerId,
-    /// The long polls waiting for appends.
+    /// The long polls waiting for appends made through this store.
     notify: Notifier,
-    /// `DIR/lock`, locked for as long as the store is open: one server per
-    /// data folder (the cache of verified states and the temporary files
-    /// assume it).
-    _lock: File,
-}
-
-const SCHEMA: &str = "
-    CREATE TABLE IF NOT EXISTS operations (
-        collection BLOB NOT NULL,
-        seq INTEGER NOT NULL,
-        bytes BLOB NOT NULL,
-        PRIMARY KEY (collection, seq)
-    ) WITHOUT ROWID;
-    CREATE TABLE IF NOT EXISTS cards (
-        handle TEXT PRIMARY KEY NOT NULL,
-        bytes BLOB NOT NULL
-    ) WITHOUT ROWID;
-    CREATE TABLE IF NOT EXISTS meta (
-        name TEXT PRIMARY KEY NOT NULL,
-        value BLOB NOT NULL
-    ) WITHOUT ROWID;
-    CREATE TABLE IF NOT EXISTS card_changes (
-        handle TEXT NOT NULL,
-        replaced_at INTEGER NOT NULL,
-        old BLOB NOT NULL,
-        new BLOB NOT NULL
-    );
-    CREATE TABLE IF NOT EXISTS listing (
-        handle TEXT NOT NULL,
-        collection BLOB NOT NULL,
-        PRIMARY KEY (handle, collection)
-    ) WITHOUT ROWID;
-";
-
-fn open_connection(path: &Path) -> Result<Connection, StoreError> {
-    let conn = Connection::open(path)?;
-    conn.busy_timeout(Duration::from_secs(30))?;
-    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")?;
-    Ok(conn)
 }
 
 /// Lowercase hex.
@@ -230,75 +215,66 @@ pub fn parse_blob_id(text: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
+/// A fresh random server id (also the randomness of temporary names).
+fn new_server_id() -> Result<ServerId, StoreError> {
+    ServerId::generate()
+        .map_err(|e| StoreError::Io(std::io::Error::other(format!("no randomness: {e}"))))
+}
+
+/// A server id as stored in `meta`.
+fn server_id_from(bytes: &[u8]) -> Result<ServerId, StoreError> {
+    let id = <[u8; 16]>::try_from(bytes)
+        .map_err(|_| StoreError::Damaged(format!("a server id of {} bytes", bytes.len())))?;
+    Ok(ServerId(id))
+}
+
 impl Store {
-    /// Opens the store in `dir`, creating the folder, the database and its
-    /// tables if needed, and removing temporary files a previous process
-    /// left. Fails with [`StoreError::InUse`] while another store (in this
-    /// process or another) has the folder open.
+    /// Opens the store in `dir` with SQLite, creating the folder, the
+    /// databases and their tables if needed, and removing temporary files a
+    /// previous process left. Fails with [`StoreError::InUse`] while another
+    /// store (in this process or another, SQLite or PostgreSQL) has the
+    /// folder open.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(dir)?;
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(dir.join("lock"))?;
-        if let Err(e) = lock.try_lock() {
-            return Err(match e {
-                std::fs::TryLockError::WouldBlock => StoreError::InUse(dir.to_owned()),
-                std::fs::TryLockError::Error(e) => StoreError::Io(e),
-            });
-        }
-        let blobs = dir.join("blobs");
-        let tmp = dir.join("tmp");
-        std::fs::create_dir_all(&blobs)?;
-        if tmp.exists() {
-            std::fs::remove_dir_all(&tmp)?;
-        }
-        std::fs::create_dir_all(&tmp)?;
-        let db = dir.join("sealshare.db");
-        let conn = open_connection(&db)?;
-        conn.execute_batch(SCHEMA)?;
-        conn.execute_batch(signin::SCHEMA)?;
-        let server_id = server_id(&conn)?;
-        let reader = open_connection(&db)?;
-        let nonces = Nonces::open(&dir.join("nonces.db"))?;
+        let blobs = Blobs::exclusive(dir)?;
+        let (db, server_id) = sqlite::Sqlite::open(dir)?;
         Ok(Self {
-            writer: Mutex::new(Writer {
-                conn,
-                states: HashMap::new(),
-            }),
-            reader: Mutex::new(reader),
+            db: Box::new(db),
             blobs,
-            tmp,
-            uploads: AtomicU64::new(0),
-            nonces,
             server_id,
             notify: Notifier::default(),
-            _lock: lock,
         })
     }
 
-    // A panic while a lock is held cannot leave the database half-changed
-    // (an open transaction rolls back when dropped) nor the cache wrong (an
-    // append takes the state out of the cache and puts it back only once
-    // stored), so a poisoned lock is taken over.
-    fn writer(&self) -> MutexGuard<'_, Writer> {
-        self.writer.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn reader(&self) -> MutexGuard<'_, Connection> {
-        self.reader.lock().unwrap_or_else(|p| p.into_inner())
+    /// Opens the store on the PostgreSQL database at `url` (a
+    /// `postgres://user:password@host:port/database` URL or a `key=value`
+    /// connection string; no TLS), creating its tables if needed, with the
+    /// blobs in `dir`. Other processes may use the same database and folder
+    /// at the same time (docs/server.md, Several processes): appends and
+    /// card publications are serialized through the database's advisory
+    /// locks, nonces are claimed in the shared table. Fails with
+    /// [`StoreError::InUse`] while a SQLite store has the folder open, and
+    /// with [`StoreError::Database`] if the database cannot be reached.
+    pub fn open_postgres(dir: &Path, url: &str) -> Result<Self, StoreError> {
+        let blobs = Blobs::shared(dir)?;
+        let (db, server_id) = postgres::Postgres::open(url)?;
+        Ok(Self {
+            db: Box::new(db),
+            blobs,
+            server_id,
+            notify: Notifier::default(),
+        })
     }
 
     /// Appends `bytes` at position `seq` of `collection`'s log, verified with
     /// the clock `now` (seconds since the Unix epoch).
     ///
-    /// In one `BEGIN IMMEDIATE` transaction (so no other writer, in this
-    /// process or another, comes in between): the log must hold exactly `seq`
-    /// operations (else [`Appended::Conflict`] with its length); the
-    /// operation must verify onto the log's state as every client verifies
-    /// it (else [`StoreError::Refused`]); then it is stored and the listing
-    /// index updated. Nothing is stored unless all of it is.
+    /// In one transaction that no other append to this collection comes
+    /// into, in this process or another (SQLite's `BEGIN IMMEDIATE`, or
+    /// PostgreSQL's advisory lock on the collection): the log must hold
+    /// exactly `seq` operations (else [`Appended::Conflict`] with its
+    /// length); the operation must verify onto the log's state as every
+    /// client verifies it (else [`StoreError::Refused`]); then it is stored
+    /// and the listing index updated. Nothing is stored unless all of it is.
     ///
     /// `signer` is the key the request was signed with: it must be the key
     /// that signs the operation (else [`StoreError::NotSigner`]), so nobody
@@ -311,64 +287,19 @@ impl Store {
         signer: &[u8; 32],
         now: u64,
     ) -> Result<Appended, StoreError> {
-        let mut guard = self.writer();
-        let Writer { conn, states } = &mut *guard;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let id = &collection.0[..];
-        let len = log_len(&tx, id)?;
-        if len != seq {
-            return Ok(Appended::Conflict { head: len });
+        let appended = self.db.append(collection, seq, bytes, signer, now)?;
+        if appended == Appended::Stored {
+            // Committed: the long polls on this collection in this process
+            // wake (an announcement never lowers a length, so two appends
+            // announcing out of order is harmless).
+            self.notify.announce(collection, seq.saturating_add(1));
         }
-        // Out of the cache while it is used: put back only if it matches the
-        // database at the end, whatever fails in between.
-        let mut state = match states.remove(collection) {
-            // As long as the stored log: it is the state of that log, since
-            // positions once stored never change. Shorter or longer (another
-            // process wrote to the same folder, or never), rebuilt.
-            Some(state) if state.len() == len => state,
-            _ => rebuild(&tx, collection)?,
-        };
-        // Signed by the operation's own signer: checked before verifying (a
-        // bad operation is refused by the verifier below, with its reason).
-        if let Ok(op) = Operation::from_bytes(bytes)
-            && state.signer_of(&op).map(|k| k.to_bytes()) != Some(*signer)
-        {
-            states.insert(*collection, state);
-            return Err(StoreError::NotSigner);
-        }
-        // A refused operation leaves the state unchanged ("a refused
-        // operation changes nothing": the rules check before they apply), so
-        // it goes back into the cache as it was.
-        let change = match state.verify_append_listing(bytes, now) {
-            Ok(change) => change,
-            Err(e) => {
-                states.insert(*collection, state);
-                return Err(StoreError::Refused(e));
-            }
-        };
-        tx.execute(
-            "INSERT INTO operations (collection, seq, bytes) VALUES (?1, ?2, ?3)",
-            params![id, seq, bytes],
-        )?;
-        for handle in &change.added {
-            tx.execute(
-                "INSERT OR IGNORE INTO listing (handle, collection) VALUES (?1, ?2)",
-                params![handle, id],
-            )?;
-        }
-        for handle in &change.dropped {
-            tx.execute(
-                "DELETE FROM listing WHERE handle = ?1 AND collection = ?2",
-                params![handle, id],
-            )?;
-        }
-        // On any error above or here the state, which holds the new
-        // operation, is dropped: the next append rebuilds it from storage.
-        tx.commit()?;
-        states.insert(*collection, state);
-        // Still under the writer's lock, so announcements come in order.
-        self.notify.announce(collection, seq.saturating_add(1));
-        Ok(Appended::Stored)
+        Ok(appended)
+    }
+
+    /// The long polls waiting on this store's appends.
+    pub fn notifier(&self) -> &Notifier {
+        &self.notify
     }
 
     /// The operations of `collection`'s log from position `from` on, in
@@ -390,56 +321,32 @@ impl Store {
         let Ok(from) = i64::try_from(from) else {
             return Ok(Page::default());
         };
-        let conn = self.reader();
-        let mut stmt = conn.prepare_cached(
-            "SELECT bytes FROM operations WHERE collection = ?1 AND seq >= ?2
-             ORDER BY seq LIMIT ?3",
-        )?;
-        let limit = i64::try_from(max_ops.saturating_add(1)).unwrap_or(i64::MAX);
-        let mut rows = stmt.query(params![&collection.0[..], from, limit])?;
-        let mut page = Page::default();
-        let mut total = 0usize;
-        while let Some(row) = rows.next()? {
-            let bytes: Vec<u8> = row.get(0)?;
-            total = total.saturating_add(bytes.len());
-            let full = page.operations.len() >= max_ops
-                || (total > max_bytes && !page.operations.is_empty());
-            if full {
-                page.more = true;
-                break;
-            }
-            page.operations.push(bytes);
-        }
-        Ok(page)
-    }
-
-    /// The long polls of this store: [`Store::append`] announces to it each
-    /// new length once committed.
-    pub fn notifier(&self) -> &Notifier {
-        &self.notify
+        let mut page = PageBuilder::new(max_ops, max_bytes);
+        self.db.fetch(collection, from, &mut page)?;
+        Ok(page.finish())
     }
 
     /// How many operations `collection`'s log holds.
     pub fn log_len(&self, collection: &CollectionId) -> Result<u64, StoreError> {
-        log_len(&self.reader(), &collection.0[..])
+        self.db.log_len(collection)
     }
 
     /// The collections in which `handle` appears, from the listing index.
     pub fn collections_of(&self, handle: &str) -> Result<Vec<CollectionId>, StoreError> {
-        let conn = self.reader();
-        let mut stmt = conn.prepare_cached(
-            "SELECT collection FROM listing WHERE handle = ?1 ORDER BY collection",
-        )?;
-        let rows = stmt.query_map(params![handle], |r| r.get::<_, Vec<u8>>(0))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let raw = row?;
-            let id = <[u8; 16]>::try_from(raw.as_slice()).map_err(|_| {
-                StoreError::Damaged(format!("a listed collection id of {} bytes", raw.len()))
-            })?;
-            out.push(CollectionId(id));
-        }
-        Ok(out)
+        self.db
+            .collections_of(handle)?
+            .into_iter()
+            .map(|raw| {
+                <[u8; 16]>::try_from(raw.as_slice())
+                    .map(CollectionId)
+                    .map_err(|_| {
+                        StoreError::Damaged(format!(
+                            "a listed collection id of {} bytes",
+                            raw.len()
+                        ))
+                    })
+            })
+            .collect()
     }
 
     /// Publishes `bytes` as `handle`'s card: they must decode as a
@@ -452,6 +359,9 @@ impl Store {
     ///   published card's key (else [`StoreError::CardExists`]); the
     ///   replacement is recorded in `card_changes` with the time `now`.
     ///   Clients see the new card as a key change (`TrustStore`).
+    ///
+    /// The check and the write are one transaction that no other
+    /// publication for `handle` comes into, in this process or another.
     pub fn put_card(
         &self,
         handle: &str,
@@ -469,64 +379,20 @@ impl Store {
         // The canonical encoding, whatever was sent (they are the same bytes
         // for any card that decodes, which this makes sure of).
         let canonical = card.to_bytes();
-        let mut guard = self.writer();
-        let tx = guard
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let existing: Option<Vec<u8>> = tx
-            .query_row(
-                "SELECT bytes FROM cards WHERE handle = ?1",
-                params![handle],
-                |r| r.get(0),
-            )
-            .optional()?;
-        match existing {
-            Some(stored) if stored == canonical => Ok(Put::Existing),
-            Some(stored) => {
-                let published = Identity::from_bytes(&stored).map_err(|e| {
-                    StoreError::Damaged(format!("the stored card of {handle:?}: {e}"))
-                })?;
-                if published.signing_key().as_bytes() != signer {
-                    return Err(StoreError::CardExists(handle.to_owned()));
-                }
-                tx.execute(
-                    "UPDATE cards SET bytes = ?2 WHERE handle = ?1",
-                    params![handle, canonical],
-                )?;
-                tx.execute(
-                    "INSERT INTO card_changes (handle, replaced_at, old, new) VALUES (?1, ?2, ?3, ?4)",
-                    params![handle, i64::try_from(now).unwrap_or(i64::MAX), stored, canonical],
-                )?;
-                tx.commit()?;
-                Ok(Put::Created)
-            }
-            None => {
-                if card.signing_key().as_bytes() != signer {
-                    return Err(StoreError::CardNotSelfPublished);
-                }
-                tx.execute(
-                    "INSERT INTO cards (handle, bytes) VALUES (?1, ?2)",
-                    params![handle, canonical],
-                )?;
-                tx.commit()?;
-                Ok(Put::Created)
-            }
-        }
+        self.db.put_card(handle, &canonical, signer, now)
     }
 
     /// The signing key of the card published for `handle`, if any.
     pub fn card_key(&self, handle: &str) -> Result<Option<[u8; 32]>, StoreError> {
-        card_key(&self.reader(), handle)
+        self.db
+            .card(handle)?
+            .map(|bytes| key_of(handle, &bytes))
+            .transpose()
     }
 
     /// How many times `handle`'s card was replaced.
     pub fn card_changes(&self, handle: &str) -> Result<u64, StoreError> {
-        let n: i64 = self.reader().query_row(
-            "SELECT COUNT(*) FROM card_changes WHERE handle = ?1",
-            params![handle],
-            |r| r.get(0),
-        )?;
-        Ok(u64::try_from(n).unwrap_or(0))
+        self.db.card_changes(handle)
     }
 
     /// This server's id, chosen when its database was made.
@@ -534,8 +400,9 @@ impl Store {
         self.server_id
     }
 
-    /// Records the nonce of an accepted request (see the `nonces` module):
-    /// false if it was seen before, and the request is a replay.
+    /// Records the nonce of an accepted request, until `expires`: false if
+    /// it was seen before (by this process or, on PostgreSQL, any process
+    /// on the same database), and the request is a replay.
     pub fn claim_nonce(
         &self,
         key: &[u8; 32],
@@ -543,67 +410,43 @@ impl Store {
         expires: u64,
         now: u64,
     ) -> Result<bool, StoreError> {
-        self.nonces.claim(key, nonce, expires, now)
+        self.db.claim_nonce(key, nonce, expires, now)
     }
 
-    /// Whether `who` may read `collection` at `now` ([`may_read`]); false for
-    /// an unknown collection.
+    /// Whether `who` may read `collection` at `now` ([`may_read`]), on the
+    /// verified state of the stored log; false for an unknown collection.
     pub fn may_read(
         &self,
         collection: &CollectionId,
         who: &Who,
         now: u64,
     ) -> Result<bool, StoreError> {
-        self.with_state(collection, |state, conn| {
+        let answer = self.db.with_state(collection, &mut |state, conn| {
             may_read(state, who, now, &mut |handle| {
-                card_key(conn, handle).ok().flatten()
+                let card = conn.card(handle).ok().flatten()?;
+                key_of(handle, &card).ok()
             })
-        })
-        .map(|answer| answer.unwrap_or(false))
+        })?;
+        Ok(answer.unwrap_or(false))
     }
 
-    /// Whether `who` may put a blob into `collection` ([`may_put_blob`]);
-    /// false for an unknown collection.
+    /// Whether `who` may put a blob into `collection` ([`may_put_blob`]), on
+    /// the verified state of the stored log; false for an unknown collection.
     pub fn may_put_blob(&self, collection: &CollectionId, who: &Who) -> Result<bool, StoreError> {
-        self.with_state(collection, |state, _| may_put_blob(state, who))
-            .map(|answer| answer.unwrap_or(false))
-    }
-
-    /// `f` of `collection`'s verified state (from the cache, or rebuilt from
-    /// storage into it), under the writer's lock; `None` for an empty log.
-    fn with_state<T>(
-        &self,
-        collection: &CollectionId,
-        f: impl FnOnce(&LogState, &Connection) -> T,
-    ) -> Result<Option<T>, StoreError> {
-        let mut guard = self.writer();
-        let Writer { conn, states } = &mut *guard;
-        let len = log_len(conn, &collection.0[..])?;
-        if len == 0 {
-            return Ok(None);
-        }
-        if states.get(collection).is_none_or(|s| s.len() != len) {
-            let state = rebuild(conn, collection)?;
-            states.insert(*collection, state);
-        }
-        Ok(states.get(collection).map(|state| f(state, conn)))
+        let answer = self
+            .db
+            .with_state(collection, &mut |state, _| may_put_blob(state, who))?;
+        Ok(answer.unwrap_or(false))
     }
 
     /// The card published for `handle`, if any.
     pub fn card(&self, handle: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self
-            .reader()
-            .query_row(
-                "SELECT bytes FROM cards WHERE handle = ?1",
-                params![handle],
-                |r| r.get(0),
-            )
-            .optional()?)
+        self.db.card(handle)
     }
 
     /// Where the blob `id` of `collection` is (or would be) stored.
     pub fn blob_path(&self, collection: &CollectionId, id: &[u8; 32]) -> PathBuf {
-        self.blobs.join(collection.to_text()).join(hex(id))
+        self.blobs.path(collection, id)
     }
 
     /// Stores a content blob under `id`, which must be its ciphertext hash
@@ -620,114 +463,8 @@ impl Store {
         id: &[u8; 32],
         bytes: &[u8],
     ) -> Result<Put, StoreError> {
-        if bytes.len() > MAX_BLOB_LEN {
-            return Err(StoreError::BlobTooLarge);
-        }
-        let actual = ciphertext_hash(bytes);
-        if actual != *id {
-            return Err(StoreError::BlobHash {
-                id: hex(id),
-                actual: hex(&actual),
-            });
-        }
-        let path = self.blob_path(collection, id);
-        if path.exists() {
-            return Ok(Put::Existing);
-        }
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let n = self.uploads.fetch_add(1, Ordering::Relaxed);
-        let tmp = self.tmp.join(format!("blob-{n}"));
-        let written = write_and_link(&tmp, &path, bytes);
-        let removed = std::fs::remove_file(&tmp);
-        let put = written?;
-        removed?;
-        Ok(put)
+        self.blobs.put(collection, id, bytes)
     }
-}
-
-/// Writes `bytes` to the new file `tmp`, then links it as `path` unless
-/// `path` exists. A hard link never replaces a file: of two uploads of the
-/// same blob at once, one links and the other finds it there.
-fn write_and_link(tmp: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<Put> {
-    let mut file = File::create_new(tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    match std::fs::hard_link(tmp, path) {
-        Ok(()) => Ok(Put::Created),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(Put::Existing),
-        Err(e) => Err(e),
-    }
-}
-
-/// The signing key of the card published for `handle`, if any.
-fn card_key(conn: &Connection, handle: &str) -> Result<Option<[u8; 32]>, StoreError> {
-    let bytes: Option<Vec<u8>> = conn
-        .query_row(
-            "SELECT bytes FROM cards WHERE handle = ?1",
-            params![handle],
-            |r| r.get(0),
-        )
-        .optional()?;
-    bytes
-        .map(|b| {
-            Identity::from_bytes(&b)
-                .map(|card| card.signing_key().to_bytes())
-                .map_err(|e| StoreError::Damaged(format!("the stored card of {handle:?}: {e}")))
-        })
-        .transpose()
-}
-
-/// The server's id, made on the first start and kept in `meta`.
-fn server_id(conn: &Connection) -> Result<ServerId, StoreError> {
-    let stored: Option<Vec<u8>> = conn
-        .query_row("SELECT value FROM meta WHERE name = 'server_id'", [], |r| {
-            r.get(0)
-        })
-        .optional()?;
-    if let Some(bytes) = stored {
-        let id = <[u8; 16]>::try_from(bytes.as_slice())
-            .map_err(|_| StoreError::Damaged(format!("a server id of {} bytes", bytes.len())))?;
-        return Ok(ServerId(id));
-    }
-    let id = ServerId::generate()
-        .map_err(|e| StoreError::Io(std::io::Error::other(format!("no randomness: {e}"))))?;
-    conn.execute(
-        "INSERT INTO meta (name, value) VALUES ('server_id', ?1)",
-        params![&id.0[..]],
-    )?;
-    Ok(id)
-}
-
-/// The length of a log: positions are contiguous from 0 (every append lands
-/// at the length), so the last position plus one; one index lookup.
-fn log_len(conn: &Connection, id: &[u8]) -> Result<u64, StoreError> {
-    let last: Option<i64> = conn.query_row(
-        "SELECT MAX(seq) FROM operations WHERE collection = ?1",
-        params![id],
-        |r| r.get(0),
-    )?;
-    Ok(last.map_or(0, |l| u64::try_from(l).map_or(0, |l| l + 1)))
-}
-
-/// The verified state of the stored log, replayed from its operations. Each
-/// was verified when it was stored (with the clock of then, and the link
-/// expiry check only an append makes), so no clock applies now.
-fn rebuild(conn: &Connection, collection: &CollectionId) -> Result<LogState, StoreError> {
-    let mut stmt =
-        conn.prepare_cached("SELECT bytes FROM operations WHERE collection = ?1 ORDER BY seq")?;
-    let ops = stmt
-        .query_map(params![&collection.0[..]], |r| r.get::<_, Vec<u8>>(0))?
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut state = LogState::empty(*collection);
-    state.extend_from_bytes(&ops, u64::MAX).map_err(|e| {
-        StoreError::Damaged(format!(
-            "the stored log of {} does not verify: {e}",
-            collection.to_text()
-        ))
-    })?;
-    Ok(state)
 }
 
 #[cfg(test)]

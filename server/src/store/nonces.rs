@@ -19,7 +19,7 @@ use rusqlite::{Connection, params};
 use super::StoreError;
 
 /// How many claims between two sweeps of expired nonces.
-const SWEEP_EVERY: u64 = 1024;
+pub(super) const SWEEP_EVERY: u64 = 1024;
 
 /// The nonces seen, with their requests' expiry.
 pub(super) struct Nonces {

@@ -1,15 +1,70 @@
-//! Unit tests of the store: paging, refused appends, the data folder's lock.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+//! Unit tests of the store: paging, refused appends, the data folder's lock,
+//! nonces, the access rules. They run on SQLite, or with
+//! `SEALSHARE_TEST_STORE=postgres` on a new database of the PostgreSQL
+//! server `SEALSHARE_TEST_POSTGRES` (`postgres://user@host:port`).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::sync::Arc;
 
-use sealshare::{Account, Client, Collection, MemoryRemote, Remote, system_time};
+use sealshare::{Account, Client, Collection, LogState, MemoryRemote, Remote, system_time};
 
 use super::*;
 
+/// Whether the tests run on PostgreSQL (`SEALSHARE_TEST_STORE=postgres`).
+pub(super) fn on_postgres() -> bool {
+    std::env::var("SEALSHARE_TEST_STORE").is_ok_and(|s| s == "postgres")
+}
+
+/// A new, empty database on the tests' PostgreSQL server: its URL. Panics
+/// without `SEALSHARE_TEST_POSTGRES`: a PostgreSQL run never skips.
+pub(super) fn new_database() -> String {
+    let url = std::env::var("SEALSHARE_TEST_POSTGRES").expect(
+        "SEALSHARE_TEST_STORE=postgres needs SEALSHARE_TEST_POSTGRES=postgres://user@host:port \
+         (eval \"$(bash scripts/postgres.sh start)\")",
+    );
+    let (scheme, rest) = url.split_once("://").expect("a postgres:// URL");
+    let server = format!("{scheme}://{}", rest.split('/').next().unwrap_or(rest));
+    let name = format!("t_{}", hex(&new_server_id().unwrap().0));
+    let mut client =
+        ::postgres::Client::connect(&format!("{server}/postgres"), ::postgres::NoTls).unwrap();
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
+    format!("{server}/{name}")
+}
+
+/// A store's place: a temporary data folder, and on PostgreSQL a database.
+pub(super) struct Place {
+    pub(super) dir: tempfile::TempDir,
+    pub(super) url: Option<String>,
+}
+
+impl Place {
+    /// A new place for the store the tests run on.
+    pub(super) fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            url: on_postgres().then(new_database),
+        }
+    }
+
+    /// The store there, opened as the server opens it.
+    pub(super) fn open(&self) -> Store {
+        match &self.url {
+            Some(url) => Store::open_postgres(self.dir.path(), url).unwrap(),
+            None => Store::open(self.dir.path()).unwrap(),
+        }
+    }
+}
+
 /// A log of a few operations, made on the in-memory reference server, and
 /// the key of their signer.
-fn a_log() -> (CollectionId, Vec<Vec<u8>>, [u8; 32]) {
+pub(super) fn a_log() -> (CollectionId, Vec<Vec<u8>>, [u8; 32]) {
     let memory = Arc::new(MemoryRemote::new());
     let remote: Arc<dyn Remote> = memory.clone();
     let mut alice = Client::new(Account::create("alice", system_time()).unwrap(), remote);
@@ -24,8 +79,8 @@ fn a_log() -> (CollectionId, Vec<Vec<u8>>, [u8; 32]) {
 
 #[test]
 fn a_fetch_is_paged_by_count_and_by_size() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let place = Place::new();
+    let store = place.open();
     let (id, log, key) = a_log();
     for (seq, op) in log.iter().enumerate() {
         let answer = store
@@ -59,8 +114,8 @@ fn a_fetch_is_paged_by_count_and_by_size() {
 
 #[test]
 fn a_refused_append_leaves_the_cached_state_as_it_was() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let place = Place::new();
+    let store = place.open();
     let (id, log, key) = a_log();
     let now = system_time();
     store.append(&id, 0, &log[0], &key, now).unwrap();
@@ -113,8 +168,8 @@ fn blob_ids_are_64_lowercase_hex_digits() {
 
 #[test]
 fn a_nonce_is_claimed_once_and_forgotten_only_after_its_expiry() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let place = Place::new();
+    let store = place.open();
     let (key, nonce) = ([1; 32], [2; 16]);
     assert!(store.claim_nonce(&key, &nonce, 200, 100).unwrap());
     assert!(!store.claim_nonce(&key, &nonce, 200, 100).unwrap());
@@ -122,7 +177,7 @@ fn a_nonce_is_claimed_once_and_forgotten_only_after_its_expiry() {
     assert!(store.claim_nonce(&[3; 32], &nonce, 200, 100).unwrap());
     // Kept across a restart.
     drop(store);
-    let store = Store::open(dir.path()).unwrap();
+    let store = place.open();
     assert!(!store.claim_nonce(&key, &nonce, 200, 150).unwrap());
     // A sweep after the expiry forgets it (a request that old is refused
     // for its expiry before its nonce is looked at).
@@ -135,7 +190,7 @@ fn a_nonce_is_claimed_once_and_forgotten_only_after_its_expiry() {
 }
 
 fn nonces_sweep() -> u64 {
-    1024
+    nonces::SWEEP_EVERY
 }
 
 #[test]

@@ -3,10 +3,19 @@
 //! author of an operation for an append; for anything else, the first whose
 //! answer is not 403), or sends exactly the header a test gives. The core's
 //! clients reach the server through `sealshare-http`'s `HttpRemote`.
+//!
+//! The store is SQLite in the data folder, or, with
+//! `SEALSHARE_TEST_STORE=postgres`, a database of its own for each data
+//! folder on the PostgreSQL server `SEALSHARE_TEST_POSTGRES`
+//! (`postgres://user@host:port`, as `scripts/postgres.sh start` prints),
+//! made the first time a server starts on that folder and used again by
+//! every server started on it after.
 #![allow(dead_code, unreachable_pub)]
 
+use std::collections::HashMap;
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStderr, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::time::Duration;
@@ -22,6 +31,103 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// The command that runs the built server binary.
 pub fn server_command() -> Command {
     Command::new(env!("CARGO_BIN_EXE_sealshare-server"))
+}
+
+/// Whether the tests' servers keep their data in PostgreSQL
+/// (`SEALSHARE_TEST_STORE=postgres`) rather than SQLite (unset or `sqlite`).
+pub fn on_postgres() -> bool {
+    match std::env::var("SEALSHARE_TEST_STORE").as_deref() {
+        Ok("postgres") => true,
+        Ok("sqlite") | Ok("") | Err(_) => false,
+        Ok(other) => panic!("SEALSHARE_TEST_STORE={other:?}: expected postgres or sqlite"),
+    }
+}
+
+/// The PostgreSQL server of the tests, without a database:
+/// `postgres://user@host:port`. Panics if it is not given: a PostgreSQL run
+/// never skips.
+pub fn postgres_server() -> String {
+    let url = std::env::var("SEALSHARE_TEST_POSTGRES").unwrap_or_default();
+    assert!(
+        !url.is_empty(),
+        "SEALSHARE_TEST_STORE=postgres needs SEALSHARE_TEST_POSTGRES=postgres://user@host:port \
+         (run `eval \"$(bash scripts/postgres.sh start)\"` first)"
+    );
+    // Drop a database already named in it: each data folder gets its own.
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('/') {
+            Some((authority, _)) => format!("{scheme}://{authority}"),
+            None => url.trim_end_matches('/').to_owned(),
+        },
+        None => panic!("SEALSHARE_TEST_POSTGRES={url:?} is not a postgres:// URL"),
+    }
+}
+
+/// Makes a new, empty database on the tests' PostgreSQL server, and answers
+/// its URL.
+pub fn create_database() -> String {
+    let server = postgres_server();
+    let id = ServerId::generate().unwrap();
+    let name = format!("t_{}", hex(&id.0));
+    let mut client = postgres::Client::connect(&format!("{server}/postgres"), postgres::NoTls)
+        .unwrap_or_else(|e| panic!("cannot reach {server}: {e}"));
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
+    format!("{server}/{name}")
+}
+
+/// The database of the data folder `data`: made the first time it is asked
+/// for, the same ever after in this test process.
+pub fn database_for(data: &Path) -> String {
+    static DATABASES: Mutex<Option<HashMap<PathBuf, String>>> = Mutex::new(None);
+    let mut databases = DATABASES.lock().unwrap_or_else(|e| e.into_inner());
+    databases
+        .get_or_insert_with(HashMap::new)
+        .entry(data.to_owned())
+        .or_insert_with(create_database)
+        .clone()
+}
+
+/// The arguments that give a server the store of `data`: `--data DIR`, and
+/// with PostgreSQL `--postgres URL` of that folder's database.
+pub fn store_args(data: &Path) -> Vec<OsString> {
+    let mut args = vec![OsString::from("--data"), data.as_os_str().to_owned()];
+    if on_postgres() {
+        args.push("--postgres".into());
+        args.push(database_for(data).into());
+    }
+    args
+}
+
+/// The store of `data` opened in this process, as a server opens it.
+pub fn open_store(data: &Path) -> sealshare_server::Store {
+    if on_postgres() {
+        sealshare_server::Store::open_postgres(data, &database_for(data)).unwrap()
+    } else {
+        sealshare_server::Store::open(data).unwrap()
+    }
+}
+
+/// The blobs being written, or left behind, in `data`'s temporary folder
+/// (with PostgreSQL each process has its own folder in it, with a lock file).
+pub fn temporary_blobs(data: &Path) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("blob-"))
+            {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&data.join("tmp"), &mut out);
+    out
 }
 
 /// A running `sealshare-server`, killed when dropped (stopped gracefully by
@@ -96,13 +202,12 @@ impl Answer {
 }
 
 impl Server {
-    /// Starts the server on `127.0.0.1:0` with `data`, and reads its port
-    /// from its first line of output. Panics (fails the test) if it does not
-    /// start.
+    /// Starts the server on `127.0.0.1:0` with the store of `data` (see
+    /// [`store_args`]), and reads its port from its first line of output.
+    /// Panics (fails the test) if it does not start.
     pub fn start(data: &Path) -> Self {
         let mut child = server_command()
-            .arg("--data")
-            .arg(data)
+            .args(store_args(data))
             .args(["--listen", "127.0.0.1:0"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -1,0 +1,502 @@
+//! The PostgreSQL database (`sealshare-server --postgres URL`), which several
+//! server processes may share. Its tables mirror SQLite's, with the nonces
+//! beside them, and are made at open (`CREATE TABLE IF NOT EXISTS`).
+//!
+//! What makes several processes safe:
+//!
+//! - an append runs in one transaction that first takes
+//!   `pg_advisory_xact_lock` on a 64-bit key derived from the collection id
+//!   ([`lock_key`]): appends to one collection are serialized across every
+//!   process, and the position check, the verification and the insert see
+//!   the log as it is (the primary key `(collection, seq)` is the last
+//!   guard). The verified state cached in memory is used only if it is as
+//!   long as the stored log, read in that transaction;
+//! - a card's publication or replacement runs in one transaction under an
+//!   advisory lock on the handle;
+//! - a nonce is claimed with `INSERT ... ON CONFLICT DO NOTHING` in the
+//!   shared table, so a request replayed to another process is refused.
+//!
+//! Appends and the verified states go through one writer connection under
+//! a lock, as with SQLite; reads, nonces and cards through a small pool. A
+//! connection that breaks fails its request and is opened anew for the next.
+
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use postgres::{Client, Config, GenericClient, Transaction};
+use sealshare::{CollectionId, LogState, ServerId};
+
+use super::backend::{
+    Database, PageBuilder, Reads, States, WriteTx, append_in, put_card_in, with_state_in,
+};
+use super::nonces::SWEEP_EVERY;
+use super::pool::{Pool, breaks, connect, ensure};
+use super::{Appended, Put, StoreError};
+
+const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS operations (
+        collection BYTEA NOT NULL,
+        seq BIGINT NOT NULL,
+        bytes BYTEA NOT NULL,
+        PRIMARY KEY (collection, seq)
+    );
+    CREATE TABLE IF NOT EXISTS cards (
+        handle TEXT PRIMARY KEY NOT NULL,
+        bytes BYTEA NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS meta (
+        name TEXT PRIMARY KEY NOT NULL,
+        value BYTEA NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS card_changes (
+        handle TEXT NOT NULL,
+        replaced_at BIGINT NOT NULL,
+        old BYTEA NOT NULL,
+        new BYTEA NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS listing (
+        handle TEXT NOT NULL,
+        collection BYTEA NOT NULL,
+        PRIMARY KEY (handle, collection)
+    );
+    CREATE TABLE IF NOT EXISTS nonces (
+        key BYTEA NOT NULL,
+        nonce BYTEA NOT NULL,
+        expires BIGINT NOT NULL,
+        PRIMARY KEY (key, nonce)
+    );
+    CREATE INDEX IF NOT EXISTS nonces_expiry ON nonces (expires);
+";
+
+/// How many connections the pool opens at most, besides the writer's.
+const POOL_SIZE: usize = 8;
+
+/// What an advisory lock is taken on; the number is the first byte of what
+/// its key is derived from (docs/server.md gives them: never change them).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Lock {
+    /// Making the tables and the server id, at open.
+    Schema = 0,
+    /// Appending to a collection's log (its 16-byte id).
+    Collection = 1,
+    /// Publishing a handle's card (its UTF-8 bytes).
+    Handle = 2,
+}
+
+/// The key of the advisory lock on `bytes` of kind `kind`: the first 8
+/// bytes, big-endian, of a BLAKE3 key derivation over the kind and the
+/// bytes. The same in every process and every version of this server (two
+/// processes that disagreed would not exclude each other). Two different
+/// things may share a key; they then only wait for each other.
+pub(super) fn lock_key(kind: Lock, bytes: &[u8]) -> i64 {
+    let mut hasher = blake3::Hasher::new_derive_key("sealshare-server PostgreSQL advisory lock v1");
+    hasher.update(&[kind as u8]);
+    hasher.update(bytes);
+    let hash = hasher.finalize();
+    i64::from_be_bytes(hash.as_bytes().first_chunk().copied().unwrap_or([0; 8]))
+}
+
+/// Takes the advisory lock `key` until the end of the transaction `tx`,
+/// waiting while another transaction holds it.
+fn lock(tx: &mut Transaction<'_>, key: i64) -> Result<(), StoreError> {
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&key])?;
+    Ok(())
+}
+
+struct Writer {
+    /// `None` until connected, and after the connection broke.
+    conn: Option<Client>,
+    states: States,
+}
+
+/// A PostgreSQL database, shared with other server processes.
+pub(super) struct Postgres {
+    config: Config,
+    writer: Mutex<Writer>,
+    pub(super) pool: Pool,
+    claims: AtomicU64,
+}
+
+impl Postgres {
+    /// Connects to the database at `url` (a `postgres://` URL or a
+    /// `key=value` string), makes the tables if they are missing, and reads
+    /// (or, on the first start of any process, makes) the server's id.
+    pub(super) fn open(url: &str) -> Result<(Self, ServerId), StoreError> {
+        let mut config = Config::from_str(url)?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("sealshare-server");
+        }
+        let mut client = connect(&config)?;
+        let encoding: String = client.query_one("SHOW server_encoding", &[])?.try_get(0)?;
+        if encoding != "UTF8" {
+            return Err(StoreError::Damaged(format!(
+                "the database's encoding is {encoding}, not UTF8: handles are UTF-8 text"
+            )));
+        }
+        let mut tx = client.transaction()?;
+        lock(&mut tx, lock_key(Lock::Schema, b""))?;
+        tx.batch_execute(SCHEMA)?;
+        tx.batch_execute(super::signin_postgres::SCHEMA)?;
+        let stored = tx.query_opt("SELECT value FROM meta WHERE name = 'server_id'", &[])?;
+        let server_id = match stored {
+            Some(row) => super::server_id_from(&row.try_get::<_, Vec<u8>>(0)?)?,
+            None => {
+                let id = super::new_server_id()?;
+                let bytes: &[u8] = &id.0;
+                tx.execute(
+                    "INSERT INTO meta (name, value) VALUES ('server_id', $1)",
+                    &[&bytes],
+                )?;
+                id
+            }
+        };
+        tx.commit()?;
+        let db = Self {
+            writer: Mutex::new(Writer {
+                conn: Some(client),
+                states: States::new(),
+            }),
+            pool: Pool::new(config.clone(), POOL_SIZE),
+            config,
+            claims: AtomicU64::new(0),
+        };
+        Ok((db, server_id))
+    }
+
+    // As with SQLite: an open transaction rolls back when dropped, and an
+    // append puts its state back into the cache only once stored, so a
+    // poisoned lock is taken over.
+    fn writer_lock(&self) -> MutexGuard<'_, Writer> {
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `f` on the writer's connection (connected anew if it broke) and the
+    /// cache; a connection `f` breaks is dropped.
+    pub(super) fn writer<R>(
+        &self,
+        f: impl FnOnce(&mut Client, &mut States) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let mut guard = self.writer_lock();
+        let Writer { conn, states } = &mut *guard;
+        let client = ensure(conn, &self.config)?;
+        let result = f(client, states);
+        if matches!(&result, Err(e) if breaks(client, e)) {
+            *conn = None;
+        }
+        result
+    }
+}
+
+impl Drop for Postgres {
+    /// Closes the connections on a thread of their own: a client closes its
+    /// connection on a runtime of its own, which cannot start on a thread
+    /// that drives the server's runtime (where the last reference to the
+    /// store may be dropped).
+    fn drop(&mut self) {
+        let writer = self
+            .writer
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .conn
+            .take();
+        let idle = self.pool.drain();
+        let closing = std::thread::Builder::new()
+            .name("sealshare-server postgres close".into())
+            .spawn(move || drop((writer, idle)));
+        if let Ok(closing) = closing {
+            let _ = closing.join();
+        }
+    }
+}
+
+impl Database for Postgres {
+    fn append(
+        &self,
+        collection: &CollectionId,
+        seq: u64,
+        bytes: &[u8],
+        signer: &[u8; 32],
+        now: u64,
+    ) -> Result<Appended, StoreError> {
+        let key = lock_key(Lock::Collection, &collection.0);
+        self.writer(|client, states| {
+            let mut tx = client.transaction()?;
+            lock(&mut tx, key)?;
+            append_in(Tx(tx), states, collection, seq, bytes, signer, now)
+        })
+    }
+
+    fn put_card(
+        &self,
+        handle: &str,
+        canonical: &[u8],
+        signer: &[u8; 32],
+        now: u64,
+    ) -> Result<Put, StoreError> {
+        let key = lock_key(Lock::Handle, handle.as_bytes());
+        self.pool.run(|client| {
+            let mut tx = client.transaction()?;
+            lock(&mut tx, key)?;
+            put_card_in(Tx(tx), handle, canonical, signer, now)
+        })
+    }
+
+    fn with_state(
+        &self,
+        collection: &CollectionId,
+        f: &mut dyn FnMut(&LogState, &mut dyn Reads) -> bool,
+    ) -> Result<Option<bool>, StoreError> {
+        self.writer(|client, states| with_state_in(&mut Conn(client), states, collection, f))
+    }
+
+    fn fetch(
+        &self,
+        collection: &CollectionId,
+        from: i64,
+        page: &mut PageBuilder,
+    ) -> Result<(), StoreError> {
+        let id: &[u8] = &collection.0;
+        self.pool.run(|client| {
+            // The lengths first, to fill the page by size without reading
+            // the bytes of an operation that does not go into it; then the
+            // bytes of those that do. Stored positions never change, so the
+            // two reads agree.
+            let lengths = client.query(
+                "SELECT octet_length(bytes) FROM operations
+                 WHERE collection = $1 AND seq >= $2 ORDER BY seq LIMIT $3",
+                &[&id, &from, &page.row_limit()],
+            )?;
+            for row in lengths {
+                let len: i32 = row.try_get(0)?;
+                if !page.fits(usize::try_from(len).unwrap_or(usize::MAX)) {
+                    break;
+                }
+            }
+            let count = i64::try_from(page.accepted()).unwrap_or(i64::MAX);
+            if count == 0 {
+                return Ok(());
+            }
+            let rows = client.query(
+                "SELECT bytes FROM operations
+                 WHERE collection = $1 AND seq >= $2 ORDER BY seq LIMIT $3",
+                &[&id, &from, &count],
+            )?;
+            for row in rows {
+                page.push(row.try_get(0)?);
+            }
+            Ok(())
+        })
+    }
+
+    fn log_len(&self, collection: &CollectionId) -> Result<u64, StoreError> {
+        self.pool.run(|client| log_len(client, collection))
+    }
+
+    fn collections_of(&self, handle: &str) -> Result<Vec<Vec<u8>>, StoreError> {
+        if !storable(handle) {
+            return Ok(Vec::new());
+        }
+        self.pool.run(|client| {
+            let rows = client.query(
+                "SELECT collection FROM listing WHERE handle = $1 ORDER BY collection",
+                &[&handle],
+            )?;
+            Ok(rows
+                .iter()
+                .map(|row| row.try_get(0))
+                .collect::<Result<_, _>>()?)
+        })
+    }
+
+    fn card(&self, handle: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.pool.run(|client| card(client, handle))
+    }
+
+    fn card_changes(&self, handle: &str) -> Result<u64, StoreError> {
+        if !storable(handle) {
+            return Ok(0);
+        }
+        self.pool.run(|client| {
+            let n: i64 = client
+                .query_one(
+                    "SELECT COUNT(*) FROM card_changes WHERE handle = $1",
+                    &[&handle],
+                )?
+                .try_get(0)?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+    }
+
+    fn claim_nonce(
+        &self,
+        key: &[u8; 32],
+        nonce: &[u8; 16],
+        expires: u64,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        let expires = i64::try_from(expires).unwrap_or(i64::MAX);
+        let sweep = self
+            .claims
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(SWEEP_EVERY);
+        let (key, nonce): (&[u8], &[u8]) = (key, nonce);
+        self.pool.run(|client| {
+            if sweep {
+                let now = i64::try_from(now).unwrap_or(i64::MAX);
+                client.execute("DELETE FROM nonces WHERE expires < $1", &[&now])?;
+            }
+            let inserted = client.execute(
+                "INSERT INTO nonces (key, nonce, expires) VALUES ($1, $2, $3)
+                 ON CONFLICT DO NOTHING",
+                &[&key, &nonce, &expires],
+            )?;
+            Ok(inserted == 1)
+        })
+    }
+}
+
+/// Whether `handle` can be stored as PostgreSQL text: no NUL character
+/// (no stored handle has one: handles have no control characters).
+fn storable(handle: &str) -> bool {
+    !handle.contains('\0')
+}
+
+/// A transaction, under its advisory lock.
+struct Tx<'a>(Transaction<'a>);
+
+/// A connection outside any transaction of ours.
+struct Conn<'a>(&'a mut Client);
+
+impl Reads for Conn<'_> {
+    fn log_len(&mut self, collection: &CollectionId) -> Result<u64, StoreError> {
+        log_len(self.0, collection)
+    }
+    fn operations(&mut self, collection: &CollectionId) -> Result<Vec<Vec<u8>>, StoreError> {
+        operations(self.0, collection)
+    }
+    fn card(&mut self, handle: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        card(self.0, handle)
+    }
+}
+
+impl Reads for Tx<'_> {
+    fn log_len(&mut self, collection: &CollectionId) -> Result<u64, StoreError> {
+        log_len(&mut self.0, collection)
+    }
+    fn operations(&mut self, collection: &CollectionId) -> Result<Vec<Vec<u8>>, StoreError> {
+        operations(&mut self.0, collection)
+    }
+    fn card(&mut self, handle: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        card(&mut self.0, handle)
+    }
+}
+
+impl WriteTx for Tx<'_> {
+    fn insert_operation(
+        &mut self,
+        collection: &CollectionId,
+        seq: u64,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
+        let id: &[u8] = &collection.0;
+        let seq =
+            i64::try_from(seq).map_err(|_| StoreError::Damaged("a position past i64".into()))?;
+        self.0.execute(
+            "INSERT INTO operations (collection, seq, bytes) VALUES ($1, $2, $3)",
+            &[&id, &seq, &bytes],
+        )?;
+        Ok(())
+    }
+
+    fn set_listed(
+        &mut self,
+        handle: &str,
+        collection: &CollectionId,
+        listed: bool,
+    ) -> Result<(), StoreError> {
+        let id: &[u8] = &collection.0;
+        let sql = if listed {
+            "INSERT INTO listing (handle, collection) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+        } else {
+            "DELETE FROM listing WHERE handle = $1 AND collection = $2"
+        };
+        self.0.execute(sql, &[&handle, &id])?;
+        Ok(())
+    }
+
+    fn insert_card(&mut self, handle: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.0.execute(
+            "INSERT INTO cards (handle, bytes) VALUES ($1, $2)",
+            &[&handle, &bytes],
+        )?;
+        Ok(())
+    }
+
+    fn replace_card(
+        &mut self,
+        handle: &str,
+        old: &[u8],
+        new: &[u8],
+        now: u64,
+    ) -> Result<(), StoreError> {
+        let now = i64::try_from(now).unwrap_or(i64::MAX);
+        self.0.execute(
+            "UPDATE cards SET bytes = $2 WHERE handle = $1",
+            &[&handle, &new],
+        )?;
+        self.0.execute(
+            "INSERT INTO card_changes (handle, replaced_at, old, new) VALUES ($1, $2, $3, $4)",
+            &[&handle, &now, &old, &new],
+        )?;
+        Ok(())
+    }
+
+    fn commit(self) -> Result<(), StoreError> {
+        Ok(self.0.commit()?)
+    }
+}
+
+fn card(client: &mut impl GenericClient, handle: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    if !storable(handle) {
+        return Ok(None);
+    }
+    let row = client.query_opt("SELECT bytes FROM cards WHERE handle = $1", &[&handle])?;
+    Ok(row.map(|row| row.try_get(0)).transpose()?)
+}
+
+fn operations(
+    client: &mut impl GenericClient,
+    collection: &CollectionId,
+) -> Result<Vec<Vec<u8>>, StoreError> {
+    let id: &[u8] = &collection.0;
+    let rows = client.query(
+        "SELECT bytes FROM operations WHERE collection = $1 ORDER BY seq",
+        &[&id],
+    )?;
+    Ok(rows
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<_, _>>()?)
+}
+
+/// The length of a log: its last position plus one (positions are
+/// contiguous from 0); one index lookup.
+fn log_len(client: &mut impl GenericClient, collection: &CollectionId) -> Result<u64, StoreError> {
+    let id: &[u8] = &collection.0;
+    let last: Option<i64> = client
+        .query_one(
+            "SELECT MAX(seq) FROM operations WHERE collection = $1",
+            &[&id],
+        )?
+        .try_get(0)?;
+    Ok(last.map_or(0, |l| u64::try_from(l).map_or(0, |l| l + 1)))
+}
+
+#[cfg(test)]
+#[path = "postgres_tests.rs"]
+mod tests;

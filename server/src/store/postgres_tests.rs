@@ -1,0 +1,159 @@
+//! Unit tests of the PostgreSQL database: fixed lock keys, two stores (as
+//! two processes would) on one database, publications racing for one
+//! handle, and broken connections. All but the first need
+//! `SEALSHARE_TEST_STORE=postgres` (they say so and check nothing on the
+//! SQLite run).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use sealshare::{Account, system_time};
+
+use super::super::tests::{Place, a_log, on_postgres};
+use super::super::{Appended, Put, Store, StoreError};
+use super::{Lock, lock_key};
+
+/// False, with a note, on the SQLite run.
+fn run(test: &str) -> bool {
+    let on = on_postgres();
+    if !on {
+        eprintln!("{test}: runs on PostgreSQL only (SEALSHARE_TEST_STORE=postgres)");
+    }
+    on
+}
+
+/// A second store on `place`'s database, in a folder of its own.
+fn another(place: &Place) -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_postgres(dir.path(), place.url.as_deref().unwrap()).unwrap();
+    (dir, store)
+}
+
+#[test]
+fn lock_keys_are_fixed_and_apart_by_kind() {
+    // Every process and every version of the server must agree on them.
+    assert_eq!(
+        lock_key(Lock::Collection, &[0; 16]),
+        lock_key(Lock::Collection, &[0; 16])
+    );
+    assert_eq!(
+        lock_key(Lock::Collection, &[0; 16]),
+        8_800_485_377_438_490_185
+    );
+    assert_ne!(
+        lock_key(Lock::Collection, b"alice"),
+        lock_key(Lock::Handle, b"alice")
+    );
+    assert_ne!(
+        lock_key(Lock::Collection, &[0; 16]),
+        lock_key(Lock::Collection, &[1; 16])
+    );
+}
+
+#[test]
+fn two_stores_on_one_database_append_in_turn() {
+    if !run("two_stores_on_one_database_append_in_turn") {
+        return;
+    }
+    let place = Place::new();
+    let first = place.open();
+    let (_dir, second) = another(&place);
+    assert_eq!(first.server_id(), second.server_id());
+    let (id, log, key) = a_log();
+    let now = system_time();
+    // In turn: each store's cached state is one behind when it appends.
+    for (seq, op) in log.iter().enumerate() {
+        let store = if seq % 2 == 0 { &first } else { &second };
+        assert_eq!(
+            store.append(&id, seq as u64, op, &key, now).unwrap(),
+            Appended::Stored,
+            "#{seq}"
+        );
+    }
+    for store in [&first, &second] {
+        assert_eq!(store.fetch(&id, 0).unwrap().operations, log);
+        assert_eq!(
+            store.append(&id, 2, &log[2], &key, now).unwrap(),
+            Appended::Conflict {
+                head: log.len() as u64
+            }
+        );
+        assert!(store.collections_of("alice").unwrap().contains(&id));
+    }
+    // A refused operation in one leaves the other's state usable.
+    assert!(matches!(
+        first.append(&id, log.len() as u64, b"garbage", &key, now),
+        Err(StoreError::Refused(_))
+    ));
+}
+
+#[test]
+fn racing_first_cards_for_one_handle_publish_one() {
+    if !run("racing_first_cards_for_one_handle_publish_one") {
+        return;
+    }
+    let place = Place::new();
+    let first = place.open();
+    let (_dir, second) = another(&place);
+    let alice = Account::create("alice", system_time()).unwrap();
+    let card = alice.identity().to_bytes();
+    let key = alice.identity().signing_key().to_bytes();
+    let answers: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let store = if i % 2 == 0 { &first } else { &second };
+                let card = &card;
+                scope.spawn(move || store.put_card("alice", card, &key, 1).unwrap())
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(answers.iter().filter(|a| **a == Put::Created).count(), 1);
+    assert_eq!(second.card("alice").unwrap(), Some(card));
+    assert_eq!(first.card_key("alice").unwrap(), Some(key));
+    // A handle PostgreSQL cannot hold as text is no one's.
+    assert_eq!(first.card("al\0ice").unwrap(), None);
+    assert_eq!(first.card_changes("al\0ice").unwrap(), 0);
+    assert!(first.collections_of("\0").unwrap().is_empty());
+}
+
+#[test]
+fn a_broken_connection_fails_its_request_and_the_next_one_reconnects() {
+    if !run("a_broken_connection_fails_its_request_and_the_next_one_reconnects") {
+        return;
+    }
+    let place = Place::new();
+    let store = place.open();
+    let (id, log, key) = a_log();
+    let now = system_time();
+    store.append(&id, 0, &log[0], &key, now).unwrap();
+    assert_eq!(store.log_len(&id).unwrap(), 1);
+    // Every connection of the store is ended by the database.
+    let url = place.url.as_deref().unwrap();
+    let mut admin = ::postgres::Client::connect(url, ::postgres::NoTls).unwrap();
+    let ended = admin
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(ended.len(), 2, "the writer's and one pooled connection");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    // The writer's: the next append fails, the one after connects anew.
+    assert!(matches!(
+        store.append(&id, 1, &log[1], &key, now),
+        Err(StoreError::Database(_))
+    ));
+    assert_eq!(
+        store.append(&id, 1, &log[1], &key, now).unwrap(),
+        Appended::Stored
+    );
+    // The pool's: likewise.
+    assert!(matches!(store.log_len(&id), Err(StoreError::Database(_))));
+    assert_eq!(store.log_len(&id).unwrap(), 2);
+    assert_eq!(store.fetch(&id, 0).unwrap().operations, log[..2]);
+}

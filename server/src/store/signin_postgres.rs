@@ -1,0 +1,147 @@
+//! The sign-in tables on PostgreSQL (`signin.rs` says what they keep),
+//! shared by every server process on the database.
+
+use super::StoreError;
+use super::postgres::Postgres;
+use super::signin::{Pending, Registration, SigninDb};
+
+pub(super) const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS signin (
+        handle TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        record BYTEA NOT NULL,
+        locker BYTEA NOT NULL,
+        PRIMARY KEY (handle, kind)
+    );
+    CREATE TABLE IF NOT EXISTS signin_pending (
+        id BYTEA PRIMARY KEY,
+        handle TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        state BYTEA NOT NULL,
+        expires BIGINT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS signin_attempts (
+        handle TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        win BIGINT NOT NULL,
+        count BIGINT NOT NULL,
+        PRIMARY KEY (handle, kind)
+    );
+";
+
+/// Whether `text` can be stored as PostgreSQL text (no NUL).
+fn storable(text: &str) -> bool {
+    !text.contains('\0')
+}
+
+impl SigninDb for Postgres {
+    fn meta_or_insert(
+        &self,
+        name: &str,
+        make: &dyn Fn() -> Vec<u8>,
+    ) -> Result<Vec<u8>, StoreError> {
+        self.pool.run(|client| {
+            if let Some(row) =
+                client.query_opt("SELECT value FROM meta WHERE name = $1", &[&name])?
+            {
+                return Ok(row.try_get(0)?);
+            }
+            let made = make();
+            // The first insert of any process wins; everyone reads it back.
+            client.execute(
+                "INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+                &[&name, &made],
+            )?;
+            Ok(client
+                .query_one("SELECT value FROM meta WHERE name = $1", &[&name])?
+                .try_get(0)?)
+        })
+    }
+
+    fn put_signin(&self, handle: &str, kind: &str, reg: &Registration) -> Result<(), StoreError> {
+        if !storable(handle) {
+            return Err(StoreError::Damaged("a handle with a NUL character".into()));
+        }
+        self.pool.run(|client| {
+            client.execute(
+                "INSERT INTO signin (handle, kind, record, locker) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (handle, kind) DO UPDATE SET record = $3, locker = $4",
+                &[&handle, &kind, &reg.record, &reg.locker],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn signin(&self, handle: &str, kind: &str) -> Result<Option<Registration>, StoreError> {
+        if !storable(handle) {
+            return Ok(None);
+        }
+        self.pool.run(|client| {
+            let row = client.query_opt(
+                "SELECT record, locker FROM signin WHERE handle = $1 AND kind = $2",
+                &[&handle, &kind],
+            )?;
+            Ok(match row {
+                Some(row) => Some(Registration {
+                    record: row.try_get(0)?,
+                    locker: row.try_get(1)?,
+                }),
+                None => None,
+            })
+        })
+    }
+
+    fn count_attempt(&self, handle: &str, kind: &str, window: i64) -> Result<i64, StoreError> {
+        if !storable(handle) {
+            return Ok(i64::MAX);
+        }
+        self.pool.run(|client| {
+            Ok(client
+                .query_one(
+                    "INSERT INTO signin_attempts (handle, kind, win, count) VALUES ($1, $2, $3, 1)
+                     ON CONFLICT (handle, kind) DO UPDATE SET
+                         count = CASE WHEN signin_attempts.win = $3
+                                      THEN signin_attempts.count + 1 ELSE 1 END,
+                         win = $3
+                     RETURNING count",
+                    &[&handle, &kind, &window],
+                )?
+                .try_get(0)?)
+        })
+    }
+
+    fn put_pending(&self, id: &[u8; 16], p: &Pending, now: i64) -> Result<(), StoreError> {
+        if !storable(&p.handle) {
+            return Err(StoreError::Damaged("a handle with a NUL character".into()));
+        }
+        let id: &[u8] = id;
+        self.pool.run(|client| {
+            client.execute("DELETE FROM signin_pending WHERE expires < $1", &[&now])?;
+            client.execute(
+                "INSERT INTO signin_pending (id, handle, kind, state, expires)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[&id, &p.handle, &p.kind, &p.state, &p.expires],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn take_pending(&self, id: &[u8; 16]) -> Result<Option<Pending>, StoreError> {
+        let id: &[u8] = id;
+        self.pool.run(|client| {
+            let row = client.query_opt(
+                "DELETE FROM signin_pending WHERE id = $1 RETURNING state, handle, kind, expires",
+                &[&id],
+            )?;
+            Ok(match row {
+                Some(row) => Some(Pending {
+                    state: row.try_get(0)?,
+                    handle: row.try_get(1)?,
+                    kind: row.try_get(2)?,
+                    expires: row.try_get(3)?,
+                }),
+                None => None,
+            })
+        })
+    }
+}

@@ -1,0 +1,129 @@
+//! The sign-in tables on SQLite (`signin.rs` says what they keep).
+
+use rusqlite::{OptionalExtension, params};
+
+use super::StoreError;
+use super::signin::{Pending, Registration, SigninDb};
+use super::sqlite::Sqlite;
+
+pub(super) const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS signin (
+        handle TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        record BLOB NOT NULL,
+        locker BLOB NOT NULL,
+        PRIMARY KEY (handle, kind)
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS signin_pending (
+        id BLOB PRIMARY KEY NOT NULL,
+        handle TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        state BLOB NOT NULL,
+        expires INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS signin_attempts (
+        handle TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        win INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (handle, kind)
+    ) WITHOUT ROWID;
+";
+
+impl SigninDb for Sqlite {
+    fn meta_or_insert(
+        &self,
+        name: &str,
+        make: &dyn Fn() -> Vec<u8>,
+    ) -> Result<Vec<u8>, StoreError> {
+        let guard = self.writer();
+        let stored: Option<Vec<u8>> = guard
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE name = ?1",
+                params![name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(bytes) = stored {
+            return Ok(bytes);
+        }
+        let bytes = make();
+        guard.conn.execute(
+            "INSERT INTO meta (name, value) VALUES (?1, ?2)",
+            params![name, bytes],
+        )?;
+        Ok(bytes)
+    }
+
+    fn put_signin(&self, handle: &str, kind: &str, reg: &Registration) -> Result<(), StoreError> {
+        self.writer().conn.execute(
+            "INSERT INTO signin (handle, kind, record, locker) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (handle, kind) DO UPDATE SET record = ?3, locker = ?4",
+            params![handle, kind, reg.record, reg.locker],
+        )?;
+        Ok(())
+    }
+
+    fn signin(&self, handle: &str, kind: &str) -> Result<Option<Registration>, StoreError> {
+        Ok(self
+            .reader()
+            .query_row(
+                "SELECT record, locker FROM signin WHERE handle = ?1 AND kind = ?2",
+                params![handle, kind],
+                |r| {
+                    Ok(Registration {
+                        record: r.get(0)?,
+                        locker: r.get(1)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn count_attempt(&self, handle: &str, kind: &str, window: i64) -> Result<i64, StoreError> {
+        Ok(self.writer().conn.query_row(
+            "INSERT INTO signin_attempts (handle, kind, win, count) VALUES (?1, ?2, ?3, 1)
+             ON CONFLICT (handle, kind) DO UPDATE SET
+                 count = CASE WHEN win = ?3 THEN count + 1 ELSE 1 END,
+                 win = ?3
+             RETURNING count",
+            params![handle, kind, window],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn put_pending(&self, id: &[u8; 16], p: &Pending, now: i64) -> Result<(), StoreError> {
+        let guard = self.writer();
+        guard.conn.execute(
+            "DELETE FROM signin_pending WHERE expires < ?1",
+            params![now],
+        )?;
+        guard.conn.execute(
+            "INSERT INTO signin_pending (id, handle, kind, state, expires)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![&id[..], p.handle, p.kind, p.state, p.expires],
+        )?;
+        Ok(())
+    }
+
+    fn take_pending(&self, id: &[u8; 16]) -> Result<Option<Pending>, StoreError> {
+        Ok(self
+            .writer()
+            .conn
+            .query_row(
+                "DELETE FROM signin_pending WHERE id = ?1
+                 RETURNING state, handle, kind, expires",
+                params![&id[..]],
+                |r| {
+                    Ok(Pending {
+                        state: r.get(0)?,
+                        handle: r.get(1)?,
+                        kind: r.get(2)?,
+                        expires: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+}

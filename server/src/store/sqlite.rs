@@ -1,0 +1,351 @@
+//! The default database: SQLite in the data folder, which one server process
+//! holds (`DIR/lock`).
+//!
+//! - `sealshare.db` (WAL mode, `synchronous = FULL`) has the tables
+//!   `operations`, `cards`, `listing`, `meta` and `card_changes`;
+//! - `nonces.db` has the nonces (see the `nonces` module).
+//!
+//! Appends and card publications go through one writer connection, each in
+//! one `BEGIN IMMEDIATE` transaction, which takes SQLite's write lock at
+//! once; reads go through their own connection, so they wait for no
+//! append's verification.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use sealshare::{CollectionId, LogState, ServerId};
+
+use super::backend::{
+    Database, PageBuilder, Reads, States, WriteTx, append_in, put_card_in, with_state_in,
+};
+use super::nonces::Nonces;
+use super::{Appended, Put, StoreError};
+
+const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS operations (
+        collection BLOB NOT NULL,
+        seq INTEGER NOT NULL,
+        bytes BLOB NOT NULL,
+        PRIMARY KEY (collection, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS cards (
+        handle TEXT PRIMARY KEY NOT NULL,
+        bytes BLOB NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS meta (
+        name TEXT PRIMARY KEY NOT NULL,
+        value BLOB NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS card_changes (
+        handle TEXT NOT NULL,
+        replaced_at INTEGER NOT NULL,
+        old BLOB NOT NULL,
+        new BLOB NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS listing (
+        handle TEXT NOT NULL,
+        collection BLOB NOT NULL,
+        PRIMARY KEY (handle, collection)
+    ) WITHOUT ROWID;
+";
+
+/// The writer's side: the one connection that writes, and the verified
+/// state of each collection it has seen. Kept under one lock, so the cache
+/// and the database change together.
+pub(super) struct Writer {
+    pub(super) conn: Connection,
+    states: States,
+}
+
+/// The SQLite databases of a data folder.
+pub(super) struct Sqlite {
+    writer: Mutex<Writer>,
+    reader: Mutex<Connection>,
+    nonces: Nonces,
+}
+
+fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(30))?;
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")?;
+    Ok(conn)
+}
+
+impl Sqlite {
+    /// Opens (creating if needed) the databases in `dir`, which the caller
+    /// holds locked, and the server's id kept in `meta`.
+    pub(super) fn open(dir: &Path) -> Result<(Self, ServerId), StoreError> {
+        let db = dir.join("sealshare.db");
+        let conn = open_connection(&db)?;
+        conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(super::signin_sqlite::SCHEMA)?;
+        let server_id = server_id(&conn)?;
+        let reader = open_connection(&db)?;
+        let nonces = Nonces::open(&dir.join("nonces.db"))?;
+        let db = Self {
+            writer: Mutex::new(Writer {
+                conn,
+                states: States::new(),
+            }),
+            reader: Mutex::new(reader),
+            nonces,
+        };
+        Ok((db, server_id))
+    }
+
+    // A panic while a lock is held cannot leave the database half-changed
+    // (an open transaction rolls back when dropped) nor the cache wrong (an
+    // append takes the state out of the cache and puts it back only once
+    // stored), so a poisoned lock is taken over.
+    pub(super) fn writer(&self) -> MutexGuard<'_, Writer> {
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(super) fn reader(&self) -> MutexGuard<'_, Connection> {
+        self.reader.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `f` in a `BEGIN IMMEDIATE` transaction of the writer's connection.
+    fn write<R>(
+        &self,
+        f: impl FnOnce(Tx<'_>, &mut States) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let mut guard = self.writer();
+        let Writer { conn, states } = &mut *guard;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        f(Tx(tx), states)
+    }
+}
+
+impl Database for Sqlite {
+    fn append(
+        &self,
+        collection: &CollectionId,
+        seq: u64,
+        bytes: &[u8],
+        signer: &[u8; 32],
+        now: u64,
+    ) -> Result<Appended, StoreError> {
+        self.write(|tx, states| append_in(tx, states, collection, seq, bytes, signer, now))
+    }
+
+    fn put_card(
+        &self,
+        handle: &str,
+        canonical: &[u8],
+        signer: &[u8; 32],
+        now: u64,
+    ) -> Result<Put, StoreError> {
+        self.write(|tx, _| put_card_in(tx, handle, canonical, signer, now))
+    }
+
+    fn with_state(
+        &self,
+        collection: &CollectionId,
+        f: &mut dyn FnMut(&LogState, &mut dyn Reads) -> bool,
+    ) -> Result<Option<bool>, StoreError> {
+        let mut guard = self.writer();
+        let Writer { conn, states } = &mut *guard;
+        with_state_in(&mut Conn(conn), states, collection, f)
+    }
+
+    fn fetch(
+        &self,
+        collection: &CollectionId,
+        from: i64,
+        page: &mut PageBuilder,
+    ) -> Result<(), StoreError> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT bytes FROM operations WHERE collection = ?1 AND seq >= ?2
+             ORDER BY seq LIMIT ?3",
+        )?;
+        let mut rows = stmt.query(params![&collection.0[..], from, page.row_limit()])?;
+        while let Some(row) = rows.next()? {
+            let bytes: Vec<u8> = row.get(0)?;
+            if !page.fits(bytes.len()) {
+                break;
+            }
+            page.push(bytes);
+        }
+        Ok(())
+    }
+
+    fn log_len(&self, collection: &CollectionId) -> Result<u64, StoreError> {
+        log_len(&self.reader(), collection)
+    }
+
+    fn collections_of(&self, handle: &str) -> Result<Vec<Vec<u8>>, StoreError> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT collection FROM listing WHERE handle = ?1 ORDER BY collection",
+        )?;
+        let rows = stmt.query_map(params![handle], |r| r.get::<_, Vec<u8>>(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn card(&self, handle: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        card(&self.reader(), handle)
+    }
+
+    fn card_changes(&self, handle: &str) -> Result<u64, StoreError> {
+        let n: i64 = self.reader().query_row(
+            "SELECT COUNT(*) FROM card_changes WHERE handle = ?1",
+            params![handle],
+            |r| r.get(0),
+        )?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn claim_nonce(
+        &self,
+        key: &[u8; 32],
+        nonce: &[u8; 16],
+        expires: u64,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        self.nonces.claim(key, nonce, expires, now)
+    }
+}
+
+/// A write transaction of the writer's connection.
+struct Tx<'a>(Transaction<'a>);
+
+/// A connection outside any transaction of ours.
+struct Conn<'a>(&'a Connection);
+
+impl Reads for Conn<'_> {
+    fn log_len(&mut self, collection: &CollectionId) -> Result<u64, StoreError> {
+        log_len(self.0, collection)
+    }
+    fn operations(&mut self, collection: &CollectionId) -> Result<Vec<Vec<u8>>, StoreError> {
+        operations(self.0, collection)
+    }
+    fn card(&mut self, handle: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        card(self.0, handle)
+    }
+}
+
+impl Reads for Tx<'_> {
+    fn log_len(&mut self, collection: &CollectionId) -> Result<u64, StoreError> {
+        log_len(&self.0, collection)
+    }
+    fn operations(&mut self, collection: &CollectionId) -> Result<Vec<Vec<u8>>, StoreError> {
+        operations(&self.0, collection)
+    }
+    fn card(&mut self, handle: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        card(&self.0, handle)
+    }
+}
+
+impl WriteTx for Tx<'_> {
+    fn insert_operation(
+        &mut self,
+        collection: &CollectionId,
+        seq: u64,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
+        let seq =
+            i64::try_from(seq).map_err(|_| StoreError::Damaged("a position past i64".into()))?;
+        self.0.execute(
+            "INSERT INTO operations (collection, seq, bytes) VALUES (?1, ?2, ?3)",
+            params![&collection.0[..], seq, bytes],
+        )?;
+        Ok(())
+    }
+
+    fn set_listed(
+        &mut self,
+        handle: &str,
+        collection: &CollectionId,
+        listed: bool,
+    ) -> Result<(), StoreError> {
+        let sql = if listed {
+            "INSERT OR IGNORE INTO listing (handle, collection) VALUES (?1, ?2)"
+        } else {
+            "DELETE FROM listing WHERE handle = ?1 AND collection = ?2"
+        };
+        self.0.execute(sql, params![handle, &collection.0[..]])?;
+        Ok(())
+    }
+
+    fn insert_card(&mut self, handle: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.0.execute(
+            "INSERT INTO cards (handle, bytes) VALUES (?1, ?2)",
+            params![handle, bytes],
+        )?;
+        Ok(())
+    }
+
+    fn replace_card(
+        &mut self,
+        handle: &str,
+        old: &[u8],
+        new: &[u8],
+        now: u64,
+    ) -> Result<(), StoreError> {
+        self.0.execute(
+            "UPDATE cards SET bytes = ?2 WHERE handle = ?1",
+            params![handle, new],
+        )?;
+        self.0.execute(
+            "INSERT INTO card_changes (handle, replaced_at, old, new) VALUES (?1, ?2, ?3, ?4)",
+            params![handle, i64::try_from(now).unwrap_or(i64::MAX), old, new],
+        )?;
+        Ok(())
+    }
+
+    fn commit(self) -> Result<(), StoreError> {
+        Ok(self.0.commit()?)
+    }
+}
+
+fn card(conn: &Connection, handle: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT bytes FROM cards WHERE handle = ?1",
+            params![handle],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+fn operations(conn: &Connection, collection: &CollectionId) -> Result<Vec<Vec<u8>>, StoreError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT bytes FROM operations WHERE collection = ?1 ORDER BY seq")?;
+    let ops = stmt
+        .query_map(params![&collection.0[..]], |r| r.get::<_, Vec<u8>>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ops)
+}
+
+/// The length of a log: positions are contiguous from 0 (every append lands
+/// at the length), so the last position plus one; one index lookup.
+fn log_len(conn: &Connection, collection: &CollectionId) -> Result<u64, StoreError> {
+    let last: Option<i64> = conn.query_row(
+        "SELECT MAX(seq) FROM operations WHERE collection = ?1",
+        params![&collection.0[..]],
+        |r| r.get(0),
+    )?;
+    Ok(last.map_or(0, |l| u64::try_from(l).map_or(0, |l| l + 1)))
+}
+
+/// The server's id, made on the first start and kept in `meta`.
+fn server_id(conn: &Connection) -> Result<ServerId, StoreError> {
+    let stored: Option<Vec<u8>> = conn
+        .query_row("SELECT value FROM meta WHERE name = 'server_id'", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    if let Some(bytes) = stored {
+        return super::server_id_from(&bytes);
+    }
+    let id = super::new_server_id()?;
+    conn.execute(
+        "INSERT INTO meta (name, value) VALUES ('server_id', ?1)",
+        params![&id.0[..]],
+    )?;
+    Ok(id)
+}

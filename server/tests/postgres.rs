@@ -1,0 +1,234 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+//! Several server processes on one PostgreSQL database and one data folder
+//! (`SEALSHARE_TEST_STORE=postgres`; with SQLite, which one process holds,
+//! these tests have nothing to check and say so): racing appends through
+//! both store exactly one, a request replayed to the other process is
+//! refused, and each process's temporary folder is its own.
+
+mod support;
+
+use std::sync::Arc;
+
+use sealshare::{
+    Account, Client, Collection, MemoryRemote, Remote, RequestSigner, Role, system_time,
+};
+use support::{Server, blob_path};
+
+/// False, with a note, on the SQLite run.
+fn on_postgres(test: &str) -> bool {
+    let on = support::on_postgres();
+    if !on {
+        eprintln!(
+            "{test}: runs on PostgreSQL only (SEALSHARE_TEST_STORE=postgres); nothing to do on SQLite"
+        );
+    }
+    on
+}
+
+/// alice's collection, shared with bob, on an in-memory store.
+fn notes() -> (Arc<MemoryRemote>, Client, Client, Collection) {
+    let memory = Arc::new(MemoryRemote::new());
+    let remote: Arc<dyn Remote> = memory.clone();
+    let now = system_time();
+    let mut alice = Client::new(Account::create("alice", now).unwrap(), remote.clone());
+    let mut bob = Client::new(Account::create("bob", now).unwrap(), remote);
+    alice.observe(bob.account().identity()).unwrap();
+    bob.observe(alice.account().identity()).unwrap();
+    let mut notes = Collection::create(&mut alice, "Notes", "").unwrap();
+    notes
+        .add_file(&mut alice, None, "a.txt", "text/plain", b"hello")
+        .unwrap();
+    notes
+        .share(&mut alice, bob.account().identity(), Role::Editor)
+        .unwrap();
+    (memory, alice, bob, notes)
+}
+
+#[test]
+fn two_processes_on_one_database_store_one_of_racing_appends_and_refuse_replays() {
+    if !on_postgres("two_processes_on_one_database") {
+        return;
+    }
+    let (memory, mut alice, bob, mut notes) = notes();
+    let id = notes.id();
+    let data = tempfile::tempdir().unwrap();
+    let first = Server::start(data.path());
+    first.register(alice.account());
+    first.register(bob.account());
+    let second = Server::start(data.path());
+    second.sign_as(alice.account());
+    second.sign_as(bob.account());
+    assert_ne!(first.pid(), second.pid());
+    assert_eq!(
+        first.server_id(),
+        second.server_id(),
+        "one database, one id"
+    );
+
+    // A log long enough that rebuilding its verified state takes a while,
+    // appended through both processes.
+    for i in 0..150 {
+        notes.rename(&mut alice, &format!("Notes {i}"), "").unwrap();
+    }
+    let log = memory.fetch(&id, 0).unwrap();
+    for (seq, op) in log.iter().enumerate() {
+        let server = if seq < log.len() / 2 { &first } else { &second };
+        assert_eq!(server.append(&id, seq as u64, op).status, 200, "#{seq}");
+    }
+    let len = log.len() as u64;
+    // Each process has its database connections open (a burst of reads)...
+    let burst = |server: &Server| {
+        std::thread::scope(|scope| {
+            for _ in 0..8 {
+                scope.spawn(|| assert_eq!(server.fetch(&id, 0).len(), log.len()));
+            }
+        });
+    };
+    burst(&first);
+    burst(&second);
+    // ... and a stale verified state: a third process appends one more.
+    notes.rename(&mut alice, "By a third process", "").unwrap();
+    let third = Server::start(data.path());
+    third.sign_as(alice.account());
+    let by_third = memory.fetch(&id, len).unwrap().remove(0);
+    assert_eq!(third.append(&id, len, &by_third).status, 200);
+    third.stop();
+    let len = len + 1;
+    notes.rename(&mut alice, "Raced", "").unwrap();
+    let next = memory.fetch(&id, len).unwrap().remove(0);
+
+    // 8 threads through each process append the same operation at the same
+    // position, all at once: exactly one is stored, every other is a
+    // conflict. Both processes rebuild their state first, inside the
+    // transaction (under the lock), so their appends overlap.
+    let start = std::sync::Barrier::new(16);
+    let answers: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..16)
+            .map(|i| {
+                let server = if i % 2 == 0 { &first } else { &second };
+                let (next, start) = (&next, &start);
+                scope.spawn(move || {
+                    start.wait();
+                    server.append(&id, len, next)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(answers.iter().filter(|a| a.status == 200).count(), 1);
+    for answer in answers.iter().filter(|a| a.status != 200) {
+        answer.assert_error(409, "conflict");
+        assert_eq!(answer.json()["head"], serde_json::json!(len + 1));
+    }
+    let full = memory.fetch(&id, 0).unwrap();
+    assert_eq!(first.fetch(&id, 0), full);
+    assert_eq!(second.fetch(&id, 0), full);
+    // Whichever process won, the other's cached state is checked against
+    // the stored log: the next operation verifies through either.
+    notes.rename(&mut alice, "After the race", "").unwrap();
+    let after = memory.fetch(&id, len + 1).unwrap().remove(0);
+    assert_eq!(second.append(&id, len + 1, &after).status, 200);
+    assert_eq!(first.fetch(&id, 0), memory.fetch(&id, 0).unwrap());
+
+    // A request accepted by one process is refused as replayed by the
+    // other, both ways.
+    let path = format!("/v1/collections/{}/operations?from=0", id.to_text());
+    let signer = RequestSigner::for_account(bob.account());
+    let header = first.authorization(&signer, "GET", &path, b"", 30);
+    assert_eq!(first.send("GET", &path, b"", Some(&header)).status, 200);
+    second
+        .send("GET", &path, b"", Some(&header))
+        .assert_error(401, "replayed");
+    let header = second.authorization(&signer, "GET", &path, b"", 30);
+    assert_eq!(second.send("GET", &path, b"", Some(&header)).status, 200);
+    first
+        .send("GET", &path, b"", Some(&header))
+        .assert_error(401, "replayed");
+
+    // Blobs are shared through the folder; each process writes them in its
+    // own temporary folder, removed when it stops.
+    let blob = b"sealed".to_vec();
+    let hash = sealshare::ciphertext_hash(&blob);
+    assert_eq!(first.put(&blob_path(&id, &hash), &blob).status, 201);
+    assert_eq!(second.put(&blob_path(&id, &hash), &blob).status, 200);
+    assert_eq!(second.get(&blob_path(&id, &hash)).body, blob);
+    assert_eq!(
+        std::fs::read_dir(data.path().join("tmp")).unwrap().count(),
+        2
+    );
+    first.stop();
+    second.stop();
+    assert_eq!(
+        std::fs::read_dir(data.path().join("tmp")).unwrap().count(),
+        0
+    );
+}
+
+#[test]
+fn a_killed_process_temporary_folder_is_removed_by_the_next_but_a_live_ones_is_kept() {
+    if !on_postgres("a_killed_process_temporary_folder") {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let tmp = data.path().join("tmp");
+    let folders = || -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&tmp)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let killed = Server::start(data.path());
+    let live = Server::start(data.path());
+    let of = |server: &Server| format!("{}-", server.pid());
+    let two = folders();
+    assert_eq!(two.len(), 2, "{two:?}");
+    // Killed without a chance to clean up: its folder stays until the next
+    // process starts, which removes it and keeps the live one's.
+    let killed_prefix = of(&killed);
+    drop(killed);
+    assert!(folders().iter().any(|n| n.starts_with(&killed_prefix)));
+    let next = Server::start(data.path());
+    let now = folders();
+    assert_eq!(now.len(), 2, "{now:?}");
+    assert!(
+        !now.iter().any(|n| n.starts_with(&killed_prefix)),
+        "{now:?}"
+    );
+    assert!(now.iter().any(|n| n.starts_with(&of(&live))), "{now:?}");
+    assert!(now.iter().any(|n| n.starts_with(&of(&next))), "{now:?}");
+    next.stop();
+    live.stop();
+    assert!(folders().is_empty());
+}
+
+#[test]
+fn a_sqlite_server_does_not_open_a_folder_postgres_servers_use() {
+    if !on_postgres("a_sqlite_server_does_not_open_a_folder_postgres_servers_use") {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let out = support::server_command()
+        .arg("--data")
+        .arg(data.path())
+        .args(["--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("in use by another process"), "{stderr}");
+    // The server's temporary folder is untouched, and it goes on serving.
+    assert_eq!(
+        std::fs::read_dir(data.path().join("tmp")).unwrap().count(),
+        1
+    );
+    assert_eq!(server.send("GET", "/v1/server", b"", None).status, 200);
+    server.stop();
+}
