@@ -20,10 +20,13 @@ use tokio_util::io::ReaderStream;
 use crate::auth::{Caller, authenticate, require_card};
 use crate::error::ApiError;
 use crate::signin;
+use crate::store::devices::ContentAccess;
 use crate::store::{
     Appended, MAX_BLOB_LEN, MAX_CARD_LEN, MAX_OP_LEN, Put, Store, StoreError, parse_blob_id,
 };
 
+#[path = "devices.rs"]
+pub mod devices;
 #[path = "wait.rs"]
 pub mod wait;
 
@@ -64,6 +67,12 @@ fn collection_id(text: &str) -> Result<CollectionId, ApiError> {
 fn blob_id(text: &str) -> Result<[u8; 32], ApiError> {
     parse_blob_id(text)
         .ok_or_else(|| ApiError::malformed("a blob id is 64 lowercase hexadecimal digits"))
+}
+
+/// Unpadded base64url, as every key in the API's JSON.
+fn base64_url(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// The empty body's digest, for requests without one.
@@ -134,16 +143,21 @@ fn put_answer(put: Put) -> Answer {
 struct ServerBody {
     id: String,
     time: u64,
+    /// The public key devices of public links prove to.
+    device_gate: String,
 }
 
 /// `GET /v1/server`: the server's id and time, which a client signs
 /// requests for. The one route that needs no signature.
 async fn server_info(State(app): State<AppState>) -> Answer {
+    let store = app.store.clone();
+    let gate = blocking(move || store.device_gate()).await?;
     json(
         StatusCode::OK,
         &ServerBody {
             id: app.store.server_id().to_text(),
             time: (app.clock)(),
+            device_gate: base64_url(&gate.public_key()),
         },
     )
 }
@@ -292,7 +306,24 @@ async fn get_blob(
     let id = collection_id(&id)?;
     let blob = blob_id(&blob)?;
     let caller = authenticate(&app, &method, &uri, &headers, no_body()).await?;
-    require_reader(&app, &caller, id).await?;
+    let who = caller.who(&id)?;
+    let store = app.store.clone();
+    let now = caller.now;
+    match blocking(move || store.may_read_content(&id, &who, now)).await? {
+        ContentAccess::Allowed => {}
+        ContentAccess::DeviceNotRegistered => {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "device_not_registered",
+                "this public link has a device limit: register the device first (POST .../links/{link}/devices)",
+            ));
+        }
+        ContentAccess::Denied => {
+            return Err(ApiError::forbidden(
+                "not a reader of this collection's content",
+            ));
+        }
+    }
     let file = match tokio::fs::File::open(app.store.blob_path(&id, &blob)).await {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -388,6 +419,10 @@ pub fn router(store: Arc<Store>, clock: Clock) -> Router {
             post(signin::login_finish).layer(DefaultBodyLimit::max(signin::MAX_SIGNIN_BODY)),
         )
         .route("/v1/wait", get(wait::wait))
+        .route(
+            "/v1/collections/{id}/links/{link}/devices",
+            post(devices::register).layer(DefaultBodyLimit::max(64)),
+        )
         .fallback(no_route)
         .method_not_allowed_fallback(no_method)
         .with_state(AppState { store, clock })

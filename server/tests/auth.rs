@@ -464,3 +464,49 @@ fn a_keystore_is_released_only_after_a_proof_and_registered_only_by_its_account(
         )
         .assert_error(404, "not_found");
 }
+
+#[test]
+fn a_device_limit_holds_against_the_url_alone_and_forged_proofs() {
+    let mut w = World::new();
+    let id = w.notes.id();
+    let blob = b"sealed".to_vec();
+    let hash = ciphertext_hash(&blob);
+    assert_eq!(w.server.put(&blob_path(&id, &hash), &blob).status, 201);
+    let link = w
+        .notes
+        .create_public_link(
+            &mut w.alice,
+            BASE,
+            &PublicLinkTerms {
+                device_limit: 1,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    w.push();
+    let key = link.request_signer().unwrap();
+    // The link's own key reads the log, not the content of a limited link.
+    assert_eq!(w.get_as(&key, &w.log_path()).status, 200);
+    w.get_as(&key, &blob_path(&id, &hash))
+        .assert_error(403, "device_not_registered");
+    // A device that cannot show the link's KEM secret is not registered.
+    let path = format!(
+        "/v1/collections/{}/links/{}/devices",
+        id.to_text(),
+        link.link().to_text()
+    );
+    let forged = [7u8; 32];
+    let header = w.server.authorization(&key, "POST", &path, &forged, 30);
+    w.server
+        .send("POST", &path, &forged, Some(&header))
+        .assert_error(403, "bad_device_proof");
+    // An account is not a link's device.
+    let header = w
+        .server
+        .authorization(&signer(&w.bob), "POST", &path, &forged, 30);
+    w.server
+        .send("POST", &path, &forged, Some(&header))
+        .assert_error(403, "forbidden");
+    w.get_as(&key, &blob_path(&id, &hash))
+        .assert_error(403, "device_not_registered");
+}

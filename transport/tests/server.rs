@@ -478,3 +478,49 @@ fn a_second_device_signs_in_with_the_password_or_the_phrase_and_nothing_else() {
     }
     assert!(limited, "guessing is rate-limited");
 }
+
+#[test]
+fn a_public_link_serves_its_content_to_at_most_its_device_limit() {
+    use sealshare::{Argon2Params, DeviceKey, PublicLinkTerms, PublicView};
+    let server = Server::start();
+    let (mut alice, _) = server.client("alice");
+    let mut notes = Collection::create(&mut alice, "Notes", "").unwrap();
+    let item = notes
+        .add_file(&mut alice, None, "a.txt", "text/plain", b"for two devices")
+        .unwrap();
+    let link = notes
+        .create_public_link(
+            &mut alice,
+            "https://share.example/l",
+            &PublicLinkTerms {
+                device_limit: 2,
+                password: Some("sesame".into()),
+                password_params: Argon2Params {
+                    memory_kib: 19 * 1024,
+                    passes: 2,
+                    lanes: 1,
+                },
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let open = |device: &DeviceKey| {
+        let remote = Arc::new(HttpRemote::builder(&server.base).build().unwrap());
+        PublicView::open_on_device(remote, &link, Some("sesame"), system_time(), device).unwrap()
+    };
+    let (first, second, third) = (
+        DeviceKey::generate().unwrap(),
+        DeviceKey::generate().unwrap(),
+        DeviceKey::generate().unwrap(),
+    );
+    // Two devices register and read; the first again, on a new connection
+    // with its kept key, counts once.
+    assert_eq!(open(&first).read(item).unwrap(), b"for two devices");
+    assert_eq!(open(&second).read(item).unwrap(), b"for two devices");
+    assert_eq!(open(&first).read(item).unwrap(), b"for two devices");
+    // A third is refused its content (it still sees the log's listing).
+    let view = open(&third);
+    assert_eq!(view.items().items.len(), 1);
+    let err = view.read(item).unwrap_err();
+    assert!(err.to_string().contains("403 device_limit"), "{err}");
+}

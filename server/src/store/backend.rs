@@ -17,7 +17,9 @@ pub(super) type States = HashMap<CollectionId, LogState>;
 
 /// A database behind the store. Every method is one unit: it commits all of
 /// its writes or none.
-pub(super) trait Database: super::signin::SigninDb + Send + Sync {
+pub(super) trait Database:
+    super::signin::SigninDb + super::devices::DevicesDb + Send + Sync
+{
     /// [`append_in`], in one transaction that no other append to
     /// `collection` (in this process or another) comes into.
     fn append(

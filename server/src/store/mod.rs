@@ -27,6 +27,7 @@ use sealshare::{CollectionId, Identity, ServerId, VerifyError};
 mod access;
 mod backend;
 mod blobs;
+pub mod devices;
 mod nonces;
 pub mod notify;
 mod pool;

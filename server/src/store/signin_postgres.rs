@@ -1,8 +1,12 @@
 //! The sign-in tables on PostgreSQL (`signin.rs` says what they keep),
 //! shared by every server process on the database.
 
+use sealshare::{CollectionId, LinkId};
+
 use super::StoreError;
+use super::devices::{DevicesDb, Registered};
 use super::postgres::Postgres;
+use super::postgres::{Lock, lock_key};
 use super::signin::{Pending, Registration, SigninDb};
 
 pub(super) const SCHEMA: &str = "
@@ -19,6 +23,13 @@ pub(super) const SCHEMA: &str = "
         kind TEXT NOT NULL,
         state BYTEA NOT NULL,
         expires BIGINT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS link_devices (
+        collection BYTEA NOT NULL,
+        link BYTEA NOT NULL,
+        device BYTEA NOT NULL,
+        registered_at BIGINT NOT NULL,
+        PRIMARY KEY (collection, link, device)
     );
     CREATE TABLE IF NOT EXISTS signin_attempts (
         handle TEXT NOT NULL,
@@ -142,6 +153,65 @@ impl SigninDb for Postgres {
                 }),
                 None => None,
             })
+        })
+    }
+}
+
+impl DevicesDb for Postgres {
+    fn register_device(
+        &self,
+        collection: &CollectionId,
+        link: &LinkId,
+        device: &[u8; 32],
+        limit: u32,
+        now: i64,
+    ) -> Result<Registered, StoreError> {
+        let (c, l, d): (&[u8], &[u8], &[u8]) = (&collection.0, &link.0, device);
+        let key = lock_key(Lock::Collection, &[c, l].concat());
+        self.pool.run(|client| {
+            let mut tx = client.transaction()?;
+            // Registrations for one link wait for each other, in every
+            // process: the count and the insert see the same devices.
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&key])?;
+            let known = tx.query_opt(
+                "SELECT 1 FROM link_devices WHERE collection = $1 AND link = $2 AND device = $3",
+                &[&c, &l, &d],
+            )?;
+            if known.is_some() {
+                return Ok(Registered::Already);
+            }
+            let count: i64 = tx
+                .query_one(
+                    "SELECT COUNT(*) FROM link_devices WHERE collection = $1 AND link = $2",
+                    &[&c, &l],
+                )?
+                .try_get(0)?;
+            if count >= i64::from(limit) {
+                return Ok(Registered::Full);
+            }
+            tx.execute(
+                "INSERT INTO link_devices (collection, link, device, registered_at) VALUES ($1, $2, $3, $4)",
+                &[&c, &l, &d, &now],
+            )?;
+            tx.commit()?;
+            Ok(Registered::Now)
+        })
+    }
+
+    fn is_device(
+        &self,
+        collection: &CollectionId,
+        link: &LinkId,
+        device: &[u8; 32],
+    ) -> Result<bool, StoreError> {
+        let (c, l, d): (&[u8], &[u8], &[u8]) = (&collection.0, &link.0, device);
+        self.pool.run(|client| {
+            Ok(client
+                .query_opt(
+                    "SELECT 1 FROM link_devices WHERE collection = $1 AND link = $2 AND device = $3",
+                    &[&c, &l, &d],
+                )?
+                .is_some())
         })
     }
 }

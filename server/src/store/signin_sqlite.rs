@@ -2,7 +2,11 @@
 
 use rusqlite::{OptionalExtension, params};
 
+use rusqlite::TransactionBehavior;
+use sealshare::{CollectionId, LinkId};
+
 use super::StoreError;
+use super::devices::{DevicesDb, Registered};
 use super::signin::{Pending, Registration, SigninDb};
 use super::sqlite::Sqlite;
 
@@ -20,6 +24,13 @@ pub(super) const SCHEMA: &str = "
         kind TEXT NOT NULL,
         state BLOB NOT NULL,
         expires INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS link_devices (
+        collection BLOB NOT NULL,
+        link BLOB NOT NULL,
+        device BLOB NOT NULL,
+        registered_at INTEGER NOT NULL,
+        PRIMARY KEY (collection, link, device)
     ) WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS signin_attempts (
         handle TEXT NOT NULL,
@@ -125,5 +136,57 @@ impl SigninDb for Sqlite {
                 },
             )
             .optional()?)
+    }
+}
+
+impl DevicesDb for Sqlite {
+    fn register_device(
+        &self,
+        collection: &CollectionId,
+        link: &LinkId,
+        device: &[u8; 32],
+        limit: u32,
+        now: i64,
+    ) -> Result<Registered, StoreError> {
+        let mut guard = self.writer();
+        let tx = guard
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (c, l, d) = (&collection.0[..], &link.0[..], &device[..]);
+        let known: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM link_devices WHERE collection = ?1 AND link = ?2 AND device = ?3)",
+            params![c, l, d],
+            |r| r.get(0),
+        )?;
+        if known {
+            return Ok(Registered::Already);
+        }
+        let count: i64 = tx.query_row(
+            "SELECT COUNT(*) FROM link_devices WHERE collection = ?1 AND link = ?2",
+            params![c, l],
+            |r| r.get(0),
+        )?;
+        if count >= i64::from(limit) {
+            return Ok(Registered::Full);
+        }
+        tx.execute(
+            "INSERT INTO link_devices (collection, link, device, registered_at) VALUES (?1, ?2, ?3, ?4)",
+            params![c, l, d, now],
+        )?;
+        tx.commit()?;
+        Ok(Registered::Now)
+    }
+
+    fn is_device(
+        &self,
+        collection: &CollectionId,
+        link: &LinkId,
+        device: &[u8; 32],
+    ) -> Result<bool, StoreError> {
+        Ok(self.reader().query_row(
+            "SELECT EXISTS (SELECT 1 FROM link_devices WHERE collection = ?1 AND link = ?2 AND device = ?3)",
+            params![&collection.0[..], &link.0[..], &device[..]],
+            |r| r.get(0),
+        )?)
     }
 }
