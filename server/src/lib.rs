@@ -10,6 +10,7 @@
 pub mod api;
 mod auth;
 mod error;
+pub mod limits;
 pub mod signin;
 pub mod store;
 pub mod tls;
@@ -46,7 +47,12 @@ pub fn check_listen(
     }
 }
 
-/// The API over `store`, verifying appends with the system clock.
-pub fn app(store: Arc<Store>) -> axum::Router {
-    router(store, Arc::new(sealshare::system_time))
+/// The API over `store`, verifying appends with the system clock, each
+/// client address held to `limit`.
+pub fn app(store: Arc<Store>, limit: limits::RateLimit) -> axum::Router {
+    let limiter = Arc::new(limits::RateLimiter::new(limit));
+    router(store, Arc::new(sealshare::system_time)).layer(axum::middleware::from_fn_with_state(
+        limiter,
+        limits::limit_requests,
+    ))
 }

@@ -35,6 +35,14 @@ struct Args {
     /// are signed over them).
     #[arg(long)]
     behind_proxy: bool,
+    /// Requests per second each client address may send (bursts of four
+    /// times as many); 0 for no limit. Beyond, `429 rate_limited`.
+    #[arg(long, value_name = "N", default_value_t = 100.0)]
+    rate_limit: f64,
+    /// Hold loopback addresses to `--rate-limit` too (by default they are
+    /// not: a proxy on the same machine is where to limit then).
+    #[arg(long)]
+    limit_loopback: bool,
     /// Serve over TLS with this certificate chain: a PEM file, the server's
     /// certificate first, then any intermediates. Requires `--tls-key`.
     /// Without both flags the server speaks plain HTTP. Read once at start:
@@ -101,7 +109,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve(addr, store, tls)) {
+    let limit = sealshare_server::limits::RateLimit {
+        per_second: args.rate_limit.max(0.0),
+        burst: args.rate_limit.max(0.0) * 4.0,
+        loopback: args.limit_loopback,
+    };
+    match runtime.block_on(serve(addr, store, tls, limit)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("sealshare-server: {e}");
@@ -114,6 +127,7 @@ async fn serve(
     addr: SocketAddr,
     store: Arc<Store>,
     tls: Option<Arc<rustls::ServerConfig>>,
+    limit: sealshare_server::limits::RateLimit,
 ) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
@@ -132,11 +146,14 @@ async fn serve(
         out.flush()?;
     }
     match tls {
-        Some(config) => tls::serve(listener, config, app(store), shutdown).await?,
+        Some(config) => tls::serve(listener, config, app(store, limit), shutdown).await?,
         None => {
-            axum::serve(listener, app(store))
-                .with_graceful_shutdown(shutdown)
-                .await?;
+            axum::serve(
+                listener,
+                app(store, limit).into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown)
+            .await?;
         }
     }
     eprintln!("sealshare-server: stopped");

@@ -136,8 +136,8 @@ pub async fn serve(
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
         };
-        let tcp = match accepted {
-            Ok((tcp, _peer)) => tcp,
+        let (tcp, peer) = match accepted {
+            Ok((tcp, peer)) => (tcp, peer),
             Err(e) if is_connection_error(&e) => continue,
             Err(e) => {
                 // Out of file descriptors, for example: wait for some to
@@ -151,7 +151,10 @@ pub async fn serve(
         // for connections still in their handshake too.
         let watcher = graceful.watcher();
         let acceptor = acceptor.clone();
-        let app = app.clone();
+        // The peer's address, for the rate limits, as axum::serve gives it.
+        let app = app
+            .clone()
+            .layer(axum::Extension(axum::extract::ConnectInfo(peer)));
         tokio::spawn(async move {
             let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                 Ok(Ok(stream)) => stream,

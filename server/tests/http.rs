@@ -716,3 +716,19 @@ fn a_restarted_server_has_its_logs_and_rebuilds_the_verified_state() {
     replay(&server, &memory, &id, len);
     assert_eq!(server.fetch(&id, 0), memory.fetch(&id, 0).unwrap());
 }
+
+#[test]
+fn a_client_beyond_its_rate_is_refused_with_retry_after() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start_with(data.path(), &["--rate-limit", "5", "--limit-loopback"]);
+    let answers: Vec<_> = (0..60).map(|_| server.get("/v1/server")).collect();
+    let refused: Vec<_> = answers.iter().filter(|a| a.status == 429).collect();
+    // The burst (20) passes, then the rate: most of the 60 are refused.
+    assert!(refused.len() >= 30, "{} refused", refused.len());
+    refused[0].assert_error(429, "rate_limited");
+    assert!(answers[..20].iter().all(|a| a.status == 200));
+    // Unlimited by default for loopback (a proxy on the same machine).
+    let other = tempfile::tempdir().unwrap();
+    let server = Server::start(other.path());
+    assert!((0..200).all(|_| server.get("/v1/server").status == 200));
+}

@@ -206,9 +206,15 @@ impl Server {
     /// [`store_args`]), and reads its port from its first line of output.
     /// Panics (fails the test) if it does not start.
     pub fn start(data: &Path) -> Self {
+        Self::start_with(data, &[])
+    }
+
+    /// As [`Server::start`], with these further arguments.
+    pub fn start_with(data: &Path, extra: &[&str]) -> Self {
         let mut child = server_command()
             .args(store_args(data))
             .args(["--listen", "127.0.0.1:0"])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
