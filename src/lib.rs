@@ -47,6 +47,8 @@ pub use collection::{
     VersionInfo, system_time,
 };
 pub use crypto::password::{Argon2Budget, Argon2Params, Profile as KdfProfile};
+/// [`ciphertext_hash`] computed piece by piece.
+pub use crypto::stream::CiphertextHasher;
 /// The hash of a whole sealed content, as an item's signed header records it:
 /// what a server stores a blob under, and checks a blob against, without any key.
 pub use crypto::stream::ciphertext_hash;

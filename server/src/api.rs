@@ -13,6 +13,7 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
+use futures_util::StreamExt;
 use sealshare::{CollectionId, body_digest};
 use serde::{Deserialize, Serialize};
 use tokio_util::io::ReaderStream;
@@ -276,13 +277,43 @@ async fn put_blob(
     uri: Uri,
     headers: HeaderMap,
     path: Result<Path<(String, String)>, PathRejection>,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Answer {
+    // Refused before a byte is read when the length says it is too large
+    // (the connection then closes: the client was told not to send it).
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > MAX_BLOB_LEN as u64) {
+        return Err(ApiError::from(StoreError::BlobTooLarge));
+    }
+    match admit_blob(&app, &method, &uri, &headers, path).await {
+        Ok((id, blob)) => put_answer(stream_blob(&app, id, blob, body).await?),
+        Err(refused) => {
+            // Read (and drop) the body before refusing: a client that sends
+            // the whole body before it reads the answer gets the refusal,
+            // not a broken connection. At most a blob's bound is read.
+            drain(body).await;
+            Err(refused)
+        }
+    }
+}
+
+/// The checks of a blob's upload before its body: the ids, the signature
+/// (over the blob's id, which the store checks the bytes against) and the
+/// caller's right to write.
+async fn admit_blob(
+    app: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<(CollectionId, [u8; 32]), ApiError> {
     let Path((id, blob)) = path?;
     let id = collection_id(&id)?;
     let blob = blob_id(&blob)?;
-    // A blob's upload signs its id, which the store checks the bytes against.
-    let caller = authenticate(&app, &method, &uri, &headers, blob).await?;
+    let caller = authenticate(app, method, uri, headers, blob).await?;
     let who = caller.who(&id)?;
     let store = app.store.clone();
     if !blocking(move || store.may_put_blob(&id, &who)).await? {
@@ -290,9 +321,53 @@ async fn put_blob(
             "only a member whose role writes items puts blobs into this collection",
         ));
     }
-    let body = body?;
-    let put = blocking(move || app.store.put_blob(&id, &blob, &body)).await?;
-    put_answer(put)
+    Ok((id, blob))
+}
+
+/// Reads `body` to its end, or to [`MAX_BLOB_LEN`] bytes, dropping it.
+async fn drain(body: Body) {
+    let mut stream = body.into_data_stream();
+    let mut read = 0usize;
+    while let Some(Ok(chunk)) = stream.next().await {
+        read = read.saturating_add(chunk.len());
+        if read > MAX_BLOB_LEN {
+            return;
+        }
+    }
+}
+
+/// How much of a blob is gathered before it is written out.
+const UPLOAD_PIECE: usize = 1 << 20;
+
+/// Stores the blob `blob` of `collection` from `body` as it arrives: hashed
+/// and written a piece at a time on the blocking pool, in constant memory.
+async fn stream_blob(
+    app: &AppState,
+    collection: CollectionId,
+    blob: [u8; 32],
+    body: Body,
+) -> Result<Put, ApiError> {
+    let store = app.store.clone();
+    let mut upload = blocking(move || store.begin_blob(&collection, &blob)).await?;
+    let mut stream = body.into_data_stream();
+    let mut piece: Vec<u8> = Vec::with_capacity(UPLOAD_PIECE);
+    loop {
+        let next = stream.next().await;
+        let done = next.is_none();
+        if let Some(chunk) = next {
+            let chunk =
+                chunk.map_err(|e| ApiError::malformed(format!("the upload broke off: {e}")))?;
+            piece.extend_from_slice(&chunk);
+        }
+        if piece.len() >= UPLOAD_PIECE || (done && !piece.is_empty()) {
+            let full = std::mem::replace(&mut piece, Vec::with_capacity(UPLOAD_PIECE));
+            upload = blocking(move || upload.write(&full).map(|()| upload)).await?;
+        }
+        if done {
+            break;
+        }
+    }
+    blocking(move || upload.finish()).await
 }
 
 async fn get_blob(
@@ -397,9 +472,7 @@ pub fn router(store: Arc<Store>, clock: Clock) -> Router {
         )
         .route(
             "/v1/collections/{id}/blobs/{blob}",
-            put(put_blob)
-                .layer(DefaultBodyLimit::max(MAX_BLOB_LEN))
-                .get(get_blob),
+            put(put_blob).get(get_blob),
         )
         .route("/v1/handles/{handle}/collections", get(collections_of))
         .route(

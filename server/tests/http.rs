@@ -732,3 +732,33 @@ fn a_client_beyond_its_rate_is_refused_with_retry_after() {
     let server = Server::start(other.path());
     assert!((0..200).all(|_| server.get("/v1/server").status == 200));
 }
+
+#[test]
+fn a_blob_declared_over_the_limit_is_refused_before_its_body() {
+    use std::io::{Read, Write};
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let addr = server.base.strip_prefix("http://").unwrap();
+    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+    let path = format!(
+        "/v1/collections/{}/blobs/{}",
+        CollectionId([1; 16]).to_text(),
+        support::hex(&[0; 32])
+    );
+    write!(
+        tcp,
+        "PUT {path} HTTP/1.1\r\nhost: localhost\r\ncontent-length: {}\r\n\r\n",
+        (1u64 << 30) + 1
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = tcp.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("too_large"), "{answer}");
+    assert_eq!(
+        std::fs::read_dir(data.path().join("blobs"))
+            .unwrap()
+            .count(),
+        0
+    );
+}

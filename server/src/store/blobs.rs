@@ -20,7 +20,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use sealshare::{CollectionId, ciphertext_hash};
+use sealshare::{CiphertextHasher, CollectionId, ciphertext_hash};
 
 use super::{MAX_BLOB_LEN, Put, StoreError, hex};
 
@@ -146,6 +146,96 @@ impl Blobs {
         let put = written?;
         removed?;
         Ok(put)
+    }
+}
+
+/// A blob being written as it arrives ([`Blobs::begin`]): hashed and
+/// counted piece by piece into a temporary file, linked into place only by
+/// [`BlobUpload::finish`] once its hash is its id. Dropped unfinished, the
+/// temporary file is removed.
+pub struct BlobUpload {
+    file: Option<File>,
+    tmp: PathBuf,
+    path: PathBuf,
+    id: [u8; 32],
+    hasher: CiphertextHasher,
+    len: usize,
+}
+
+impl BlobUpload {
+    /// Writes the next piece: [`StoreError::BlobTooLarge`] once the blob
+    /// would pass [`MAX_BLOB_LEN`].
+    pub fn write(&mut self, piece: &[u8]) -> Result<(), StoreError> {
+        self.len = self.len.saturating_add(piece.len());
+        if self.len > MAX_BLOB_LEN {
+            return Err(StoreError::BlobTooLarge);
+        }
+        self.hasher.update(piece);
+        if let Some(file) = self.file.as_mut() {
+            file.write_all(piece)?;
+        }
+        Ok(())
+    }
+
+    /// Checks the hash of everything written against the id, syncs the file
+    /// and links it into place unless the blob is there already.
+    pub fn finish(mut self) -> Result<Put, StoreError> {
+        let actual = self.hasher.finalize();
+        if actual != self.id {
+            return Err(StoreError::BlobHash {
+                id: hex(&self.id),
+                actual: hex(&actual),
+            });
+        }
+        let Some(file) = self.file.take() else {
+            // The blob was there when the upload began.
+            return Ok(Put::Existing);
+        };
+        file.sync_all()?;
+        drop(file);
+        let linked = match std::fs::hard_link(&self.tmp, &self.path) {
+            Ok(()) => Put::Created,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Put::Existing,
+            Err(e) => return Err(e.into()),
+        };
+        Ok(linked)
+    }
+}
+
+impl Drop for BlobUpload {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.tmp);
+    }
+}
+
+impl Blobs {
+    /// Starts writing the blob `id` of `collection` as it arrives. If it is
+    /// stored already, the pieces are only hashed (the upload still has to
+    /// be the blob), and nothing is written.
+    pub(super) fn begin(
+        &self,
+        collection: &CollectionId,
+        id: &[u8; 32],
+    ) -> Result<BlobUpload, StoreError> {
+        let path = self.path(collection, id);
+        let n = self.uploads.fetch_add(1, Ordering::Relaxed);
+        let tmp = self.tmp.join(format!("blob-{n}"));
+        let file = if path.exists() {
+            None
+        } else {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            Some(File::create_new(&tmp)?)
+        };
+        Ok(BlobUpload {
+            file,
+            tmp,
+            path,
+            id: *id,
+            hasher: CiphertextHasher::new(),
+            len: 0,
+        })
     }
 }
 

@@ -39,6 +39,7 @@ mod sqlite;
 
 pub use access::{Who, may_put_blob, may_read};
 use backend::{Database, PageBuilder, key_of};
+pub use blobs::BlobUpload;
 use blobs::Blobs;
 pub use notify::{MAX_WAITERS, Notifier, WaitSlot, Watch};
 
@@ -465,6 +466,18 @@ impl Store {
         bytes: &[u8],
     ) -> Result<Put, StoreError> {
         self.blobs.put(collection, id, bytes)
+    }
+
+    /// Starts storing the blob `id` of `collection` as it arrives, in
+    /// constant memory: [`BlobUpload::write`] each piece, then
+    /// [`BlobUpload::finish`], which stores it only if its ciphertext hash
+    /// is `id` (the same rules as [`Store::put_blob`]).
+    pub fn begin_blob(
+        &self,
+        collection: &CollectionId,
+        id: &[u8; 32],
+    ) -> Result<BlobUpload, StoreError> {
+        self.blobs.begin(collection, id)
     }
 }
 

@@ -319,6 +319,39 @@ pub fn ciphertext_hash(sealed: &[u8]) -> [u8; 32] {
     *h.finalize().as_bytes()
 }
 
+/// [`ciphertext_hash`] of a sealed content given in pieces: the same hash
+/// whatever the pieces, for a store that hashes a blob as it arrives.
+pub struct CiphertextHasher(blake3::Hasher);
+
+impl CiphertextHasher {
+    /// A hasher with nothing in it yet.
+    pub fn new() -> Self {
+        Self(hasher())
+    }
+
+    /// Adds the next piece.
+    pub fn update(&mut self, piece: &[u8]) {
+        self.0.update(piece);
+    }
+
+    /// The hash of every piece given, in order.
+    pub fn finalize(&self) -> [u8; 32] {
+        *self.0.finalize().as_bytes()
+    }
+}
+
+impl Default for CiphertextHasher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for CiphertextHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CiphertextHasher")
+    }
+}
+
 /// From this size on, hashing uses every core.
 const PARALLEL_HASH_MIN: usize = 1 << 20;
 

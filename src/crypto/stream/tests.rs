@@ -208,3 +208,18 @@ fn the_pipelined_reader_refuses_a_change_in_any_batch() {
         assert!(r.copy_to(&mut Vec::new()).is_err());
     }
 }
+
+#[test]
+fn the_ciphertext_hash_in_pieces_is_the_hash_of_the_whole() {
+    let blob: Vec<u8> = (0..(3u32 << 20) + 17).map(|i| (i * 31) as u8).collect();
+    let whole = ciphertext_hash(&blob);
+    for piece in [1, 1000, 64 << 10, 1 << 20] {
+        let mut h = CiphertextHasher::new();
+        for chunk in blob.chunks(piece) {
+            h.update(chunk);
+        }
+        assert_eq!(h.finalize(), whole, "pieces of {piece}");
+    }
+    assert_ne!(CiphertextHasher::new().finalize(), whole);
+    assert_eq!(CiphertextHasher::new().finalize(), ciphertext_hash(b""));
+}
