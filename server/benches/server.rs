@@ -12,8 +12,10 @@
 //!   on `GET /v1/wait`.
 //!
 //! Run: `cargo bench -p sealshare-server --bench server` (needs `nginx`,
-//! from Debian's nginx-light, and `curl`). `SEALSHARE_BENCH_STORE=postgres`
-//! with `SEALSHARE_TEST_POSTGRES` runs it on PostgreSQL.
+//! from Debian's nginx-light, and `curl`). On PostgreSQL:
+//! `eval "$(bash scripts/postgres.sh start)"`, then
+//! `SEALSHARE_TEST_STORE=postgres cargo bench -p sealshare-server --bench server -- appends wait`
+//! (the fetch part writes its log straight into SQLite).
 #![allow(
     missing_docs,
     clippy::unwrap_used,
