@@ -125,59 +125,49 @@ fn a_second_device_signs_in_with_the_password_or_the_recovery_phrase() {
 
     // A third profile, the same account: signs in with the password, then
     // reads what the first device wrote.
-    let out = env
-        .cmd("laptop", &["account", "sign-in", "alice"])
-        .env("SEALSHARE_PASSWORD", "alice password")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let get = env
-        .cmd("laptop", &["get", "Notes", "a.txt"])
-        .env("SEALSHARE_PASSWORD", "alice password")
-        .output()
-        .unwrap();
-    assert!(
-        get.status.success(),
-        "{}",
-        String::from_utf8_lossy(&get.stderr)
-    );
+    let with = |profile: &str, args: &[&str], vars: &[(&str, &str)]| {
+        let mut cmd = env.cmd(profile, args);
+        for (name, value) in vars {
+            cmd.env(name, value);
+        }
+        cmd.output().unwrap()
+    };
+    let succeeds = |out: &std::process::Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let alices = [("SEALSHARE_PASSWORD", "alice password")];
+    succeeds(&with("laptop", &["account", "sign-in", "alice"], &alices));
+    let get = with("laptop", &["get", "Notes", "a.txt"], &alices);
+    succeeds(&get);
     assert_eq!(get.stdout, b"on every device");
 
     // A wrong password is refused, and no profile is made.
-    let wrong = env
-        .cmd("tablet", &["account", "sign-in", "alice"])
-        .env("SEALSHARE_PASSWORD", "not it")
-        .output()
-        .unwrap();
+    let wrong = with(
+        "tablet",
+        &["account", "sign-in", "alice"],
+        &[("SEALSHARE_PASSWORD", "not it")],
+    );
     assert!(!wrong.status.success());
     assert!(!env.home.path().join("profiles/tablet/keystore").exists());
 
     // With the recovery phrase: a new password, which the next device uses.
-    let out = env
-        .cmd("tablet", &["account", "sign-in", "alice", "--recovery"])
-        .env("SEALSHARE_RECOVERY_PHRASE", &phrase)
-        .env("SEALSHARE_NEW_PASSWORD", "brand new")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let phone = env
-        .cmd("phone", &["account", "sign-in", "alice"])
-        .env("SEALSHARE_PASSWORD", "brand new")
-        .output()
-        .unwrap();
-    assert!(
-        phone.status.success(),
-        "{}",
-        String::from_utf8_lossy(&phone.stderr)
-    );
+    succeeds(&with(
+        "tablet",
+        &["account", "sign-in", "alice", "--recovery"],
+        &[
+            ("SEALSHARE_RECOVERY_PHRASE", &phrase),
+            ("SEALSHARE_NEW_PASSWORD", "brand new"),
+        ],
+    ));
+    succeeds(&with(
+        "phone",
+        &["account", "sign-in", "alice"],
+        &[("SEALSHARE_PASSWORD", "brand new")],
+    ));
 }
 
 #[test]
