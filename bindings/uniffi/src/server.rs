@@ -83,7 +83,10 @@ impl Session {
 }
 
 impl Session {
+    /// The server's directory: `Wiped` once wiped (checked first, as for
+    /// every method), `InvalidArgument` for a session not on a server.
     fn server(&self) -> Result<&Arc<HttpRemote>> {
+        self.alive()?;
         self.directory
             .as_ref()
             .ok_or_else(|| crate::error::SealshareError::InvalidArgument {

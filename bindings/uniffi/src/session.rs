@@ -58,7 +58,7 @@ impl Session {
     }
 
     /// Fails with `Wiped` once wiped (checked before any argument is parsed).
-    fn alive(&self) -> Result<()> {
+    pub(crate) fn alive(&self) -> Result<()> {
         self.with_live(|_| Ok(()))
     }
 
