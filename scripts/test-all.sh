@@ -24,6 +24,11 @@ cargo clippy -p sealshare --all-targets --locked --features test-vectors -- -D w
 step "documentation: no broken or private links, only the domain API at the crate root"
 bash scripts/check-doc-surface.sh
 
+step "moto's S3 server (PyPI), for the server's S3 test (server/tests/s3.rs, which also installs it if missing)"
+if ! python3 -c 'import moto.server, flask_cors' >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check 'moto[server]'
+fi
+
 step "cargo test"
 cargo test --workspace --exclude uniffi-bindgen --locked 2>&1 | tee "$log_dir/cargo-test.log"
 

@@ -16,7 +16,6 @@ use axum::routing::{get, post, put};
 use futures_util::StreamExt;
 use sealshare::{CollectionId, body_digest};
 use serde::{Deserialize, Serialize};
-use tokio_util::io::ReaderStream;
 
 use crate::auth::{Caller, authenticate, require_card};
 use crate::error::ApiError;
@@ -340,15 +339,14 @@ async fn drain(body: Body) {
 const UPLOAD_PIECE: usize = 1 << 20;
 
 /// Stores the blob `blob` of `collection` from `body` as it arrives: hashed
-/// and written a piece at a time on the blocking pool, in constant memory.
+/// (on the blocking pool) and uploaded a piece at a time, in constant memory.
 async fn stream_blob(
     app: &AppState,
     collection: CollectionId,
     blob: [u8; 32],
     body: Body,
 ) -> Result<Put, ApiError> {
-    let store = app.store.clone();
-    let mut upload = blocking(move || store.begin_blob(&collection, &blob)).await?;
+    let mut upload = app.store.begin_blob(&collection, &blob).await?;
     let mut stream = body.into_data_stream();
     let mut piece: Vec<u8> = Vec::with_capacity(UPLOAD_PIECE);
     loop {
@@ -361,13 +359,13 @@ async fn stream_blob(
         }
         if piece.len() >= UPLOAD_PIECE || (done && !piece.is_empty()) {
             let full = std::mem::replace(&mut piece, Vec::with_capacity(UPLOAD_PIECE));
-            upload = blocking(move || upload.write(&full).map(|()| upload)).await?;
+            upload.write(Bytes::from(full)).await?;
         }
         if done {
             break;
         }
     }
-    blocking(move || upload.finish()).await
+    Ok(upload.finish().await?)
 }
 
 async fn get_blob(
@@ -399,19 +397,11 @@ async fn get_blob(
             ));
         }
     }
-    let file = match tokio::fs::File::open(app.store.blob_path(&id, &blob)).await {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(ApiError::not_found("no such blob in this collection"));
-        }
-        Err(e) => return Err(ApiError::internal(&e)),
+    let Some(read) = app.store.get_blob(&id, &blob).await? else {
+        return Err(ApiError::not_found("no such blob in this collection"));
     };
-    let len = file
-        .metadata()
-        .await
-        .map_err(|e| ApiError::internal(&e))?
-        .len();
-    let mut response = Body::from_stream(ReaderStream::new(file)).into_response();
+    let len = read.len;
+    let mut response = Body::from_stream(read.stream).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,

@@ -154,7 +154,8 @@ impl From<StoreError> for ApiError {
             StoreError::Damaged(_)
             | StoreError::InUse(_)
             | StoreError::Database(_)
-            | StoreError::Io(_) => Self::internal(&message),
+            | StoreError::Io(_)
+            | StoreError::Objects(_) => Self::internal(&message),
         }
     }
 }

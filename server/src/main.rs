@@ -1,7 +1,8 @@
-//! `sealshare-server --data DIR [--postgres URL] --listen ADDR [--tls-cert
-//! FILE --tls-key FILE | --behind-proxy]`: serves the store in `DIR`
-//! (SQLite), or in the PostgreSQL database at `URL` with the blobs in `DIR`,
-//! over plain HTTP or TLS, until SIGINT or SIGTERM.
+//! `sealshare-server --data DIR [--postgres URL] [--blobs s3://BUCKET[/PREFIX]]
+//! --listen ADDR [--tls-cert FILE --tls-key FILE | --behind-proxy]`: serves
+//! the store in `DIR` (SQLite), or in the PostgreSQL database at `URL`, with
+//! the blobs in `DIR` or in an S3-compatible bucket, over plain HTTP or TLS,
+//! until SIGINT or SIGTERM.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -10,6 +11,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
+use sealshare_server::store::BlobStorage;
 use sealshare_server::{Store, app, check_listen, tls};
 
 /// The sealshare reference server.
@@ -25,6 +27,15 @@ struct Args {
     /// Several servers may share the database and the data folder.
     #[arg(long, value_name = "URL")]
     postgres: Option<String>,
+    /// Keep the blobs in this S3-compatible bucket instead of `DIR/blobs/`:
+    /// `s3://BUCKET` or `s3://BUCKET/PREFIX`. The endpoint, region and keys
+    /// come from the `AWS_*` environment variables (`AWS_ENDPOINT`,
+    /// `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+    /// `AWS_ALLOW_HTTP`, ...). Blobs are uploaded under `PREFIX/tmp/` and
+    /// copied create-only into place (docs/server.md, Storage); the data
+    /// folder still holds the databases and its lock.
+    #[arg(long, value_name = "URL")]
+    blobs: Option<BlobStorage>,
     /// The address to listen on; port 0 picks a free port. Prints `listening
     /// on ADDR` once ready. Plain HTTP only on a loopback address, unless
     /// `--behind-proxy`.
@@ -77,9 +88,10 @@ fn main() -> ExitCode {
         },
         _ => None,
     };
+    let storage = args.blobs.clone().unwrap_or_default();
     let opened = match &args.postgres {
-        None => Store::open(&args.data),
-        Some(url) => Store::open_postgres(&args.data, url),
+        None => Store::open_with_blobs(&args.data, &storage),
+        Some(url) => Store::open_postgres_with_blobs(&args.data, url, &storage),
     };
     let store = match opened {
         Ok(store) => Arc::new(store),

@@ -1,7 +1,12 @@
-//! The data folder's files: `blobs/<collection id text>/<hex hash>`, one file
-//! per content blob, each written to a temporary folder first and linked into
-//! place, so no reader ever sees half a blob and an existing blob is never
-//! overwritten; and `lock`, which says who uses the folder.
+//! The blobs (`blobs/<collection id text>/<hex hash>`, one object per
+//! content blob) behind `object_store`: the data folder by default, or an
+//! S3-compatible bucket ([`BlobStorage`]). Each blob is uploaded to a
+//! temporary key first, hashed as it arrives, and copied to its final key
+//! only once its hash is its id, with a create-only copy
+//! (`copy_if_not_exists`: a hard link in the folder, a multipart copy
+//! completed with `If-None-Match: *` on S3), so no reader ever sees half a
+//! blob and an existing blob is never overwritten. And the data folder's
+//! `lock`, which says who uses the folder (and its `sealshare.db`).
 //!
 //! - With SQLite, one server process holds the folder: `lock` is locked
 //!   exclusively, and `tmp/` is emptied at start.
@@ -14,28 +19,64 @@
 //!   whose `lock` it can lock. A folder is given its `lock` only once that
 //!   file is locked (it is locked under another name, then renamed), so a
 //!   starting process never takes a live one for stale.
+//! - In a bucket, each process uploads under `tmp/<pid>-<random>/` and
+//!   deletes each temporary object (or aborts its multipart upload) when
+//!   the upload ends; what a killed process leaves there is not removed by
+//!   the server (other processes may share the bucket): docs/server.md says
+//!   which lifecycle rules expire it.
 
 use std::fs::{File, TryLockError};
-use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use sealshare::{CiphertextHasher, CollectionId, ciphertext_hash};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+use object_store::path::Path as Key;
+use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
+use sealshare::{CiphertextHasher, CollectionId};
 
+use super::objects::BlobStorage;
 use super::{MAX_BLOB_LEN, Put, StoreError, hex};
 
-/// The blob files of a data folder.
+/// The parts of a multipart upload: S3's smallest but for the last.
+const PART_LEN: usize = 5 << 20;
+/// How many parts of one upload are sent at once.
+const PARTS_IN_FLIGHT: usize = 2;
+
+/// The blobs of a store, and the data folder's locks.
 pub(super) struct Blobs {
-    blobs: PathBuf,
-    /// Where this process writes blobs before linking them into place.
-    tmp: PathBuf,
+    objects: Arc<dyn ObjectStore>,
+    /// The data folder, when the blobs are in it (files are synced there).
+    folder: Option<PathBuf>,
+    /// Where this process uploads blobs before copying them into place.
+    tmp_key: Key,
     uploads: AtomicU64,
-    /// Whether `tmp` is this process's own folder, removed on drop.
-    own_tmp: bool,
+    /// This process's own temporary folder, removed on drop.
+    own_tmp: Option<PathBuf>,
     /// `DIR/lock`, locked for as long as the store is open.
     _folder_lock: File,
     /// `tmp/<pid>-<random>/lock`, for a shared folder.
     _tmp_lock: Option<File>,
+}
+
+/// `<pid>-<random>`: a name no other process uses.
+fn process_name() -> Result<String, StoreError> {
+    let random = super::new_server_id()?;
+    let (head, _) = random.0.split_at(8);
+    Ok(format!("{}-{}", std::process::id(), hex(head)))
+}
+
+/// The temporary prefix of `storage` for a process that writes into the
+/// folder's `local` temporary key.
+fn tmp_key_of(storage: &BlobStorage, local: &str) -> Result<Key, StoreError> {
+    if storage.is_folder() {
+        Ok(Key::parse(local).map_err(object_store::Error::from)?)
+    } else {
+        let name = format!("tmp/{}", process_name()?);
+        Ok(Key::parse(name).map_err(object_store::Error::from)?)
+    }
 }
 
 fn lock_file(path: &Path) -> std::io::Result<File> {
@@ -54,197 +95,262 @@ fn in_use(dir: &Path, e: TryLockError) -> StoreError {
 }
 
 impl Blobs {
-    /// The files of `dir` for one process (SQLite): fails with
-    /// [`StoreError::InUse`] while another store has the folder open, and
-    /// removes the temporary files a previous process left.
-    pub(super) fn exclusive(dir: &Path) -> Result<Self, StoreError> {
+    /// The blobs of `dir` for one process (SQLite), kept in `storage`:
+    /// fails with [`StoreError::InUse`] while another store has the folder
+    /// open, and removes the temporary files a previous process left in it.
+    pub(super) fn exclusive(dir: &Path, storage: &BlobStorage) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir)?;
         let lock = lock_file(&dir.join("lock"))?;
         lock.try_lock().map_err(|e| in_use(dir, e))?;
-        let blobs = dir.join("blobs");
+        std::fs::create_dir_all(dir.join("blobs"))?;
         let tmp = dir.join("tmp");
-        std::fs::create_dir_all(&blobs)?;
         if tmp.exists() {
             std::fs::remove_dir_all(&tmp)?;
         }
         std::fs::create_dir_all(&tmp)?;
         Ok(Self {
-            blobs,
-            tmp,
+            objects: storage.open(dir)?,
+            folder: storage.is_folder().then(|| dir.to_owned()),
+            tmp_key: tmp_key_of(storage, "tmp")?,
             uploads: AtomicU64::new(0),
-            own_tmp: false,
+            own_tmp: None,
             _folder_lock: lock,
             _tmp_lock: None,
         })
     }
 
-    /// The files of `dir`, shared with other processes of the same
-    /// PostgreSQL database: fails with [`StoreError::InUse`] while a SQLite
-    /// store has the folder open. Makes this process's temporary folder and
-    /// removes those of processes that are gone.
-    pub(super) fn shared(dir: &Path) -> Result<Self, StoreError> {
+    /// The blobs of `dir`, kept in `storage`, shared with other processes
+    /// of the same PostgreSQL database: fails with [`StoreError::InUse`]
+    /// while a SQLite store has the folder open. Makes this process's
+    /// temporary folder and removes those of processes that are gone.
+    pub(super) fn shared(dir: &Path, storage: &BlobStorage) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir)?;
         let lock = lock_file(&dir.join("lock"))?;
         lock.try_lock_shared().map_err(|e| in_use(dir, e))?;
-        let blobs = dir.join("blobs");
         let tmp_root = dir.join("tmp");
-        std::fs::create_dir_all(&blobs)?;
+        std::fs::create_dir_all(dir.join("blobs"))?;
         std::fs::create_dir_all(&tmp_root)?;
         remove_stale(&tmp_root);
-        let random = super::new_server_id()?;
-        let name = format!("{}-{}", std::process::id(), hex(&random.0[..8]));
-        let tmp = tmp_root.join(name);
+        let name = process_name()?;
+        let tmp = tmp_root.join(&name);
         std::fs::create_dir(&tmp)?;
         let pending = tmp.join("lock.new");
         let tmp_lock = lock_file(&pending)?;
         tmp_lock.try_lock().map_err(|e| in_use(&tmp, e))?;
         std::fs::rename(&pending, tmp.join("lock"))?;
         Ok(Self {
-            blobs,
-            tmp,
+            objects: storage.open(dir)?,
+            folder: storage.is_folder().then(|| dir.to_owned()),
+            tmp_key: tmp_key_of(storage, &format!("tmp/{name}"))?,
             uploads: AtomicU64::new(0),
-            own_tmp: true,
+            own_tmp: Some(tmp),
             _folder_lock: lock,
             _tmp_lock: Some(tmp_lock),
         })
     }
 
-    /// Where the blob `id` of `collection` is (or would be) stored.
-    pub(super) fn path(&self, collection: &CollectionId, id: &[u8; 32]) -> PathBuf {
-        self.blobs.join(collection.to_text()).join(hex(id))
+    /// The key of the blob `id` of `collection`.
+    fn key(collection: &CollectionId, id: &[u8; 32]) -> Key {
+        Key::from_iter(["blobs".to_owned(), collection.to_text(), hex(id)])
     }
 
-    /// Stores `bytes` as the blob `id` of `collection` (see
-    /// `Store::put_blob`).
-    pub(super) fn put(
+    /// The blob `id` of `collection`, streamed from the storage, or `None`
+    /// if there is no such blob. Only whole blobs are ever under their key.
+    pub(super) async fn get(
         &self,
         collection: &CollectionId,
         id: &[u8; 32],
-        bytes: &[u8],
-    ) -> Result<Put, StoreError> {
-        if bytes.len() > MAX_BLOB_LEN {
-            return Err(StoreError::BlobTooLarge);
+    ) -> Result<Option<BlobRead>, StoreError> {
+        match self.objects.get(&Self::key(collection, id)).await {
+            Ok(got) => Ok(Some(BlobRead {
+                len: got.meta.size,
+                stream: got.into_stream().boxed(),
+            })),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
         }
-        let actual = ciphertext_hash(bytes);
-        if actual != *id {
-            return Err(StoreError::BlobHash {
-                id: hex(id),
-                actual: hex(&actual),
-            });
-        }
-        let path = self.path(collection, id);
-        if path.exists() {
-            return Ok(Put::Existing);
-        }
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let n = self.uploads.fetch_add(1, Ordering::Relaxed);
-        let tmp = self.tmp.join(format!("blob-{n}"));
-        let written = write_and_link(&tmp, &path, bytes);
-        let removed = std::fs::remove_file(&tmp);
-        let put = written?;
-        removed?;
-        Ok(put)
-    }
-}
-
-/// A blob being written as it arrives ([`Blobs::begin`]): hashed and
-/// counted piece by piece into a temporary file, linked into place only by
-/// [`BlobUpload::finish`] once its hash is its id. Dropped unfinished, the
-/// temporary file is removed.
-pub struct BlobUpload {
-    file: Option<File>,
-    tmp: PathBuf,
-    path: PathBuf,
-    id: [u8; 32],
-    hasher: CiphertextHasher,
-    len: usize,
-}
-
-impl BlobUpload {
-    /// Writes the next piece: [`StoreError::BlobTooLarge`] once the blob
-    /// would pass [`MAX_BLOB_LEN`].
-    pub fn write(&mut self, piece: &[u8]) -> Result<(), StoreError> {
-        self.len = self.len.saturating_add(piece.len());
-        if self.len > MAX_BLOB_LEN {
-            return Err(StoreError::BlobTooLarge);
-        }
-        self.hasher.update(piece);
-        if let Some(file) = self.file.as_mut() {
-            file.write_all(piece)?;
-        }
-        Ok(())
     }
 
-    /// Checks the hash of everything written against the id, syncs the file
-    /// and links it into place unless the blob is there already.
-    pub fn finish(mut self) -> Result<Put, StoreError> {
-        let actual = self.hasher.finalize();
-        if actual != self.id {
-            return Err(StoreError::BlobHash {
-                id: hex(&self.id),
-                actual: hex(&actual),
-            });
-        }
-        let Some(file) = self.file.take() else {
-            // The blob was there when the upload began.
-            return Ok(Put::Existing);
-        };
-        file.sync_all()?;
-        drop(file);
-        let linked = match std::fs::hard_link(&self.tmp, &self.path) {
-            Ok(()) => Put::Created,
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Put::Existing,
-            Err(e) => return Err(e.into()),
-        };
-        Ok(linked)
-    }
-}
-
-impl Drop for BlobUpload {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.tmp);
-    }
-}
-
-impl Blobs {
-    /// Starts writing the blob `id` of `collection` as it arrives. If it is
-    /// stored already, the pieces are only hashed (the upload still has to
-    /// be the blob), and nothing is written.
-    pub(super) fn begin(
+    /// Starts uploading the blob `id` of `collection` as it arrives. If it
+    /// is stored already, the pieces are only hashed (the upload still has
+    /// to be the blob), and nothing is written.
+    pub(super) async fn begin(
         &self,
         collection: &CollectionId,
         id: &[u8; 32],
     ) -> Result<BlobUpload, StoreError> {
-        let path = self.path(collection, id);
-        let n = self.uploads.fetch_add(1, Ordering::Relaxed);
-        let tmp = self.tmp.join(format!("blob-{n}"));
-        let file = if path.exists() {
-            None
-        } else {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)?;
+        let dest = Self::key(collection, id);
+        let writing = match self.objects.head(&dest).await {
+            Ok(_) => None,
+            Err(object_store::Error::NotFound { .. }) => {
+                let n = self.uploads.fetch_add(1, Ordering::Relaxed);
+                let tmp = self.tmp_key.clone().join(format!("blob-{n}"));
+                let upload = self.objects.put_multipart(&tmp).await?;
+                Some(Writing {
+                    write: WriteMultipart::new_with_chunk_size(upload, PART_LEN),
+                    tmp,
+                    dest,
+                })
             }
-            Some(File::create_new(&tmp)?)
+            Err(e) => return Err(e.into()),
         };
         Ok(BlobUpload {
-            file,
-            tmp,
-            path,
+            objects: Arc::clone(&self.objects),
+            folder: self.folder.clone(),
+            writing,
             id: *id,
-            hasher: CiphertextHasher::new(),
+            hasher: Some(CiphertextHasher::new()),
             len: 0,
         })
     }
 }
 
+/// A stored blob being read ([`super::Store::get_blob`]).
+pub struct BlobRead {
+    /// The blob's length in bytes.
+    pub len: u64,
+    /// The blob's bytes, in order, `len` of them in all unless the storage
+    /// fails midway (then the stream ends with the error).
+    pub stream: BoxStream<'static, Result<Bytes, object_store::Error>>,
+}
+
+/// An upload to a temporary key, and where it goes once checked.
+struct Writing {
+    write: WriteMultipart,
+    tmp: Key,
+    dest: Key,
+}
+
+/// A blob being uploaded as it arrives ([`super::Store::begin_blob`]):
+/// hashed and counted piece by piece into a temporary object, copied into
+/// place only by [`BlobUpload::finish`] once its hash is its id. Dropped
+/// unfinished, the temporary upload is aborted (in the background, on the
+/// runtime of the drop).
+pub struct BlobUpload {
+    objects: Arc<dyn ObjectStore>,
+    folder: Option<PathBuf>,
+    writing: Option<Writing>,
+    id: [u8; 32],
+    /// `None` only while a piece is being hashed on the blocking pool.
+    hasher: Option<CiphertextHasher>,
+    len: usize,
+}
+
+/// A failure of the blocking pool as a store error.
+fn pool_failed(e: tokio::task::JoinError) -> StoreError {
+    StoreError::Io(std::io::Error::other(format!("blocking pool: {e}")))
+}
+
+impl BlobUpload {
+    /// Writes the next piece: [`StoreError::BlobTooLarge`] once the blob
+    /// would pass [`MAX_BLOB_LEN`] (the temporary upload is then aborted).
+    /// Hashes on the blocking pool; waits while earlier parts are in flight.
+    pub async fn write(&mut self, piece: Bytes) -> Result<(), StoreError> {
+        self.len = self.len.saturating_add(piece.len());
+        if self.len > MAX_BLOB_LEN {
+            self.abort().await;
+            return Err(StoreError::BlobTooLarge);
+        }
+        let mut hasher = self
+            .hasher
+            .take()
+            .ok_or_else(|| StoreError::Damaged("an upload lost its hasher".to_owned()))?;
+        let hashed = piece.clone();
+        let hasher = tokio::task::spawn_blocking(move || {
+            hasher.update(&hashed);
+            hasher
+        })
+        .await
+        .map_err(pool_failed)?;
+        self.hasher = Some(hasher);
+        if let Some(writing) = self.writing.as_mut() {
+            writing.write.wait_for_capacity(PARTS_IN_FLIGHT).await?;
+            writing.write.put(piece);
+        }
+        Ok(())
+    }
+
+    /// Aborts the temporary upload, if any (best effort).
+    async fn abort(&mut self) {
+        if let Some(writing) = self.writing.take() {
+            let _ = writing.write.abort().await;
+        }
+    }
+
+    /// Checks the hash of everything written against the id; then
+    /// completes the temporary object, copies it to the blob's key unless
+    /// the blob is there already (never replacing it), and deletes it.
+    pub async fn finish(mut self) -> Result<Put, StoreError> {
+        let actual = self
+            .hasher
+            .take()
+            .ok_or_else(|| StoreError::Damaged("an upload lost its hasher".to_owned()))?
+            .finalize();
+        if actual != self.id {
+            self.abort().await;
+            return Err(StoreError::BlobHash {
+                id: hex(&self.id),
+                actual: hex(&actual),
+            });
+        }
+        let Some(Writing { write, tmp, dest }) = self.writing.take() else {
+            // The blob was there when the upload began.
+            return Ok(Put::Existing);
+        };
+        let placed = place(&self.objects, self.folder.as_deref(), write, &tmp, &dest).await;
+        let removed = match self.objects.delete(&tmp).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e),
+        };
+        let put = placed?;
+        removed?;
+        Ok(put)
+    }
+}
+
+/// Completes `write` (the object `tmp`), syncs it when it is a file of
+/// `folder`, and copies it to `dest` unless `dest` exists: a create-only
+/// copy never replaces an object, so of two uploads of the same blob at
+/// once, one copies and the other finds it there.
+async fn place(
+    objects: &Arc<dyn ObjectStore>,
+    folder: Option<&Path>,
+    write: WriteMultipart,
+    tmp: &Key,
+    dest: &Key,
+) -> Result<Put, StoreError> {
+    write.finish().await?;
+    if let Some(folder) = folder {
+        let file = folder.join(tmp.as_ref());
+        tokio::task::spawn_blocking(move || File::open(file)?.sync_all())
+            .await
+            .map_err(pool_failed)??;
+    }
+    match objects.copy_if_not_exists(tmp, dest).await {
+        Ok(()) => Ok(Put::Created),
+        Err(object_store::Error::AlreadyExists { .. }) => Ok(Put::Existing),
+        Err(e) => Err(e.into()),
+    }
+}
+
+impl Drop for BlobUpload {
+    fn drop(&mut self) {
+        if let Some(writing) = self.writing.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(async move {
+                let _ = writing.write.abort().await;
+            });
+        }
+    }
+}
+
 impl Drop for Blobs {
     fn drop(&mut self) {
-        if self.own_tmp {
+        if let Some(tmp) = &self.own_tmp {
             // Best effort: a folder left behind is removed by the next
             // process that starts, once this one's lock is released.
-            let _ = std::fs::remove_dir_all(&self.tmp);
+            let _ = std::fs::remove_dir_all(tmp);
         }
     }
 }
@@ -273,19 +379,5 @@ fn remove_stale(tmp_root: &Path) {
         if lock.try_lock().is_ok() {
             let _ = std::fs::remove_dir_all(&path);
         }
-    }
-}
-
-/// Writes `bytes` to the new file `tmp`, then links it as `path` unless
-/// `path` exists. A hard link never replaces a file: of two uploads of the
-/// same blob at once, one links and the other finds it there.
-fn write_and_link(tmp: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<Put> {
-    let mut file = File::create_new(tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    match std::fs::hard_link(tmp, path) {
-        Ok(()) => Ok(Put::Created),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(Put::Existing),
-        Err(e) => Err(e),
     }
 }

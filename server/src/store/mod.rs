@@ -1,4 +1,5 @@
-//! The store behind the server: a database and a folder of blob files.
+//! The store behind the server: a database, and the blobs in the data
+//! folder or a bucket.
 //!
 //! - The database holds the logs (`operations`: collection, seq, bytes; one
 //!   row per operation, primary key (collection, seq)), the cards (`cards`,
@@ -8,9 +9,10 @@
 //!   requests. It is SQLite in the data folder by default (`sqlite.rs`, one
 //!   server process per folder), or PostgreSQL ([`Store::open_postgres`],
 //!   `postgres.rs`), which several server processes may share.
-//! - `blobs/<collection id text>/<hex hash>`, one file per content blob,
-//!   written to a temporary folder first and linked into place, so no reader
-//!   ever sees half a blob and an existing blob is never overwritten
+//! - `blobs/<collection id text>/<hex hash>`, one object per content blob,
+//!   in the data folder or an S3-compatible bucket (`objects.rs`), uploaded
+//!   to a temporary key first and copied into place create-only, so no
+//!   reader ever sees half a blob and an existing blob is never overwritten
 //!   (`blobs.rs`).
 //!
 //! Every append runs the keyless verifier (`LogState::verify_append_listing`)
@@ -22,6 +24,8 @@
 
 use std::path::{Path, PathBuf};
 
+use bytes::Bytes;
+
 use sealshare::{CollectionId, Identity, ServerId, VerifyError};
 
 mod access;
@@ -30,6 +34,7 @@ mod blobs;
 pub mod devices;
 mod nonces;
 pub mod notify;
+mod objects;
 mod pool;
 mod postgres;
 pub mod signin;
@@ -39,9 +44,10 @@ mod sqlite;
 
 pub use access::{Who, may_put_blob, may_read};
 use backend::{Database, PageBuilder, key_of};
-pub use blobs::BlobUpload;
 use blobs::Blobs;
+pub use blobs::{BlobRead, BlobUpload};
 pub use notify::{MAX_WAITERS, Notifier, WaitSlot, Watch};
+pub use objects::{BadBlobStorage, BlobStorage};
 
 /// The most operations one fetch answers; the client fetches again from
 /// where the answer ended.
@@ -115,6 +121,10 @@ pub enum StoreError {
     /// The file system failed.
     #[error("file system: {0}")]
     Io(#[from] std::io::Error),
+    /// The blobs' storage (the folder or the bucket) failed, or could not
+    /// be reached.
+    #[error("blob storage: {}", with_causes(.0))]
+    Objects(#[from] object_store::Error),
 }
 
 /// A failure of one of the databases.
@@ -185,7 +195,7 @@ pub struct Page {
 }
 
 /// The store: a database (SQLite in the data folder, or PostgreSQL) and the
-/// data folder's blob files (see the module's documentation).
+/// blobs, in the data folder or a bucket (see the module's documentation).
 pub struct Store {
     db: Box<dyn Database>,
     blobs: Blobs,
@@ -237,7 +247,13 @@ impl Store {
     /// store (in this process or another, SQLite or PostgreSQL) has the
     /// folder open.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let blobs = Blobs::exclusive(dir)?;
+        Self::open_with_blobs(dir, &BlobStorage::Folder)
+    }
+
+    /// [`Store::open`], with the blobs kept in `storage`. The data folder is
+    /// locked the same whatever the storage: it holds the databases.
+    pub fn open_with_blobs(dir: &Path, storage: &BlobStorage) -> Result<Self, StoreError> {
+        let blobs = Blobs::exclusive(dir, storage)?;
         let (db, server_id) = sqlite::Sqlite::open(dir)?;
         Ok(Self {
             db: Box::new(db),
@@ -257,7 +273,16 @@ impl Store {
     /// [`StoreError::InUse`] while a SQLite store has the folder open, and
     /// with [`StoreError::Database`] if the database cannot be reached.
     pub fn open_postgres(dir: &Path, url: &str) -> Result<Self, StoreError> {
-        let blobs = Blobs::shared(dir)?;
+        Self::open_postgres_with_blobs(dir, url, &BlobStorage::Folder)
+    }
+
+    /// [`Store::open_postgres`], with the blobs kept in `storage`.
+    pub fn open_postgres_with_blobs(
+        dir: &Path,
+        url: &str,
+        storage: &BlobStorage,
+    ) -> Result<Self, StoreError> {
+        let blobs = Blobs::shared(dir, storage)?;
         let (db, server_id) = postgres::Postgres::open(url)?;
         Ok(Self {
             db: Box::new(db),
@@ -446,38 +471,45 @@ impl Store {
         self.db.card(handle)
     }
 
-    /// Where the blob `id` of `collection` is (or would be) stored.
-    pub fn blob_path(&self, collection: &CollectionId, id: &[u8; 32]) -> PathBuf {
-        self.blobs.path(collection, id)
+    /// The blob `id` of `collection`, streamed from the storage, or `None`
+    /// if it is not stored. Only whole blobs are ever found.
+    pub async fn get_blob(
+        &self,
+        collection: &CollectionId,
+        id: &[u8; 32],
+    ) -> Result<Option<BlobRead>, StoreError> {
+        self.blobs.get(collection, id).await
     }
 
     /// Stores a content blob under `id`, which must be its ciphertext hash
     /// ([`sealshare::ciphertext_hash`]). An existing blob is never
     /// overwritten: the same id again is [`Put::Existing`] (the id is the
-    /// hash, so the bytes are the same).
-    ///
-    /// The whole blob is in memory: streaming it to a file while hashing
-    /// needs an incremental form of the ciphertext hash, and comes with the
-    /// transport that streams.
-    pub fn put_blob(
+    /// hash, so the bytes are the same). [`Store::begin_blob`] with one
+    /// piece.
+    pub async fn put_blob(
         &self,
         collection: &CollectionId,
         id: &[u8; 32],
         bytes: &[u8],
     ) -> Result<Put, StoreError> {
-        self.blobs.put(collection, id, bytes)
+        if bytes.len() > MAX_BLOB_LEN {
+            return Err(StoreError::BlobTooLarge);
+        }
+        let mut upload = self.begin_blob(collection, id).await?;
+        upload.write(Bytes::copy_from_slice(bytes)).await?;
+        upload.finish().await
     }
 
     /// Starts storing the blob `id` of `collection` as it arrives, in
     /// constant memory: [`BlobUpload::write`] each piece, then
     /// [`BlobUpload::finish`], which stores it only if its ciphertext hash
     /// is `id` (the same rules as [`Store::put_blob`]).
-    pub fn begin_blob(
+    pub async fn begin_blob(
         &self,
         collection: &CollectionId,
         id: &[u8; 32],
     ) -> Result<BlobUpload, StoreError> {
-        self.blobs.begin(collection, id)
+        self.blobs.begin(collection, id).await
     }
 }
 
