@@ -67,7 +67,8 @@ fn appends(clients: usize, total: usize) {
             let server = &*server;
             scope.spawn(move || {
                 for (seq, op) in log.iter().enumerate() {
-                    assert_eq!(server.try_append(id, seq as u64, op), Some(200));
+                    let answer = server.try_append(id, seq as u64, op);
+                    assert_eq!(answer, Some(200), "#{seq} of {}", id.to_text());
                 }
             });
         }
@@ -149,12 +150,15 @@ impl Nginx {
         std::fs::write(
             &conf,
             format!(
-                "daemon off; worker_processes 1; pid {pid}; error_log {err};
+                "{user} daemon off; worker_processes 1; pid {pid}; error_log {err};
                  events {{ worker_connections 64; }}
                  http {{ access_log off; client_body_temp_path {tmp}; client_max_body_size 2g;
                    sendfile on;
                    server {{ listen 127.0.0.1:{port}; root {root};
                      location / {{ dav_methods PUT; create_full_put_path on; }} }} }}",
+                // Run as root, nginx's workers would be `nobody`, who cannot
+                // write into this (root-owned) temporary folder.
+                user = if is_root() { "user root;" } else { "" },
                 pid = dir.path().join("pid").display(),
                 err = dir.path().join("error.log").display(),
                 tmp = dir.path().display(),
@@ -196,6 +200,13 @@ impl Drop for Nginx {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| out.stdout.starts_with(b"0\n"))
 }
 
 fn curl(args: &[&str]) -> Duration {

@@ -487,7 +487,20 @@ impl Http {
     }
 
     fn try_signed(&self, method: &str, path: &str, body: &[u8]) -> Option<u16> {
-        let signer = self.signers.lock().unwrap().first().cloned()?;
+        // An append is signed by its operation's author; anything else by
+        // the first signer given.
+        let author = Operation::from_bytes(body)
+            .ok()
+            .map(|op| op.author().to_owned());
+        let signers = self.signers.lock().unwrap().clone();
+        let signer = signers
+            .iter()
+            .find(|s| {
+                matches!(s.principal(), Principal::Account { handle }
+                    if Some(handle) == author.as_ref())
+            })
+            .or_else(|| signers.first())
+            .cloned()?;
         let header = self.authorization(&signer, method, path, body, 30);
         let url = format!("{}{path}", self.base);
         let request = match method {
