@@ -32,20 +32,25 @@
 
 use std::collections::HashMap;
 use std::io::Read;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::AtomicI64;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use sealshare::Remote;
 
+mod http;
 mod signin;
+mod signing;
 use sealshare::{
-    Account, Appended, CollectionId, Error, Identity, LinkDevice, RequestSigner, RequestTarget,
-    Result, ServerId, body_digest, system_time,
+    Account, Appended, CollectionId, Error, Identity, LinkDevice, RequestSigner, Result, ServerId,
+    body_digest,
 };
 pub use signin::SignInSecret;
 
 mod wait;
+
+use http::{Method, blob_path, expect, malformed, read_body, read_full, segment};
+use signing::As;
 
 /// The most operation bytes one fetch answer holds (docs/server.md, Limits).
 const PAGE_BYTES: u64 = 32 * 1024 * 1024;
@@ -210,73 +215,6 @@ fn tls(
     config
 }
 
-/// An answer with its status.
-type Response = ureq::http::Response<ureq::Body>;
-
-/// What kind of request: only idempotent ones are retried.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Method {
-    Get,
-    Put,
-    Post,
-}
-
-impl Method {
-    fn name(self) -> &'static str {
-        match self {
-            Method::Get => "GET",
-            Method::Put => "PUT",
-            Method::Post => "POST",
-        }
-    }
-}
-
-/// A 401 answer, read, and the server's time it carries if the refusal is
-/// for the request's expiry (so signing again by that time can succeed).
-/// The answer is rebuilt from what was read, for [`expect`] to report.
-fn refusal_time(response: Response) -> Result<(Response, Option<u64>)> {
-    let status = response.status();
-    let body = read_body(response, MAX_ERROR)?;
-    let value: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
-    let time = value.as_ref().and_then(|v| {
-        (v.get("error")?.as_str()? == "expired")
-            .then(|| v.get("time")?.as_u64())
-            .flatten()
-    });
-    let rebuilt = ureq::http::Response::builder()
-        .status(status)
-        .body(ureq::Body::builder().data(body))
-        .map_err(|e| malformed(e.to_string()))?;
-    Ok((rebuilt, time))
-}
-
-/// A 403 answer, read, with its error code; rebuilt for [`expect`].
-fn refusal_code(response: Response) -> Result<(Response, Option<String>)> {
-    let status = response.status();
-    let body = read_body(response, MAX_ERROR)?;
-    let code = serde_json::from_slice::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| v.get("error")?.as_str().map(str::to_owned));
-    let rebuilt = ureq::http::Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(ureq::Body::builder().data(body))
-        .map_err(|e| malformed(e.to_string()))?;
-    Ok((rebuilt, code))
-}
-
-/// Which key signs a request.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum As {
-    /// The account, else the collection's link.
-    Account,
-    /// The link given for this collection.
-    Link(CollectionId),
-    /// The link's device given for this collection, else its link: for its
-    /// content.
-    Blob(CollectionId),
-}
-
 impl HttpRemote {
     /// A remote for the server at `base_url` (for example
     /// `http://127.0.0.1:8080`) that signs as `account`, with the default
@@ -335,215 +273,6 @@ impl HttpRemote {
             )));
         }
         Ok(Some(card))
-    }
-
-    /// The server's id, asked for once.
-    fn server_id(&self) -> Result<ServerId> {
-        if let Some(id) = self.server.get() {
-            return Ok(*id);
-        }
-        let response = self.send_signed(Method::Get, "/v1/server", &[], None)?;
-        let body = read_body(expect(response, &[200])?, MAX_ERROR)?;
-        let value: serde_json::Value =
-            serde_json::from_slice(&body).map_err(|e| malformed(format!("GET /v1/server: {e}")))?;
-        let id = value
-            .get("id")
-            .and_then(|v| v.as_str())
-            .and_then(|text| ServerId::from_text(text).ok())
-            .ok_or_else(|| malformed("GET /v1/server without a server id".into()))?;
-        if let Some(time) = value.get("time").and_then(serde_json::Value::as_u64) {
-            self.follow_clock(time);
-        }
-        let gate = value
-            .get("device_gate")
-            .and_then(|v| v.as_str())
-            .and_then(|text| {
-                use base64::Engine as _;
-                base64::engine::general_purpose::URL_SAFE_NO_PAD
-                    .decode(text)
-                    .ok()
-            })
-            .and_then(|bytes| <[u8; 32]>::try_from(bytes.as_slice()).ok());
-        let _ = self.gate.set(gate);
-        Ok(*self.server.get_or_init(|| id))
-    }
-
-    /// Follows the server's clock: `time` is its time now.
-    fn follow_clock(&self, time: u64) {
-        let offset = i128::from(time) - i128::from(system_time());
-        let offset = i64::try_from(offset).unwrap_or(0);
-        self.offset.store(offset, Ordering::Relaxed);
-    }
-
-    /// The server's time, as far as this client knows.
-    fn server_now(&self) -> u64 {
-        let offset = self.offset.load(Ordering::Relaxed);
-        system_time().saturating_add_signed(offset)
-    }
-
-    /// The signers to try for a request, in order.
-    fn signers(&self, who: As) -> Vec<Arc<RequestSigner>> {
-        let mut out: Vec<_> = self.account.iter().cloned().collect();
-        let links = |collection| {
-            let links = self.links.lock().unwrap_or_else(|p| p.into_inner());
-            links.get(&collection).cloned()
-        };
-        match who {
-            As::Account => {}
-            As::Link(collection) => out.extend(links(collection)),
-            As::Blob(collection) => match self.device(&collection) {
-                Some(device) => out.push(Arc::new(device.signer())),
-                None => out.extend(links(collection)),
-            },
-        }
-        out
-    }
-
-    fn device(&self, collection: &CollectionId) -> Option<Arc<LinkDevice>> {
-        let devices = self.devices.lock().unwrap_or_else(|p| p.into_inner());
-        devices.get(collection).cloned()
-    }
-
-    /// Registers `device` with the server as one of its link's devices.
-    fn register_device(&self, device: &LinkDevice) -> Result<()> {
-        self.server_id()?;
-        let gate = self.gate.get().copied().flatten().ok_or_else(|| {
-            malformed("the server enforces a device limit but announces no gate key".into())
-        })?;
-        let proof = device.proof(&gate)?;
-        let path = format!(
-            "/v1/collections/{}/links/{}/devices",
-            device.collection().to_text(),
-            device.link().to_text()
-        );
-        let signer = device.signer();
-        let server = self.server_id()?;
-        let signed_path = format!("{}{path}", self.prefix);
-        let target = RequestTarget {
-            method: "POST",
-            path_and_query: &signed_path,
-            body_digest: body_digest(&proof),
-            server,
-        };
-        let auth = signer.sign(&target, self.server_now().saturating_add(LIFETIME))?;
-        let response = self.send_signed(Method::Post, &path, &proof, Some(&auth.to_header()))?;
-        expect(response, &[200, 201]).map(|_| ())
-    }
-
-    /// Sends one request, signed; GET and PUT are retried on connection
-    /// errors and 5xx answers, POST never. A request refused as expired is
-    /// signed again by the server's time, once. Reading a collection
-    /// (`who` is [`As::Link`]) that the account may not read is tried again
-    /// with the collection's link, if one was given.
-    fn send(
-        &self,
-        method: Method,
-        path: &str,
-        body: &[u8],
-        digest: [u8; 32],
-        who: As,
-    ) -> Result<Response> {
-        let signers = self.signers(who);
-        if signers.is_empty() {
-            return Err(Error::Remote(
-                "no key to sign with: this remote has no account, and no link was given for this collection".into(),
-            ));
-        }
-        let server = self.server_id()?;
-        let signed_path = format!("{}{path}", self.prefix);
-        let mut last = None;
-        for signer in signers {
-            let mut resigned = false;
-            loop {
-                let target = RequestTarget {
-                    method: method.name(),
-                    path_and_query: &signed_path,
-                    body_digest: digest,
-                    server,
-                };
-                let auth = signer.sign(&target, self.server_now().saturating_add(LIFETIME))?;
-                let header = auth.to_header();
-                let response = self.send_signed(method, path, body, Some(&header))?;
-                let status = response.status().as_u16();
-                if status == 401 && !resigned {
-                    let (response, time) = refusal_time(response)?;
-                    if let Some(time) = time {
-                        drop(response);
-                        self.follow_clock(time);
-                        resigned = true;
-                        continue;
-                    }
-                    return Ok(response);
-                }
-                if status == 403 {
-                    let (response, code) = refusal_code(response)?;
-                    if code.as_deref() == Some("device_not_registered")
-                        && !resigned
-                        && let As::Blob(collection) = who
-                        && let Some(device) = self.device(&collection)
-                    {
-                        self.register_device(&device)?;
-                        resigned = true;
-                        continue;
-                    }
-                    last = Some(response);
-                    break;
-                }
-                return Ok(response);
-            }
-        }
-        last.ok_or_else(|| malformed("no answer".into()))
-    }
-
-    /// Sends one request with its `authorization` (none only for `GET
-    /// /v1/server`), with the retries of its method.
-    fn send_signed(
-        &self,
-        method: Method,
-        path: &str,
-        body: &[u8],
-        authorization: Option<&str>,
-    ) -> Result<Response> {
-        let url = format!("{}{path}", self.base);
-        let attempts = if method == Method::Post {
-            1
-        } else {
-            self.retries + 1
-        };
-        let mut pause = FIRST_BACKOFF;
-        let mut attempt = 1;
-        loop {
-            let sent = match method {
-                Method::Get => {
-                    let mut request = self.agent.get(&url);
-                    if let Some(value) = authorization {
-                        request = request.header("authorization", value);
-                    }
-                    request.call()
-                }
-                Method::Put | Method::Post => {
-                    let mut request = if method == Method::Put {
-                        self.agent.put(&url)
-                    } else {
-                        self.agent.post(&url)
-                    };
-                    if let Some(value) = authorization {
-                        request = request.header("authorization", value);
-                    }
-                    request.content_type("application/octet-stream").send(body)
-                }
-            };
-            let retry = match &sent {
-                Ok(response) => response.status().is_server_error(),
-                Err(e) => is_connection_error(e),
-            };
-            if !retry || attempt >= attempts {
-                return sent.map_err(|e| transport_error(&url, method, &e));
-            }
-            std::thread::sleep(pause);
-            pause = pause.saturating_mul(2);
-            attempt += 1;
-        }
     }
 
     /// One page of the log from `from`, and whether there is more.
@@ -614,129 +343,6 @@ impl HttpRemote {
         }
         Ok((ops, more))
     }
-}
-
-/// Reads until `buf` is full or the body ends; how much was read.
-fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> Result<usize> {
-    let mut done = 0;
-    while let Some(rest) = buf.get_mut(done..) {
-        if rest.is_empty() {
-            break;
-        }
-        match reader.read(rest) {
-            Ok(0) => break,
-            Ok(n) => done += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(body_error(&e)),
-        }
-    }
-    Ok(done)
-}
-
-fn is_connection_error(e: &ureq::Error) -> bool {
-    matches!(
-        e,
-        ureq::Error::Io(_)
-            | ureq::Error::ConnectionFailed
-            | ureq::Error::HostNotFound
-            | ureq::Error::Timeout(_)
-    )
-}
-
-fn transport_error(url: &str, method: Method, e: &ureq::Error) -> Error {
-    if is_connection_error(e) {
-        let append = if method == Method::Post {
-            "; the append may or may not have been stored: sync to see whether it landed"
-        } else {
-            ""
-        };
-        Error::Remote(format!("server unreachable (offline): {url}: {e}{append}"))
-    } else {
-        malformed(format!("{url}: {e}"))
-    }
-}
-
-fn malformed(what: String) -> Error {
-    Error::Remote(format!("malformed answer: {what}"))
-}
-
-fn body_error(e: &std::io::Error) -> Error {
-    // ureq reports a body over its limit as an I/O error wrapping its own.
-    let text = e.to_string();
-    if e.kind() == std::io::ErrorKind::TimedOut
-        || e.kind() == std::io::ErrorKind::ConnectionReset
-        || e.kind() == std::io::ErrorKind::ConnectionAborted
-        || e.kind() == std::io::ErrorKind::UnexpectedEof
-    {
-        Error::Remote(format!(
-            "server unreachable (offline): the answer broke off: {text}"
-        ))
-    } else {
-        malformed(text)
-    }
-}
-
-/// The answer if its status is one of `ok`; otherwise the server's refusal.
-fn expect(response: Response, ok: &[u16]) -> Result<Response> {
-    let status = response.status().as_u16();
-    if ok.contains(&status) {
-        return Ok(response);
-    }
-    let body = response
-        .into_body()
-        .into_with_config()
-        .limit(MAX_ERROR)
-        .read_to_vec();
-    let parsed = body.ok().and_then(|b| {
-        let v: serde_json::Value = serde_json::from_slice(&b).ok()?;
-        let code = v.get("error")?.as_str()?.to_owned();
-        let message = v.get("message")?.as_str()?.to_owned();
-        Some((code, message))
-    });
-    Err(match parsed {
-        Some((code, message)) => {
-            Error::Remote(format!("server refused: {status} {code}: {message}"))
-        }
-        None => malformed(format!("status {status} without the documented JSON error")),
-    })
-}
-
-/// The body of a success, at most `limit` bytes.
-fn read_body(response: Response, limit: u64) -> Result<Vec<u8>> {
-    response
-        .into_body()
-        .into_with_config()
-        .limit(limit)
-        .read_to_vec()
-        .map_err(|e| match e {
-            ureq::Error::Io(io) => body_error(&io),
-            ureq::Error::Timeout(_) => Error::Remote(format!(
-                "server unreachable (offline): the answer timed out: {e}"
-            )),
-            other => malformed(other.to_string()),
-        })
-}
-
-/// Lowercase hex.
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// `text` percent-encoded as a path segment (all but the unreserved bytes).
-fn segment(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-fn blob_path(collection: &CollectionId, id: &[u8; 32]) -> String {
-    format!("/v1/collections/{}/blobs/{}", collection.to_text(), hex(id))
 }
 
 impl Remote for HttpRemote {

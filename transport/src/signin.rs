@@ -31,7 +31,9 @@ use rand_core::{OsRng, RngCore};
 use sealshare::{Error, Keystore, RecoveryPhrase, Result, body_digest};
 use zeroize::Zeroizing;
 
-use crate::{As, HttpRemote, Method, expect, malformed, read_body, segment};
+use crate::HttpRemote;
+use crate::http::{Method, expect, malformed, read_body, segment};
+use crate::signing::As;
 
 /// The OPAQUE configuration, the same on the server: ristretto255 with
 /// SHA-512 and 3DH, and Argon2id (19 MiB, 2 passes, 1 lane: the core's

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use sealshare::{CollectionId, Error, RequestTarget, Result, body_digest};
 
-use crate::{As, HttpRemote, LIFETIME, Method, expect, malformed, read_body, transport_error};
+use crate::http::{Method, expect, malformed, read_body, transport_error};
+use crate::signing::As;
+use crate::{HttpRemote, LIFETIME};
 
 /// The largest wait answer read: at most 100 entries of a 22-character id
 /// and a number each.
