@@ -510,3 +510,50 @@ fn a_device_limit_holds_against_the_url_alone_and_forged_proofs() {
     w.get_as(&key, &blob_path(&id, &hash))
         .assert_error(403, "device_not_registered");
 }
+
+#[test]
+fn a_member_without_a_key_or_demoted_loses_what_the_log_no_longer_grants() {
+    let mut w = World::new();
+    let id = w.notes.id();
+    let blob = b"sealed".to_vec();
+    let hash = ciphertext_hash(&blob);
+    let put_as = |w: &World, signer: &RequestSigner| {
+        let path = blob_path(&id, &hash);
+        let header = w.server.authorization(signer, "PUT", &path, &blob, 30);
+        w.server.send("PUT", &path, &blob, Some(&header))
+    };
+    let b = signer(&w.bob);
+    // Bob was shared with but has not accepted: he reads the log, but
+    // holds no key and writes no blob.
+    assert_eq!(w.get_as(&b, &w.log_path()).status, 200);
+    put_as(&w, &b).assert_error(403, "forbidden");
+    // Accepted as an admin, he writes, and makes a public link.
+    let mut bobs = Collection::open(&mut w.bob, id).unwrap();
+    bobs.accept(&mut w.bob).unwrap();
+    w.notes.sync(&mut w.alice).unwrap();
+    w.notes
+        .change_role(&mut w.alice, "bob", Role::Admin)
+        .unwrap();
+    bobs.sync(&mut w.bob).unwrap();
+    let link = bobs
+        .create_public_link(&mut w.bob, BASE, &PublicLinkTerms::default())
+        .unwrap();
+    w.push();
+    assert_eq!(put_as(&w, &b).status, 201);
+    let l = link.request_signer().unwrap();
+    assert_eq!(w.get_as(&l, &w.log_path()).status, 200);
+    // Demoted to viewer: no more blobs, and the link he made lapses.
+    w.notes.sync(&mut w.alice).unwrap();
+    w.notes
+        .change_role(&mut w.alice, "bob", Role::Viewer)
+        .unwrap();
+    w.push();
+    let other = b"another".to_vec();
+    let other_hash = ciphertext_hash(&other);
+    let path = blob_path(&id, &other_hash);
+    let header = w.server.authorization(&b, "PUT", &path, &other, 30);
+    w.server
+        .send("PUT", &path, &other, Some(&header))
+        .assert_error(403, "forbidden");
+    w.get_as(&l, &w.log_path()).assert_error(403, "forbidden");
+}
