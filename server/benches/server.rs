@@ -9,7 +9,9 @@
 //!   moving the same file to and from nginx (a plain static file server,
 //!   PUT through WebDAV) in the same run;
 //! - notification latency, p50 and p99, from an append to a client waiting
-//!   on `GET /v1/wait`.
+//!   on `GET /v1/wait`;
+//! - the server's peak memory (`VmHWM`) under 50 clients at once, each
+//!   waiting on its collection, appending to it and uploading a 16 MiB blob.
 //!
 //! Run: `cargo bench -p sealshare-server --bench server` (needs `nginx`,
 //! from Debian's nginx-light, and `curl`). On PostgreSQL:
@@ -246,9 +248,10 @@ fn blobs(size: usize, rounds: usize) {
         remote.put_blob(&id, &hash, &blob).unwrap();
         ours.0 = ours.0.min(started.elapsed());
         let started = Instant::now();
-        let back = remote.get_blob(&id, &hash).unwrap();
+        let mut reader = remote.download_blob(&id, &hash).unwrap();
+        let got = std::io::copy(&mut reader, &mut std::io::sink()).unwrap();
         ours.1 = ours.1.min(started.elapsed());
-        assert_eq!(back.len(), size);
+        assert_eq!(got, size as u64);
         let url = format!("http://127.0.0.1:{}/up/{round}.bin", nginx.port);
         theirs.0 = theirs.0.min(curl(&["-T", file.to_str().unwrap(), &url]));
         theirs.1 = theirs.1.min(curl(&[&url]));
@@ -310,7 +313,7 @@ fn notification_latency(samples: usize) {
 
 fn main() {
     // `cargo bench` passes `--bench`; any other argument names the parts to
-    // run (appends, fetch, blobs, wait).
+    // run (appends, fetch, blobs, wait, memory).
     let only: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with("--"))
@@ -325,9 +328,60 @@ fn main() {
         fetch_and_verify(100_000);
     }
     if run("blobs") {
-        blobs(256 << 20, 3);
+        blobs(256 << 20, 5);
     }
     if run("wait") {
         notification_latency(200);
     }
+    if run("memory") {
+        peak_memory(50, 16 << 20);
+    }
+}
+
+/// The peak resident memory of process `pid` so far, in KiB (`VmHWM`).
+fn high_water_mark(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+fn peak_memory(clients: usize, blob_len: usize) {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let at_start = high_water_mark(server.pid());
+    let logs: Vec<_> = (0..clients).map(|i| a_log(&format!("m{i}"), 21)).collect();
+    for (account, _, _) in &logs {
+        server.register(account);
+    }
+    std::thread::scope(|scope| {
+        for (n, (account, id, log)) in logs.iter().enumerate() {
+            let server = &server;
+            scope.spawn(move || {
+                assert_eq!(server.try_append(id, 0, &log[0]), Some(200));
+                let remote = server.remote_for(account);
+                let waiting = sealshare_http::HttpRemote::new(&server.base, account).unwrap();
+                let id = *id;
+                let waiter = std::thread::spawn(move || {
+                    waiting
+                        .wait_for_changes(&[(id, 1)], Duration::from_secs(30))
+                        .unwrap()
+                });
+                let blob: Vec<u8> = (0..blob_len).map(|i| (i ^ n) as u8).collect();
+                remote
+                    .put_blob(&id, &ciphertext_hash(&blob), &blob)
+                    .unwrap();
+                for (seq, op) in log.iter().enumerate().skip(1) {
+                    assert_eq!(server.try_append(&id, seq as u64, op), Some(200));
+                }
+                assert_eq!(waiter.join().unwrap().len(), 1);
+            });
+        }
+    });
+    let peak = high_water_mark(server.pid());
+    println!(
+        "server peak memory, {clients} clients each waiting, appending 20 operations and uploading a {} MiB blob: {:.1} MiB (at start {:.1} MiB)",
+        blob_len >> 20,
+        peak as f64 / 1024.0,
+        at_start as f64 / 1024.0
+    );
 }

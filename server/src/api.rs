@@ -335,7 +335,8 @@ async fn drain(body: Body) {
     }
 }
 
-/// How much of a blob is gathered before it is written out.
+/// How much of a blob is gathered before it is written out, from chunks of
+/// less than a quarter of it (larger ones are written as they come).
 const UPLOAD_PIECE: usize = 1 << 20;
 
 /// Stores the blob `blob` of `collection` from `body` as it arrives: hashed
@@ -355,6 +356,11 @@ async fn stream_blob(
         if let Some(chunk) = next {
             let chunk =
                 chunk.map_err(|e| ApiError::malformed(format!("the upload broke off: {e}")))?;
+            if piece.is_empty() && chunk.len() >= UPLOAD_PIECE / 4 {
+                // Large enough as it came: no copy.
+                upload.write(chunk).await?;
+                continue;
+            }
             piece.extend_from_slice(&chunk);
         }
         if piece.len() >= UPLOAD_PIECE || (done && !piece.is_empty()) {

@@ -16,6 +16,7 @@ mod support;
 mod scenario;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use sealshare::{
@@ -378,6 +379,8 @@ fn blobs_are_checked_against_their_id_and_never_overwritten() {
     server
         .put(&blob_path(&id, &hash), &altered)
         .assert_error(422, "hash_mismatch");
+    // Nor is anything left of them in the temporary folder.
+    assert_eq!(support::temporary_blobs(data.path()), Vec::<PathBuf>::new());
 
     // A good one round-trips; again is fine and changes nothing.
     let answer = server.put(&blob_path(&id, &hash), &blob);
@@ -395,6 +398,19 @@ fn blobs_are_checked_against_their_id_and_never_overwritten() {
         (200, serde_json::json!({ "created": false }))
     );
     assert_eq!(server.get(&blob_path(&id, &hash)).body, blob);
+    // A large one, written and synced a piece at a time, round-trips too;
+    // altered at its end it is refused, and leaves nothing behind.
+    let large: Vec<u8> = (0..40u32 << 20).map(|i| ((i * 13) >> 3) as u8).collect();
+    let large_hash = ciphertext_hash(&large);
+    let mut late = large.clone();
+    *late.last_mut().unwrap() ^= 1;
+    server
+        .put(&blob_path(&id, &large_hash), &late)
+        .assert_error(422, "hash_mismatch");
+    assert_eq!(support::temporary_blobs(data.path()), Vec::<PathBuf>::new());
+    assert_eq!(server.put(&blob_path(&id, &large_hash), &large).status, 201);
+    assert!(server.get(&blob_path(&id, &large_hash)).body == large);
+    assert_eq!(support::temporary_blobs(data.path()), Vec::<PathBuf>::new());
     let empty = ciphertext_hash(b"");
     assert_eq!(server.put(&blob_path(&id, &empty), b"").status, 201);
     assert_eq!(server.get(&blob_path(&id, &empty)).body, b"");
@@ -433,7 +449,7 @@ fn blobs_are_checked_against_their_id_and_never_overwritten() {
     // Nothing was left behind in the temporary folder.
     assert_eq!(
         support::temporary_blobs(data.path()),
-        Vec::<std::path::PathBuf>::new()
+        Vec::<PathBuf>::new()
     );
 }
 

@@ -34,9 +34,12 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use object_store::path::Path as Key;
-use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
+use object_store::{GetResultPayload, ObjectStore, ObjectStoreExt, WriteMultipart};
 use sealshare::{CiphertextHasher, CollectionId};
+use tokio::io::AsyncReadExt;
+use tokio_util::io::ReaderStream;
 
+use super::blob_file::TmpFile;
 use super::objects::BlobStorage;
 use super::{MAX_BLOB_LEN, Put, StoreError, hex};
 
@@ -44,6 +47,8 @@ use super::{MAX_BLOB_LEN, Put, StoreError, hex};
 const PART_LEN: usize = 5 << 20;
 /// How many parts of one upload are sent at once.
 const PARTS_IN_FLIGHT: usize = 2;
+/// How much of a blob in the data folder is read at a time.
+const READ_PIECE: usize = 1 << 20;
 
 /// The blobs of a store, and the data folder's locks.
 pub(super) struct Blobs {
@@ -162,10 +167,21 @@ impl Blobs {
         id: &[u8; 32],
     ) -> Result<Option<BlobRead>, StoreError> {
         match self.objects.get(&Self::key(collection, id)).await {
-            Ok(got) => Ok(Some(BlobRead {
-                len: got.meta.size,
-                stream: got.into_stream().boxed(),
-            })),
+            Ok(got) => {
+                let len = got.meta.size;
+                let stream = match got.payload {
+                    // `object_store` would read a file 8 KiB at a time, each
+                    // on the blocking pool: read it in larger pieces.
+                    GetResultPayload::File(file, _) => {
+                        let file = tokio::fs::File::from_std(file);
+                        ReaderStream::with_capacity(file.take(len), READ_PIECE)
+                            .map(|piece| piece.map_err(read_failed))
+                            .boxed()
+                    }
+                    GetResultPayload::Stream(stream) => stream,
+                };
+                Ok(Some(BlobRead { len, stream }))
+            }
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(e.into()),
         }
@@ -185,12 +201,14 @@ impl Blobs {
             Err(object_store::Error::NotFound { .. }) => {
                 let n = self.uploads.fetch_add(1, Ordering::Relaxed);
                 let tmp = self.tmp_key.clone().join(format!("blob-{n}"));
-                let upload = self.objects.put_multipart(&tmp).await?;
-                Some(Writing {
-                    write: WriteMultipart::new_with_chunk_size(upload, PART_LEN),
-                    tmp,
-                    dest,
-                })
+                let sink = match &self.folder {
+                    Some(folder) => Sink::File(TmpFile::create(folder.join(tmp.as_ref())).await?),
+                    None => {
+                        let upload = self.objects.put_multipart(&tmp).await?;
+                        Sink::Multipart(WriteMultipart::new_with_chunk_size(upload, PART_LEN))
+                    }
+                };
+                Some(Writing { sink, tmp, dest })
             }
             Err(e) => return Err(e.into()),
         };
@@ -199,7 +217,7 @@ impl Blobs {
             folder: self.folder.clone(),
             writing,
             id: *id,
-            hasher: Some(CiphertextHasher::new()),
+            hashing: Hashing::Idle(Box::new(CiphertextHasher::new())),
             len: 0,
         })
     }
@@ -216,9 +234,49 @@ pub struct BlobRead {
 
 /// An upload to a temporary key, and where it goes once checked.
 struct Writing {
-    write: WriteMultipart,
+    sink: Sink,
     tmp: Key,
     dest: Key,
+}
+
+/// How an upload is written to its temporary key.
+enum Sink {
+    /// A file in the data folder, synced as it is written.
+    File(TmpFile),
+    /// A multipart upload (a bucket).
+    Multipart(WriteMultipart),
+}
+
+impl Sink {
+    /// Writes the next piece; waits while earlier ones are in flight.
+    async fn put(&mut self, piece: Bytes) -> Result<(), StoreError> {
+        match self {
+            Self::File(file) => Ok(file.write(piece).await?),
+            Self::Multipart(write) => {
+                write.wait_for_capacity(PARTS_IN_FLIGHT).await?;
+                write.put(piece);
+                Ok(())
+            }
+        }
+    }
+
+    /// Completes the object, durably.
+    async fn finish(self) -> Result<(), StoreError> {
+        match self {
+            Self::File(mut file) => Ok(file.finish().await?),
+            Self::Multipart(write) => write.finish().await.map(|_| ()).map_err(Into::into),
+        }
+    }
+
+    /// Gives the object up (best effort).
+    async fn abort(self) {
+        match self {
+            Self::File(file) => drop(file),
+            Self::Multipart(write) => {
+                let _ = write.abort().await;
+            }
+        }
+    }
 }
 
 /// A blob being uploaded as it arrives ([`super::Store::begin_blob`]):
@@ -231,9 +289,26 @@ pub struct BlobUpload {
     folder: Option<PathBuf>,
     writing: Option<Writing>,
     id: [u8; 32],
-    /// `None` only while a piece is being hashed on the blocking pool.
-    hasher: Option<CiphertextHasher>,
+    hashing: Hashing,
     len: usize,
+}
+
+/// A failure to read a blob's file, as `object_store` reports one.
+fn read_failed(source: std::io::Error) -> object_store::Error {
+    object_store::Error::Generic {
+        store: "LocalFileSystem",
+        source: Box::new(source),
+    }
+}
+
+/// The hash of an upload so far.
+enum Hashing {
+    /// Every piece written is in it.
+    Idle(Box<CiphertextHasher>),
+    /// The last piece is being added, on the blocking pool.
+    Busy(tokio::task::JoinHandle<Box<CiphertextHasher>>),
+    /// Only after a failure of the blocking pool.
+    Lost,
 }
 
 /// A failure of the blocking pool as a store error.
@@ -251,29 +326,33 @@ impl BlobUpload {
             self.abort().await;
             return Err(StoreError::BlobTooLarge);
         }
-        let mut hasher = self
-            .hasher
-            .take()
-            .ok_or_else(|| StoreError::Damaged("an upload lost its hasher".to_owned()))?;
+        // The piece is hashed on the blocking pool while it is written and
+        // the next one arrives; only the hash of the one before is awaited.
+        let mut hasher = self.hashed().await?;
         let hashed = piece.clone();
-        let hasher = tokio::task::spawn_blocking(move || {
+        self.hashing = Hashing::Busy(tokio::task::spawn_blocking(move || {
             hasher.update(&hashed);
             hasher
-        })
-        .await
-        .map_err(pool_failed)?;
-        self.hasher = Some(hasher);
+        }));
         if let Some(writing) = self.writing.as_mut() {
-            writing.write.wait_for_capacity(PARTS_IN_FLIGHT).await?;
-            writing.write.put(piece);
+            writing.sink.put(piece).await?;
         }
         Ok(())
+    }
+
+    /// The hasher, once every piece written so far is in it.
+    async fn hashed(&mut self) -> Result<Box<CiphertextHasher>, StoreError> {
+        match std::mem::replace(&mut self.hashing, Hashing::Lost) {
+            Hashing::Idle(hasher) => Ok(hasher),
+            Hashing::Busy(job) => job.await.map_err(pool_failed),
+            Hashing::Lost => Err(StoreError::Damaged("an upload lost its hasher".to_owned())),
+        }
     }
 
     /// Aborts the temporary upload, if any (best effort).
     async fn abort(&mut self) {
         if let Some(writing) = self.writing.take() {
-            let _ = writing.write.abort().await;
+            writing.sink.abort().await;
         }
     }
 
@@ -281,11 +360,7 @@ impl BlobUpload {
     /// completes the temporary object, copies it to the blob's key unless
     /// the blob is there already (never replacing it), and deletes it.
     pub async fn finish(mut self) -> Result<Put, StoreError> {
-        let actual = self
-            .hasher
-            .take()
-            .ok_or_else(|| StoreError::Damaged("an upload lost its hasher".to_owned()))?
-            .finalize();
+        let actual = self.hashed().await?.finalize();
         if actual != self.id {
             self.abort().await;
             return Err(StoreError::BlobHash {
@@ -293,11 +368,11 @@ impl BlobUpload {
                 actual: hex(&actual),
             });
         }
-        let Some(Writing { write, tmp, dest }) = self.writing.take() else {
+        let Some(Writing { sink, tmp, dest }) = self.writing.take() else {
             // The blob was there when the upload began.
             return Ok(Put::Existing);
         };
-        let placed = place(&self.objects, self.folder.as_deref(), write, &tmp, &dest).await;
+        let placed = place(&self.objects, self.folder.as_deref(), sink, &tmp, &dest).await;
         let removed = match self.objects.delete(&tmp).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(e),
@@ -308,29 +383,41 @@ impl BlobUpload {
     }
 }
 
-/// Completes `write` (the object `tmp`), syncs it when it is a file of
-/// `folder`, and copies it to `dest` unless `dest` exists: a create-only
-/// copy never replaces an object, so of two uploads of the same blob at
-/// once, one copies and the other finds it there.
+/// Completes `sink` (the object `tmp`) durably, and copies it to `dest`
+/// unless `dest` exists: a create-only copy never replaces an object, so of
+/// two uploads of the same blob at once, one copies and the other finds it
+/// there. In the data folder, the new name is synced too.
 async fn place(
     objects: &Arc<dyn ObjectStore>,
     folder: Option<&Path>,
-    write: WriteMultipart,
+    sink: Sink,
     tmp: &Key,
     dest: &Key,
 ) -> Result<Put, StoreError> {
-    write.finish().await?;
-    if let Some(folder) = folder {
-        let file = folder.join(tmp.as_ref());
-        tokio::task::spawn_blocking(move || File::open(file)?.sync_all())
-            .await
-            .map_err(pool_failed)??;
-    }
+    sink.finish().await?;
     match objects.copy_if_not_exists(tmp, dest).await {
-        Ok(()) => Ok(Put::Created),
-        Err(object_store::Error::AlreadyExists { .. }) => Ok(Put::Existing),
-        Err(e) => Err(e.into()),
+        Ok(()) => {}
+        Err(object_store::Error::AlreadyExists { .. }) => return Ok(Put::Existing),
+        Err(e) => return Err(e.into()),
     }
+    if let Some(folder) = folder {
+        // The blob's folder holds its new name, and `blobs/` that folder's
+        // (made by the copy if it is the collection's first blob).
+        let file = folder.join(dest.as_ref());
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            let mut dir = file.parent();
+            for _ in 0..2 {
+                if let Some(at) = dir {
+                    File::open(at)?.sync_all()?;
+                    dir = at.parent();
+                }
+            }
+            Ok(())
+        })
+        .await
+        .map_err(pool_failed)??;
+    }
+    Ok(Put::Created)
 }
 
 impl Drop for BlobUpload {
@@ -338,9 +425,7 @@ impl Drop for BlobUpload {
         if let Some(writing) = self.writing.take()
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
         {
-            runtime.spawn(async move {
-                let _ = writing.write.abort().await;
-            });
+            runtime.spawn(writing.sink.abort());
         }
     }
 }

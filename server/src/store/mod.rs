@@ -30,6 +30,7 @@ use sealshare::{CollectionId, Identity, ServerId, VerifyError};
 
 mod access;
 mod backend;
+mod blob_file;
 mod blobs;
 pub mod devices;
 mod nonces;
