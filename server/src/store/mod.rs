@@ -46,7 +46,7 @@ pub use access::{Who, may_put_blob, may_read};
 use backend::{Database, PageBuilder, key_of};
 use blobs::Blobs;
 pub use blobs::{BlobRead, BlobUpload};
-pub use notify::{MAX_WAITERS, Notifier, WaitSlot, Watch};
+pub use notify::{MAX_WAITERS, Notifier, WaitSlot, Wake, Watch};
 pub use objects::{BadBlobStorage, BlobStorage};
 
 /// The most operations one fetch answers; the client fetches again from
@@ -322,6 +322,20 @@ impl Store {
             self.notify.announce(collection, seq.saturating_add(1));
         }
         Ok(appended)
+    }
+
+    /// [`Store::append`] as another process makes it: committed, but
+    /// announced to no wait of this store.
+    #[cfg(test)]
+    pub(crate) fn append_unannounced(
+        &self,
+        collection: &CollectionId,
+        seq: u64,
+        bytes: &[u8],
+        signer: &[u8; 32],
+        now: u64,
+    ) -> Result<Appended, StoreError> {
+        self.db.append(collection, seq, bytes, signer, now)
     }
 
     /// The long polls waiting on this store's appends.
