@@ -8,7 +8,9 @@
 //!   verified log), the server's id (`meta`) and the nonces of accepted
 //!   requests. It is SQLite in the data folder by default (`sqlite.rs`, one
 //!   server process per folder), or PostgreSQL ([`Store::open_postgres`],
-//!   `postgres.rs`), which several server processes may share.
+//!   `postgres.rs`), which several server processes may share (each
+//!   hearing of the others' appends, for its long polls, through
+//!   `listen.rs`).
 //! - `blobs/<collection id text>/<hex hash>`, one object per content blob,
 //!   in the data folder or an S3-compatible bucket (`objects.rs`), uploaded
 //!   to a temporary key first and copied into place create-only, so no
@@ -23,6 +25,7 @@
 //! rebuilt from the stored operations otherwise.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -32,6 +35,7 @@ mod access;
 mod backend;
 mod blobs;
 pub mod devices;
+mod listen;
 mod nonces;
 pub mod notify;
 mod objects;
@@ -200,8 +204,12 @@ pub struct Store {
     db: Box<dyn Database>,
     blobs: Blobs,
     server_id: ServerId,
-    /// The long polls waiting for appends made through this store.
-    notify: Notifier,
+    /// The long polls waiting for appends made through this store (and,
+    /// on PostgreSQL, through any process on its database).
+    notify: Arc<Notifier>,
+    /// On PostgreSQL, what announces the appends made through other
+    /// processes (`listen.rs`); stopped when the store is dropped.
+    _listener: Option<listen::Listener>,
 }
 
 /// Lowercase hex.
@@ -259,7 +267,8 @@ impl Store {
             db: Box::new(db),
             blobs,
             server_id,
-            notify: Notifier::default(),
+            notify: Arc::new(Notifier::default()),
+            _listener: None,
         })
     }
 
@@ -284,11 +293,14 @@ impl Store {
     ) -> Result<Self, StoreError> {
         let blobs = Blobs::shared(dir, storage)?;
         let (db, server_id) = postgres::Postgres::open(url)?;
+        let notify = Arc::new(Notifier::default());
+        let listener = listen::Listener::start(db.config(), Arc::clone(&notify))?;
         Ok(Self {
             db: Box::new(db),
             blobs,
             server_id,
-            notify: Notifier::default(),
+            notify,
+            _listener: Some(listener),
         })
     }
 
@@ -318,14 +330,16 @@ impl Store {
         if appended == Appended::Stored {
             // Committed: the long polls on this collection in this process
             // wake (an announcement never lowers a length, so two appends
-            // announcing out of order is harmless).
+            // announcing out of order is harmless). On PostgreSQL those of
+            // the other processes wake through their listeners.
             self.notify.announce(collection, seq.saturating_add(1));
         }
         Ok(appended)
     }
 
     /// [`Store::append`] as another process makes it: committed, but
-    /// announced to no wait of this store.
+    /// announced to no wait of this store (but through its listener, on
+    /// PostgreSQL).
     #[cfg(test)]
     pub(crate) fn append_unannounced(
         &self,
