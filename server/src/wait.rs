@@ -15,7 +15,9 @@ use sealshare::{CollectionId, body_digest};
 use serde::Serialize;
 
 use super::{Answer, ApiError, AppState, blocking, collection_id, json, require_reader};
+use crate::Store;
 use crate::auth::authenticate;
+use crate::store::Wake;
 
 /// The most collections one wait names (`c=` parameters).
 pub const MAX_WAIT_COLLECTIONS: usize = 100;
@@ -134,8 +136,10 @@ fn changed(heads: &[(CollectionId, u64)], read: &[u64], announced: &[u64]) -> Ve
 /// requests (503 `busy` if there is none), watches the collections, reads
 /// their lengths, and answers at once if one passes its head, else on the
 /// first announcement that does, or with no change when the timeout runs
-/// out (or the server shuts down). The place and the watch are given back
-/// however the request ends, its future dropped included.
+/// out (or the server shuts down). Told to re-check (announcements may
+/// have been missed), it reads the lengths again and goes on waiting, to
+/// the same deadline, unless one passed its head. The place and the watch
+/// are given back however the request ends, its future dropped included.
 pub(super) async fn wait(
     State(app): State<AppState>,
     method: Method,
@@ -156,7 +160,7 @@ pub(super) async fn wait(
 
 /// The wait itself, for a caller who may read every collection named.
 async fn wait_for(app: AppState, request: WaitRequest) -> Answer {
-    let store = Arc::clone(&app.store);
+    let store = &app.store;
     let notifier = app.store.notifier();
     let Some(_slot) = notifier.try_wait_slot() else {
         return Err(ApiError::new(
@@ -171,14 +175,29 @@ async fn wait_for(app: AppState, request: WaitRequest) -> Answer {
     // Watched before the lengths are read: an append in between is in the
     // lengths or announced to the watch.
     let mut watch = notifier.watch(&request.heads);
+    let deadline = tokio::time::Instant::now() + request.timeout;
     let ids: Vec<CollectionId> = request.heads.iter().map(|(id, _)| *id).collect();
-    let read: Vec<u64> = blocking(move || ids.iter().map(|id| store.log_len(id)).collect()).await?;
-    if changed(&request.heads, &read, &watch.announced()).is_empty() {
-        // Elapsed is the answer with no change.
-        let _ = tokio::time::timeout(request.timeout, watch.changed()).await;
+    let mut read = read_lengths(store, &ids).await?;
+    while changed(&request.heads, &read, &watch.announced()).is_empty() {
+        match tokio::time::timeout_at(deadline, watch.changed()).await {
+            // Announcements may have been missed (a PostgreSQL listener
+            // that lost its connection): the lengths are read again, and
+            // the wait goes on unless one passed its head.
+            Ok(Wake::Recheck) => read = read_lengths(store, &ids).await?,
+            Ok(Wake::Changed | Wake::Closed) => break,
+            // Elapsed is the answer with no change.
+            Err(_) => break,
+        }
     }
     let changed = changed(&request.heads, &read, &watch.announced());
     json(StatusCode::OK, &ChangedBody { changed })
+}
+
+/// The lengths of the logs of `ids`, read from the database.
+async fn read_lengths(store: &Arc<Store>, ids: &[CollectionId]) -> Result<Vec<u64>, ApiError> {
+    let store = Arc::clone(store);
+    let ids = ids.to_vec();
+    blocking(move || ids.iter().map(|id| store.log_len(id)).collect()).await
 }
 
 #[cfg(test)]
@@ -197,7 +216,7 @@ mod tests {
 
     fn app() -> (tempfile::TempDir, AppState) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(crate::Store::open(dir.path()).unwrap());
+        let store = Arc::new(Store::open(dir.path()).unwrap());
         (
             dir,
             AppState {
@@ -263,6 +282,55 @@ mod tests {
         assert!(dropped.is_err(), "an empty log does not pass 0");
         let notifier = app.store.notifier();
         assert_eq!((notifier.waiting(), notifier.watched()), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn a_recheck_reads_the_lengths_again_and_answers_only_a_change() {
+        let (_dir, app) = app();
+        let memory = Arc::new(sealshare::MemoryRemote::new());
+        let remote: Arc<dyn sealshare::Remote> = memory.clone();
+        let account = sealshare::Account::create("alice", sealshare::system_time()).unwrap();
+        let mut alice = sealshare::Client::new(account, remote);
+        let mut notes = sealshare::Collection::create(&mut alice, "Notes", "").unwrap();
+        notes.rename(&mut alice, "Notes again", "").unwrap();
+        let id = notes.id();
+        let log = sealshare::Remote::fetch(&*memory, &id, 0).unwrap();
+        let key = alice.account().identity().signing_key().to_bytes();
+        let now = sealshare::system_time();
+        app.store.append(&id, 0, &log[0], &key, now).unwrap();
+
+        let request = parse(params(&format!("c={}:1&timeout=30", id.to_text()))).unwrap();
+        let mut waiting = tokio::spawn(wait_for(app.clone(), request));
+        async fn pending(waiting: &mut tokio::task::JoinHandle<Answer>) -> bool {
+            tokio::time::timeout(Duration::from_millis(300), waiting)
+                .await
+                .is_err()
+        }
+        assert!(pending(&mut waiting).await);
+        // Nothing changed: read again, and still waiting.
+        app.store.notifier().recheck_all();
+        assert!(pending(&mut waiting).await, "no change, no answer");
+        // An append this store does not announce (as through another
+        // process while the listener did not listen)...
+        app.store
+            .append_unannounced(&id, 1, &log[1], &key, now)
+            .unwrap();
+        assert!(pending(&mut waiting).await, "not announced");
+        // ... is found on the next re-check.
+        app.store.notifier().recheck_all();
+        let answer = tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let body = axum::body::to_bytes(answer.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({ "changed": [{ "collection": id.to_text(), "head": 2 }] })
+        );
     }
 
     #[tokio::test]

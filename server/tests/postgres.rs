@@ -8,11 +8,13 @@
 //! (`SEALSHARE_TEST_STORE=postgres`; with SQLite, which one process holds,
 //! these tests have nothing to check and say so): racing appends through
 //! both store exactly one, a request replayed to the other process is
-//! refused, and each process's temporary folder is its own.
+//! refused, each process's temporary folder is its own, and a long poll on
+//! one process wakes on an append through the other.
 
 mod support;
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use sealshare::{
     Account, Client, Collection, MemoryRemote, Remote, RequestSigner, Role, system_time,
@@ -167,6 +169,58 @@ fn two_processes_on_one_database_store_one_of_racing_appends_and_refuse_replays(
         std::fs::read_dir(data.path().join("tmp")).unwrap().count(),
         0
     );
+}
+
+#[test]
+fn a_wait_on_one_process_wakes_on_an_append_through_another() {
+    if !on_postgres("a_wait_on_one_process_wakes_on_an_append_through_another") {
+        return;
+    }
+    let (memory, alice, _bob, mut notes) = notes();
+    let id = notes.id();
+    let data = tempfile::tempdir().unwrap();
+    let first = Server::start(data.path());
+    first.register(alice.account());
+    let second = Server::start(data.path());
+    second.sign_as(alice.account());
+    let mut alice = alice;
+    let log = memory.fetch(&id, 0).unwrap();
+    for (seq, op) in log.iter().enumerate() {
+        assert_eq!(first.append(&id, seq as u64, op).status, 200, "#{seq}");
+    }
+    let len = log.len() as u64;
+    notes.rename(&mut alice, "Renamed", "").unwrap();
+    let next = memory.fetch(&id, len).unwrap().remove(0);
+
+    let path = format!("/v1/wait?c={}:{len}&timeout=30", id.to_text());
+    let waiter = {
+        let http = (*first).clone();
+        std::thread::spawn(move || {
+            let start = Instant::now();
+            let answer = http.get(&path);
+            (answer, start.elapsed())
+        })
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(second.append(&id, len, &next).status, 200);
+    let (answer, took) = waiter.join().unwrap();
+    assert_eq!(
+        answer.status,
+        200,
+        "{:?}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    assert_eq!(
+        answer.json(),
+        serde_json::json!({ "changed": [{ "collection": id.to_text(), "head": len + 1 }] })
+    );
+    assert!(took >= Duration::from_millis(400), "it waited: {took:?}");
+    assert!(
+        took < Duration::from_secs(5),
+        "woken by the append through the other process: {took:?}"
+    );
+    first.stop();
+    second.stop();
 }
 
 #[test]

@@ -8,7 +8,9 @@
 //!   verified log), the server's id (`meta`) and the nonces of accepted
 //!   requests. It is SQLite in the data folder by default (`sqlite.rs`, one
 //!   server process per folder), or PostgreSQL ([`Store::open_postgres`],
-//!   `postgres.rs`), which several server processes may share.
+//!   `postgres.rs`), which several server processes may share (each
+//!   hearing of the others' appends, for its long polls, through
+//!   `listen.rs`).
 //! - `blobs/<collection id text>/<hex hash>`, one object per content blob,
 //!   in the data folder or an S3-compatible bucket (`objects.rs`), uploaded
 //!   to a temporary key first and copied into place create-only, so no
@@ -23,6 +25,7 @@
 //! rebuilt from the stored operations otherwise.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -33,6 +36,7 @@ mod backend;
 mod blob_file;
 mod blobs;
 pub mod devices;
+mod listen;
 mod nonces;
 pub mod notify;
 mod objects;
@@ -47,7 +51,7 @@ pub use access::{Who, may_put_blob, may_read};
 use backend::{Database, PageBuilder, key_of};
 use blobs::Blobs;
 pub use blobs::{BlobRead, BlobUpload};
-pub use notify::{MAX_WAITERS, Notifier, WaitSlot, Watch};
+pub use notify::{MAX_WAITERS, Notifier, WaitSlot, Wake, Watch};
 pub use objects::{BadBlobStorage, BlobStorage};
 
 /// The most operations one fetch answers; the client fetches again from
@@ -201,8 +205,12 @@ pub struct Store {
     db: Box<dyn Database>,
     blobs: Blobs,
     server_id: ServerId,
-    /// The long polls waiting for appends made through this store.
-    notify: Notifier,
+    /// The long polls waiting for appends made through this store (and,
+    /// on PostgreSQL, through any process on its database).
+    notify: Arc<Notifier>,
+    /// On PostgreSQL, what announces the appends made through other
+    /// processes (`listen.rs`); stopped when the store is dropped.
+    _listener: Option<listen::Listener>,
 }
 
 /// Lowercase hex.
@@ -260,7 +268,8 @@ impl Store {
             db: Box::new(db),
             blobs,
             server_id,
-            notify: Notifier::default(),
+            notify: Arc::new(Notifier::default()),
+            _listener: None,
         })
     }
 
@@ -285,11 +294,14 @@ impl Store {
     ) -> Result<Self, StoreError> {
         let blobs = Blobs::shared(dir, storage)?;
         let (db, server_id) = postgres::Postgres::open(url)?;
+        let notify = Arc::new(Notifier::default());
+        let listener = listen::Listener::start(db.config(), Arc::clone(&notify))?;
         Ok(Self {
             db: Box::new(db),
             blobs,
             server_id,
-            notify: Notifier::default(),
+            notify,
+            _listener: Some(listener),
         })
     }
 
@@ -319,10 +331,26 @@ impl Store {
         if appended == Appended::Stored {
             // Committed: the long polls on this collection in this process
             // wake (an announcement never lowers a length, so two appends
-            // announcing out of order is harmless).
+            // announcing out of order is harmless). On PostgreSQL those of
+            // the other processes wake through their listeners.
             self.notify.announce(collection, seq.saturating_add(1));
         }
         Ok(appended)
+    }
+
+    /// [`Store::append`] as another process makes it: committed, but
+    /// announced to no wait of this store (but through its listener, on
+    /// PostgreSQL).
+    #[cfg(test)]
+    pub(crate) fn append_unannounced(
+        &self,
+        collection: &CollectionId,
+        seq: u64,
+        bytes: &[u8],
+        signer: &[u8; 32],
+        now: u64,
+    ) -> Result<Appended, StoreError> {
+        self.db.append(collection, seq, bytes, signer, now)
     }
 
     /// The long polls waiting on this store's appends.

@@ -14,12 +14,29 @@
 //! smaller still, but every append would then wake every wait, each to
 //! re-read up to 100 lengths from the database.
 //!
+//! On PostgreSQL, appends through other server processes are announced too:
+//! each append's transaction sends a `NOTIFY` with the committed length,
+//! and the store's listener (`listen.rs`, a connection of its own that
+//! `LISTEN`s) announces each one it receives here, as if the append had
+//! been made through this process.
+//!
 //! No wake-up is lost: a wait subscribes first and reads the lengths from
 //! the database after. An append committed before that read is in it; one
 //! committed after it announces after its commit, so to the entry the wait
-//! already holds. An announced length is always a length the log had (the
-//! entry keeps the largest), so a wait never answers a change that did not
-//! happen.
+//! already holds: through this process directly, or through the listener,
+//! which hears of every append committed while it listens (PostgreSQL
+//! delivers a notification to every session listening when the transaction
+//! that sent it commits). While the listener is not listening (its
+//! connection broke, and it has not connected again), appends through other
+//! processes are not announced; so once it listens again it calls
+//! [`Notifier::recheck_all`], and every wait made before that (the only ones
+//! whose read may have missed an append) reads its lengths from the
+//! database again ([`Wake::Recheck`]), and goes on waiting if none passed
+//! its head. A wait made after reads lengths that hold every append
+//! committed before the listener listened again. An announced length is
+//! always a length the log had (the entry keeps the largest; the listener's
+//! come from the appends' own transactions), so a wait never answers a
+//! change that did not happen.
 //!
 //! [`Store::append`]: super::Store::append
 
@@ -46,6 +63,22 @@ pub struct Notifier {
     limit: usize,
     /// Set once the server shuts down: every wait ends at once.
     closing: watch::Sender<bool>,
+    /// Counts the calls of [`Notifier::recheck_all`]: every watch made
+    /// before one resolves with [`Wake::Recheck`].
+    rechecks: watch::Sender<u64>,
+}
+
+/// Why [`Watch::changed`] resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    /// A watched collection was announced longer than its head.
+    Changed,
+    /// Announcements may have been missed since the watch was made (or
+    /// last resolved so): the wait reads its lengths from the database
+    /// again, and goes on waiting if none passed its head.
+    Recheck,
+    /// The notifier is closed: the wait answers now.
+    Closed,
 }
 
 /// A place among the [`MAX_WAITERS`] waiting requests, given back when
@@ -62,6 +95,8 @@ pub struct Watch<'a> {
     notifier: &'a Notifier,
     /// Each collection's receiver and the head it must pass.
     watched: Vec<(CollectionId, u64, watch::Receiver<u64>)>,
+    /// The count of re-checks this watch has seen.
+    rechecks: watch::Receiver<u64>,
 }
 
 impl Default for Notifier {
@@ -78,6 +113,7 @@ impl Notifier {
             waiters: Semaphore::new(limit),
             limit,
             closing: watch::Sender::new(false),
+            rechecks: watch::Sender::new(0),
         }
     }
 
@@ -140,7 +176,22 @@ impl Notifier {
         Watch {
             notifier: self,
             watched,
+            rechecks: self.rechecks.subscribe(),
         }
+    }
+
+    /// Wakes every watch made before this call with [`Wake::Recheck`], so
+    /// its wait reads its lengths from the database again: announcements
+    /// may have been missed (on PostgreSQL, while the listener's connection
+    /// was lost; see the module's documentation).
+    pub fn recheck_all(&self) {
+        self.rechecks
+            .send_modify(|count| *count = count.wrapping_add(1));
+    }
+
+    /// Whether [`Notifier::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        *self.closing.borrow()
     }
 
     /// Ends every wait, now and from now on ([`Watch::changed`] resolves at
@@ -153,15 +204,27 @@ impl Notifier {
 
 impl Watch<'_> {
     /// Resolves once some watched collection is announced longer than its
-    /// head (at once if one already is), or the notifier is closed. Safe to
-    /// drop before it resolves.
-    pub async fn changed(&mut self) {
+    /// head (at once if one already is), with [`Wake::Changed`]; on a
+    /// [`Notifier::recheck_all`] since the watch was made or last resolved
+    /// so, with [`Wake::Recheck`]; or once the notifier is closed, with
+    /// [`Wake::Closed`]. Safe to drop before it resolves.
+    pub async fn changed(&mut self) -> Wake {
         let mut closing = self.notifier.closing.subscribe();
-        let mut waits: Vec<Pin<Box<dyn Future<Output = ()> + Send + '_>>> =
-            Vec::with_capacity(self.watched.len().saturating_add(1));
+        let mut waits: Vec<Pin<Box<dyn Future<Output = Wake> + Send + '_>>> =
+            Vec::with_capacity(self.watched.len().saturating_add(2));
         waits.push(Box::pin(async move {
             // The sender lives as long as the notifier, which outlives this.
             let _ = closing.wait_for(|&closed| closed).await;
+            Wake::Closed
+        }));
+        let rechecks = &mut self.rechecks;
+        waits.push(Box::pin(async move {
+            // Marks the count seen: the next resolves on a later re-check
+            // only. The sender lives as long as the notifier.
+            if rechecks.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            Wake::Recheck
         }));
         for (_, head, receiver) in &mut self.watched {
             let head = *head;
@@ -170,19 +233,20 @@ impl Watch<'_> {
                 if receiver.wait_for(|&len| len > head).await.is_err() {
                     std::future::pending::<()>().await;
                 }
+                Wake::Changed
             }));
         }
         // Resolves when any of them does; each is polled again on every
         // wake-up of this task, which is at most a hundred or so checks.
         std::future::poll_fn(|cx| {
             for wait in &mut waits {
-                if wait.as_mut().poll(cx).is_ready() {
-                    return Poll::Ready(());
+                if let Poll::Ready(wake) = wait.as_mut().poll(cx) {
+                    return Poll::Ready(wake);
                 }
             }
             Poll::Pending
         })
-        .await;
+        .await
     }
 
     /// The largest length announced for each watched collection since this
@@ -284,6 +348,29 @@ mod tests {
         assert!(resolves(&mut watch).await);
         let mut later = notifier.watch(&[(B, 7)]);
         assert!(resolves(&mut later).await, "closed for good");
+    }
+
+    #[tokio::test]
+    async fn a_recheck_wakes_the_watches_made_before_it_once() {
+        let notifier = Notifier::default();
+        let mut before = notifier.watch(&[(A, 0)]);
+        notifier.recheck_all();
+        let mut after = notifier.watch(&[(A, 0)]);
+        let wake = tokio::time::timeout(Duration::from_millis(50), before.changed()).await;
+        assert_eq!(wake.ok(), Some(Wake::Recheck));
+        assert!(!resolves(&mut before).await, "once per re-check");
+        assert!(!resolves(&mut after).await, "made after the re-check");
+        notifier.recheck_all();
+        notifier.recheck_all();
+        assert_eq!(after.changed().await, Wake::Recheck);
+        assert!(!resolves(&mut after).await, "two re-checks seen at once");
+        notifier.announce(&A, 1);
+        assert_eq!(before.changed().await, Wake::Recheck);
+        assert_eq!(before.changed().await, Wake::Changed);
+        assert!(!notifier.is_closed());
+        notifier.close();
+        assert!(notifier.is_closed());
+        assert_eq!(after.changed().await, Wake::Closed);
     }
 
     #[tokio::test]

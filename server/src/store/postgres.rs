@@ -19,6 +19,11 @@
 //! Appends and the verified states go through one writer connection under
 //! a lock, as with SQLite; reads, nonces and cards through a small pool. A
 //! connection that breaks fails its request and is opened anew for the next.
+//!
+//! Each append's transaction also sends `NOTIFY sealshare_appends` with the
+//! log's new length, and the store's listener (`listen.rs`, one more
+//! connection) announces those of every process to the long polls waiting
+//! on this one.
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -166,6 +171,11 @@ impl Postgres {
             claims: AtomicU64::new(0),
         };
         Ok((db, server_id))
+    }
+
+    /// The connection settings, as given at open.
+    pub(super) fn config(&self) -> &Config {
+        &self.config
     }
 
     // As with SQLite: an open transaction rolls back when dropped, and an
@@ -404,11 +414,19 @@ impl WriteTx for Tx<'_> {
         bytes: &[u8],
     ) -> Result<(), StoreError> {
         let id: &[u8] = &collection.0;
+        let len = seq.saturating_add(1);
         let seq =
             i64::try_from(seq).map_err(|_| StoreError::Damaged("a position past i64".into()))?;
         self.0.execute(
             "INSERT INTO operations (collection, seq, bytes) VALUES ($1, $2, $3)",
             &[&id, &seq, &bytes],
+        )?;
+        // The log's new length, to every process's listener: sent only if
+        // this transaction commits, when it does, in the order of commits.
+        let payload = super::listen::payload(collection, len);
+        self.0.execute(
+            "SELECT pg_notify($1, $2)",
+            &[&super::listen::CHANNEL, &payload],
         )?;
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! Unit tests of the PostgreSQL database: fixed lock keys, two stores (as
 //! two processes would) on one database, publications racing for one
-//! handle, and broken connections. All but the first need
+//! handle, broken connections, and the listener that announces one store's
+//! appends to the other's waits. All but the first need
 //! `SEALSHARE_TEST_STORE=postgres` (they say so and check nothing on the
 //! SQLite run).
 #![allow(
@@ -10,10 +11,12 @@
     clippy::indexing_slicing
 )]
 
+use std::time::{Duration, Instant};
+
 use sealshare::{Account, system_time};
 
 use super::super::tests::{Place, a_log, on_postgres};
-use super::super::{Appended, Put, Store, StoreError};
+use super::super::{Appended, Put, Store, StoreError, Wake, Watch};
 use super::{Lock, lock_key};
 
 /// False, with a note, on the SQLite run.
@@ -141,8 +144,12 @@ fn a_broken_connection_fails_its_request_and_the_next_one_reconnects() {
             &[],
         )
         .unwrap();
-    assert_eq!(ended.len(), 2, "the writer's and one pooled connection");
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(
+        ended.len(),
+        3,
+        "the writer's, one pooled connection and the listener's"
+    );
+    std::thread::sleep(Duration::from_millis(200));
     // The writer's: the next append fails, the one after connects anew.
     assert!(matches!(
         store.append(&id, 1, &log[1], &key, now),
@@ -156,4 +163,101 @@ fn a_broken_connection_fails_its_request_and_the_next_one_reconnects() {
     assert!(matches!(store.log_len(&id), Err(StoreError::Database(_))));
     assert_eq!(store.log_len(&id).unwrap(), 2);
     assert_eq!(store.fetch(&id, 0).unwrap().operations, log[..2]);
+}
+
+/// How `watch` resolves within `within`, if it does.
+fn resolves(watch: &mut Watch<'_>, within: Duration) -> Option<Wake> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    runtime.block_on(async { tokio::time::timeout(within, watch.changed()).await.ok() })
+}
+
+/// The listeners' connections to `url`'s database.
+fn listeners(admin: &mut ::postgres::Client) -> i64 {
+    admin
+        .query_one(
+            "SELECT COUNT(*) FROM pg_stat_activity
+             WHERE datname = current_database()
+             AND application_name = 'sealshare-server listener'",
+            &[],
+        )
+        .unwrap()
+        .get(0)
+}
+
+#[test]
+fn a_listener_announces_the_other_stores_appends_listens_again_once_lost_and_stops_with_its_store()
+{
+    if !run("a_listener_announces_the_other_stores_appends") {
+        return;
+    }
+    let place = Place::new();
+    let first = place.open();
+    let (_dir, second) = another(&place);
+    let (id, log, key) = a_log();
+    let now = system_time();
+    let url = place.url.as_deref().unwrap();
+    let mut admin = ::postgres::Client::connect(url, ::postgres::NoTls).unwrap();
+    assert_eq!(
+        listeners(&mut admin),
+        2,
+        "one for each store, from its open"
+    );
+
+    // An append through the second store is announced to the first's waits
+    // with its length, and a refused one is not.
+    let mut watch = first.notifier().watch(&[(id, 0)]);
+    second.append(&id, 0, &log[0], &key, now).unwrap();
+    assert_eq!(
+        resolves(&mut watch, Duration::from_secs(5)),
+        Some(Wake::Changed)
+    );
+    assert_eq!(watch.announced(), [1]);
+    drop(watch);
+    let mut watch = first.notifier().watch(&[(id, 1)]);
+    assert!(second.append(&id, 1, b"garbage", &key, now).is_err());
+    assert_eq!(
+        second.append(&id, 0, &log[0], &key, now).unwrap(),
+        Appended::Conflict { head: 1 }
+    );
+    assert_eq!(resolves(&mut watch, Duration::from_millis(500)), None);
+
+    // Both listeners' connections ended by the database: each connects and
+    // listens again, then has every wait read again.
+    let ended = admin
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database()
+             AND application_name = 'sealshare-server listener'",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(ended.len(), 2);
+    assert_eq!(
+        resolves(&mut watch, Duration::from_secs(10)),
+        Some(Wake::Recheck)
+    );
+    assert_eq!(
+        resolves(&mut watch, Duration::from_millis(300)),
+        None,
+        "once"
+    );
+    second.append(&id, 1, &log[1], &key, now).unwrap();
+    assert_eq!(
+        resolves(&mut watch, Duration::from_secs(5)),
+        Some(Wake::Changed)
+    );
+    assert_eq!(watch.announced(), [2]);
+    drop(watch);
+
+    // Dropped, a store's listener stops and closes its connection.
+    drop(first);
+    drop(second);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while listeners(&mut admin) > 0 {
+        assert!(Instant::now() < deadline, "the listeners' connections stay");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
