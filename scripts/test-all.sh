@@ -5,7 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
+started=$(date +%s)
+# Each step says how long the run has taken so far, to see where time goes.
+step() { printf '\n==> [%ds] %s\n' "$(( $(date +%s) - started ))" "$*"; }
+# CI builds from a clean tree once: incremental compilation only costs there.
+if [[ -n "${CI:-}" ]]; then
+  export CARGO_INCREMENTAL=0
+fi
 log_dir=$(mktemp -d)
 trap 'rm -rf "$log_dir"' EXIT
 
@@ -69,3 +75,4 @@ kt_passed=$(grep -c -E 'kotlin: (all binding tests|all lifecycle steps|server st
 printf '\nAll steps passed.\n'
 echo "rust: ${passed} passed (${pg_passed} of them the server's on PostgreSQL), ${failed} failed; python: ${py_passed} passed; kotlin: ${kt_passed} program(s) passed"
 echo "total: $((passed + py_passed + kt_passed)) passed, ${failed} failed"
+echo "took $(( $(date +%s) - started )) s"
