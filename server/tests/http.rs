@@ -447,10 +447,7 @@ fn blobs_are_checked_against_their_id_and_never_overwritten() {
         ))
         .assert_error(400, "malformed");
     // Nothing was left behind in the temporary folder.
-    assert_eq!(
-        support::temporary_blobs(data.path()),
-        Vec::<PathBuf>::new()
-    );
+    assert_eq!(support::temporary_blobs(data.path()), Vec::<PathBuf>::new());
 }
 
 #[test]

@@ -19,6 +19,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
+use sealshare::{Account, Client, Collection, CollectionList, Role, system_time};
+use sealshare_http::HttpRemote;
 use support::server_command;
 use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
 
@@ -302,4 +304,61 @@ fn one_tls_flag_without_the_other_is_a_usage_error() {
         assert!(stdout.is_empty());
         assert!(!created);
     }
+}
+
+#[test]
+fn sealshare_http_shares_over_tls_trusting_the_given_root_and_refuses_a_server_it_does_not_trust() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key, _) = certificate(dir.path());
+    let server = start_tls(&dir.path().join("data"), &cert, &key);
+    let url = format!("https://{}", server.addr);
+    let pem = std::fs::read(&cert).unwrap();
+    let connect = |handle: &str| {
+        let account = Account::create(handle, system_time()).unwrap();
+        let remote = HttpRemote::builder(&url)
+            .account(&account)
+            .root_certificates(&pem)
+            .build()
+            .unwrap();
+        assert!(remote.publish_card(account.identity()).unwrap());
+        let remote = Arc::new(remote);
+        (Client::new(account, remote.clone()), remote)
+    };
+    let (mut alice, a) = connect("alice");
+    let (mut bob, b) = connect("bob");
+    alice.observe(&a.card("bob").unwrap().unwrap()).unwrap();
+    bob.observe(&b.card("alice").unwrap().unwrap()).unwrap();
+
+    // A collection, an item and its blob, shared and read, all over TLS.
+    let mut notes = Collection::create(&mut alice, "Notes", "").unwrap();
+    let item = notes
+        .add_file(&mut alice, None, "a.txt", "text/plain", b"hello over https")
+        .unwrap();
+    notes
+        .share(&mut alice, bob.account().identity(), Role::Viewer)
+        .unwrap();
+    let list = CollectionList::fetch(&mut bob).unwrap();
+    let mut theirs = list.pending.into_iter().next().unwrap().collection;
+    theirs.accept(&mut bob).unwrap();
+    assert_eq!(theirs.read(&bob, item).unwrap(), b"hello over https");
+
+    // With the bundled roots only, the test's certificate is not trusted:
+    // nothing is sent.
+    let stranger = HttpRemote::new(&url, alice.account()).unwrap();
+    let refused = stranger.card("alice").unwrap_err().to_string();
+    assert!(
+        refused.contains("certificate") || refused.contains("Certificate"),
+        "{refused}"
+    );
+
+    // Roots that are not certificates fail at once.
+    for bad in [&b"not pem"[..], b"", key_pem(&key).as_slice()] {
+        let built = HttpRemote::builder(&url).root_certificates(bad).build();
+        assert!(built.is_err(), "{:?}", String::from_utf8_lossy(bad));
+    }
+}
+
+/// The PEM of the key file: a private key, no certificate.
+fn key_pem(key: &Path) -> Vec<u8> {
+    std::fs::read(key).unwrap()
 }

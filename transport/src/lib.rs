@@ -75,9 +75,9 @@ const LIFETIME: u64 = 45;
 
 /// A [`Remote`] over the reference server's `/v1` HTTP API.
 ///
-/// Plain `http://` only unless the crate's `tls` feature is on (rustls with
-/// the platform's verifier); the reference server listens on loopback
-/// without TLS for now.
+/// `https://` (with the crate's `tls` feature, the default: rustls, trusting
+/// Mozilla's root certificates bundled in the crate, or only the roots given
+/// to [`Builder::root_certificates`]) or plain `http://`.
 #[derive(Debug, Clone)]
 pub struct HttpRemote {
     base: String,
@@ -106,9 +106,22 @@ pub struct Builder {
     read_timeout: Duration,
     retries: u32,
     max_log_bytes: u64,
+    /// PEM: the only roots trusted, if given.
+    roots: Option<Vec<u8>>,
 }
 
 impl Builder {
+    /// Trusts only the certificates in `pem` (one or more PEM `CERTIFICATE`
+    /// blocks) as roots for `https://`, instead of the bundled Mozilla
+    /// roots: for a server whose certificate is self-signed or from a
+    /// certificate authority of its own. [`Builder::build`] fails if `pem`
+    /// holds no certificate or one that does not parse, or without the
+    /// `tls` feature.
+    pub fn root_certificates(mut self, pem: &[u8]) -> Self {
+        self.roots = Some(pem.to_vec());
+        self
+    }
+
     /// Signs requests as `account` (its identity key). Without an account,
     /// the remote reads only collections it was given a link to
     /// ([`Remote::use_link`]): enough for a public link's reader.
@@ -169,7 +182,7 @@ impl Builder {
             .timeout_connect(Some(self.connect_timeout))
             .timeout_recv_response(Some(self.read_timeout))
             .timeout_per_read(Some(self.read_timeout));
-        let config = tls(config);
+        let config = tls(config, self.roots.as_deref())?;
         let authority = base.split_once("://").map_or("", |(_, rest)| rest);
         let prefix = authority
             .find('/')
@@ -192,27 +205,51 @@ impl Builder {
     }
 }
 
+type AgentConfig = ureq::config::ConfigBuilder<ureq::typestate::AgentScope>;
+
+/// `config` with rustls, trusting the bundled roots, or only those in the
+/// PEM `roots`.
 #[cfg(feature = "tls")]
-fn tls(
-    config: ureq::config::ConfigBuilder<ureq::typestate::AgentScope>,
-) -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
-    use ureq::tls::{RootCerts, TlsConfig, TlsProvider};
-    config.tls_config(
+fn tls(config: AgentConfig, roots: Option<&[u8]>) -> Result<AgentConfig> {
+    use ureq::tls::{PemItem, RootCerts, TlsConfig, TlsProvider, parse_pem};
+    let roots = match roots {
+        None => RootCerts::WebPki,
+        Some(pem) => {
+            let mut certificates = Vec::new();
+            for item in parse_pem(pem) {
+                match item {
+                    Ok(PemItem::Certificate(certificate)) => certificates.push(certificate),
+                    Ok(_) => {}
+                    Err(e) => {
+                        return Err(Error::Remote(format!("root certificates: not PEM: {e}")));
+                    }
+                }
+            }
+            if certificates.is_empty() {
+                return Err(Error::Remote(
+                    "root certificates: no PEM CERTIFICATE block".to_owned(),
+                ));
+            }
+            RootCerts::new_with_certs(&certificates)
+        }
+    };
+    Ok(config.tls_config(
         TlsConfig::builder()
             .provider(TlsProvider::Rustls)
-            .root_certs(RootCerts::PlatformVerifier)
-            .unversioned_rustls_crypto_provider(std::sync::Arc::new(
-                rustls::crypto::ring::default_provider(),
-            ))
+            .root_certs(roots)
+            .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()))
             .build(),
-    )
+    ))
 }
 
 #[cfg(not(feature = "tls"))]
-fn tls(
-    config: ureq::config::ConfigBuilder<ureq::typestate::AgentScope>,
-) -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
-    config
+fn tls(config: AgentConfig, roots: Option<&[u8]>) -> Result<AgentConfig> {
+    match roots {
+        None => Ok(config),
+        Some(_) => Err(Error::Remote(
+            "root certificates need the `tls` feature of sealshare-http".to_owned(),
+        )),
+    }
 }
 
 impl HttpRemote {
@@ -232,6 +269,7 @@ impl HttpRemote {
             read_timeout: Duration::from_secs(60),
             retries: 2,
             max_log_bytes: MAX_LOG_BYTES,
+            roots: None,
         }
     }
 
