@@ -340,4 +340,10 @@ fn an_account_reset_by_the_operator_is_a_key_change_for_whoever_pinned_the_old_c
         env.ok("alice-new", &["get", "Later", "b.txt"]),
         "after the reset"
     );
+    // In the collection that holds her old card, bob removes the old
+    // membership and shares again with the new one.
+    env.ok("bob", &["remove", "Notes", "alice"]);
+    env.ok("bob", &["share", "Notes", "alice"]);
+    env.ok("alice-new", &["accept", "Notes"]);
+    assert_eq!(env.ok("alice-new", &["get", "Notes", "a.txt"]), "from bob");
 }
