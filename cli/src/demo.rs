@@ -43,6 +43,7 @@ pub(crate) fn run() -> Result<()> {
             name,
             &format!("{name}'s passphrase"),
             now(),
+            true,
         )?;
         say!(
             "1. {name} creates an account; fingerprint {}",
@@ -136,6 +137,7 @@ pub(crate) fn run() -> Result<()> {
         "dave",
         "dave's passphrase",
         now(),
+        true,
     )?;
     let daves = Collection::join(&mut dave.client, &LinkUrl::parse(&invite.to_url())?)?;
     say!(

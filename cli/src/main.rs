@@ -245,6 +245,32 @@ pub enum AccountCmd {
     Create {
         /// The handle (user id).
         handle: String,
+        /// Make the account on this profile only: publish no card and
+        /// register no sign-in. For coming back under a handle whose card
+        /// is another (every device, password and recovery phrase lost):
+        /// give `account card --out FILE` to the server's operator, who
+        /// resets the account to it; then `account register-sign-in`.
+        #[arg(long)]
+        no_publish: bool,
+    },
+    /// Write this account's card (its bytes, as it is published) to a file:
+    /// what a server's operator resets an account to
+    /// (`sealshare-server reset-account --card FILE HANDLE`).
+    Card {
+        /// The file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// On the server: publish this account's card if it is not there yet,
+    /// and register sign-in for new devices with the password
+    /// (SEALSHARE_PASSWORD or stdin) and, with --recovery, the recovery
+    /// phrase (SEALSHARE_RECOVERY_PHRASE or stdin). After
+    /// `account create --no-publish` and the operator's reset, which
+    /// deletes the old account's sign-in.
+    RegisterSignIn {
+        /// Register the recovery phrase too.
+        #[arg(long)]
+        recovery: bool,
     },
     /// Show handle and fingerprint.
     Show,

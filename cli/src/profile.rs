@@ -63,14 +63,16 @@ pub(crate) fn kdf_budget() -> Argon2Budget {
 }
 
 impl Profile {
-    /// Creates the account, its keystore, and publishes its card. Returns the
-    /// recovery phrase to show once.
+    /// Creates the account, its keystore, and, if `publish`, publishes its
+    /// card and registers sign-in on a server. Returns the recovery phrase
+    /// to show once.
     pub(crate) fn create(
         dir: &Path,
         place: &Place,
         handle: &str,
         password: &str,
         now: u64,
+        publish: bool,
     ) -> Result<(Self, RecoveryPhrase)> {
         if dir.join("keystore").exists() {
             return Err(Error::InvalidArgument(format!(
@@ -82,11 +84,13 @@ impl Profile {
         let (account, keystore, phrase) =
             Account::create_protected(handle, now, password, kdf_params()?)?;
         let backend = place.connect(Some(&account))?;
-        backend.publish_card(account.identity())?;
-        // On a server, a new device can then sign in with the password or
-        // the recovery phrase (`sealshare account sign-in`).
-        backend.register_keystore(&keystore, SignInSecret::Password(password))?;
-        backend.register_keystore(&keystore, SignInSecret::RecoveryPhrase(&phrase))?;
+        if publish {
+            backend.publish_card(account.identity())?;
+            // On a server, a new device can then sign in with the password or
+            // the recovery phrase (`sealshare account sign-in`).
+            backend.register_keystore(&keystore, SignInSecret::Password(password))?;
+            backend.register_keystore(&keystore, SignInSecret::RecoveryPhrase(&phrase))?;
+        }
         write_atomic(&dir.join("keystore"), keystore.to_text().as_bytes())?;
         let mut profile = Self {
             dir: dir.to_owned(),

@@ -203,3 +203,147 @@ fn watch_prints_verified_changes_as_they_arrive() {
     assert!(lines[1].contains("collaborator"), "{printed}");
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
 }
+
+/// `sealshare-server reset-account ARGS` on the test server's data folder.
+fn reset_account(env: &Env, args: &[&str]) -> std::process::Output {
+    Command::new(server_process::server_binary())
+        .arg("reset-account")
+        .arg("--data")
+        .arg(env.server.data())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn an_account_reset_by_the_operator_is_a_key_change_for_whoever_pinned_the_old_card() {
+    let mut env = Env::new();
+    env.ok("alice", &["account", "create", "alice"]);
+    env.ok("bob", &["account", "create", "bob"]);
+    env.ok("bob", &["collection", "create", "Notes"]);
+    std::fs::write(env.path("a.txt"), b"from bob").unwrap();
+    env.ok("bob", &["put", "Notes", &env.path("a.txt")]);
+    // Sharing pins alice's card for bob.
+    env.ok("bob", &["share", "Notes", "alice"]);
+    env.ok("alice", &["accept", "Notes"]);
+
+    // Alice loses every device, password and phrase. On a fresh profile she
+    // makes a new account under her handle, unpublished (the server keeps
+    // the old card), and writes its card for the operator.
+    let created = env.ok("alice-new", &["account", "create", "alice", "--no-publish"]);
+    assert!(created.contains("not published"), "{created}");
+    let phrase = created
+        .lines()
+        .skip_while(|l| !l.contains("recovery phrase"))
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let card = env.path("alice.card");
+    env.ok("alice-new", &["account", "card", "--out", &card]);
+    let refused = env.fails("alice-new", &["account", "register-sign-in"]);
+    assert!(
+        refused.contains("card_exists") && refused.contains("reset-account"),
+        "{refused}"
+    );
+
+    // Against the running server (SQLite), the reset fails and says why.
+    let busy = reset_account(&env, &["--card", &card, "alice"]);
+    assert_eq!(busy.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&busy.stderr);
+    assert!(
+        said.contains("running server") && said.contains("stop it"),
+        "{said}"
+    );
+    // Nothing changed: bob's pinned card is still the published one, and
+    // alice's old profile still works.
+    env.ok("bob", &["verify", "alice"]);
+    assert_eq!(env.ok("alice", &["get", "Notes", "a.txt"]), "from bob");
+
+    env.server.stop();
+    // A usage error is 2; a card for another handle is refused, changing
+    // nothing.
+    assert_eq!(reset_account(&env, &["alice"]).status.code(), Some(2));
+    let wrong = reset_account(&env, &["--card", &card, "bob"]);
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("not reset"));
+    let done = reset_account(&env, &["--card", &card, "alice"]);
+    let said = String::from_utf8_lossy(&done.stdout);
+    assert!(
+        done.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(
+        said.contains("replaced the card") && said.contains("deleted 2 sign-in"),
+        "{said}"
+    );
+    env.server.restart();
+
+    // The old lockers are gone: the old password signs in nowhere.
+    let old = env
+        .cmd("laptop", &["account", "sign-in", "alice"])
+        .env("SEALSHARE_PASSWORD", "alice password")
+        .output()
+        .unwrap();
+    assert!(!old.status.success());
+    // The new account works, and registers sign-in for its new secrets.
+    let registered = env
+        .cmd("alice-new", &["account", "register-sign-in", "--recovery"])
+        .env("SEALSHARE_RECOVERY_PHRASE", &phrase)
+        .output()
+        .unwrap();
+    assert!(
+        registered.status.success(),
+        "{}",
+        String::from_utf8_lossy(&registered.stderr)
+    );
+    env.ok("alice-new", &["collection", "create", "Fresh"]);
+    let signed_in = env
+        .cmd("laptop", &["account", "sign-in", "alice"])
+        .env("SEALSHARE_PASSWORD", "alice-new password")
+        .output()
+        .unwrap();
+    assert!(
+        signed_in.status.success(),
+        "{}",
+        String::from_utf8_lossy(&signed_in.stderr)
+    );
+
+    // The old key is refused, and can no longer replace the card.
+    let stale = env.fails("alice", &["collection", "list"]);
+    assert!(stale.contains("unknown_key"), "{stale}");
+    let stale = env.fails("alice", &["account", "register-sign-in"]);
+    assert!(stale.contains("card_exists"), "{stale}");
+
+    // Bob, who pinned the old card, sees a key change until he accepts it.
+    env.ok("bob", &["collection", "create", "Later"]);
+    let changed = env.fails("bob", &["share", "Later", "alice"]);
+    assert!(
+        changed.contains("identity key of alice changed"),
+        "{changed}"
+    );
+    assert!(
+        env.fails("bob", &["verify", "alice"])
+            .contains("identity key of alice changed")
+    );
+    let accepted = env.ok("bob", &["verify", "alice", "--confirm-change"]);
+    assert!(
+        accepted.contains("was:") && accepted.contains("now:"),
+        "{accepted}"
+    );
+    env.ok("bob", &["share", "Later", "alice"]);
+    env.ok("alice-new", &["accept", "Later"]);
+    std::fs::write(env.path("b.txt"), b"after the reset").unwrap();
+    env.ok("bob", &["put", "Later", &env.path("b.txt")]);
+    assert_eq!(
+        env.ok("alice-new", &["get", "Later", "b.txt"]),
+        "after the reset"
+    );
+    // In the collection that holds her old card, bob removes the old
+    // membership and shares again with the new one.
+    env.ok("bob", &["remove", "Notes", "alice"]);
+    env.ok("bob", &["share", "Notes", "alice"]);
+    env.ok("alice-new", &["accept", "Notes"]);
+    assert_eq!(env.ok("alice-new", &["get", "Notes", "a.txt"]), "from bob");
+}

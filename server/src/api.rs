@@ -196,11 +196,33 @@ async fn get_card(
     let (me, key) = caller.account()?;
     require_card(&app, me, key, caller.now).await?;
     let what = format!("no card is published for {handle:?}");
-    match blocking(move || app.store.card(&handle)).await? {
-        Some(bytes) => Ok(octets(bytes)),
-        None => Err(ApiError::not_found(what)),
+    let (card, reset) = blocking(move || {
+        let card = app.store.card(&handle)?;
+        let reset = match card {
+            Some(_) => app.store.last_card_reset(&handle)?,
+            None => None,
+        };
+        Ok((card, reset))
+    })
+    .await?;
+    let Some(bytes) = card else {
+        return Err(ApiError::not_found(what));
+    };
+    let mut response = octets(bytes);
+    // The time of the account's last reset by the operator, if any: the
+    // card may then differ from one a client pinned, by the operator's act
+    // rather than the old key's (docs/server.md, Account reset).
+    if let Some(at) = reset {
+        response
+            .headers_mut()
+            .insert(CARD_RESET_HEADER, HeaderValue::from(at));
     }
+    Ok(response)
 }
+
+/// The header of `GET /v1/cards/{handle}` that carries the time (seconds
+/// since the Unix epoch) of the handle's last account reset, when it had one.
+pub const CARD_RESET_HEADER: &str = "sealshare-card-reset";
 
 #[derive(Deserialize)]
 struct SeqQuery {

@@ -141,7 +141,9 @@ impl From<StoreError> for ApiError {
             StoreError::CardHandle { .. } => {
                 Self::new(StatusCode::BAD_REQUEST, "handle_mismatch", message)
             }
-            StoreError::CardExists(_) => Self::new(StatusCode::CONFLICT, "card_exists", message),
+            StoreError::CardExists(_) | StoreError::SameCard(_) => {
+                Self::new(StatusCode::CONFLICT, "card_exists", message)
+            }
             StoreError::CardNotSelfPublished | StoreError::NotSigner => {
                 Self::new(StatusCode::FORBIDDEN, "not_signer", message)
             }

@@ -3,25 +3,78 @@
 //! the store in `DIR` (SQLite), or in the PostgreSQL database at `URL`, with
 //! the blobs in `DIR` or in an S3-compatible bucket, over plain HTTP or TLS,
 //! until SIGINT or SIGTERM.
+//!
+//! `sealshare-server reset-account --data DIR [--postgres URL] --card FILE
+//! HANDLE`: the operator's account reset (docs/server.md, Account reset):
+//! `FILE`'s card becomes `HANDLE`'s, the reset is recorded, and the handle's
+//! sign-in records and lockers are deleted. Exits 2 on a usage error, 1 on a
+//! failure.
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::Parser;
-use sealshare_server::store::BlobStorage;
+use clap::{Parser, Subcommand};
+use sealshare::Identity;
+use sealshare_server::store::{BlobStorage, StoreError};
 use sealshare_server::{Store, app, check_listen, tls};
 
-/// The sealshare reference server.
+/// The sealshare reference server. Without a command, serves.
 #[derive(Parser)]
-#[command(name = "sealshare-server", version, about)]
+#[command(
+    name = "sealshare-server",
+    version,
+    about,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+struct Cli {
+    /// What to do instead of serving.
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// How to serve.
+    #[command(flatten)]
+    serve: Args,
+}
+
+/// The operator's commands.
+#[derive(Subcommand)]
+enum Command {
+    /// Resets an account: gives HANDLE the new card in `--card`.
+    ///
+    /// The card becomes HANDLE's published card (replacing the one there,
+    /// if any), the reset is recorded in the card changes, and HANDLE's
+    /// sign-in records and lockers (which hold the old keystore) are
+    /// deleted, in one transaction. For a user who
+    /// lost every device, password and recovery phrase: the operator
+    /// vouches that the new card is theirs; everyone who pinned the old card
+    /// sees a key change. With SQLite, stop the server first (it holds the
+    /// data folder); with PostgreSQL, servers may keep running.
+    ResetAccount {
+        /// The data folder of the store (as the server is given it).
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// The PostgreSQL database of the store, if it is not SQLite.
+        #[arg(long, value_name = "URL")]
+        postgres: Option<String>,
+        /// The user's new card: the file `sealshare account card --out FILE`
+        /// writes (the card's bytes; its text form is accepted too).
+        #[arg(long, value_name = "FILE")]
+        card: PathBuf,
+        /// The handle whose account is reset; the card must be for it.
+        handle: String,
+    },
+}
+
+/// How to serve.
+#[derive(clap::Args)]
 struct Args {
     /// The data folder: `sealshare.db`, `nonces.db`, `blobs/`, `tmp/`
     /// (created if missing); only `blobs/` and `tmp/` with `--postgres`.
-    #[arg(long, value_name = "DIR")]
-    data: PathBuf,
+    #[arg(long, value_name = "DIR", required = true)]
+    data: Option<PathBuf>,
     /// Keep the logs, cards, listing and nonces in this PostgreSQL database
     /// instead of SQLite (`postgres://user@host:port/database`, no TLS).
     /// Several servers may share the database and the data folder.
@@ -39,8 +92,8 @@ struct Args {
     /// The address to listen on; port 0 picks a free port. Prints `listening
     /// on ADDR` once ready. Plain HTTP only on a loopback address, unless
     /// `--behind-proxy`.
-    #[arg(long, value_name = "ADDR")]
-    listen: SocketAddr,
+    #[arg(long, value_name = "ADDR", required = true)]
+    listen: Option<SocketAddr>,
     /// Serve plain HTTP beyond loopback, because a proxy in front
     /// terminates TLS (it must pass the path and query unchanged: requests
     /// are signed over them).
@@ -69,8 +122,107 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    let addr = match check_listen(args.listen, args.tls_cert.is_some(), args.behind_proxy) {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::ResetAccount {
+            data,
+            postgres,
+            card,
+            handle,
+        }) => reset_account(&data, postgres.as_deref(), &card, &handle),
+        None => serve_main(cli.serve),
+    }
+}
+
+/// `sealshare-server reset-account`: see [`Command::ResetAccount`].
+fn reset_account(data: &Path, postgres: Option<&str>, file: &Path, handle: &str) -> ExitCode {
+    let bytes = match std::fs::read(file) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            eprintln!("sealshare-server: cannot read {}: {e}", file.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let bytes = card_bytes(bytes);
+    let opened = match postgres {
+        None => Store::open(data),
+        Some(url) => Store::open_postgres(data, url),
+    };
+    let store = match opened {
+        Ok(store) => store,
+        Err(StoreError::InUse(_)) if postgres.is_none() => {
+            eprintln!(
+                "sealshare-server: {} is in use by a running server: stop it, then reset the \
+                 account (nothing was changed)",
+                data.display()
+            );
+            return ExitCode::FAILURE;
+        }
+        Err(e) if postgres.is_some() => {
+            eprintln!("sealshare-server: cannot open the PostgreSQL store: {e}");
+            return ExitCode::FAILURE;
+        }
+        Err(e) => {
+            eprintln!(
+                "sealshare-server: cannot open the store in {}: {e}",
+                data.display()
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let now = sealshare::system_time();
+    let reset = match store.reset_account(handle, &bytes, now) {
+        Ok(reset) => reset,
+        Err(e) => {
+            eprintln!("sealshare-server: {handle:?} was not reset (nothing was changed): {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Decoded by the reset: both cards are valid.
+    let fingerprint = |bytes: &[u8]| {
+        Identity::from_bytes(bytes)
+            .map_or_else(|e| format!("? ({e})"), |c| c.fingerprint().to_string())
+    };
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "reset the account {handle:?} at {now}:");
+    let _ = match &reset.previous {
+        Some(old) => writeln!(out, "  replaced the card {}", fingerprint(old)),
+        None => writeln!(out, "  no card was published for it"),
+    };
+    let _ = writeln!(out, "  published the card {}", fingerprint(&bytes));
+    let _ = writeln!(
+        out,
+        "  deleted {} sign-in record(s) and their lockers; the user registers sign-in again",
+        reset.signins_deleted
+    );
+    let _ = writeln!(
+        out,
+        "  recorded as a reset in card_changes; whoever pinned the old card sees a key change"
+    );
+    ExitCode::SUCCESS
+}
+
+/// A card file's bytes: the card's own bytes, or its text form (what
+/// `sealshare identity export` prints), decoded back to them. Anything else
+/// is left as it is, for the store to refuse.
+fn card_bytes(bytes: Vec<u8>) -> Vec<u8> {
+    if Identity::from_bytes(&bytes).is_ok() {
+        return bytes;
+    }
+    match std::str::from_utf8(&bytes).map(|text| Identity::from_text(text.trim())) {
+        Ok(Ok(card)) => card.to_bytes(),
+        _ => bytes,
+    }
+}
+
+/// Serves, as `args` say.
+fn serve_main(args: Args) -> ExitCode {
+    // Both are required by clap unless a command is given.
+    let (Some(data), Some(listen)) = (args.data.clone(), args.listen) else {
+        eprintln!("sealshare-server: --data and --listen are required to serve");
+        return ExitCode::from(2);
+    };
+    let addr = match check_listen(listen, args.tls_cert.is_some(), args.behind_proxy) {
         Ok(addr) => addr,
         Err(e) => {
             eprintln!("sealshare-server: {e}");
@@ -90,8 +242,8 @@ fn main() -> ExitCode {
     };
     let storage = args.blobs.clone().unwrap_or_default();
     let opened = match &args.postgres {
-        None => Store::open_with_blobs(&args.data, &storage),
-        Some(url) => Store::open_postgres_with_blobs(&args.data, url, &storage),
+        None => Store::open_with_blobs(&data, &storage),
+        Some(url) => Store::open_postgres_with_blobs(&data, url, &storage),
     };
     let store = match opened {
         Ok(store) => Arc::new(store),
@@ -99,14 +251,14 @@ fn main() -> ExitCode {
         Err(e) if args.postgres.is_some() => {
             eprintln!(
                 "sealshare-server: cannot open the PostgreSQL store (blobs in {}): {e}",
-                args.data.display()
+                data.display()
             );
             return ExitCode::FAILURE;
         }
         Err(e) => {
             eprintln!(
                 "sealshare-server: cannot open the store in {}: {e}",
-                args.data.display()
+                data.display()
             );
             return ExitCode::FAILURE;
         }

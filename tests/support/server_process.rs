@@ -42,10 +42,10 @@ pub(crate) fn server_binary() -> PathBuf {
 
 /// A running server on its own temporary data folder, killed when dropped.
 pub(crate) struct ServerProcess {
-    child: Child,
+    child: Option<Child>,
     /// `http://127.0.0.1:PORT`.
     pub(crate) base: String,
-    _data: tempfile::TempDir,
+    data: tempfile::TempDir,
 }
 
 impl ServerProcess {
@@ -53,44 +53,73 @@ impl ServerProcess {
     /// first line of output. Fails the test if it does not start.
     pub(crate) fn start() -> Self {
         let data = tempfile::tempdir().unwrap();
-        let mut child = Command::new(server_binary())
-            .arg("--data")
-            .arg(data.path())
-            .args(["--listen", "127.0.0.1:0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the server binary starts");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            let _ = tx.send(lines.next());
-            for _ in lines {}
-        });
-        let line = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(Some(Ok(line))) => line,
-            other => {
-                let _ = child.kill();
-                panic!("the server did not start: {other:?}, {:?}", child.wait());
-            }
-        };
-        let addr = line
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
+        let (child, base) = spawn(data.path());
         Self {
-            child,
-            base: format!("http://{addr}"),
-            _data: data,
+            child: Some(child),
+            base,
+            data,
         }
     }
+
+    /// The server's data folder (SQLite), kept until this is dropped.
+    pub(crate) fn data(&self) -> &Path {
+        self.data.path()
+    }
+
+    /// Stops the server (killed, and waited for: the data folder is free
+    /// once this returns).
+    pub(crate) fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same data folder, stopping it first
+    /// if it runs; it listens on a new port (`base` says which).
+    pub(crate) fn restart(&mut self) {
+        self.stop();
+        let (child, base) = spawn(self.data.path());
+        self.child = Some(child);
+        self.base = base;
+    }
+}
+
+/// Starts the server on `data` and `127.0.0.1:0`: the process, and
+/// `http://ADDR` from its first line of output.
+fn spawn(data: &Path) -> (Child, String) {
+    let mut child = Command::new(server_binary())
+        .arg("--data")
+        .arg(data)
+        .args(["--listen", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the server binary starts");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        let _ = tx.send(lines.next());
+        for _ in lines {}
+    });
+    let line = match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(Some(Ok(line))) => line,
+        other => {
+            let _ = child.kill();
+            panic!("the server did not start: {other:?}, {:?}", child.wait());
+        }
+    };
+    let addr = line
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (child, format!("http://{addr}"))
 }
 
 impl Drop for ServerProcess {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
     }
 }

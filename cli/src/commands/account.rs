@@ -1,5 +1,7 @@
-//! Accounts and identities: create, unlock, show, change the password, recover;
-//! export and import a card; compare and confirm a safety number.
+//! Accounts and identities: create (published, or not for an operator's
+//! account reset), unlock, show, change the password, recover; write the
+//! card for a reset, register sign-in on a server; export and import a card;
+//! compare and confirm a safety number.
 
 use sealshare::{Error, Identity, Result};
 use sealshare_http::SignInSecret;
@@ -12,9 +14,16 @@ use crate::{AccountCmd, Cli, IdentityCmd};
 /// `sealshare account ...`
 pub(super) fn account(cli: &Cli, cmd: &AccountCmd) -> Result<()> {
     match cmd {
-        AccountCmd::Create { handle } => {
+        AccountCmd::Create { handle, no_publish } => {
             let pw = password("new password")?;
-            let (p, phrase) = Profile::create(&profile_dir(cli), &place(cli)?, handle, &pw, now())?;
+            let (p, phrase) = Profile::create(
+                &profile_dir(cli),
+                &place(cli)?,
+                handle,
+                &pw,
+                now(),
+                !*no_publish,
+            )?;
             let card = p.client.account().identity();
             say!("created {} ({})", card.handle(), profile_dir(cli).display());
             say!("fingerprint: {}", card.fingerprint());
@@ -22,8 +31,29 @@ pub(super) fn account(cli: &Cli, cmd: &AccountCmd) -> Result<()> {
                 "recovery phrase (write it down, it is shown once):\n  {}",
                 phrase.words().as_str()
             );
+            if *no_publish {
+                say!(
+                    "not published: write the card with `sealshare account card --out FILE` for \
+                     the server's operator, who resets the account to it \
+                     (`sealshare-server reset-account`); then run \
+                     `sealshare account register-sign-in --recovery`"
+                );
+            }
             Ok(())
         }
+        AccountCmd::Card { out } => {
+            let p = unlock(cli)?;
+            let card = p.client.account().identity();
+            std::fs::write(out, card.to_bytes())?;
+            say!(
+                "wrote the card of {} to {} (fingerprint {})",
+                card.handle(),
+                out.display(),
+                card.fingerprint()
+            );
+            Ok(())
+        }
+        AccountCmd::RegisterSignIn { recovery } => register_sign_in(cli, *recovery),
         AccountCmd::SignIn { handle, recovery } => {
             let dir = profile_dir(cli);
             if *recovery {
@@ -125,6 +155,73 @@ fn register_again(cli: &Cli, keystore: &sealshare::Keystore, password: &str) -> 
     place(cli)?
         .connect(Some(&account))?
         .register_keystore(keystore, SignInSecret::Password(password))
+}
+
+/// `sealshare account register-sign-in [--recovery]`: publishes the card if
+/// the server has none for the handle (it is already there after an
+/// account reset), then registers the keystore for the password and, with
+/// `recovery`, for the recovery phrase, checked against the keystore first.
+fn register_sign_in(cli: &Cli, recovery: bool) -> Result<()> {
+    if cli.server.is_none() {
+        return Err(Error::InvalidArgument(
+            "signing in is registered on a server: give --server URL (or SEALSHARE_SERVER)".into(),
+        ));
+    }
+    let path = profile_dir(cli).join("keystore");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        Error::NotFound(format!(
+            "no profile in {} ({e}); create one with `sealshare account create`",
+            profile_dir(cli).display()
+        ))
+    })?;
+    let keystore = sealshare::Keystore::from_text(text.trim())?;
+    let pw = password("password")?;
+    let account = sealshare::Account::unlock_within(&keystore, &pw, kdf_budget())?;
+    let phrase = if recovery {
+        let phrase = sealshare::RecoveryPhrase::parse(&secret_input(
+            "SEALSHARE_RECOVERY_PHRASE",
+            "recovery phrase",
+        )?)?;
+        // The phrase must open this keystore: else a device that signs in
+        // with it could not recover the account.
+        keystore
+            .clone()
+            .recover_and_set_password(&phrase, &pw, keystore.params())?;
+        Some(phrase)
+    } else {
+        None
+    };
+    let card = account.identity();
+    let backend = place(cli)?.connect(Some(&account))?;
+    let handle = card.handle();
+    // Already there after the operator's reset (the server answers that it
+    // has it); published now if the handle had no card; refused if it has
+    // another.
+    match backend.publish_card(card) {
+        Ok(()) => {}
+        Err(Error::Remote(message)) if message.contains("card_exists") => {
+            return Err(Error::Remote(format!(
+                "{message}\nThe server publishes another card for {handle}: until its operator \
+                 resets the account to this one (`sealshare account card --out FILE`, then \
+                 `sealshare-server reset-account`), this account cannot use it."
+            )));
+        }
+        Err(e) => return Err(e),
+    }
+    backend.register_keystore(&keystore, SignInSecret::Password(&pw))?;
+    if let Some(phrase) = &phrase {
+        backend.register_keystore(&keystore, SignInSecret::RecoveryPhrase(phrase))?;
+    }
+    say!(
+        "registered sign-in for {handle} with the password{}: a new device signs in with \
+         `sealshare account sign-in {handle}`",
+        if phrase.is_some() {
+            " and the recovery phrase"
+        } else {
+            ""
+        }
+    );
+    Ok(())
 }
 
 /// `sealshare identity ...`

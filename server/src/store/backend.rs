@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use sealshare::{CollectionId, Identity, LogState, Operation};
 
-use super::{Appended, Page, Put, StoreError};
+use super::{Appended, Page, Put, Reset, StoreError};
 
 /// Each collection's verified state, as long as the stored log when it was
 /// last used; re-checked against the stored length before every use, since
@@ -70,6 +70,13 @@ pub(super) trait Database:
     /// How many times `handle`'s card was replaced.
     fn card_changes(&self, handle: &str) -> Result<u64, StoreError>;
 
+    /// [`reset_card_in`], in one transaction that no other publication for
+    /// `handle` comes into.
+    fn reset_card(&self, handle: &str, canonical: &[u8], now: u64) -> Result<Reset, StoreError>;
+
+    /// The time of the last reset of `handle`'s account, if there was one.
+    fn last_reset(&self, handle: &str) -> Result<Option<u64>, StoreError>;
+
     /// Records `nonce` of `key`, valid until `expires`: false if it was
     /// recorded before. Sweeps expired nonces now and then.
     fn claim_nonce(
@@ -118,6 +125,19 @@ pub(super) trait WriteTx: Reads {
         new: &[u8],
         now: u64,
     ) -> Result<(), StoreError>;
+    /// Makes `new` `handle`'s card by an account reset (replacing `old`, or
+    /// publishing it if there was none), and records the reset with the
+    /// time `now` in `card_changes`.
+    fn reset_card(
+        &mut self,
+        handle: &str,
+        old: Option<&[u8]>,
+        new: &[u8],
+        now: u64,
+    ) -> Result<(), StoreError>;
+    /// Deletes `handle`'s sign-in records and lockers (every kind) and its
+    /// pending logins; how many records and lockers were deleted.
+    fn delete_signin(&mut self, handle: &str) -> Result<u64, StoreError>;
     /// Commits every write of the transaction.
     fn commit(self) -> Result<(), StoreError>;
 }
@@ -210,6 +230,30 @@ pub(super) fn put_card_in(
             Ok(Put::Created)
         }
     }
+}
+
+/// Resets `handle`'s account to the card `canonical`, which decodes for
+/// `handle`, in the transaction `tx` (see `Store::reset_account`): the card
+/// replaces the published one (or is published), the reset is recorded, and
+/// the handle's sign-in records and lockers are deleted. The card already
+/// published is refused ([`StoreError::SameCard`]), changing nothing.
+pub(super) fn reset_card_in(
+    mut tx: impl WriteTx,
+    handle: &str,
+    canonical: &[u8],
+    now: u64,
+) -> Result<Reset, StoreError> {
+    let previous = tx.card(handle)?;
+    if previous.as_deref() == Some(canonical) {
+        return Err(StoreError::SameCard(handle.to_owned()));
+    }
+    tx.reset_card(handle, previous.as_deref(), canonical, now)?;
+    let signins_deleted = tx.delete_signin(handle)?;
+    tx.commit()?;
+    Ok(Reset {
+        previous,
+        signins_deleted,
+    })
 }
 
 /// `f` of `collection`'s verified state: from the cache if it is as long as

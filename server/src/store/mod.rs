@@ -3,7 +3,8 @@
 //!
 //! - The database holds the logs (`operations`: collection, seq, bytes; one
 //!   row per operation, primary key (collection, seq)), the cards (`cards`,
-//!   with their replacements in `card_changes`), the listing index
+//!   with their replacements and account resets in `card_changes`), the
+//!   listing index
 //!   (`listing`: handle, collection; the handle appears in the collection's
 //!   verified log), the server's id (`meta`) and the nonces of accepted
 //!   requests. It is SQLite in the data folder by default (`sqlite.rs`, one
@@ -93,6 +94,10 @@ pub enum StoreError {
         "another card is already published for {0:?}: a new card replaces it only in a request signed with the published card's key"
     )]
     CardExists(String),
+    /// An account reset to the card already published for the handle:
+    /// nothing to reset, and nothing changed.
+    #[error("this card is already the one published for {0:?}: nothing to reset")]
+    SameCard(String),
     /// A first card published in a request not signed with its own key.
     #[error("a card is published in a request signed with its own key")]
     CardNotSelfPublished,
@@ -189,6 +194,23 @@ pub enum Put {
     /// The same bytes were already stored; nothing changed.
     Existing,
 }
+
+/// What an account reset did (see [`Store::reset_account`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reset {
+    /// The card it replaced; `None` if no card was published for the handle.
+    pub previous: Option<Vec<u8>>,
+    /// How many sign-in records (each with its locker: one per kind of
+    /// secret, password and recovery phrase) were deleted.
+    pub signins_deleted: u64,
+}
+
+/// The kind of a card change recorded in `card_changes`, as stored in its
+/// `kind` column: a replacement signed by the published card's key.
+pub const CHANGE_BY_KEY: &str = "key";
+/// The kind of a card change recorded in `card_changes`: an account reset,
+/// made by the server's operator ([`Store::reset_account`]).
+pub const CHANGE_BY_RESET: &str = "reset";
 
 /// A page of a log (see [`Store::fetch`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -438,6 +460,39 @@ impl Store {
         self.db.put_card(handle, &canonical, signer, now)
     }
 
+    /// Resets `handle`'s account: the operator's act for a user who lost
+    /// every device, password and recovery phrase, and comes back under the
+    /// same handle with a new key. `bytes` must decode as a self-signed card
+    /// for `handle` (else [`StoreError::BadCard`] or
+    /// [`StoreError::CardHandle`]) and differ from the published card (else
+    /// [`StoreError::SameCard`]).
+    ///
+    /// In one transaction that no publication for `handle` comes into, in
+    /// this process or another: the card replaces the published one, or is
+    /// published if there was none (no signature by any key is asked for:
+    /// the operator vouches for the person); the reset is recorded in
+    /// `card_changes` (kind [`CHANGE_BY_RESET`], with the time `now`; an
+    /// empty `old` when there was no card); and the handle's sign-in records
+    /// and lockers are deleted, since they hold the old keystore. Nothing
+    /// changes unless all of it does. Clients that pinned the old card see
+    /// a key change (`TrustStore`, `Error::KeyChanged`).
+    pub fn reset_account(&self, handle: &str, bytes: &[u8], now: u64) -> Result<Reset, StoreError> {
+        let card = Identity::from_bytes(bytes).map_err(StoreError::BadCard)?;
+        if card.handle() != handle {
+            return Err(StoreError::CardHandle {
+                path: handle.to_owned(),
+                card: card.handle().to_owned(),
+            });
+        }
+        self.db.reset_card(handle, &card.to_bytes(), now)
+    }
+
+    /// The time (seconds since the Unix epoch) of the last account reset of
+    /// `handle` ([`Store::reset_account`]), if there was one.
+    pub fn last_card_reset(&self, handle: &str) -> Result<Option<u64>, StoreError> {
+        self.db.last_reset(handle)
+    }
+
     /// The signing key of the card published for `handle`, if any.
     pub fn card_key(&self, handle: &str) -> Result<Option<[u8; 32]>, StoreError> {
         self.db
@@ -446,7 +501,8 @@ impl Store {
             .transpose()
     }
 
-    /// How many times `handle`'s card was replaced.
+    /// How many times `handle`'s card was replaced, by its key or by an
+    /// account reset.
     pub fn card_changes(&self, handle: &str) -> Result<u64, StoreError> {
         self.db.card_changes(handle)
     }
@@ -544,3 +600,6 @@ impl Store {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod reset_tests;

@@ -1,6 +1,8 @@
 //! The PostgreSQL database (`sealshare-server --postgres URL`), which several
 //! server processes may share. Its tables mirror SQLite's, with the nonces
-//! beside them, and are made at open (`CREATE TABLE IF NOT EXISTS`).
+//! beside them, and are made at open (`CREATE TABLE IF NOT EXISTS`; a
+//! column added since, as `card_changes.kind`, with `ADD COLUMN IF NOT
+//! EXISTS`, under the schema's advisory lock).
 //!
 //! What makes several processes safe:
 //!
@@ -34,11 +36,12 @@ use postgres::{Client, Config, GenericClient, Transaction};
 use sealshare::{CollectionId, LogState, ServerId};
 
 use super::backend::{
-    Database, PageBuilder, Reads, States, WriteTx, append_in, put_card_in, with_state_in,
+    Database, PageBuilder, Reads, States, WriteTx, append_in, put_card_in, reset_card_in,
+    with_state_in,
 };
 use super::nonces::SWEEP_EVERY;
 use super::pool::{Pool, breaks, connect, ensure};
-use super::{Appended, Put, StoreError};
+use super::{Appended, CHANGE_BY_KEY, CHANGE_BY_RESET, Put, Reset, StoreError};
 
 const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS operations (
@@ -59,8 +62,10 @@ const SCHEMA: &str = "
         handle TEXT NOT NULL,
         replaced_at BIGINT NOT NULL,
         old BYTEA NOT NULL,
-        new BYTEA NOT NULL
+        new BYTEA NOT NULL,
+        kind TEXT NOT NULL DEFAULT 'key'
     );
+    ALTER TABLE card_changes ADD COLUMN IF NOT EXISTS kind TEXT NOT NULL DEFAULT 'key';
     CREATE TABLE IF NOT EXISTS listing (
         handle TEXT NOT NULL,
         collection BYTEA NOT NULL,
@@ -342,6 +347,33 @@ impl Database for Postgres {
         })
     }
 
+    fn reset_card(&self, handle: &str, canonical: &[u8], now: u64) -> Result<Reset, StoreError> {
+        if !storable(handle) {
+            return Err(StoreError::Damaged("a handle with a NUL character".into()));
+        }
+        let key = lock_key(Lock::Handle, handle.as_bytes());
+        self.pool.run(|client| {
+            let mut tx = client.transaction()?;
+            lock(&mut tx, key)?;
+            reset_card_in(Tx(tx), handle, canonical, now)
+        })
+    }
+
+    fn last_reset(&self, handle: &str) -> Result<Option<u64>, StoreError> {
+        if !storable(handle) {
+            return Ok(None);
+        }
+        self.pool.run(|client| {
+            let at: Option<i64> = client
+                .query_one(
+                    "SELECT MAX(replaced_at) FROM card_changes WHERE handle = $1 AND kind = $2",
+                    &[&handle, &CHANGE_BY_RESET],
+                )?
+                .try_get(0)?;
+            Ok(at.map(|at| u64::try_from(at).unwrap_or(0)))
+        })
+    }
+
     fn claim_nonce(
         &self,
         key: &[u8; 32],
@@ -468,10 +500,42 @@ impl WriteTx for Tx<'_> {
             &[&handle, &new],
         )?;
         self.0.execute(
-            "INSERT INTO card_changes (handle, replaced_at, old, new) VALUES ($1, $2, $3, $4)",
-            &[&handle, &now, &old, &new],
+            "INSERT INTO card_changes (handle, replaced_at, old, new, kind)
+             VALUES ($1, $2, $3, $4, $5)",
+            &[&handle, &now, &old, &new, &CHANGE_BY_KEY],
         )?;
         Ok(())
+    }
+
+    fn reset_card(
+        &mut self,
+        handle: &str,
+        old: Option<&[u8]>,
+        new: &[u8],
+        now: u64,
+    ) -> Result<(), StoreError> {
+        let now = i64::try_from(now).unwrap_or(i64::MAX);
+        let old = old.unwrap_or_default();
+        self.0.execute(
+            "INSERT INTO cards (handle, bytes) VALUES ($1, $2)
+             ON CONFLICT (handle) DO UPDATE SET bytes = $2",
+            &[&handle, &new],
+        )?;
+        self.0.execute(
+            "INSERT INTO card_changes (handle, replaced_at, old, new, kind)
+             VALUES ($1, $2, $3, $4, $5)",
+            &[&handle, &now, &old, &new, &CHANGE_BY_RESET],
+        )?;
+        Ok(())
+    }
+
+    fn delete_signin(&mut self, handle: &str) -> Result<u64, StoreError> {
+        let deleted = self
+            .0
+            .execute("DELETE FROM signin WHERE handle = $1", &[&handle])?;
+        self.0
+            .execute("DELETE FROM signin_pending WHERE handle = $1", &[&handle])?;
+        Ok(deleted)
     }
 
     fn commit(self) -> Result<(), StoreError> {

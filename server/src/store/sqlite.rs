@@ -2,7 +2,10 @@
 //! holds (`DIR/lock`).
 //!
 //! - `sealshare.db` (WAL mode, `synchronous = FULL`) has the tables
-//!   `operations`, `cards`, `listing`, `meta` and `card_changes`;
+//!   `operations`, `cards`, `listing`, `meta` and `card_changes` (whose
+//!   `kind` says `key` for a replacement signed by the published card's key,
+//!   `reset` for an account reset; a database made before resets gets the
+//!   column at open, its rows `key`), and the sign-in tables;
 //! - `nonces.db` has the nonces (see the `nonces` module).
 //!
 //! Appends and card publications go through one writer connection, each in
@@ -18,10 +21,11 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use sealshare::{CollectionId, LogState, ServerId};
 
 use super::backend::{
-    Database, PageBuilder, Reads, States, WriteTx, append_in, put_card_in, with_state_in,
+    Database, PageBuilder, Reads, States, WriteTx, append_in, put_card_in, reset_card_in,
+    with_state_in,
 };
 use super::nonces::Nonces;
-use super::{Appended, Put, StoreError};
+use super::{Appended, CHANGE_BY_KEY, CHANGE_BY_RESET, Put, Reset, StoreError};
 
 const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS operations (
@@ -42,7 +46,8 @@ const SCHEMA: &str = "
         handle TEXT NOT NULL,
         replaced_at INTEGER NOT NULL,
         old BLOB NOT NULL,
-        new BLOB NOT NULL
+        new BLOB NOT NULL,
+        kind TEXT NOT NULL DEFAULT 'key'
     );
     CREATE TABLE IF NOT EXISTS listing (
         handle TEXT NOT NULL,
@@ -80,6 +85,7 @@ impl Sqlite {
         let db = dir.join("sealshare.db");
         let conn = open_connection(&db)?;
         conn.execute_batch(SCHEMA)?;
+        migrate(&conn)?;
         conn.execute_batch(super::signin_sqlite::SCHEMA)?;
         let server_id = server_id(&conn)?;
         let reader = open_connection(&db)?;
@@ -199,6 +205,19 @@ impl Database for Sqlite {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
+    fn reset_card(&self, handle: &str, canonical: &[u8], now: u64) -> Result<Reset, StoreError> {
+        self.write(|tx, _| reset_card_in(tx, handle, canonical, now))
+    }
+
+    fn last_reset(&self, handle: &str) -> Result<Option<u64>, StoreError> {
+        let at: Option<i64> = self.reader().query_row(
+            "SELECT MAX(replaced_at) FROM card_changes WHERE handle = ?1 AND kind = ?2",
+            params![handle, CHANGE_BY_RESET],
+            |r| r.get(0),
+        )?;
+        Ok(at.map(|at| u64::try_from(at).unwrap_or(0)))
+    }
+
     fn claim_nonce(
         &self,
         key: &[u8; 32],
@@ -208,6 +227,20 @@ impl Database for Sqlite {
     ) -> Result<bool, StoreError> {
         self.nonces.claim(key, nonce, expires, now)
     }
+}
+
+/// Brings the tables of a database made by an earlier version up to date:
+/// `card_changes.kind` (every earlier change was by key).
+fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    let has_kind: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM pragma_table_info('card_changes') WHERE name = 'kind')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_kind {
+        conn.execute_batch("ALTER TABLE card_changes ADD COLUMN kind TEXT NOT NULL DEFAULT 'key'")?;
+    }
+    Ok(())
 }
 
 /// A write transaction of the writer's connection.
@@ -291,10 +324,54 @@ impl WriteTx for Tx<'_> {
             params![handle, new],
         )?;
         self.0.execute(
-            "INSERT INTO card_changes (handle, replaced_at, old, new) VALUES (?1, ?2, ?3, ?4)",
-            params![handle, i64::try_from(now).unwrap_or(i64::MAX), old, new],
+            "INSERT INTO card_changes (handle, replaced_at, old, new, kind)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                handle,
+                i64::try_from(now).unwrap_or(i64::MAX),
+                old,
+                new,
+                CHANGE_BY_KEY
+            ],
         )?;
         Ok(())
+    }
+
+    fn reset_card(
+        &mut self,
+        handle: &str,
+        old: Option<&[u8]>,
+        new: &[u8],
+        now: u64,
+    ) -> Result<(), StoreError> {
+        self.0.execute(
+            "INSERT INTO cards (handle, bytes) VALUES (?1, ?2)
+             ON CONFLICT (handle) DO UPDATE SET bytes = ?2",
+            params![handle, new],
+        )?;
+        self.0.execute(
+            "INSERT INTO card_changes (handle, replaced_at, old, new, kind)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                handle,
+                i64::try_from(now).unwrap_or(i64::MAX),
+                old.unwrap_or_default(),
+                new,
+                CHANGE_BY_RESET
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn delete_signin(&mut self, handle: &str) -> Result<u64, StoreError> {
+        let deleted = self
+            .0
+            .execute("DELETE FROM signin WHERE handle = ?1", params![handle])?;
+        self.0.execute(
+            "DELETE FROM signin_pending WHERE handle = ?1",
+            params![handle],
+        )?;
+        Ok(u64::try_from(deleted).unwrap_or(0))
     }
 
     fn commit(self) -> Result<(), StoreError> {

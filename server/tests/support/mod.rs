@@ -160,6 +160,8 @@ pub struct Answer {
     pub status: u16,
     pub content_type: String,
     pub more: Option<String>,
+    /// `sealshare-card-reset`: the time of the account's last reset.
+    pub card_reset: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -328,6 +330,7 @@ impl Http {
         };
         let content_type = header("content-type").unwrap_or_default();
         let more = header("sealshare-more");
+        let card_reset = header("sealshare-card-reset");
         let body = response
             .into_body()
             .with_config()
@@ -338,6 +341,7 @@ impl Http {
             status,
             content_type,
             more,
+            card_reset,
             body,
         }
     }
