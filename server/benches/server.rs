@@ -5,9 +5,10 @@
 //!   committed with `synchronous = FULL`);
 //! - fetching and verifying a 100,000-operation log (`HttpRemote::fetch`,
 //!   then `LogState::extend_from_bytes`);
-//! - blob upload and download throughput for a 256 MiB blob, against curl
-//!   moving the same file to and from nginx (a plain static file server,
-//!   PUT through WebDAV) in the same run;
+//! - blob upload and download throughput for a 256 MiB blob (best of 7
+//!   rounds), against curl moving the same file to and from nginx (a plain
+//!   static file server, `sendfile on`, PUT through WebDAV) in the same run,
+//!   and curl downloading it from sealshare-server (the server's part);
 //! - notification latency, p50 and p99, from an append to a client waiting
 //!   on `GET /v1/wait`;
 //! - the server's peak memory (`VmHWM`) under 50 clients at once, each
@@ -234,6 +235,10 @@ fn blobs(size: usize, rounds: usize) {
     let file = files.path().join("source.bin");
     let mut ours = (Duration::MAX, Duration::MAX);
     let mut theirs = (Duration::MAX, Duration::MAX);
+    // curl from sealshare-server, to tell the server's part from the
+    // client's.
+    let mut curl_ours = Duration::MAX;
+    let signer = sealshare::RequestSigner::for_account(&account);
     for round in 0..rounds {
         let blob: Vec<u8> = (0..size)
             .map(|i| {
@@ -255,6 +260,14 @@ fn blobs(size: usize, rounds: usize) {
         let url = format!("http://127.0.0.1:{}/up/{round}.bin", nginx.port);
         theirs.0 = theirs.0.min(curl(&["-T", file.to_str().unwrap(), &url]));
         theirs.1 = theirs.1.min(curl(&[&url]));
+        let path = format!(
+            "/v1/collections/{}/blobs/{}",
+            id.to_text(),
+            support::hex(&hash)
+        );
+        let auth = server.authorization(&signer, "GET", &path, b"", 50);
+        let ours_url = format!("{}{path}", server.base);
+        curl_ours = curl_ours.min(curl(&["-H", &format!("Authorization: {auth}"), &ours_url]));
     }
     let mib = size as f64 / f64::from(1 << 20);
     let rate = |d: Duration| mib / d.as_secs_f64();
@@ -269,6 +282,11 @@ fn blobs(size: usize, rounds: usize) {
         rate(ours.1),
         rate(theirs.1),
         rate(ours.1) / rate(theirs.1)
+    );
+    println!(
+        "blob download {mib:.0} MiB: curl from sealshare-server {:.0} MiB/s: {:.2}x of nginx",
+        rate(curl_ours),
+        rate(curl_ours) / rate(theirs.1)
     );
 }
 
@@ -328,7 +346,7 @@ fn main() {
         fetch_and_verify(100_000);
     }
     if run("blobs") {
-        blobs(256 << 20, 5);
+        blobs(256 << 20, 7);
     }
     if run("wait") {
         notification_latency(200);

@@ -36,10 +36,8 @@ use futures_util::stream::BoxStream;
 use object_store::path::Path as Key;
 use object_store::{GetResultPayload, ObjectStore, ObjectStoreExt, WriteMultipart};
 use sealshare::{CiphertextHasher, CollectionId};
-use tokio::io::AsyncReadExt;
-use tokio_util::io::ReaderStream;
 
-use super::blob_file::TmpFile;
+use super::blob_file::{TmpFile, read_pieces};
 use super::objects::BlobStorage;
 use super::{MAX_BLOB_LEN, Put, StoreError, hex};
 
@@ -47,8 +45,6 @@ use super::{MAX_BLOB_LEN, Put, StoreError, hex};
 const PART_LEN: usize = 5 << 20;
 /// How many parts of one upload are sent at once.
 const PARTS_IN_FLIGHT: usize = 2;
-/// How much of a blob in the data folder is read at a time.
-const READ_PIECE: usize = 1 << 20;
 
 /// The blobs of a store, and the data folder's locks.
 pub(super) struct Blobs {
@@ -170,14 +166,10 @@ impl Blobs {
             Ok(got) => {
                 let len = got.meta.size;
                 let stream = match got.payload {
-                    // `object_store` would read a file 8 KiB at a time, each
-                    // on the blocking pool: read it in larger pieces.
-                    GetResultPayload::File(file, _) => {
-                        let file = tokio::fs::File::from_std(file);
-                        ReaderStream::with_capacity(file.take(len), READ_PIECE)
-                            .map(|piece| piece.map_err(read_failed))
-                            .boxed()
-                    }
+                    // `object_store` would read a file 8 KiB at a time.
+                    GetResultPayload::File(file, _) => read_pieces(file, len)
+                        .map(|piece| piece.map_err(read_failed))
+                        .boxed(),
                     GetResultPayload::Stream(stream) => stream,
                 };
                 Ok(Some(BlobRead { len, stream }))
