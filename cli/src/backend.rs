@@ -14,8 +14,13 @@ use crate::store::Store;
 pub(crate) enum Place {
     /// The store folder.
     Store(Arc<Store>),
-    /// A server's base URL.
-    Server(String),
+    /// A server.
+    Server {
+        /// Its base URL.
+        url: String,
+        /// PEM: the only root certificates trusted for it, if given.
+        roots: Option<Vec<u8>>,
+    },
 }
 
 /// A connection to where the collections live, for one account (or for
@@ -33,8 +38,11 @@ impl Place {
     pub(crate) fn connect(&self, account: Option<&Account>) -> Result<Backend> {
         match self {
             Place::Store(store) => Ok(Backend::Store(store.clone())),
-            Place::Server(url) => {
+            Place::Server { url, roots } => {
                 let mut builder = HttpRemote::builder(url);
+                if let Some(roots) = roots {
+                    builder = builder.root_certificates(roots);
+                }
                 if let Some(account) = account {
                     builder = builder.account(account);
                 }

@@ -40,6 +40,17 @@ pub struct Cli {
     /// http://127.0.0.1:8080: every request is signed by the account.
     #[arg(long, global = true, env = "SEALSHARE_SERVER", value_name = "URL")]
     pub server: Option<String>,
+    /// For an https:// server whose certificate is self-signed or from a
+    /// certificate authority of its own: a PEM file of the only root
+    /// certificates to trust (by default, Mozilla's roots, bundled).
+    #[arg(
+        long,
+        global = true,
+        env = "SEALSHARE_SERVER_ROOTS",
+        value_name = "FILE",
+        requires = "server"
+    )]
+    pub server_roots: Option<PathBuf>,
     /// Print listings and results (ids, fingerprints, safety numbers) as JSON;
     /// commands that only change something print a sentence, and every command
     /// reports success or failure by its exit code.

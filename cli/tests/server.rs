@@ -23,6 +23,20 @@ impl Env {
         }
     }
 
+    /// A server over TLS with a self-signed certificate for 127.0.0.1,
+    /// whose PEM is at `self.path("cert.pem")`.
+    fn with_tls() -> Self {
+        let home = tempfile::tempdir().unwrap();
+        let rcgen::CertifiedKey { cert, signing_key } =
+            rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+        let cert_file = home.path().join("cert.pem");
+        let key_file = home.path().join("key.pem");
+        std::fs::write(&cert_file, cert.pem()).unwrap();
+        std::fs::write(&key_file, signing_key.serialize_pem()).unwrap();
+        let server = ServerProcess::start_tls(&cert_file, &key_file);
+        Self { home, server }
+    }
+
     fn cmd(&self, profile: &str, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_sealshare"));
         c.env("SEALSHARE_HOME", self.home.path())
@@ -55,6 +69,37 @@ impl Env {
     fn path(&self, p: &str) -> String {
         self.home.path().join(p).to_string_lossy().into_owned()
     }
+}
+
+#[test]
+fn over_https_the_command_line_trusts_the_given_roots_and_nothing_else() {
+    let env = Env::with_tls();
+    assert!(env.server.base.starts_with("https://127.0.0.1:"));
+    let roots = env.path("cert.pem");
+    let with_roots = |profile: &str, args: &[&str]| {
+        let mut all = vec!["--server-roots", roots.as_str()];
+        all.extend_from_slice(args);
+        env.ok(profile, &all)
+    };
+    with_roots("alice", &["account", "create", "alice"]);
+    with_roots("alice", &["collection", "create", "Notes"]);
+    std::fs::write(env.path("a.txt"), b"hello over https").unwrap();
+    with_roots("alice", &["put", "Notes", &env.path("a.txt")]);
+    assert_eq!(
+        with_roots("alice", &["get", "Notes", "a.txt"]),
+        "hello over https"
+    );
+
+    // With the bundled roots only, the self-signed certificate is refused.
+    let refused = env.fails("alice", &["get", "Notes", "a.txt"]);
+    assert!(refused.to_lowercase().contains("certificate"), "{refused}");
+    // A roots file that is not PEM is refused before anything is sent.
+    std::fs::write(env.path("bad.pem"), b"not pem").unwrap();
+    let bad = env.fails(
+        "alice",
+        &["--server-roots", &env.path("bad.pem"), "ls", "Notes"],
+    );
+    assert!(bad.contains("root certificates"), "{bad}");
 }
 
 #[test]

@@ -53,10 +53,28 @@ impl ServerProcess {
     /// first line of output. Fails the test if it does not start.
     pub(crate) fn start() -> Self {
         let data = tempfile::tempdir().unwrap();
-        let (child, base) = spawn(data.path());
+        let (child, base) = spawn(data.path(), &[]);
         Self {
             child: Some(child),
             base,
+            data,
+        }
+    }
+
+    /// Starts the server like [`ServerProcess::start`], serving TLS with the
+    /// PEM files `cert` and `key`; `base` is then `https://127.0.0.1:PORT`.
+    pub(crate) fn start_tls(cert: &Path, key: &Path) -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let tls = [
+            "--tls-cert".as_ref(),
+            cert.as_os_str(),
+            "--tls-key".as_ref(),
+            key.as_os_str(),
+        ];
+        let (child, base) = spawn(data.path(), &tls);
+        Self {
+            child: Some(child),
+            base: base.replacen("http://", "https://", 1),
             data,
         }
     }
@@ -79,19 +97,20 @@ impl ServerProcess {
     /// if it runs; it listens on a new port (`base` says which).
     pub(crate) fn restart(&mut self) {
         self.stop();
-        let (child, base) = spawn(self.data.path());
+        let (child, base) = spawn(self.data.path(), &[]);
         self.child = Some(child);
         self.base = base;
     }
 }
 
-/// Starts the server on `data` and `127.0.0.1:0`: the process, and
-/// `http://ADDR` from its first line of output.
-fn spawn(data: &Path) -> (Child, String) {
+/// Starts the server on `data` and `127.0.0.1:0` with `extra` arguments:
+/// the process, and `http://ADDR` from its first line of output.
+fn spawn(data: &Path, extra: &[&std::ffi::OsStr]) -> (Child, String) {
     let mut child = Command::new(server_binary())
         .arg("--data")
         .arg(data)
         .args(["--listen", "127.0.0.1:0"])
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

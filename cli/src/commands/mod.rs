@@ -83,7 +83,17 @@ fn home(cli: &Cli) -> PathBuf {
 /// store folder.
 fn place(cli: &Cli) -> Result<Place> {
     if let Some(url) = &cli.server {
-        return Ok(Place::Server(url.clone()));
+        let roots =
+            match &cli.server_roots {
+                Some(file) => Some(std::fs::read(file).map_err(|e| {
+                    Error::Remote(format!("--server-roots {}: {e}", file.display()))
+                })?),
+                None => None,
+            };
+        return Ok(Place::Server {
+            url: url.clone(),
+            roots,
+        });
     }
     let dir = cli.store.clone().unwrap_or_else(|| home(cli).join("store"));
     Ok(Place::Store(Arc::new(Store::open(&dir)?)))
