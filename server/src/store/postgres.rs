@@ -121,6 +121,28 @@ struct Writer {
     states: States,
 }
 
+/// The longest a statement of the server's runs on PostgreSQL, lock waits
+/// included, unless the URL's `options` say otherwise.
+const STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The silence on a connection before TCP keepalives probe it.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
+
+/// `config` for a database that may stop answering without closing the
+/// connection: keepalives find the connection dead, and no statement (nor
+/// its wait for a lock) runs longer than [`STATEMENT_TIMEOUT`], unless the
+/// URL's `options` set their own `statement_timeout`.
+pub(super) fn bound_waits(config: &mut Config) {
+    config.keepalives(true);
+    if config.get_keepalives_idle() > KEEPALIVE_IDLE {
+        config.keepalives_idle(KEEPALIVE_IDLE);
+    }
+    let options = config.get_options().unwrap_or("").to_owned();
+    if !options.contains("statement_timeout") {
+        let timeout = format!("-c statement_timeout={}", STATEMENT_TIMEOUT.as_millis());
+        config.options(format!("{options} {timeout}").trim());
+    }
+}
+
 /// A PostgreSQL database, shared with other server processes.
 pub(super) struct Postgres {
     config: Config,
@@ -141,6 +163,7 @@ impl Postgres {
         if config.get_application_name().is_none() {
             config.application_name("sealshare-server");
         }
+        bound_waits(&mut config);
         let mut client = connect(&config)?;
         let encoding: String = client.query_one("SHOW server_encoding", &[])?.try_get(0)?;
         if encoding != "UTF8" {

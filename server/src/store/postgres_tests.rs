@@ -17,7 +17,7 @@ use sealshare::{Account, system_time};
 
 use super::super::tests::{Place, a_log, on_postgres};
 use super::super::{Appended, Put, Store, StoreError, Wake, Watch};
-use super::{Lock, lock_key};
+use super::{Lock, bound_waits, lock_key};
 
 /// False, with a note, on the SQLite run.
 fn run(test: &str) -> bool {
@@ -260,4 +260,64 @@ fn a_listener_announces_the_other_stores_appends_listens_again_once_lost_and_sto
         assert!(Instant::now() < deadline, "the listeners' connections stay");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+#[test]
+fn statements_are_bounded_in_time_unless_the_url_says_otherwise() {
+    let settings = |url: &str| {
+        let mut config: postgres::Config = url.parse().unwrap();
+        bound_waits(&mut config);
+        (
+            config.get_options().map(str::to_owned),
+            config.get_keepalives(),
+        )
+    };
+    assert_eq!(
+        settings("postgres://u@127.0.0.1/d"),
+        (Some("-c statement_timeout=30000".to_owned()), true)
+    );
+    assert_eq!(
+        settings("postgres://u@127.0.0.1/d?options=-c%20work_mem%3D4MB").0,
+        Some("-c work_mem=4MB -c statement_timeout=30000".to_owned())
+    );
+    assert_eq!(
+        settings("postgres://u@127.0.0.1/d?options=-c%20statement_timeout%3D5").0,
+        Some("-c statement_timeout=5".to_owned())
+    );
+}
+
+#[test]
+fn an_append_waiting_on_a_lock_held_elsewhere_fails_at_the_statement_timeout() {
+    if !run("an_append_waiting_on_a_lock_held_elsewhere_fails_at_the_statement_timeout") {
+        return;
+    }
+    let place = Place::new();
+    let url = place.url.clone().unwrap();
+    let join = if url.contains('?') { '&' } else { '?' };
+    let short = format!("{url}{join}options=-c%20statement_timeout%3D1000");
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_postgres(dir.path(), &short).unwrap();
+    let (id, log, key) = a_log();
+    // Another session holds the collection's append lock and never lets go.
+    let mut holder = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let mut tx = holder.transaction().unwrap();
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1)",
+        &[&lock_key(Lock::Collection, &id.0)],
+    )
+    .unwrap();
+    let started = Instant::now();
+    let waited = store.append(&id, 0, &log[0], &key, system_time());
+    assert!(waited.is_err(), "{waited:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    // Once the lock is free, the same append is stored: nothing was half-done.
+    tx.rollback().unwrap();
+    assert_eq!(
+        store.append(&id, 0, &log[0], &key, system_time()).unwrap(),
+        Appended::Stored
+    );
 }
