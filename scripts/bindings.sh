@@ -1,24 +1,35 @@
 #!/usr/bin/env bash
 # Builds the uniffi library and generates the Kotlin, Swift and Python bindings
 # from it (library mode). Output: target/bindings/{kotlin,swift,python}.
-# Usage: scripts/bindings.sh [--release]
+# The library is also copied to target/bindings/lib/ (where the Kotlin tests
+# load it from).
+# Usage: scripts/bindings.sh [--release | --from-test-build]
+#   --from-test-build: use the library that `cargo test --workspace --exclude
+#   uniffi-bindgen` built (scripts/test-all.sh), rather than building it again
+#   with the features of sealshare-ffi alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-profile=debug
-flag=()
-if [[ "${1:-}" == "--release" ]]; then
-    profile=release
-    flag=(--release)
-fi
-
-cargo build --locked -p sealshare-ffi "${flag[@]}"
-cargo build --locked -p uniffi-bindgen --profile bindgen
-
 case "$(uname -s)" in
-    Darwin) lib="target/$profile/libsealshare_ffi.dylib" ;;
-    *) lib="target/$profile/libsealshare_ffi.so" ;;
+    Darwin) name=libsealshare_ffi.dylib ;;
+    *) name=libsealshare_ffi.so ;;
 esac
+case "${1:-}" in
+    --release)
+        cargo build --locked -p sealshare-ffi --release
+        lib="target/release/$name" ;;
+    --from-test-build)
+        # A no-op right after the test build; it builds what is missing.
+        cargo test --locked --workspace --exclude uniffi-bindgen --no-run -q
+        lib="target/debug/deps/$name" ;;
+    "")
+        cargo build --locked -p sealshare-ffi
+        lib="target/debug/$name" ;;
+    *)
+        echo "usage: scripts/bindings.sh [--release | --from-test-build]" >&2
+        exit 2 ;;
+esac
+cargo build --locked -p uniffi-bindgen --profile bindgen
 
 out=target/bindings
 rm -rf "$out"
@@ -28,4 +39,6 @@ for language in kotlin swift python; do
 done
 # The Python module loads the library from its own folder.
 cp "$lib" "$out/python/"
+mkdir -p "$out/lib"
+cp "$lib" "$out/lib/"
 echo "bindings generated in $out from $lib"

@@ -24,8 +24,8 @@ step "rustfmt --check"
 cargo fmt --all -- --check
 
 step "clippy, warnings denied"
-cargo clippy --workspace --exclude uniffi-bindgen --all-targets --locked -- -D warnings
-cargo clippy -p sealshare --all-targets --locked --features test-vectors -- -D warnings
+# Once, with the core's test-vectors feature on (it only adds code).
+cargo clippy --workspace --exclude uniffi-bindgen --all-targets --locked --features sealshare/test-vectors -- -D warnings
 
 step "documentation: no broken or private links, only the domain API at the crate root"
 bash scripts/check-doc-surface.sh
@@ -36,13 +36,38 @@ if ! python3 -c 'import moto.server, flask_cors' >/dev/null 2>&1; then
 fi
 
 step "cargo test"
+# The transport's, the command line's and the Kotlin tests run the server
+# binary this build makes, rather than each building it again with the
+# features of sealshare-server alone (tests/support/server_process.rs).
+export SEALSHARE_SERVER_BIN="$PWD/target/debug/sealshare-server"
 cargo test --workspace --exclude uniffi-bindgen --locked 2>&1 | tee "$log_dir/cargo-test.log"
 
 step "cargo test: the server's tests on PostgreSQL (a throwaway cluster, scripts/postgres.sh)"
 trap 'bash scripts/postgres.sh stop || true; rm -rf "$log_dir"' EXIT
 pg_env=$(bash scripts/postgres.sh start)
 eval "$pg_env"
-SEALSHARE_TEST_STORE=postgres cargo test --locked -p sealshare-server 2>&1 | tee "$log_dir/cargo-test-postgres.log"
+# The server's test binaries as the workspace build made them (`cargo test
+# -p sealshare-server` would build them again, with that package's features
+# alone), run from the package's folder as cargo runs them.
+server_tests=$(cargo test --workspace --exclude uniffi-bindgen --locked --no-run --message-format=json 2>/dev/null \
+  | python3 -c '
+import json, sys
+for line in sys.stdin:
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["profile"]["test"] \
+            and m["manifest_path"].endswith("/server/Cargo.toml"):
+        print(m["executable"])
+')
+if [[ $(wc -w <<< "$server_tests") -lt 5 ]]; then
+  echo "found too few of the server's test binaries: $server_tests" >&2
+  exit 1
+fi
+(cd server && for test_binary in $server_tests; do
+  SEALSHARE_TEST_STORE=postgres "$test_binary" || exit 1
+done) 2>&1 | tee "$log_dir/cargo-test-postgres.log"
 bash scripts/postgres.sh stop
 
 step "frozen vectors match the generator (tests/vectors/sealshare_v1.json)"
@@ -55,7 +80,7 @@ fi
 cargo deny --workspace --locked check licenses bans sources
 
 step "bindings: build the library, generate Kotlin, Swift and Python (scripts/bindings.sh)"
-bash scripts/bindings.sh
+bash scripts/bindings.sh --from-test-build
 
 step "bindings: Python (pytest)"
 if ! python3 -c 'import pytest' >/dev/null 2>&1; then

@@ -48,7 +48,7 @@ if [[ ! -f "$jar" ]] || [[ -n "$(find "${sources[@]}" -newer "$jar")" ]]; then
     "$kotlin_home/bin/kotlinc-jvm" -nowarn -cp /usr/share/java/jna.jar "${sources[@]}" -d "$jar"
 fi
 run() {
-    java -Djna.library.path=target/debug \
+    java -Djna.library.path=target/bindings/lib \
         -cp "$jar:/usr/share/java/jna.jar:$kotlin_home/lib/kotlin-stdlib.jar" StoryTestKt "$@"
 }
 run
@@ -65,11 +65,15 @@ done
 echo "kotlin: all lifecycle steps passed"
 
 # Two phones over a real server process on a loopback port.
-cargo build --locked -q -p sealshare-server --bin sealshare-server
+server_bin=${SEALSHARE_SERVER_BIN:-}
+if [[ -z "$server_bin" ]]; then
+    cargo build --locked -q -p sealshare-server --bin sealshare-server
+    server_bin=target/debug/sealshare-server
+fi
 data=$(mktemp -d)
 out_fifo="$data/out"
 mkfifo "$out_fifo"
-target/debug/sealshare-server --data "$data/store" --listen 127.0.0.1:0 > "$out_fifo" &
+"$server_bin" --data "$data/store" --listen 127.0.0.1:0 > "$out_fifo" &
 server_pid=$!
 trap 'kill "$server_pid" 2>/dev/null || true; rm -rf "$data"' EXIT
 exec 3< "$out_fifo"

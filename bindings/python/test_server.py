@@ -1,8 +1,9 @@
 """Two phones sharing a notebook over a real sealshare-server process.
 
-The server binary is built with cargo (if needed) and started on a loopback
-port with a temporary data folder; a missing binary or a server that does not
-start fails the test, never skips it. Mirrors bindings/kotlin/ServerStoryTest.kt.
+The server binary is SEALSHARE_SERVER_BIN, or built with cargo (if needed),
+and started on a loopback port with a temporary data folder; a missing binary
+or a server that does not start fails the test, never skips it. Mirrors
+bindings/kotlin/ServerStoryTest.kt.
 """
 
 import os
@@ -31,12 +32,17 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def server_url():
-    subprocess.run(
-        ["cargo", "build", "--locked", "-q", "-p", "sealshare-server", "--bin", "sealshare-server"],
-        cwd=ROOT,
-        check=True,
-    )
-    binary = ROOT / "target" / "debug" / "sealshare-server"
+    # scripts/test-all.sh gives the binary its workspace build made.
+    given = os.environ.get("SEALSHARE_SERVER_BIN")
+    if given:
+        binary = pathlib.Path(given)
+    else:
+        subprocess.run(
+            ["cargo", "build", "--locked", "-q", "-p", "sealshare-server", "--bin", "sealshare-server"],
+            cwd=ROOT,
+            check=True,
+        )
+        binary = ROOT / "target" / "debug" / "sealshare-server"
     assert binary.is_file(), f"no server binary at {binary}"
     with tempfile.TemporaryDirectory() as data:
         proc = subprocess.Popen(

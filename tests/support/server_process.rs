@@ -9,12 +9,24 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, mpsc};
 use std::time::Duration;
 
-/// The server binary, built once per test run.
+/// The server binary: `SEALSHARE_SERVER_BIN` if set (scripts/test-all.sh
+/// sets it to the one its workspace test build made), else built once per
+/// test run.
 pub(crate) fn server_binary() -> PathBuf {
     static BUILT: Mutex<Option<PathBuf>> = Mutex::new(None);
     let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(path) = built.as_ref() {
         return path.clone();
+    }
+    if let Some(given) = std::env::var_os("SEALSHARE_SERVER_BIN") {
+        let path = PathBuf::from(given);
+        assert!(
+            path.is_file(),
+            "SEALSHARE_SERVER_BIN: no file at {}",
+            path.display()
+        );
+        *built = Some(path.clone());
+        return path;
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let status = Command::new(env!("CARGO"))
