@@ -517,17 +517,7 @@ impl WriteTx for Tx<'_> {
         new: &[u8],
         now: u64,
     ) -> Result<(), StoreError> {
-        let now = i64::try_from(now).unwrap_or(i64::MAX);
-        self.0.execute(
-            "UPDATE cards SET bytes = $2 WHERE handle = $1",
-            &[&handle, &new],
-        )?;
-        self.0.execute(
-            "INSERT INTO card_changes (handle, replaced_at, old, new, kind)
-             VALUES ($1, $2, $3, $4, $5)",
-            &[&handle, &now, &old, &new, &CHANGE_BY_KEY],
-        )?;
-        Ok(())
+        self.change_card(handle, old, new, now, CHANGE_BY_KEY)
     }
 
     fn reset_card(
@@ -537,19 +527,7 @@ impl WriteTx for Tx<'_> {
         new: &[u8],
         now: u64,
     ) -> Result<(), StoreError> {
-        let now = i64::try_from(now).unwrap_or(i64::MAX);
-        let old = old.unwrap_or_default();
-        self.0.execute(
-            "INSERT INTO cards (handle, bytes) VALUES ($1, $2)
-             ON CONFLICT (handle) DO UPDATE SET bytes = $2",
-            &[&handle, &new],
-        )?;
-        self.0.execute(
-            "INSERT INTO card_changes (handle, replaced_at, old, new, kind)
-             VALUES ($1, $2, $3, $4, $5)",
-            &[&handle, &now, &old, &new, &CHANGE_BY_RESET],
-        )?;
-        Ok(())
+        self.change_card(handle, old.unwrap_or_default(), new, now, CHANGE_BY_RESET)
     }
 
     fn delete_signin(&mut self, handle: &str) -> Result<u64, StoreError> {
@@ -605,3 +583,29 @@ fn log_len(client: &mut impl GenericClient, collection: &CollectionId) -> Result
 #[cfg(test)]
 #[path = "postgres_tests.rs"]
 mod tests;
+
+impl Tx<'_> {
+    /// Makes `new` the card of `handle` and records the change from `old`
+    /// (empty for none) in `card_changes`, as `kind`.
+    fn change_card(
+        &mut self,
+        handle: &str,
+        old: &[u8],
+        new: &[u8],
+        now: u64,
+        kind: &str,
+    ) -> Result<(), StoreError> {
+        let now = i64::try_from(now).unwrap_or(i64::MAX);
+        self.0.execute(
+            "INSERT INTO cards (handle, bytes) VALUES ($1, $2)
+             ON CONFLICT (handle) DO UPDATE SET bytes = $2",
+            &[&handle, &new],
+        )?;
+        self.0.execute(
+            "INSERT INTO card_changes (handle, replaced_at, old, new, kind)
+             VALUES ($1, $2, $3, $4, $5)",
+            &[&handle, &now, &old, &new, &kind],
+        )?;
+        Ok(())
+    }
+}

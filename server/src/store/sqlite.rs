@@ -319,22 +319,7 @@ impl WriteTx for Tx<'_> {
         new: &[u8],
         now: u64,
     ) -> Result<(), StoreError> {
-        self.0.execute(
-            "UPDATE cards SET bytes = ?2 WHERE handle = ?1",
-            params![handle, new],
-        )?;
-        self.0.execute(
-            "INSERT INTO card_changes (handle, replaced_at, old, new, kind)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                handle,
-                i64::try_from(now).unwrap_or(i64::MAX),
-                old,
-                new,
-                CHANGE_BY_KEY
-            ],
-        )?;
-        Ok(())
+        self.change_card(handle, old, new, now, CHANGE_BY_KEY)
     }
 
     fn reset_card(
@@ -344,23 +329,7 @@ impl WriteTx for Tx<'_> {
         new: &[u8],
         now: u64,
     ) -> Result<(), StoreError> {
-        self.0.execute(
-            "INSERT INTO cards (handle, bytes) VALUES (?1, ?2)
-             ON CONFLICT (handle) DO UPDATE SET bytes = ?2",
-            params![handle, new],
-        )?;
-        self.0.execute(
-            "INSERT INTO card_changes (handle, replaced_at, old, new, kind)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                handle,
-                i64::try_from(now).unwrap_or(i64::MAX),
-                old.unwrap_or_default(),
-                new,
-                CHANGE_BY_RESET
-            ],
-        )?;
-        Ok(())
+        self.change_card(handle, old.unwrap_or_default(), new, now, CHANGE_BY_RESET)
     }
 
     fn delete_signin(&mut self, handle: &str) -> Result<u64, StoreError> {
@@ -425,4 +394,35 @@ fn server_id(conn: &Connection) -> Result<ServerId, StoreError> {
         params![&id.0[..]],
     )?;
     Ok(id)
+}
+
+impl Tx<'_> {
+    /// Makes `new` the card of `handle` and records the change from `old`
+    /// (empty for none) in `card_changes`, as `kind`.
+    fn change_card(
+        &mut self,
+        handle: &str,
+        old: &[u8],
+        new: &[u8],
+        now: u64,
+        kind: &str,
+    ) -> Result<(), StoreError> {
+        self.0.execute(
+            "INSERT INTO cards (handle, bytes) VALUES (?1, ?2)
+             ON CONFLICT (handle) DO UPDATE SET bytes = ?2",
+            params![handle, new],
+        )?;
+        self.0.execute(
+            "INSERT INTO card_changes (handle, replaced_at, old, new, kind)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                handle,
+                i64::try_from(now).unwrap_or(i64::MAX),
+                old,
+                new,
+                kind
+            ],
+        )?;
+        Ok(())
+    }
 }
