@@ -296,6 +296,21 @@ impl Server {
             .status()
             .expect("kill runs");
         assert!(status.success());
+        // A process in the middle of a sync dies only once it returns: wait
+        // until it is gone (or a zombie, its locks released).
+        let stat = format!("/proc/{pid}/stat");
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while std::fs::read_to_string(&stat).is_ok_and(|s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|rest| !rest.trim_start().starts_with('Z'))
+        }) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the killed server did not die"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Stops the server with SIGTERM and checks it shuts down cleanly.
