@@ -204,7 +204,7 @@ pub enum Error {
     Remote(String),
     /// Reading or writing a stream failed.
     #[error("i/o error: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
     /// A failure that is the library's fault, not the caller's, the data's or
     /// the server's: a check that cannot fail did (the message says which).
     /// The call did not complete and returned nothing usable; trying again or
@@ -348,8 +348,20 @@ impl From<crate::crypto::Error> for Error {
             C::UnsafeParameters(why) => Error::UnsafeParameters(why),
             C::RandomUnavailable => Error::RandomUnavailable,
             C::InvalidArgument(why) => Error::InvalidArgument(why),
-            C::Io(e) => Error::Io(e),
+            C::Io(e) => Error::from(e),
             C::Bug(what) => Error::Bug(what),
+        }
+    }
+}
+
+impl From<std::io::Error> for Error {
+    /// An I/O failure, unless it carries an [`Error`] of its own (a
+    /// [`crate::BlobUpload`] whose write failed because its server did
+    /// returns `io::Error::other(error)`): then that error, as it was.
+    fn from(e: std::io::Error) -> Self {
+        match e.downcast::<Error>() {
+            Ok(inner) => inner,
+            Err(e) => Error::Io(e),
         }
     }
 }
@@ -385,6 +397,18 @@ impl From<SignError> for Error {
 mod tests {
     use super::*;
     use crate::log::{Action, Role};
+
+    #[test]
+    fn an_io_error_carrying_a_stores_error_is_that_error() {
+        let carried = std::io::Error::other(Error::Remote("server refused: 403".into()));
+        assert!(matches!(Error::from(carried), Error::Remote(m) if m == "server refused: 403"));
+        let through = crate::crypto::Error::Io(std::io::Error::other(Error::Remote("x".into())));
+        assert!(matches!(Error::from(through), Error::Remote(m) if m == "x"));
+        let plain = std::io::Error::new(std::io::ErrorKind::NotFound, "gone");
+        assert!(
+            matches!(Error::from(plain), Error::Io(e) if e.kind() == std::io::ErrorKind::NotFound)
+        );
+    }
 
     #[test]
     fn a_callers_refusal_keeps_the_rules_text_and_never_reads_as_a_served_log() {

@@ -64,7 +64,7 @@ pub use log::{
 };
 pub use request::{
     AuthError, DeviceGate, DeviceKey, LinkDevice, MAX_AUTH_HEADER_LEN, MAX_REQUEST_LIFETIME,
-    Principal, RequestAuth, RequestSigner, RequestTarget, ServerId, body_digest,
+    Principal, RequestAuth, RequestSigner, RequestTarget, STREAMED_BODY, ServerId, body_digest,
 };
 pub use trust::{CardTrust, PinReason, PinnedCard, TrustStatus, TrustStore};
 

@@ -103,6 +103,14 @@ pub fn body_digest(body: &[u8]) -> [u8; 32] {
     *blake3::hash(body).as_bytes()
 }
 
+/// The body digest signed for a streamed blob upload (`POST
+/// /v1/collections/{id}/blobs`), whose hash is known only once the whole
+/// body is sent: 32 zero bytes, which is no body's [`body_digest`] (finding
+/// one would break BLAKE3). The server stores such a body under the hash it
+/// computes and answers with it, so an altered body is only another blob,
+/// named by no item.
+pub const STREAMED_BODY: [u8; 32] = [0; 32];
+
 /// A key that signs requests for one principal. Zeroizes its key on drop;
 /// `Debug` shows only the principal.
 pub struct RequestSigner {

@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use futures_util::StreamExt;
-use sealshare::{CollectionId, body_digest};
+use sealshare::{CollectionId, STREAMED_BODY, body_digest};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Caller, authenticate, require_card};
@@ -22,7 +22,8 @@ use crate::error::ApiError;
 use crate::signin;
 use crate::store::devices::ContentAccess;
 use crate::store::{
-    Appended, MAX_BLOB_LEN, MAX_CARD_LEN, MAX_OP_LEN, Put, Store, StoreError, parse_blob_id,
+    Appended, BlobUpload, MAX_BLOB_LEN, MAX_CARD_LEN, MAX_OP_LEN, Put, Store, StoreError, hex,
+    parse_blob_id,
 };
 
 #[path = "devices.rs"]
@@ -300,17 +301,17 @@ async fn put_blob(
     path: Result<Path<(String, String)>, PathRejection>,
     body: Body,
 ) -> Answer {
-    // Refused before a byte is read when the length says it is too large
-    // (the connection then closes: the client was told not to send it).
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > MAX_BLOB_LEN as u64) {
-        return Err(ApiError::from(StoreError::BlobTooLarge));
-    }
-    match admit_blob(&app, &method, &uri, &headers, path).await {
-        Ok((id, blob)) => put_answer(stream_blob(&app, id, blob, body).await?),
+    refuse_declared_oversize(&headers)?;
+    let admitted = async {
+        let Path((id, blob)) = path?;
+        let id = collection_id(&id)?;
+        let blob = blob_id(&blob)?;
+        // Signed over the blob's id, which the store checks the bytes against.
+        admit_blob(&app, &method, &uri, &headers, id, blob).await?;
+        Ok::<_, ApiError>(app.store.begin_blob(&id, &blob).await?)
+    };
+    match admitted.await {
+        Ok(upload) => put_answer(stream_blob(upload, body).await?.0),
         Err(refused) => {
             // Read (and drop) the body before refusing: a client that sends
             // the whole body before it reads the answer gets the refusal,
@@ -321,20 +322,78 @@ async fn put_blob(
     }
 }
 
-/// The checks of a blob's upload before its body: the ids, the signature
-/// (over the blob's id, which the store checks the bytes against) and the
-/// caller's right to write.
+/// The answer to a streamed upload: whether it was stored now, and its id.
+#[derive(Serialize)]
+struct StreamedBody {
+    created: bool,
+    id: String,
+}
+
+/// `POST /v1/collections/{id}/blobs`: a blob whose id the client knows only
+/// once it has sent it, stored under the hash the server computes.
+async fn post_blob(
+    State(app): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    body: Body,
+) -> Answer {
+    refuse_declared_oversize(&headers)?;
+    let admitted = async {
+        let Path(id) = path?;
+        let id = collection_id(&id)?;
+        admit_blob(&app, &method, &uri, &headers, id, STREAMED_BODY).await?;
+        Ok::<_, ApiError>(app.store.begin_streamed_blob(&id).await?)
+    };
+    match admitted.await {
+        Ok(upload) => {
+            let (put, blob) = stream_blob(upload, body).await?;
+            let created = put == Put::Created;
+            let status = if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            json(
+                status,
+                &StreamedBody {
+                    created,
+                    id: hex(&blob),
+                },
+            )
+        }
+        Err(refused) => {
+            drain(body).await;
+            Err(refused)
+        }
+    }
+}
+
+/// Refuses an upload before a byte is read when its length says it is too
+/// large (the connection then closes: the client was told not to send it).
+fn refuse_declared_oversize(headers: &HeaderMap) -> Result<(), ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > MAX_BLOB_LEN as u64) {
+        return Err(ApiError::from(StoreError::BlobTooLarge));
+    }
+    Ok(())
+}
+
+/// The checks of a blob's upload into `id` before its body: the signature
+/// (over `digest`) and the caller's right to write.
 async fn admit_blob(
     app: &AppState,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
-    path: Result<Path<(String, String)>, PathRejection>,
-) -> Result<(CollectionId, [u8; 32]), ApiError> {
-    let Path((id, blob)) = path?;
-    let id = collection_id(&id)?;
-    let blob = blob_id(&blob)?;
-    let caller = authenticate(app, method, uri, headers, blob).await?;
+    id: CollectionId,
+    digest: [u8; 32],
+) -> Result<(), ApiError> {
+    let caller = authenticate(app, method, uri, headers, digest).await?;
     let who = caller.who(&id)?;
     let store = app.store.clone();
     if !blocking(move || store.may_put_blob(&id, &who)).await? {
@@ -342,7 +401,7 @@ async fn admit_blob(
             "only a member whose role writes items puts blobs into this collection",
         ));
     }
-    Ok((id, blob))
+    Ok(())
 }
 
 /// Reads `body` to its end, or to [`MAX_BLOB_LEN`] bytes, dropping it.
@@ -361,15 +420,9 @@ async fn drain(body: Body) {
 /// less than a quarter of it (larger ones are written as they come).
 const UPLOAD_PIECE: usize = 1 << 20;
 
-/// Stores the blob `blob` of `collection` from `body` as it arrives: hashed
-/// (on the blocking pool) and uploaded a piece at a time, in constant memory.
-async fn stream_blob(
-    app: &AppState,
-    collection: CollectionId,
-    blob: [u8; 32],
-    body: Body,
-) -> Result<Put, ApiError> {
-    let mut upload = app.store.begin_blob(&collection, &blob).await?;
+/// Stores `body` through `upload` as it arrives: hashed (on the blocking
+/// pool) and uploaded a piece at a time, in constant memory.
+async fn stream_blob(mut upload: BlobUpload, body: Body) -> Result<(Put, [u8; 32]), ApiError> {
     let mut stream = body.into_data_stream();
     let mut piece: Vec<u8> = Vec::with_capacity(UPLOAD_PIECE);
     loop {
@@ -492,6 +545,7 @@ pub fn router(store: Arc<Store>, clock: Clock) -> Router {
             "/v1/collections/{id}/blobs/{blob}",
             put(put_blob).get(get_blob),
         )
+        .route("/v1/collections/{id}/blobs", post(post_blob))
         .route("/v1/handles/{handle}/collections", get(collections_of))
         .route(
             "/v1/accounts/{handle}/signin/{kind}/register/start",

@@ -752,26 +752,117 @@ fn a_blob_declared_over_the_limit_is_refused_before_its_body() {
     let data = tempfile::tempdir().unwrap();
     let server = Server::start(data.path());
     let addr = server.base.strip_prefix("http://").unwrap();
-    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
-    let path = format!(
-        "/v1/collections/{}/blobs/{}",
-        CollectionId([1; 16]).to_text(),
-        support::hex(&[0; 32])
-    );
-    write!(
-        tcp,
-        "PUT {path} HTTP/1.1\r\nhost: localhost\r\ncontent-length: {}\r\n\r\n",
-        (1u64 << 30) + 1
-    )
-    .unwrap();
-    let mut answer = String::new();
-    let _ = tcp.read_to_string(&mut answer);
-    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
-    assert!(answer.contains("too_large"), "{answer}");
+    let collection = CollectionId([1; 16]).to_text();
+    for (method, path) in [
+        (
+            "PUT",
+            format!(
+                "/v1/collections/{collection}/blobs/{}",
+                support::hex(&[0; 32])
+            ),
+        ),
+        ("POST", format!("/v1/collections/{collection}/blobs")),
+    ] {
+        let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+        write!(
+            tcp,
+            "{method} {path} HTTP/1.1\r\nhost: localhost\r\ncontent-length: {}\r\n\r\n",
+            (1u64 << 30) + 1
+        )
+        .unwrap();
+        let mut answer = String::new();
+        let _ = tcp.read_to_string(&mut answer);
+        assert!(answer.starts_with("HTTP/1.1 413"), "{method}: {answer}");
+        assert!(answer.contains("too_large"), "{method}: {answer}");
+    }
     assert_eq!(
         std::fs::read_dir(data.path().join("blobs"))
             .unwrap()
             .count(),
         0
     );
+}
+
+#[test]
+fn a_streamed_blob_is_stored_under_the_hash_the_server_computes_and_signed_as_streamed() {
+    let Setup {
+        memory,
+        alice,
+        bob,
+        notes,
+    } = setup();
+    let data = tempfile::tempdir().unwrap();
+    let server = start(data.path(), &[&alice, &bob]);
+    let id = notes.id();
+    replay(&server, &memory, &id, 0);
+    let path = format!("/v1/collections/{}/blobs", id.to_text());
+    let blob: Vec<u8> = (0..3u32 << 20).map(|i| (i * 11) as u8).collect();
+    let hash = ciphertext_hash(&blob);
+    let alice_signs = sealshare::RequestSigner::for_account(alice.account());
+
+    // A signature over the body's digest is not one over a streamed body.
+    let over_body = {
+        let target = sealshare::RequestTarget {
+            method: "POST",
+            path_and_query: &path,
+            body_digest: sealshare::body_digest(&blob),
+            server: server.server_id(),
+        };
+        alice_signs
+            .sign(&target, system_time() + 30)
+            .unwrap()
+            .to_header()
+    };
+    let answer = server.send("POST", &path, &blob, Some(&over_body));
+    assert_eq!(answer.status, 401, "{:?}", answer.json());
+    // Signed as streamed by one who may not write: refused.
+    let bob_header = server.authorization(
+        &sealshare::RequestSigner::for_account(bob.account()),
+        "POST",
+        &path,
+        &blob,
+        30,
+    );
+    server
+        .send("POST", &path, &blob, Some(&bob_header))
+        .assert_error(403, "forbidden");
+    assert!(!blob_file(data.path(), &id, &hash).exists());
+    assert_eq!(support::temporary_blobs(data.path()), Vec::<PathBuf>::new());
+
+    // By a writer: stored under its hash, which the answer names; again,
+    // it is there already and nothing changes.
+    let header = server.authorization(&alice_signs, "POST", &path, &blob, 30);
+    let answer = server.send("POST", &path, &blob, Some(&header));
+    assert_eq!(
+        (answer.status, answer.json()),
+        (
+            201,
+            serde_json::json!({ "created": true, "id": support::hex(&hash) })
+        )
+    );
+    assert_eq!(
+        std::fs::read(blob_file(data.path(), &id, &hash)).unwrap(),
+        blob
+    );
+    let header = server.authorization(&alice_signs, "POST", &path, &blob, 30);
+    let answer = server.send("POST", &path, &blob, Some(&header));
+    assert_eq!(
+        (answer.status, answer.json()),
+        (
+            200,
+            serde_json::json!({ "created": false, "id": support::hex(&hash) })
+        )
+    );
+    // The same signed request again is a replay.
+    server
+        .send("POST", &path, &blob, Some(&header))
+        .assert_error(401, "replayed");
+    assert_eq!(support::temporary_blobs(data.path()), Vec::<PathBuf>::new());
+}
+
+/// Where the data folder keeps the blob `hash` of `collection`.
+fn blob_file(data: &std::path::Path, collection: &CollectionId, hash: &[u8; 32]) -> PathBuf {
+    data.join("blobs")
+        .join(collection.to_text())
+        .join(support::hex(hash))
 }

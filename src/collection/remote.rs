@@ -8,7 +8,10 @@ use crate::log::CollectionId;
 use crate::request::{LinkDevice, RequestSigner};
 
 /// A blob being uploaded piece by piece; `finish` stores it under its id (the
-/// hash of everything written, known only at the end).
+/// hash of everything written, known only at the end). A write that fails
+/// because the store did may return `io::Error::other(error)` with the
+/// store's [`crate::Error`]: the call that wrote reports that error itself
+/// (for example [`crate::Error::Remote`]), not an I/O error.
 pub trait BlobUpload: Write + Send {
     /// Stores what was written under `id`.
     fn finish(self: Box<Self>, id: &[u8; 32]) -> Result<()>;

@@ -28,7 +28,10 @@
 //! connection errors and 5xx answers, with a doubling pause from 100 ms. An
 //! append (a POST that may have been stored) is never retried: a transport
 //! failure during one is an error saying so, and the core, on its next sync,
-//! fetches and sees whether it landed.
+//! fetches and sees whether it landed. Content written through
+//! [`Remote::upload_blob`] (an item put from a reader) is sent whole up to
+//! 8 MiB and streamed past it, in constant memory; a streamed upload is
+//! not retried either, since its bytes are gone once sent.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -42,11 +45,12 @@ mod http;
 mod signin;
 mod signing;
 use sealshare::{
-    Account, Appended, CollectionId, Error, Identity, LinkDevice, RequestSigner, Result, ServerId,
-    body_digest,
+    Account, Appended, BlobUpload, CollectionId, Error, Identity, LinkDevice, RequestSigner,
+    Result, ServerId, body_digest,
 };
 pub use signin::SignInSecret;
 
+mod upload;
 mod wait;
 
 use http::{Method, blob_path, expect, malformed, read_body, read_full, segment};
@@ -448,6 +452,13 @@ impl Remote for HttpRemote {
             As::Account,
         )?;
         expect(response, &[200, 201]).map(|_| ())
+    }
+
+    /// Sends a blob of up to 8 MiB whole, as [`Remote::put_blob`] does;
+    /// streams a larger one as it is written, in constant memory (not
+    /// retried: a failure is the caller's to retry).
+    fn upload_blob(&self, collection: &CollectionId) -> Result<Box<dyn BlobUpload + '_>> {
+        Ok(Box::new(upload::Upload::new(self, *collection)))
     }
 
     fn get_blob(&self, collection: &CollectionId, id: &[u8; 32]) -> Result<Vec<u8>> {

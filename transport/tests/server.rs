@@ -9,6 +9,7 @@
 //! loopback port: two clients sharing a collection, a conflict the core
 //! rebases over, an unreachable server, and a refusal with its code.
 
+use std::io::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -523,4 +524,134 @@ fn a_public_link_serves_its_content_to_at_most_its_device_limit() {
     assert_eq!(view.items().items.len(), 1);
     let err = view.read(item).unwrap_err();
     assert!(err.to_string().contains("403 device_limit"), "{err}");
+}
+
+/// The blob files being written in `data`'s temporary folder, and their
+/// sizes.
+fn uploads_in_progress(data: &std::path::Path) -> Vec<(std::path::PathBuf, u64)> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<(std::path::PathBuf, u64)>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("blob-"))
+            {
+                let len = entry.metadata().map_or(0, |m| m.len());
+                out.push((path, len));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&data.join("tmp"), &mut out);
+    out
+}
+
+/// Waits up to 20 s for `what` to hold.
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !check() {
+        assert!(Instant::now() < deadline, "never: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_large_blob_streams_to_the_server_as_it_is_written_and_one_given_up_stores_nothing() {
+    let server = Server::start();
+    let (mut alice, remote) = server.client("alice");
+    let (_, bob) = server.client("bob");
+    let mut notes = Collection::create(&mut alice, "Notes", "").unwrap();
+    let id = notes.id();
+    let blobs = server.data().join("blobs").join(id.to_text());
+    let stored = |hash: &[u8; 32]| {
+        blobs
+            .join(hash.iter().map(|b| format!("{b:02x}")).collect::<String>())
+            .is_file()
+    };
+    let large: Vec<u8> = (0..24u32 << 20).map(|i| ((i * 31) >> 5) as u8).collect();
+    let hash = ciphertext_hash(&large);
+
+    // The server is writing the blob before its end is even written: the
+    // client holds no more than a few pieces of it.
+    let mut upload = remote.upload_blob(&id).unwrap();
+    for piece in large[..20 << 20].chunks(64 * 1024) {
+        upload.write_all(piece).unwrap();
+    }
+    eventually("the server writes the blob while it is uploaded", || {
+        uploads_in_progress(server.data())
+            .iter()
+            .any(|(_, len)| *len >= 8 << 20)
+    });
+    for piece in large[20 << 20..].chunks(64 * 1024) {
+        upload.write_all(piece).unwrap();
+    }
+    upload.finish(&hash).unwrap();
+    assert!(stored(&hash));
+    assert!(remote.get_blob(&id, &hash).unwrap() == large);
+    assert!(uploads_in_progress(server.data()).is_empty());
+
+    // An upload given up midway (dropped unfinished) is broken off: the
+    // server stores nothing of it and removes what it had written.
+    let other: Vec<u8> = large.iter().map(|b| b ^ 0x5a).collect();
+    let mut upload = remote.upload_blob(&id).unwrap();
+    upload.write_all(&other[..16 << 20]).unwrap();
+    eventually("the server writes the upload", || {
+        !uploads_in_progress(server.data()).is_empty()
+    });
+    drop(upload);
+    eventually("the broken-off upload is removed", || {
+        uploads_in_progress(server.data()).is_empty()
+    });
+    assert!(!stored(&ciphertext_hash(&other[..16 << 20])));
+    assert_eq!(std::fs::read_dir(&blobs).unwrap().count(), 1);
+
+    // The server names what it stored; an id that is not it is an error.
+    let mut upload = remote.upload_blob(&id).unwrap();
+    upload.write_all(&other).unwrap();
+    let err = upload.finish(&hash).unwrap_err();
+    assert!(
+        matches!(&err, Error::Remote(m) if m.contains("stored the upload as")),
+        "{err}"
+    );
+
+    // One who may not write gets the server's refusal, and nothing is stored.
+    let third: Vec<u8> = large.iter().map(|b| b ^ 0x33).collect();
+    let mut upload = bob.upload_blob(&id).unwrap();
+    let written = upload.write_all(&third);
+    let err = match written {
+        Ok(()) => upload.finish(&ciphertext_hash(&third)).unwrap_err(),
+        Err(e) => Error::from(e),
+    };
+    assert!(
+        matches!(&err, Error::Remote(m) if m.starts_with("server refused: 403 forbidden")),
+        "{err}"
+    );
+    assert!(!stored(&ciphertext_hash(&third)));
+
+    // A small blob goes whole under its id; both kinds read back through
+    // the core.
+    let small = b"small enough to send whole".to_vec();
+    let mut upload = remote.upload_blob(&id).unwrap();
+    upload.write_all(&small).unwrap();
+    upload.finish(&ciphertext_hash(&small)).unwrap();
+    assert_eq!(
+        remote.get_blob(&id, &ciphertext_hash(&small)).unwrap(),
+        small
+    );
+    let content: Vec<u8> = (0..12u32 << 20).map(|i| (i % 251) as u8).collect();
+    let item = notes
+        .add_file_from_reader(
+            &mut alice,
+            None,
+            "big.bin",
+            "application/octet-stream",
+            &mut content.as_slice(),
+        )
+        .unwrap();
+    assert!(notes.read(&alice, item).unwrap() == content);
 }

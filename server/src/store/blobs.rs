@@ -179,36 +179,44 @@ impl Blobs {
         }
     }
 
-    /// Starts uploading the blob `id` of `collection` as it arrives. If it
-    /// is stored already, the pieces are only hashed (the upload still has
-    /// to be the blob), and nothing is written.
+    /// Starts uploading a blob of `collection` as it arrives: the blob `id`,
+    /// or, with `None`, whichever blob the pieces turn out to be (stored
+    /// under their hash). If the blob `id` is stored already, the pieces are
+    /// only hashed (the upload still has to be the blob), and nothing is
+    /// written.
     pub(super) async fn begin(
         &self,
         collection: &CollectionId,
-        id: &[u8; 32],
+        id: Option<&[u8; 32]>,
     ) -> Result<BlobUpload, StoreError> {
-        let dest = Self::key(collection, id);
-        let writing = match self.objects.head(&dest).await {
-            Ok(_) => None,
-            Err(object_store::Error::NotFound { .. }) => {
-                let n = self.uploads.fetch_add(1, Ordering::Relaxed);
-                let tmp = self.tmp_key.clone().join(format!("blob-{n}"));
-                let sink = match &self.folder {
-                    Some(folder) => Sink::File(TmpFile::create(folder.join(tmp.as_ref())).await?),
-                    None => {
-                        let upload = self.objects.put_multipart(&tmp).await?;
-                        Sink::Multipart(WriteMultipart::new_with_chunk_size(upload, PART_LEN))
-                    }
-                };
-                Some(Writing { sink, tmp, dest })
-            }
-            Err(e) => return Err(e.into()),
+        let stored = match id {
+            None => false,
+            Some(id) => match self.objects.head(&Self::key(collection, id)).await {
+                Ok(_) => true,
+                Err(object_store::Error::NotFound { .. }) => false,
+                Err(e) => return Err(e.into()),
+            },
+        };
+        let writing = if stored {
+            None
+        } else {
+            let n = self.uploads.fetch_add(1, Ordering::Relaxed);
+            let tmp = self.tmp_key.clone().join(format!("blob-{n}"));
+            let sink = match &self.folder {
+                Some(folder) => Sink::File(TmpFile::create(folder.join(tmp.as_ref())).await?),
+                None => {
+                    let upload = self.objects.put_multipart(&tmp).await?;
+                    Sink::Multipart(WriteMultipart::new_with_chunk_size(upload, PART_LEN))
+                }
+            };
+            Some(Writing { sink, tmp })
         };
         Ok(BlobUpload {
             objects: Arc::clone(&self.objects),
             folder: self.folder.clone(),
             writing,
-            id: *id,
+            collection: *collection,
+            id: id.copied(),
             hashing: Hashing::Idle(Box::new(CiphertextHasher::new())),
             len: 0,
         })
@@ -224,11 +232,10 @@ pub struct BlobRead {
     pub stream: BoxStream<'static, Result<Bytes, object_store::Error>>,
 }
 
-/// An upload to a temporary key, and where it goes once checked.
+/// An upload to a temporary key.
 struct Writing {
     sink: Sink,
     tmp: Key,
-    dest: Key,
 }
 
 /// How an upload is written to its temporary key.
@@ -273,14 +280,17 @@ impl Sink {
 
 /// A blob being uploaded as it arrives ([`super::Store::begin_blob`]):
 /// hashed and counted piece by piece into a temporary object, copied into
-/// place only by [`BlobUpload::finish`] once its hash is its id. Dropped
+/// place only by [`BlobUpload::finish`] once its hash is its id (or, begun
+/// without an id, under its hash). Dropped
 /// unfinished, the temporary upload is aborted (in the background, on the
 /// runtime of the drop).
 pub struct BlobUpload {
     objects: Arc<dyn ObjectStore>,
     folder: Option<PathBuf>,
     writing: Option<Writing>,
-    id: [u8; 32],
+    collection: CollectionId,
+    /// The id the upload must hash to, if it was named.
+    id: Option<[u8; 32]>,
     hashing: Hashing,
     len: usize,
 }
@@ -348,22 +358,27 @@ impl BlobUpload {
         }
     }
 
-    /// Checks the hash of everything written against the id; then
-    /// completes the temporary object, copies it to the blob's key unless
-    /// the blob is there already (never replacing it), and deletes it.
-    pub async fn finish(mut self) -> Result<Put, StoreError> {
+    /// Checks the hash of everything written against the id it was begun
+    /// with, if any; then completes the temporary object, copies it to the
+    /// blob's key unless the blob is there already (never replacing it),
+    /// and deletes it. Answers whether it was stored now, and the blob's id
+    /// (its hash).
+    pub async fn finish(mut self) -> Result<(Put, [u8; 32]), StoreError> {
         let actual = self.hashed().await?.finalize();
-        if actual != self.id {
+        if let Some(id) = self.id
+            && actual != id
+        {
             self.abort().await;
             return Err(StoreError::BlobHash {
-                id: hex(&self.id),
+                id: hex(&id),
                 actual: hex(&actual),
             });
         }
-        let Some(Writing { sink, tmp, dest }) = self.writing.take() else {
+        let Some(Writing { sink, tmp }) = self.writing.take() else {
             // The blob was there when the upload began.
-            return Ok(Put::Existing);
+            return Ok((Put::Existing, actual));
         };
+        let dest = Blobs::key(&self.collection, &actual);
         let placed = place(&self.objects, self.folder.as_deref(), sink, &tmp, &dest).await;
         let removed = match self.objects.delete(&tmp).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
@@ -371,7 +386,7 @@ impl BlobUpload {
         };
         let put = placed?;
         removed?;
-        Ok(put)
+        Ok((put, actual))
     }
 }
 

@@ -582,7 +582,7 @@ impl Store {
         }
         let mut upload = self.begin_blob(collection, id).await?;
         upload.write(Bytes::copy_from_slice(bytes)).await?;
-        upload.finish().await
+        Ok(upload.finish().await?.0)
     }
 
     /// Starts storing the blob `id` of `collection` as it arrives, in
@@ -594,7 +594,17 @@ impl Store {
         collection: &CollectionId,
         id: &[u8; 32],
     ) -> Result<BlobUpload, StoreError> {
-        self.blobs.begin(collection, id).await
+        self.blobs.begin(collection, Some(id)).await
+    }
+
+    /// Starts storing a blob of `collection` whose id is not known yet, as
+    /// it arrives: [`BlobUpload::finish`] stores it under its ciphertext
+    /// hash and answers that hash. An existing blob is never overwritten.
+    pub async fn begin_streamed_blob(
+        &self,
+        collection: &CollectionId,
+    ) -> Result<BlobUpload, StoreError> {
+        self.blobs.begin(collection, None).await
     }
 }
 

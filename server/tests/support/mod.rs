@@ -626,8 +626,12 @@ pub fn decode_frames(mut body: &[u8]) -> Vec<Vec<u8>> {
 }
 
 /// The digest a request's signature covers: a blob's id for its upload,
-/// the body's BLAKE3 otherwise.
+/// [`sealshare::STREAMED_BODY`] for a streamed one, the body's BLAKE3
+/// otherwise.
 fn digest(method: &str, path: &str, body: &[u8]) -> [u8; 32] {
+    if method == "POST" && path.ends_with("/blobs") {
+        return sealshare::STREAMED_BODY;
+    }
     if method == "PUT"
         && let Some((_, id)) = path.rsplit_once("/blobs/")
         && let Some(id) = parse_hex(id)
