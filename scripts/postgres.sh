@@ -12,7 +12,12 @@
 # folder's path to $SEALSHARE_POSTGRES_STATE (default
 # ${TMPDIR:-/tmp}/sealshare-test-postgres) and prints, alone on stdout,
 #   export SEALSHARE_TEST_POSTGRES=postgres://sealshare@127.0.0.1:PORT
-# Run again while that cluster runs, it prints the same line. `stop` stops
+#   export SEALSHARE_TEST_POSTGRES_CA=FOLDER/server.crt
+# The cluster also accepts TLS (ssl=on), with a self-signed certificate
+# made for it (openssl, installed from Debian if missing) that names only
+# 127.0.0.1; SEALSHARE_TEST_POSTGRES_CA is that certificate, for the tests
+# of sslmode=require. Run again while that cluster runs, it prints the
+# same lines. `stop` stops
 # the cluster and removes its folder; it does nothing if none runs.
 # initdb refuses to run as root: as root, the cluster is run as `postgres`.
 set -euo pipefail
@@ -62,6 +67,30 @@ free_port() {
 
 print_export() {
   echo "export SEALSHARE_TEST_POSTGRES=postgres://sealshare@127.0.0.1:$(cat "$1/port")"
+  echo "export SEALSHARE_TEST_POSTGRES_CA=$1/server.crt"
+}
+
+# A self-signed certificate and key for the cluster in $1, naming 127.0.0.1.
+make_certificate() {
+  if ! command -v openssl >/dev/null 2>&1; then
+    local sudo=()
+    if [ "$(id -u)" -ne 0 ]; then
+      sudo=(sudo)
+    fi
+    say "openssl not found: installing it from Debian's packages"
+    "${sudo[@]}" apt-get update -q >&2 || true
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q openssl >&2
+  fi
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 7 \
+    -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+    -addext basicConstraints=critical,CA:FALSE \
+    -keyout "$1/server.key" -out "$1/server.crt" >"$1/openssl.log" 2>&1 ||
+    { cat "$1/openssl.log" >&2; return 1; }
+  chmod 600 "$1/server.key"
+  chmod 644 "$1/server.crt"
+  if [ "$(id -u)" -eq 0 ]; then
+    chown postgres: "$1/server.key" "$1/server.crt"
+  fi
 }
 
 running() {
@@ -87,10 +116,11 @@ start() {
   fi
   (cd "$dir" && as_owner "$bin/initdb" --auth=trust -U sealshare -E UTF8 --locale=C -D "$dir/data" >"$dir/initdb.log" 2>&1) ||
     { cat "$dir/initdb.log" >&2; rm -rf "$dir"; die "initdb failed"; }
+  make_certificate "$dir" || { rm -rf "$dir"; die "could not make the cluster's certificate"; }
   until
     port=$(free_port)
     (cd "$dir" && as_owner "$bin/pg_ctl" -w -D "$dir/data" -l "$dir/server.log" \
-      -o "-h 127.0.0.1 -p $port -k $dir -c fsync=off" start >&2)
+      -o "-h 127.0.0.1 -p $port -k $dir -c fsync=off -c ssl=on -c ssl_cert_file=$dir/server.crt -c ssl_key_file=$dir/server.key" start >&2)
   do
     tries=$((tries + 1))
     if [ "$tries" -ge 3 ]; then

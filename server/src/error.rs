@@ -156,6 +156,7 @@ impl From<StoreError> for ApiError {
             StoreError::Damaged(_)
             | StoreError::InUse(_)
             | StoreError::Database(_)
+            | StoreError::PostgresTls(_)
             | StoreError::Io(_)
             | StoreError::Objects(_) => Self::internal(&message),
         }

@@ -1,11 +1,11 @@
-//! `sealshare-server --data DIR [--postgres URL] [--blobs s3://BUCKET[/PREFIX]]
-//! --listen ADDR [--tls-cert FILE --tls-key FILE | --behind-proxy]`: serves
+//! `sealshare-server --data DIR [--postgres URL [--postgres-roots FILE]]
+//! [--blobs s3://BUCKET[/PREFIX]] --listen ADDR [--tls-cert FILE --tls-key FILE | --behind-proxy]`: serves
 //! the store in `DIR` (SQLite), or in the PostgreSQL database at `URL`, with
 //! the blobs in `DIR` or in an S3-compatible bucket, over plain HTTP or TLS,
 //! until SIGINT or SIGTERM.
 //!
-//! `sealshare-server reset-account --data DIR [--postgres URL] --card FILE
-//! HANDLE`: the operator's account reset (docs/server.md, Account reset):
+//! `sealshare-server reset-account --data DIR [--postgres URL
+//! [--postgres-roots FILE]] --card FILE HANDLE`: the operator's account reset (docs/server.md, Account reset):
 //! `FILE`'s card becomes `HANDLE`'s, the reset is recorded, and the handle's
 //! sign-in records and lockers are deleted. Exits 2 on a usage error, 1 on a
 //! failure.
@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use sealshare::Identity;
-use sealshare_server::store::{BlobStorage, StoreError};
+use sealshare_server::store::{BlobStorage, PostgresRoots, StoreError};
 use sealshare_server::{Store, app, check_listen, tls};
 
 /// The sealshare reference server. Without a command, serves.
@@ -59,6 +59,9 @@ enum Command {
         /// The PostgreSQL database of the store, if it is not SQLite.
         #[arg(long, value_name = "URL")]
         postgres: Option<String>,
+        /// As for serving: the only roots trusted for TLS to `--postgres`.
+        #[arg(long, value_name = "FILE", requires = "postgres")]
+        postgres_roots: Option<PathBuf>,
         /// The user's new card: the file `sealshare account card --out FILE`
         /// writes (the card's bytes; its text form is accepted too).
         #[arg(long, value_name = "FILE")]
@@ -76,10 +79,17 @@ struct Args {
     #[arg(long, value_name = "DIR", required = true)]
     data: Option<PathBuf>,
     /// Keep the logs, cards, listing and nonces in this PostgreSQL database
-    /// instead of SQLite (`postgres://user@host:port/database`, no TLS).
-    /// Several servers may share the database and the data folder.
+    /// instead of SQLite (`postgres://user@host:port/database`). Over TLS
+    /// if the URL says `sslmode=require` (the database's certificate is then
+    /// checked against the roots and the URL's host); otherwise plain TCP,
+    /// with a warning unless the host is this machine. Several servers may
+    /// share the database and the data folder.
     #[arg(long, value_name = "URL")]
     postgres: Option<String>,
+    /// For `--postgres` over TLS: a PEM file of the only root certificates
+    /// to trust for the database's certificate (by default, the system's).
+    #[arg(long, value_name = "FILE", requires = "postgres")]
+    postgres_roots: Option<PathBuf>,
     /// Keep the blobs in this S3-compatible bucket instead of `DIR/blobs/`:
     /// `s3://BUCKET` or `s3://BUCKET/PREFIX`. The endpoint, region and keys
     /// come from the `AWS_*` environment variables (`AWS_ENDPOINT`,
@@ -127,15 +137,25 @@ fn main() -> ExitCode {
         Some(Command::ResetAccount {
             data,
             postgres,
+            postgres_roots,
             card,
             handle,
-        }) => reset_account(&data, postgres.as_deref(), &card, &handle),
+        }) => match read_roots(postgres_roots.as_deref()) {
+            Ok(roots) => reset_account(&data, postgres.as_deref(), &roots, &card, &handle),
+            Err(code) => code,
+        },
         None => serve_main(cli.serve),
     }
 }
 
 /// `sealshare-server reset-account`: see [`Command::ResetAccount`].
-fn reset_account(data: &Path, postgres: Option<&str>, file: &Path, handle: &str) -> ExitCode {
+fn reset_account(
+    data: &Path,
+    postgres: Option<&str>,
+    roots: &PostgresRoots,
+    file: &Path,
+    handle: &str,
+) -> ExitCode {
     let bytes = match std::fs::read(file) {
         Ok(bytes) => bytes,
         Err(e) => {
@@ -146,7 +166,10 @@ fn reset_account(data: &Path, postgres: Option<&str>, file: &Path, handle: &str)
     let bytes = card_bytes(bytes);
     let opened = match postgres {
         None => Store::open(data),
-        Some(url) => Store::open_postgres(data, url),
+        Some(url) => {
+            warn_if_plain(url);
+            Store::open_postgres_with(data, url, &BlobStorage::Folder, roots)
+        }
     };
     let store = match opened {
         Ok(store) => store,
@@ -202,6 +225,46 @@ fn reset_account(data: &Path, postgres: Option<&str>, file: &Path, handle: &str)
     ExitCode::SUCCESS
 }
 
+/// The roots in `file` (`--postgres-roots`), or the system's; exits 2 on a
+/// file that cannot be read.
+fn read_roots(file: Option<&Path>) -> Result<PostgresRoots, ExitCode> {
+    match file {
+        None => Ok(PostgresRoots::System),
+        Some(path) => match std::fs::read(path) {
+            Ok(pem) => Ok(PostgresRoots::Pem(pem)),
+            Err(e) => {
+                eprintln!("sealshare-server: cannot read {}: {e}", path.display());
+                Err(ExitCode::from(2))
+            }
+        },
+    }
+}
+
+/// Warns when `url` reaches the database in the clear beyond this machine.
+fn warn_if_plain(url: &str) {
+    use postgres::config::{Host, SslMode};
+    let Ok(config) = url.parse::<postgres::Config>() else {
+        return; // Refused, with its reason, when the store opens.
+    };
+    if config.get_ssl_mode() == SslMode::Require {
+        return;
+    }
+    for host in config.get_hosts() {
+        if let Host::Tcp(name) = host {
+            let local = name == "localhost"
+                || name
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            if !local {
+                eprintln!(
+                    "sealshare-server: warning: the connection to PostgreSQL at {name} is not \
+                     encrypted; add sslmode=require to the URL (docs/server.md, PostgreSQL over TLS)"
+                );
+            }
+        }
+    }
+}
+
 /// A card file's bytes: the card's own bytes, or its text form (what
 /// `sealshare identity export` prints), decoded back to them. Anything else
 /// is left as it is, for the store to refuse.
@@ -243,7 +306,13 @@ fn serve_main(args: Args) -> ExitCode {
     let storage = args.blobs.clone().unwrap_or_default();
     let opened = match &args.postgres {
         None => Store::open_with_blobs(&data, &storage),
-        Some(url) => Store::open_postgres_with_blobs(&data, url, &storage),
+        Some(url) => match read_roots(args.postgres_roots.as_deref()) {
+            Ok(roots) => {
+                warn_if_plain(url);
+                Store::open_postgres_with(&data, url, &storage, &roots)
+            }
+            Err(code) => return code,
+        },
     };
     let store = match opened {
         Ok(store) => Arc::new(store),

@@ -286,3 +286,119 @@ fn a_sqlite_server_does_not_open_a_folder_postgres_servers_use() {
     assert_eq!(server.send("GET", "/v1/server", b"", None).status, 200);
     server.stop();
 }
+
+/// The certificate of the tests' cluster (scripts/postgres.sh), which
+/// names only 127.0.0.1.
+fn cluster_certificate() -> String {
+    let ca = std::env::var("SEALSHARE_TEST_POSTGRES_CA").unwrap_or_default();
+    assert!(
+        !ca.is_empty() && std::path::Path::new(&ca).is_file(),
+        "SEALSHARE_TEST_STORE=postgres needs SEALSHARE_TEST_POSTGRES_CA, the cluster's certificate \
+         (run `eval \"$(bash scripts/postgres.sh start)\"` first)"
+    );
+    ca
+}
+
+/// A server process started with these arguments, and what it said on
+/// failing to start.
+fn failed_start(args: &[&std::ffi::OsStr]) -> String {
+    let out = support::server_command()
+        .args(args)
+        .args(["--listen", "127.0.0.1:0"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "started with {args:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn with_sslmode_require_every_connection_is_tls_to_the_certificate_trusted_for_the_host() {
+    if !on_postgres(
+        "with_sslmode_require_every_connection_is_tls_to_the_certificate_trusted_for_the_host",
+    ) {
+        return;
+    }
+    let ca = cluster_certificate();
+    let data = tempfile::tempdir().unwrap();
+    let url = support::create_database();
+    let name = url.rsplit_once('/').unwrap().1.to_owned();
+    let tls_url = format!("{url}?sslmode=require");
+
+    // Trusting the cluster's certificate: served, and every connection the
+    // server holds (its writer, its listener, its pool) is encrypted.
+    let mut command = support::server_command();
+    command
+        .arg("--data")
+        .arg(data.path())
+        .args(["--postgres", &tls_url, "--postgres-roots", &ca])
+        .args(["--listen", "127.0.0.1:0"]);
+    let server = Server::spawn(command);
+    let (memory, alice, bob, notes) = notes();
+    let _ = server.remote_for(alice.account());
+    let _ = server.remote_for(bob.account());
+    let ops = memory.fetch(&notes.id(), 0).unwrap();
+    for (seq, op) in ops.iter().enumerate() {
+        assert_eq!(server.append(&notes.id(), seq as u64, op).status, 200);
+    }
+    assert_eq!(server.fetch(&notes.id(), 0), ops);
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let rows = admin
+        .query(
+            "SELECT a.application_name, s.ssl FROM pg_stat_activity a \
+             JOIN pg_stat_ssl s USING (pid) \
+             WHERE a.datname = $1 AND a.application_name LIKE 'sealshare-server%'",
+            &[&name],
+        )
+        .unwrap();
+    let connections: Vec<(String, bool)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert!(connections.len() >= 2, "{connections:?}");
+    assert!(
+        connections
+            .iter()
+            .any(|(app, _)| app.ends_with(" listener")),
+        "{connections:?}"
+    );
+    assert!(connections.iter().all(|(_, ssl)| *ssl), "{connections:?}");
+    server.stop();
+
+    // A certificate that is not the cluster's is not trusted.
+    let other = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let other_ca = data.path().join("other.pem");
+    std::fs::write(&other_ca, other.cert.pem()).unwrap();
+    let stderr = failed_start(&[
+        "--data".as_ref(),
+        data.path().as_os_str(),
+        "--postgres".as_ref(),
+        tls_url.as_ref(),
+        "--postgres-roots".as_ref(),
+        other_ca.as_os_str(),
+    ]);
+    assert!(
+        stderr.contains("cannot open the PostgreSQL store") && stderr.contains("UnknownIssuer"),
+        "{stderr}"
+    );
+    // Nor is the cluster's own certificate for a host it does not name.
+    let by_name = tls_url.replace("127.0.0.1", "localhost");
+    let stderr = failed_start(&[
+        "--data".as_ref(),
+        data.path().as_os_str(),
+        "--postgres".as_ref(),
+        by_name.as_ref(),
+        "--postgres-roots".as_ref(),
+        ca.as_ref(),
+    ]);
+    assert!(stderr.contains("not valid for name"), "{stderr}");
+    // Roots that are not certificates are refused as such.
+    let junk = data.path().join("junk.pem");
+    std::fs::write(&junk, "not a certificate").unwrap();
+    let stderr = failed_start(&[
+        "--data".as_ref(),
+        data.path().as_os_str(),
+        "--postgres".as_ref(),
+        tls_url.as_ref(),
+        "--postgres-roots".as_ref(),
+        junk.as_os_str(),
+    ]);
+    assert!(stderr.contains("TLS to PostgreSQL"), "{stderr}");
+}

@@ -38,13 +38,13 @@ use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use postgres::Client;
 use postgres::fallible_iterator::FallibleIterator;
-use postgres::{Client, Config};
 use sealshare::CollectionId;
 
 use super::StoreError;
 use super::notify::Notifier;
-use super::pool::connect;
+use super::pool::{Endpoint, connect};
 
 /// The channel of the appends' notifications.
 pub(super) const CHANNEL: &str = "sealshare_appends";
@@ -95,11 +95,11 @@ pub(super) struct Listener {
 }
 
 impl Listener {
-    /// Starts listening with `config` (a connection of its own, with
+    /// Starts listening on `db` (a connection of its own, with
     /// keepalives) for `notifier`, and answers once the first `LISTEN` is
     /// done, or with its failure.
-    pub(super) fn start(config: &Config, notifier: Arc<Notifier>) -> Result<Self, StoreError> {
-        let config = listener_config(config);
+    pub(super) fn start(db: &Endpoint, notifier: Arc<Notifier>) -> Result<Self, StoreError> {
+        let db = listener_config(db);
         let stop = Arc::new(AtomicBool::new(false));
         let (ready, started) = mpsc::channel();
         let thread = std::thread::Builder::new()
@@ -110,7 +110,7 @@ impl Listener {
                 // client runs a runtime of its own, which cannot start on a
                 // thread that drives the server's.
                 move || {
-                    let first = listen(&config);
+                    let first = listen(&db);
                     let first = match first {
                         Ok(client) => {
                             let _ = ready.send(Ok(()));
@@ -121,7 +121,7 @@ impl Listener {
                             return;
                         }
                     };
-                    run(first, &config, &notifier, &stop);
+                    run(first, &db, &notifier, &stop);
                 }
             })?;
         let listener = Self {
@@ -158,8 +158,9 @@ impl Drop for Listener {
 /// The store's connection settings, for the listener: its application
 /// name ends in ` listener`, and keepalives probe it after at most
 /// [`KEEPALIVE_IDLE`] of silence.
-fn listener_config(config: &Config) -> Config {
-    let mut config = config.clone();
+fn listener_config(db: &Endpoint) -> Endpoint {
+    let mut db = db.clone();
+    let config = &mut db.config;
     let name = format!(
         "{} listener",
         config.get_application_name().unwrap_or("sealshare-server")
@@ -175,12 +176,12 @@ fn listener_config(config: &Config) -> Config {
     if config.get_keepalives_retries().is_none() {
         config.keepalives_retries(3);
     }
-    config
+    db
 }
 
 /// A new connection that listens on [`CHANNEL`].
-fn listen(config: &Config) -> Result<Client, StoreError> {
-    let mut client = connect(config)?;
+fn listen(db: &Endpoint) -> Result<Client, StoreError> {
+    let mut client = connect(db)?;
     client.batch_execute(&format!("LISTEN {CHANNEL}"))?;
     Ok(client)
 }
@@ -191,7 +192,7 @@ fn stopping(stop: &AtomicBool, notifier: &Notifier) -> bool {
 
 /// Listens on `client`, then on each new connection once it is lost, until
 /// told to stop.
-fn run(first: Client, config: &Config, notifier: &Notifier, stop: &AtomicBool) {
+fn run(first: Client, db: &Endpoint, notifier: &Notifier, stop: &AtomicBool) {
     let mut client = Some(first);
     let mut retry = Duration::ZERO;
     loop {
@@ -201,7 +202,7 @@ fn run(first: Client, config: &Config, notifier: &Notifier, stop: &AtomicBool) {
                 if !pause(retry, notifier, stop) {
                     return;
                 }
-                match listen(config) {
+                match listen(db) {
                     Ok(current) => {
                         eprintln!("sealshare-server: the PostgreSQL listener listens again");
                         // Appends committed while it did not listen were

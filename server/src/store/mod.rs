@@ -54,6 +54,7 @@ use blobs::Blobs;
 pub use blobs::{BlobRead, BlobUpload};
 pub use notify::{MAX_WAITERS, Notifier, WaitSlot, Wake, Watch};
 pub use objects::{BadBlobStorage, BlobStorage};
+pub use pool::PostgresRoots;
 
 /// The most operations one fetch answers; the client fetches again from
 /// where the answer ended.
@@ -128,6 +129,10 @@ pub enum StoreError {
     /// The database failed, or could not be reached.
     #[error("database: {0}")]
     Database(#[from] DatabaseError),
+    /// The roots for TLS to PostgreSQL cannot be used (none found on the
+    /// system, or the PEM given holds none that parses).
+    #[error("TLS to PostgreSQL: {0}")]
+    PostgresTls(String),
     /// The file system failed.
     #[error("file system: {0}")]
     Io(#[from] std::io::Error),
@@ -297,7 +302,8 @@ impl Store {
 
     /// Opens the store on the PostgreSQL database at `url` (a
     /// `postgres://user:password@host:port/database` URL or a `key=value`
-    /// connection string; no TLS), creating its tables if needed, with the
+    /// connection string; over TLS if it says `sslmode=require`, trusting
+    /// the system's roots), creating its tables if needed, with the
     /// blobs in `dir`. Other processes may use the same database and folder
     /// at the same time (docs/server.md, Several processes): appends and
     /// card publications are serialized through the database's advisory
@@ -314,10 +320,24 @@ impl Store {
         url: &str,
         storage: &BlobStorage,
     ) -> Result<Self, StoreError> {
+        Self::open_postgres_with(dir, url, storage, &PostgresRoots::System)
+    }
+
+    /// [`Store::open_postgres_with_blobs`], trusting only `roots` for TLS to
+    /// the database (a URL with `sslmode=require`): every connection then
+    /// checks that the database's certificate chains to them and names the
+    /// URL's host, and fails with [`StoreError::Database`] otherwise. Bad
+    /// roots fail with [`StoreError::PostgresTls`].
+    pub fn open_postgres_with(
+        dir: &Path,
+        url: &str,
+        storage: &BlobStorage,
+        roots: &PostgresRoots,
+    ) -> Result<Self, StoreError> {
         let blobs = Blobs::shared(dir, storage)?;
-        let (db, server_id) = postgres::Postgres::open(url)?;
+        let (db, server_id) = postgres::Postgres::open(url, roots)?;
         let notify = Arc::new(Notifier::default());
-        let listener = listen::Listener::start(db.config(), Arc::clone(&notify))?;
+        let listener = listen::Listener::start(db.endpoint(), Arc::clone(&notify))?;
         Ok(Self {
             db: Box::new(db),
             blobs,

@@ -40,7 +40,7 @@ use super::backend::{
     with_state_in,
 };
 use super::nonces::SWEEP_EVERY;
-use super::pool::{Pool, breaks, connect, ensure};
+use super::pool::{Endpoint, Pool, PostgresRoots, breaks, connect, ensure};
 use super::{Appended, CHANGE_BY_KEY, CHANGE_BY_RESET, Put, Reset, StoreError};
 
 const SCHEMA: &str = "
@@ -145,7 +145,7 @@ pub(super) fn bound_waits(config: &mut Config) {
 
 /// A PostgreSQL database, shared with other server processes.
 pub(super) struct Postgres {
-    config: Config,
+    db: Endpoint,
     writer: Mutex<Writer>,
     pub(super) pool: Pool,
     claims: AtomicU64,
@@ -153,9 +153,10 @@ pub(super) struct Postgres {
 
 impl Postgres {
     /// Connects to the database at `url` (a `postgres://` URL or a
-    /// `key=value` string), makes the tables if they are missing, and reads
+    /// `key=value` string; over TLS trusting `roots` if it says
+    /// `sslmode=require`), makes the tables if they are missing, and reads
     /// (or, on the first start of any process, makes) the server's id.
-    pub(super) fn open(url: &str) -> Result<(Self, ServerId), StoreError> {
+    pub(super) fn open(url: &str, roots: &PostgresRoots) -> Result<(Self, ServerId), StoreError> {
         let mut config = Config::from_str(url)?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
@@ -164,7 +165,8 @@ impl Postgres {
             config.application_name("sealshare-server");
         }
         bound_waits(&mut config);
-        let mut client = connect(&config)?;
+        let db = Endpoint::new(config, roots)?;
+        let mut client = connect(&db)?;
         let encoding: String = client.query_one("SHOW server_encoding", &[])?.try_get(0)?;
         if encoding != "UTF8" {
             return Err(StoreError::Damaged(format!(
@@ -189,21 +191,21 @@ impl Postgres {
             }
         };
         tx.commit()?;
-        let db = Self {
+        let store = Self {
             writer: Mutex::new(Writer {
                 conn: Some(client),
                 states: States::new(),
             }),
-            pool: Pool::new(config.clone(), POOL_SIZE),
-            config,
+            pool: Pool::new(db.clone(), POOL_SIZE),
+            db,
             claims: AtomicU64::new(0),
         };
-        Ok((db, server_id))
+        Ok((store, server_id))
     }
 
-    /// The connection settings, as given at open.
-    pub(super) fn config(&self) -> &Config {
-        &self.config
+    /// The database, as given at open.
+    pub(super) fn endpoint(&self) -> &Endpoint {
+        &self.db
     }
 
     // As with SQLite: an open transaction rolls back when dropped, and an
@@ -221,7 +223,7 @@ impl Postgres {
     ) -> Result<R, StoreError> {
         let mut guard = self.writer_lock();
         let Writer { conn, states } = &mut *guard;
-        let client = ensure(conn, &self.config)?;
+        let client = ensure(conn, &self.db)?;
         let result = f(client, states);
         if matches!(&result, Err(e) if breaks(client, e)) {
             *conn = None;

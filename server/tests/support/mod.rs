@@ -218,11 +218,19 @@ impl Server {
 
     /// As [`Server::start_with`], with these environment variables set.
     pub fn start_with_env(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
-        let mut child = server_command()
+        let mut command = server_command();
+        command
             .args(store_args(data))
             .args(["--listen", "127.0.0.1:0"])
             .args(extra)
-            .envs(env.iter().copied())
+            .envs(env.iter().copied());
+        Self::spawn(command)
+    }
+
+    /// Starts `command`, a server that listens on `127.0.0.1:0` (as
+    /// [`Server::start`], with arguments of the caller's own).
+    pub fn spawn(mut command: Command) -> Self {
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
