@@ -22,8 +22,8 @@ use crate::error::ApiError;
 use crate::signin;
 use crate::store::devices::ContentAccess;
 use crate::store::{
-    Appended, BlobUpload, MAX_BLOB_LEN, MAX_CARD_LEN, MAX_OP_LEN, Put, Store, StoreError, hex,
-    parse_blob_id,
+    Appended, BlobUpload, MAX_BLOB_LEN, MAX_CARD_LEN, MAX_OP_LEN, Put, Store, StoreError, Stored,
+    Who, hex, parse_blob_id,
 };
 
 #[path = "devices.rs"]
@@ -307,11 +307,11 @@ async fn put_blob(
         let id = collection_id(&id)?;
         let blob = blob_id(&blob)?;
         // Signed over the blob's id, which the store checks the bytes against.
-        admit_blob(&app, &method, &uri, &headers, id, blob).await?;
-        Ok::<_, ApiError>(app.store.begin_blob(&id, &blob).await?)
+        let uploader = admit_blob(&app, &method, &uri, &headers, id, blob).await?;
+        Ok::<_, ApiError>((uploader, app.store.begin_blob(&id, &blob).await?))
     };
     match admitted.await {
-        Ok(upload) => put_answer(stream_blob(upload, body).await?.0),
+        Ok((uploader, upload)) => put_answer(store_blob(&app, uploader, upload, body).await?.put),
         Err(refused) => {
             // Read (and drop) the body before refusing: a client that sends
             // the whole body before it reads the answer gets the refusal,
@@ -343,13 +343,13 @@ async fn post_blob(
     let admitted = async {
         let Path(id) = path?;
         let id = collection_id(&id)?;
-        admit_blob(&app, &method, &uri, &headers, id, STREAMED_BODY).await?;
-        Ok::<_, ApiError>(app.store.begin_streamed_blob(&id).await?)
+        let uploader = admit_blob(&app, &method, &uri, &headers, id, STREAMED_BODY).await?;
+        Ok::<_, ApiError>((uploader, app.store.begin_streamed_blob(&id).await?))
     };
     match admitted.await {
-        Ok(upload) => {
-            let (put, blob) = stream_blob(upload, body).await?;
-            let created = put == Put::Created;
+        Ok((uploader, upload)) => {
+            let stored = store_blob(&app, uploader, upload, body).await?;
+            let created = stored.put == Put::Created;
             let status = if created {
                 StatusCode::CREATED
             } else {
@@ -359,7 +359,7 @@ async fn post_blob(
                 status,
                 &StreamedBody {
                     created,
-                    id: hex(&blob),
+                    id: hex(&stored.id),
                 },
             )
         }
@@ -373,18 +373,23 @@ async fn post_blob(
 /// Refuses an upload before a byte is read when its length says it is too
 /// large (the connection then closes: the client was told not to send it).
 fn refuse_declared_oversize(headers: &HeaderMap) -> Result<(), ApiError> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > MAX_BLOB_LEN as u64) {
+    if declared_length(headers).is_some_and(|len| len > MAX_BLOB_LEN as u64) {
         return Err(ApiError::from(StoreError::BlobTooLarge));
     }
     Ok(())
 }
 
+/// The body's length, if the request says it.
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
 /// The checks of a blob's upload into `id` before its body: the signature
-/// (over `digest`) and the caller's right to write.
+/// (over `digest`), the caller's right to write, and the caller's quota
+/// (with the declared length). Answers the uploader's handle.
 async fn admit_blob(
     app: &AppState,
     method: &Method,
@@ -392,16 +397,44 @@ async fn admit_blob(
     headers: &HeaderMap,
     id: CollectionId,
     digest: [u8; 32],
-) -> Result<(), ApiError> {
+) -> Result<String, ApiError> {
     let caller = authenticate(app, method, uri, headers, digest).await?;
     let who = caller.who(&id)?;
+    let refused = || {
+        ApiError::forbidden("only a member whose role writes items puts blobs into this collection")
+    };
+    // Only an account may write (`may_put_blob`).
+    let Who::Account { handle, .. } = &who else {
+        return Err(refused());
+    };
+    let handle = handle.clone();
     let store = app.store.clone();
-    if !blocking(move || store.may_put_blob(&id, &who)).await? {
-        return Err(ApiError::forbidden(
-            "only a member whose role writes items puts blobs into this collection",
-        ));
+    let declared = declared_length(headers);
+    blocking(move || {
+        if !store.may_put_blob(&id, &who)? {
+            return Ok(None);
+        }
+        store.admit_upload(&handle, declared)?;
+        Ok(Some(handle))
+    })
+    .await?
+    .ok_or_else(refused)
+}
+
+/// Stores `body` through `upload` for `uploader`, and charges a blob stored
+/// now to its usage.
+async fn store_blob(
+    app: &AppState,
+    uploader: String,
+    upload: BlobUpload,
+    body: Body,
+) -> Result<Stored, ApiError> {
+    let stored = stream_blob(upload, body).await?;
+    if stored.put == Put::Created {
+        let store = app.store.clone();
+        blocking(move || store.charge_blob(&uploader, stored.len)).await?;
     }
-    Ok(())
+    Ok(stored)
 }
 
 /// Reads `body` to its end, or to [`MAX_BLOB_LEN`] bytes, dropping it.
@@ -422,7 +455,7 @@ const UPLOAD_PIECE: usize = 1 << 20;
 
 /// Stores `body` through `upload` as it arrives: hashed (on the blocking
 /// pool) and uploaded a piece at a time, in constant memory.
-async fn stream_blob(mut upload: BlobUpload, body: Body) -> Result<(Put, [u8; 32]), ApiError> {
+async fn stream_blob(mut upload: BlobUpload, body: Body) -> Result<Stored, ApiError> {
     let mut stream = body.into_data_stream();
     let mut piece: Vec<u8> = Vec::with_capacity(UPLOAD_PIECE);
     loop {

@@ -150,6 +150,9 @@ impl From<StoreError> for ApiError {
             StoreError::BlobHash { .. } => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "hash_mismatch", message)
             }
+            StoreError::QuotaExceeded { .. } => {
+                Self::new(StatusCode::INSUFFICIENT_STORAGE, "quota_exceeded", message)
+            }
             StoreError::BlobTooLarge => {
                 Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message)
             }

@@ -113,6 +113,14 @@ struct Args {
     /// times as many); 0 for no limit. Beyond, `429 rate_limited`.
     #[arg(long, value_name = "N", default_value_t = 100.0)]
     rate_limit: f64,
+    /// The most each account may store: the operations it authors and the
+    /// blobs it uploads, in bytes or with a suffix K, M, G or T (powers of
+    /// 1024), for example `10G`. Over it, appends that add content (items,
+    /// renames, links, new collections) and blob uploads answer `507
+    /// quota_exceeded`; removing members, rotating, leaving and trashing
+    /// still work. Unlimited by default.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    quota: Option<u64>,
     /// Hold loopback addresses to `--rate-limit` too (by default they are
     /// not: a proxy on the same machine is where to limit then).
     #[arg(long)]
@@ -265,6 +273,29 @@ fn warn_if_plain(url: &str) {
     }
 }
 
+/// `SIZE` of `--quota`: digits, then at most one of K, M, G, T (powers of
+/// 1024).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let (digits, shift) = match text.strip_suffix(['K', 'M', 'G', 'T']) {
+        Some(digits) => {
+            let shift = match text.chars().last() {
+                Some('K') => 10,
+                Some('M') => 20,
+                Some('G') => 30,
+                _ => 40,
+            };
+            (digits, shift)
+        }
+        None => (text, 0),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("{text:?} is not a size: digits, then K, M, G or T"));
+    }
+    let n: u64 = digits.parse().map_err(|e| format!("{text:?}: {e}"))?;
+    n.checked_mul(1u64 << shift)
+        .ok_or_else(|| format!("{text:?} is too large"))
+}
+
 /// A card file's bytes: the card's own bytes, or its text form (what
 /// `sealshare identity export` prints), decoded back to them. Anything else
 /// is left as it is, for the store to refuse.
@@ -315,7 +346,10 @@ fn serve_main(args: Args) -> ExitCode {
         },
     };
     let store = match opened {
-        Ok(store) => Arc::new(store),
+        Ok(mut store) => {
+            store.set_quota(args.quota);
+            Arc::new(store)
+        }
         // The URL is not repeated: it may hold a password.
         Err(e) if args.postgres.is_some() => {
             eprintln!(

@@ -77,6 +77,21 @@ pub(super) trait Database:
     /// The time of the last reset of `handle`'s account, if there was one.
     fn last_reset(&self, handle: &str) -> Result<Option<u64>, StoreError>;
 
+    /// Sets the most bytes one account may store ([`WriteTx::charge`]);
+    /// `None` for no limit (the default).
+    fn set_quota(&mut self, quota: Option<u64>);
+
+    /// The quota set, if any.
+    fn quota(&self) -> Option<u64>;
+
+    /// How many bytes `handle` stores: the operations it authored and the
+    /// blobs it uploaded since usage was first counted.
+    fn usage(&self, handle: &str) -> Result<u64, StoreError>;
+
+    /// Adds `bytes` to what `handle` stores, whatever the quota (a blob
+    /// already stored, whose upload began under it).
+    fn charge(&self, handle: &str, bytes: u64) -> Result<(), StoreError>;
+
     /// Records `nonce` of `key`, valid until `expires`: false if it was
     /// recorded before. Sweeps expired nonces now and then.
     fn claim_nonce(
@@ -138,6 +153,10 @@ pub(super) trait WriteTx: Reads {
     /// Deletes `handle`'s sign-in records and lockers (every kind) and its
     /// pending logins; how many records and lockers were deleted.
     fn delete_signin(&mut self, handle: &str) -> Result<u64, StoreError>;
+    /// Adds `bytes` to what `handle` stores. With `enforce`, if that would
+    /// pass the quota, adds nothing and fails with
+    /// [`StoreError::QuotaExceeded`].
+    fn charge(&mut self, handle: &str, bytes: u64, enforce: bool) -> Result<(), StoreError>;
     /// Commits every write of the transaction.
     fn commit(self) -> Result<(), StoreError>;
 }
@@ -172,11 +191,23 @@ pub(super) fn append_in(
     };
     // Signed by the operation's own signer: checked before verifying (a bad
     // operation is refused by the verifier below, with its reason).
-    if let Ok(op) = Operation::from_bytes(bytes)
-        && state.signer_of(&op).map(|k| k.to_bytes()) != Some(*signer)
+    let op = Operation::from_bytes(bytes).ok();
+    if let Some(op) = &op
+        && state.signer_of(op).map(|k| k.to_bytes()) != Some(*signer)
     {
         states.insert(*collection, state);
         return Err(StoreError::NotSigner);
+    }
+    // Charged to its author, in this transaction (undone unless the
+    // operation is stored); refused over the quota only if it adds content
+    // (`Operation::adds_content`). Before verifying, so that a refusal
+    // leaves the cached state as it is.
+    if let Some(op) = &op {
+        let len = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+        if let Err(e) = tx.charge(op.author(), len, op.adds_content()) {
+            states.insert(*collection, state);
+            return Err(e);
+        }
     }
     // A refused operation leaves the state unchanged ("a refused operation
     // changes nothing": the rules check before they apply), so it goes back

@@ -278,6 +278,17 @@ impl Sink {
     }
 }
 
+/// A finished upload ([`BlobUpload::finish`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    /// Whether the blob was stored now or was there already.
+    pub put: Put,
+    /// Its id: the ciphertext hash of its bytes.
+    pub id: [u8; 32],
+    /// Its length in bytes.
+    pub len: u64,
+}
+
 /// A blob being uploaded as it arrives ([`super::Store::begin_blob`]):
 /// hashed and counted piece by piece into a temporary object, copied into
 /// place only by [`BlobUpload::finish`] once its hash is its id (or, begun
@@ -361,9 +372,9 @@ impl BlobUpload {
     /// Checks the hash of everything written against the id it was begun
     /// with, if any; then completes the temporary object, copies it to the
     /// blob's key unless the blob is there already (never replacing it),
-    /// and deletes it. Answers whether it was stored now, and the blob's id
-    /// (its hash).
-    pub async fn finish(mut self) -> Result<(Put, [u8; 32]), StoreError> {
+    /// and deletes it.
+    pub async fn finish(mut self) -> Result<Stored, StoreError> {
+        let len = u64::try_from(self.len).unwrap_or(u64::MAX);
         let actual = self.hashed().await?.finalize();
         if let Some(id) = self.id
             && actual != id
@@ -376,7 +387,11 @@ impl BlobUpload {
         }
         let Some(Writing { sink, tmp }) = self.writing.take() else {
             // The blob was there when the upload began.
-            return Ok((Put::Existing, actual));
+            return Ok(Stored {
+                put: Put::Existing,
+                id: actual,
+                len,
+            });
         };
         let dest = Blobs::key(&self.collection, &actual);
         let placed = place(&self.objects, self.folder.as_deref(), sink, &tmp, &dest).await;
@@ -386,7 +401,11 @@ impl BlobUpload {
         };
         let put = placed?;
         removed?;
-        Ok((put, actual))
+        Ok(Stored {
+            put,
+            id: actual,
+            len,
+        })
     }
 }
 

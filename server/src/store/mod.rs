@@ -51,7 +51,7 @@ mod sqlite;
 pub use access::{Who, may_put_blob, may_read};
 use backend::{Database, PageBuilder, key_of};
 use blobs::Blobs;
-pub use blobs::{BlobRead, BlobUpload};
+pub use blobs::{BlobRead, BlobUpload, Stored};
 pub use notify::{MAX_WAITERS, Notifier, WaitSlot, Wake, Watch};
 pub use objects::{BadBlobStorage, BlobStorage};
 pub use pool::PostgresRoots;
@@ -115,6 +115,22 @@ pub enum StoreError {
         id: String,
         /// The hash of the bytes sent.
         actual: String,
+    },
+    /// The account already stores as much as the server's quota allows (or
+    /// would with this): it may still remove, rotate, leave and the like,
+    /// but adds no content ([`sealshare::Operation::adds_content`]) and no
+    /// blob.
+    #[error(
+        "{handle:?} stores {used} bytes of its quota of {quota}: this would pass it \
+         (remove, rotate, leave and trash still work; nothing that adds content does)"
+    )]
+    QuotaExceeded {
+        /// The account.
+        handle: String,
+        /// What it stores.
+        used: u64,
+        /// The quota.
+        quota: u64,
     },
     /// The blob is larger than [`MAX_BLOB_LEN`].
     #[error("a blob is at most {MAX_BLOB_LEN} bytes")]
@@ -395,6 +411,48 @@ impl Store {
         self.db.append(collection, seq, bytes, signer, now)
     }
 
+    /// Limits what each account stores to `quota` bytes (`None`: no limit,
+    /// the default): the operations it authors and the blobs it uploads
+    /// count. Over it, appends that add content and blob uploads are
+    /// refused with [`StoreError::QuotaExceeded`]; everything else still
+    /// goes through, so a member over the quota can still remove someone
+    /// and rotate the key.
+    pub fn set_quota(&mut self, quota: Option<u64>) {
+        self.db.set_quota(quota);
+    }
+
+    /// How many bytes `handle` stores (counted since this version of the
+    /// server first ran on the store).
+    pub fn usage(&self, handle: &str) -> Result<u64, StoreError> {
+        self.db.usage(handle)
+    }
+
+    /// Whether `handle` may start uploading a blob, of `declared` bytes if
+    /// the length is known: refused if its usage already reaches the quota,
+    /// or would pass it with them. An upload admitted is charged in full
+    /// once stored ([`Store::charge_blob`]), so uploads running at once may
+    /// pass the quota by what they hold.
+    pub fn admit_upload(&self, handle: &str, declared: Option<u64>) -> Result<(), StoreError> {
+        let Some(quota) = self.db.quota() else {
+            return Ok(());
+        };
+        let used = self.db.usage(handle)?;
+        if used >= quota || used.saturating_add(declared.unwrap_or(0)) > quota {
+            return Err(StoreError::QuotaExceeded {
+                handle: handle.to_owned(),
+                used,
+                quota,
+            });
+        }
+        Ok(())
+    }
+
+    /// Adds a blob of `bytes` that `handle` uploaded, newly stored, to what
+    /// it stores.
+    pub fn charge_blob(&self, handle: &str, bytes: u64) -> Result<(), StoreError> {
+        self.db.charge(handle, bytes)
+    }
+
     /// The long polls waiting on this store's appends.
     pub fn notifier(&self) -> &Notifier {
         &self.notify
@@ -602,7 +660,7 @@ impl Store {
         }
         let mut upload = self.begin_blob(collection, id).await?;
         upload.write(Bytes::copy_from_slice(bytes)).await?;
-        Ok(upload.finish().await?.0)
+        Ok(upload.finish().await?.put)
     }
 
     /// Starts storing the blob `id` of `collection` as it arrives, in

@@ -78,6 +78,10 @@ const SCHEMA: &str = "
         PRIMARY KEY (key, nonce)
     );
     CREATE INDEX IF NOT EXISTS nonces_expiry ON nonces (expires);
+    CREATE TABLE IF NOT EXISTS usage (
+        handle TEXT PRIMARY KEY,
+        bytes BIGINT NOT NULL
+    );
 ";
 
 /// How many connections the pool opens at most, besides the writer's.
@@ -149,6 +153,7 @@ pub(super) struct Postgres {
     writer: Mutex<Writer>,
     pub(super) pool: Pool,
     claims: AtomicU64,
+    quota: Option<u64>,
 }
 
 impl Postgres {
@@ -199,6 +204,7 @@ impl Postgres {
             pool: Pool::new(db.clone(), POOL_SIZE),
             db,
             claims: AtomicU64::new(0),
+            quota: None,
         };
         Ok((store, server_id))
     }
@@ -267,7 +273,15 @@ impl Database for Postgres {
         self.writer(|client, states| {
             let mut tx = client.transaction()?;
             lock(&mut tx, key)?;
-            append_in(Tx(tx), states, collection, seq, bytes, signer, now)
+            append_in(
+                Tx(tx, self.quota),
+                states,
+                collection,
+                seq,
+                bytes,
+                signer,
+                now,
+            )
         })
     }
 
@@ -282,7 +296,7 @@ impl Database for Postgres {
         self.pool.run(|client| {
             let mut tx = client.transaction()?;
             lock(&mut tx, key)?;
-            put_card_in(Tx(tx), handle, canonical, signer, now)
+            put_card_in(Tx(tx, self.quota), handle, canonical, signer, now)
         })
     }
 
@@ -380,7 +394,7 @@ impl Database for Postgres {
         self.pool.run(|client| {
             let mut tx = client.transaction()?;
             lock(&mut tx, key)?;
-            reset_card_in(Tx(tx), handle, canonical, now)
+            reset_card_in(Tx(tx, self.quota), handle, canonical, now)
         })
     }
 
@@ -425,6 +439,55 @@ impl Database for Postgres {
             Ok(inserted == 1)
         })
     }
+
+    fn set_quota(&mut self, quota: Option<u64>) {
+        self.quota = quota;
+    }
+
+    fn quota(&self) -> Option<u64> {
+        self.quota
+    }
+
+    fn usage(&self, handle: &str) -> Result<u64, StoreError> {
+        self.pool.run(|client| usage(client, handle, false))
+    }
+
+    fn charge(&self, handle: &str, bytes: u64) -> Result<(), StoreError> {
+        self.pool.run(|client| add_usage(client, handle, bytes))
+    }
+}
+
+/// How many bytes `handle` stores; with `lock`, its row (if any) is locked
+/// until the transaction ends.
+fn usage(client: &mut impl GenericClient, handle: &str, lock: bool) -> Result<u64, StoreError> {
+    if !storable(handle) {
+        return Ok(0);
+    }
+    let sql = if lock {
+        "SELECT bytes FROM usage WHERE handle = $1 FOR UPDATE"
+    } else {
+        "SELECT bytes FROM usage WHERE handle = $1"
+    };
+    let bytes: Option<i64> = client
+        .query_opt(sql, &[&handle])?
+        .map(|row| row.try_get(0))
+        .transpose()?;
+    Ok(bytes.map_or(0, |b| u64::try_from(b).unwrap_or(0)))
+}
+
+/// Adds `bytes` to `handle`'s usage, in one statement (concurrent additions
+/// add up).
+fn add_usage(client: &mut impl GenericClient, handle: &str, bytes: u64) -> Result<(), StoreError> {
+    if !storable(handle) {
+        return Ok(());
+    }
+    let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
+    client.execute(
+        "INSERT INTO usage (handle, bytes) VALUES ($1, $2) \
+         ON CONFLICT (handle) DO UPDATE SET bytes = usage.bytes + excluded.bytes",
+        &[&handle, &bytes],
+    )?;
+    Ok(())
 }
 
 /// Whether `handle` can be stored as PostgreSQL text: no NUL character
@@ -433,8 +496,8 @@ fn storable(handle: &str) -> bool {
     !handle.contains('\0')
 }
 
-/// A transaction, under its advisory lock.
-struct Tx<'a>(Transaction<'a>);
+/// A transaction, under its advisory lock, and the quota.
+struct Tx<'a>(Transaction<'a>, Option<u64>);
 
 /// A connection outside any transaction of ours.
 struct Conn<'a>(&'a mut Client);
@@ -539,6 +602,22 @@ impl WriteTx for Tx<'_> {
         self.0
             .execute("DELETE FROM signin_pending WHERE handle = $1", &[&handle])?;
         Ok(deleted)
+    }
+
+    fn charge(&mut self, handle: &str, bytes: u64, enforce: bool) -> Result<(), StoreError> {
+        if enforce && let Some(quota) = self.1 {
+            // Locked to the end of the transaction: a charge elsewhere for
+            // the same handle waits, so the check holds when this commits.
+            let used = usage(&mut self.0, handle, true)?;
+            if used.saturating_add(bytes) > quota {
+                return Err(StoreError::QuotaExceeded {
+                    handle: handle.to_owned(),
+                    used,
+                    quota,
+                });
+            }
+        }
+        add_usage(&mut self.0, handle, bytes)
     }
 
     fn commit(self) -> Result<(), StoreError> {

@@ -54,6 +54,10 @@ const SCHEMA: &str = "
         collection BLOB NOT NULL,
         PRIMARY KEY (handle, collection)
     ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS usage (
+        handle TEXT PRIMARY KEY NOT NULL,
+        bytes INTEGER NOT NULL
+    ) WITHOUT ROWID;
 ";
 
 /// The writer's side: the one connection that writes, and the verified
@@ -69,6 +73,7 @@ pub(super) struct Sqlite {
     writer: Mutex<Writer>,
     reader: Mutex<Connection>,
     nonces: Nonces,
+    quota: Option<u64>,
 }
 
 fn open_connection(path: &Path) -> Result<Connection, StoreError> {
@@ -97,6 +102,7 @@ impl Sqlite {
             }),
             reader: Mutex::new(reader),
             nonces,
+            quota: None,
         };
         Ok((db, server_id))
     }
@@ -121,7 +127,7 @@ impl Sqlite {
         let mut guard = self.writer();
         let Writer { conn, states } = &mut *guard;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        f(Tx(tx), states)
+        f(Tx(tx, self.quota), states)
     }
 }
 
@@ -227,6 +233,37 @@ impl Database for Sqlite {
     ) -> Result<bool, StoreError> {
         self.nonces.claim(key, nonce, expires, now)
     }
+
+    fn set_quota(&mut self, quota: Option<u64>) {
+        self.quota = quota;
+    }
+
+    fn quota(&self) -> Option<u64> {
+        self.quota
+    }
+
+    fn usage(&self, handle: &str) -> Result<u64, StoreError> {
+        usage(&self.reader(), handle)
+    }
+
+    fn charge(&self, handle: &str, bytes: u64) -> Result<(), StoreError> {
+        self.write(|mut tx, _| {
+            tx.charge(handle, bytes, false)?;
+            tx.commit()
+        })
+    }
+}
+
+/// How many bytes `handle` stores.
+fn usage(conn: &Connection, handle: &str) -> Result<u64, StoreError> {
+    let bytes: Option<i64> = conn
+        .query_row(
+            "SELECT bytes FROM usage WHERE handle = ?1",
+            params![handle],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(bytes.map_or(0, |b| u64::try_from(b).unwrap_or(0)))
 }
 
 /// Brings the tables of a database made by an earlier version up to date:
@@ -243,8 +280,8 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// A write transaction of the writer's connection.
-struct Tx<'a>(Transaction<'a>);
+/// A write transaction of the writer's connection, and the quota.
+struct Tx<'a>(Transaction<'a>, Option<u64>);
 
 /// A connection outside any transaction of ours.
 struct Conn<'a>(&'a Connection);
@@ -341,6 +378,28 @@ impl WriteTx for Tx<'_> {
             params![handle],
         )?;
         Ok(u64::try_from(deleted).unwrap_or(0))
+    }
+
+    fn charge(&mut self, handle: &str, bytes: u64, enforce: bool) -> Result<(), StoreError> {
+        // The writer's transactions are serialized: read, check, write.
+        let used = usage(&self.0, handle)?;
+        let total = used.saturating_add(bytes);
+        if enforce
+            && let Some(quota) = self.1
+            && total > quota
+        {
+            return Err(StoreError::QuotaExceeded {
+                handle: handle.to_owned(),
+                used,
+                quota,
+            });
+        }
+        self.0.execute(
+            "INSERT INTO usage (handle, bytes) VALUES (?1, ?2) \
+             ON CONFLICT (handle) DO UPDATE SET bytes = excluded.bytes",
+            params![handle, i64::try_from(total).unwrap_or(i64::MAX)],
+        )?;
+        Ok(())
     }
 
     fn commit(self) -> Result<(), StoreError> {

@@ -242,6 +242,19 @@ impl Operation {
         &self.body
     }
 
+    /// Whether the operation adds to what the collection holds (its
+    /// creation, a rename, an item or a new version of one, a link) rather
+    /// than changing who holds it or where items are (sharing, roles,
+    /// removal and rotation, leaving, joining, trash and purge). A server's
+    /// storage quota refuses only these, so a member over the quota can
+    /// still remove someone and rotate the key.
+    pub fn adds_content(&self) -> bool {
+        matches!(
+            self.body,
+            Body::Create { .. } | Body::Rename { .. } | Body::PutItem(_) | Body::CreateLink(_)
+        )
+    }
+
     /// The canonical encoding.
     pub fn to_bytes(&self) -> &[u8] {
         &self.encoded
