@@ -30,6 +30,7 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -235,6 +236,8 @@ fn blobs(size: usize, rounds: usize) {
     let file = files.path().join("source.bin");
     let mut ours = (Duration::MAX, Duration::MAX);
     let mut theirs = (Duration::MAX, Duration::MAX);
+    // A blob streamed as it is sealed (`Remote::upload_blob`, 1 MiB writes).
+    let mut streamed = Duration::MAX;
     // curl from sealshare-server, to tell the server's part from the
     // client's.
     let mut curl_ours = Duration::MAX;
@@ -254,9 +257,18 @@ fn blobs(size: usize, rounds: usize) {
         ours.0 = ours.0.min(started.elapsed());
         let started = Instant::now();
         let mut reader = remote.download_blob(&id, &hash).unwrap();
-        let got = std::io::copy(&mut reader, &mut std::io::sink()).unwrap();
+        let got = read_in_batches(&mut reader);
         ours.1 = ours.1.min(started.elapsed());
         assert_eq!(got, size as u64);
+        let other: Vec<u8> = blob.iter().map(|b| b ^ 0xa5).collect();
+        let other_hash = ciphertext_hash(&other);
+        let started = Instant::now();
+        let mut upload = remote.upload_blob(&id).unwrap();
+        for piece in other.chunks(1 << 20) {
+            upload.write_all(piece).unwrap();
+        }
+        upload.finish(&other_hash).unwrap();
+        streamed = streamed.min(started.elapsed());
         let url = format!("http://127.0.0.1:{}/up/{round}.bin", nginx.port);
         theirs.0 = theirs.0.min(curl(&["-T", file.to_str().unwrap(), &url]));
         theirs.1 = theirs.1.min(curl(&[&url]));
@@ -278,6 +290,11 @@ fn blobs(size: usize, rounds: usize) {
         rate(ours.0) / rate(theirs.0)
     );
     println!(
+        "blob upload {mib:.0} MiB, streamed as written: sealshare-http {:.0} MiB/s: {:.2}x",
+        rate(streamed),
+        rate(streamed) / rate(theirs.0)
+    );
+    println!(
         "blob download {mib:.0} MiB: sealshare-http {:.0} MiB/s, curl from nginx {:.0} MiB/s: {:.2}x",
         rate(ours.1),
         rate(theirs.1),
@@ -288,6 +305,21 @@ fn blobs(size: usize, rounds: usize) {
         rate(curl_ours),
         rate(curl_ours) / rate(theirs.1)
     );
+}
+
+/// Reads `reader` to its end as the core's content reader does, a batch of
+/// 2 MiB at a time; how many bytes it held.
+fn read_in_batches(reader: &mut dyn std::io::Read) -> u64 {
+    let mut buf = vec![0u8; 2 << 20];
+    let mut total = 0u64;
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => return total,
+            Ok(n) => total += n as u64,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => panic!("download: {e}"),
+        }
+    }
 }
 
 fn notification_latency(samples: usize) {
