@@ -86,8 +86,9 @@ step "bindings: build the library, generate Kotlin, Swift and Python (scripts/bi
 bash scripts/bindings.sh --from-test-build
 
 step "bindings: Python (pytest)"
-if ! python3 -c 'import pytest' >/dev/null 2>&1; then
-  python3 -m pip install --quiet --disable-pip-version-check pytest
+# `cryptography` makes the certificate of the https test (test_server.py).
+if ! python3 -c 'import pytest, cryptography' >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check pytest cryptography
 fi
 PYTHONPATH=target/bindings/python python3 -m pytest -q bindings/python 2>&1 | tee "$log_dir/pytest.log"
 

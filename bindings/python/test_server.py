@@ -124,3 +124,80 @@ def test_a_second_phone_signs_in_with_the_password_or_the_phrase(server_url):
     assert Account.recover(keystore, phrase).identity().handle == "carol"
     with pytest.raises(SealshareError.WrongPassword):
         sign_in_on_server(server_url, "carol", "hunter2")
+
+
+def _self_signed(folder):
+    """A certificate for 127.0.0.1 and its key, as PEM files in `folder`."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    (folder / "cert.pem").write_bytes(cert_pem)
+    (folder / "key.pem").write_bytes(key_pem)
+    return cert_pem
+
+
+def test_over_https_a_phone_trusts_the_root_it_is_given_and_no_other():
+    given = os.environ.get("SEALSHARE_SERVER_BIN")
+    binary = pathlib.Path(given) if given else ROOT / "target" / "debug" / "sealshare-server"
+    assert binary.is_file(), f"no server binary at {binary} (run the module's other tests first)"
+    with tempfile.TemporaryDirectory() as data:
+        folder = pathlib.Path(data)
+        root = _self_signed(folder)
+        proc = subprocess.Popen(
+            [
+                str(binary), "--data", str(folder / "store"), "--listen", "127.0.0.1:0",
+                "--tls-cert", str(folder / "cert.pem"), "--tls-key", str(folder / "key.pem"),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            first = proc.stdout.readline().strip()
+            assert first.startswith("listening on "), f"the server did not start: {first!r}"
+            url = "https://" + first[len("listening on "):]
+
+            # Mozilla's roots do not include a certificate made here.
+            with pytest.raises(SealshareError.Server):
+                Session.connect(url, Account.create("mallory"))
+            # Given as the only root, it is trusted: two phones share.
+            alice, bob = Account.create("alice"), Account.create("bob")
+            a = Session.connect(url, alice, root_certificates=root)
+            b = Session.connect(url, bob, root_certificates=root)
+            notes = a.create_collection("Notes", "over https")
+            item = notes.add_file(None, "a.txt", "text/plain", b"sealed twice")
+            notes.share(a.find_card("bob"), Role.VIEWER)
+            pending = b.list_collections().pending
+            assert [p.name for p in pending] == ["Notes"]
+            bobs = b.open_collection(pending[0].id)
+            bobs.accept()
+            assert bytes(bobs.read(item)) == b"sealed twice"
+            # Roots that are no certificate are refused as such.
+            with pytest.raises(SealshareError.Server):
+                Session.connect(url, Account.create("carol"), root_certificates=b"not a certificate")
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)

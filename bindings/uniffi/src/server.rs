@@ -13,10 +13,29 @@ use crate::public::{PublicLinkView, open_public};
 use crate::records::IdentityCard;
 use crate::session::Session;
 
+/// The settings of a remote on `server_url`: for `https://`, trusting only
+/// the PEM certificates in `root_certificates` if given, else the bundled
+/// Mozilla roots.
+fn builder(server_url: &str, root_certificates: Option<&[u8]>) -> sealshare_http::Builder {
+    let builder = HttpRemote::builder(server_url);
+    match root_certificates {
+        Some(pem) => builder.root_certificates(pem),
+        None => builder,
+    }
+}
+
 /// A remote on `server_url` signing as `account`, its card published.
-fn connect(server_url: &str, account: &Account) -> Result<Arc<HttpRemote>> {
+fn connect(
+    server_url: &str,
+    account: &Account,
+    root_certificates: Option<&[u8]>,
+) -> Result<Arc<HttpRemote>> {
     let copy = account.copy()?;
-    let remote = Arc::new(HttpRemote::new(server_url, &copy)?);
+    let remote = Arc::new(
+        builder(server_url, root_certificates)
+            .account(&copy)
+            .build()?,
+    );
     remote.publish_card(copy.identity())?;
     Ok(remote)
 }
@@ -27,21 +46,32 @@ impl Session {
     /// `http://10.0.2.2:8080`), signing every request as `account`, with a
     /// fresh trust store. Publishes the account's card in the server's
     /// directory first (nothing changes if it is there already; another card
-    /// under the same handle is refused with `Remote`).
-    #[uniffi::constructor]
-    pub fn connect(server_url: String, account: Arc<Account>) -> Result<Arc<Self>> {
-        let remote = connect(&server_url, &account)?;
+    /// under the same handle is refused with `Server`).
+    ///
+    /// For an `https://` server, `root_certificates` (PEM text: one or more
+    /// `CERTIFICATE` blocks) are the only roots trusted, for a server whose
+    /// certificate is self-signed or from a private certificate authority;
+    /// without them, Mozilla's roots, bundled, are. Roots that hold no
+    /// certificate are refused with `Server`.
+    #[uniffi::constructor(default(root_certificates = None))]
+    pub fn connect(
+        server_url: String,
+        account: Arc<Account>,
+        root_certificates: Option<Vec<u8>>,
+    ) -> Result<Arc<Self>> {
+        let remote = connect(&server_url, &account, root_certificates.as_deref())?;
         Session::start_with_directory(&account, remote.clone(), None, Some(remote))
     }
 
     /// As `connect`, restored from what `save_state` returned (see `restore`).
-    #[uniffi::constructor]
+    #[uniffi::constructor(default(root_certificates = None))]
     pub fn restore_connected(
         server_url: String,
         account: Arc<Account>,
         state: Option<Vec<u8>>,
+        root_certificates: Option<Vec<u8>>,
     ) -> Result<Arc<Self>> {
-        let remote = connect(&server_url, &account)?;
+        let remote = connect(&server_url, &account, root_certificates.as_deref())?;
         Session::start_with_directory(&account, remote.clone(), state, Some(remote))
     }
 
@@ -99,9 +129,15 @@ impl Session {
 /// sealshare-server at `server_url` (OPAQUE) and returns the keystore it
 /// releases, to open with `Account.unlock(keystore, password)`.
 /// `WrongPassword` for a wrong password or an unknown handle alike.
-#[uniffi::export]
-pub fn sign_in_on_server(server_url: String, handle: String, password: String) -> Result<Vec<u8>> {
-    let remote = HttpRemote::builder(&server_url).build()?;
+/// `root_certificates` as for `Session.connect`.
+#[uniffi::export(default(root_certificates = None))]
+pub fn sign_in_on_server(
+    server_url: String,
+    handle: String,
+    password: String,
+    root_certificates: Option<Vec<u8>>,
+) -> Result<Vec<u8>> {
+    let remote = builder(&server_url, root_certificates.as_deref()).build()?;
     Ok(remote
         .sign_in(&handle, SignInSecret::Password(&password))?
         .to_bytes())
@@ -109,14 +145,15 @@ pub fn sign_in_on_server(server_url: String, handle: String, password: String) -
 
 /// As `sign_in_on_server`, proving the 24-word recovery phrase instead; open
 /// the keystore with `Account.recover(keystore, recovery_phrase)`.
-#[uniffi::export]
+#[uniffi::export(default(root_certificates = None))]
 pub fn sign_in_with_recovery_phrase(
     server_url: String,
     handle: String,
     recovery_phrase: String,
+    root_certificates: Option<Vec<u8>>,
 ) -> Result<Vec<u8>> {
     let phrase = sealshare::RecoveryPhrase::parse(&recovery_phrase)?;
-    let remote = HttpRemote::builder(&server_url).build()?;
+    let remote = builder(&server_url, root_certificates.as_deref()).build()?;
     Ok(remote
         .sign_in(&handle, SignInSecret::RecoveryPhrase(&phrase))?
         .to_bytes())
@@ -126,13 +163,15 @@ pub fn sign_in_with_recovery_phrase(
 impl PublicLinkView {
     /// Opens a public link on the sealshare-server at `server_url`, with no
     /// account: requests are signed with the link's key.
-    #[uniffi::constructor]
+    /// `root_certificates` as for `Session.connect`.
+    #[uniffi::constructor(default(root_certificates = None))]
     pub fn open_on_server(
         server_url: String,
         url: String,
         password: Option<String>,
+        root_certificates: Option<Vec<u8>>,
     ) -> Result<Arc<Self>> {
-        let remote = Arc::new(HttpRemote::builder(&server_url).build()?);
+        let remote = Arc::new(builder(&server_url, root_certificates.as_deref()).build()?);
         open_public(remote, &url, password)
     }
 }
