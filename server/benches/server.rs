@@ -259,6 +259,7 @@ fn blobs(size: usize, rounds: usize) {
         let started = Instant::now();
         remote.put_blob(&id, &hash, &blob).unwrap();
         ours.0 = ours.0.min(started.elapsed());
+        settle();
         let started = Instant::now();
         let mut reader = remote.download_blob(&id, &hash).unwrap();
         let got = read_in_batches(&mut reader);
@@ -277,6 +278,7 @@ fn blobs(size: usize, rounds: usize) {
         let url = format!("http://127.0.0.1:{}/up/{round}.bin", nginx.port);
         settle();
         theirs.0 = theirs.0.min(curl(&["-T", file.to_str().unwrap(), &url]));
+        settle();
         theirs.1 = theirs.1.min(curl(&[&url]));
         let path = format!(
             "/v1/collections/{}/blobs/{}",
@@ -285,6 +287,7 @@ fn blobs(size: usize, rounds: usize) {
         );
         let auth = server.authorization(&signer, "GET", &path, b"", 50);
         let ours_url = format!("{}{path}", server.base);
+        settle();
         curl_ours = curl_ours.min(curl(&["-H", &format!("Authorization: {auth}"), &ours_url]));
     }
     let mib = size as f64 / f64::from(1 << 20);
