@@ -42,14 +42,19 @@ find_bin() {
   return 1
 }
 
-install_postgres() {
+# Installs the Debian package $1 (with sudo unless root).
+apt_install() {
   local sudo=()
   if [ "$(id -u)" -ne 0 ]; then
     sudo=(sudo)
   fi
-  say "initdb/pg_ctl not found: installing PostgreSQL from Debian's packages"
   "${sudo[@]}" apt-get update -q >&2 || true
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q postgresql >&2
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q "$1" >&2
+}
+
+install_postgres() {
+  say "initdb/pg_ctl not found: installing PostgreSQL from Debian's packages"
+  apt_install postgresql
 }
 
 # Runs a PostgreSQL program, as `postgres` when this is root.
@@ -73,13 +78,8 @@ print_export() {
 # A self-signed certificate and key for the cluster in $1, naming 127.0.0.1.
 make_certificate() {
   if ! command -v openssl >/dev/null 2>&1; then
-    local sudo=()
-    if [ "$(id -u)" -ne 0 ]; then
-      sudo=(sudo)
-    fi
     say "openssl not found: installing it from Debian's packages"
-    "${sudo[@]}" apt-get update -q >&2 || true
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q openssl >&2
+    apt_install openssl
   fi
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 7 \
     -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \

@@ -44,13 +44,7 @@ struct Setup {
 }
 
 fn setup() -> Setup {
-    let memory = Arc::new(MemoryRemote::new());
-    let remote: Arc<dyn Remote> = memory.clone();
-    let now = system_time();
-    let mut alice = Client::new(Account::create("alice", now).unwrap(), remote.clone());
-    let mut bob = Client::new(Account::create("bob", now).unwrap(), remote);
-    alice.observe(bob.account().identity()).unwrap();
-    bob.observe(alice.account().identity()).unwrap();
+    let (memory, mut alice, mut bob) = support::alice_and_bob();
     let mut notes = Collection::create(&mut alice, "Notes", "").unwrap();
     notes.rename(&mut alice, "Notes", "shared notes").unwrap();
     notes

@@ -16,9 +16,7 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sealshare::{
-    Account, Client, Collection, MemoryRemote, Remote, RequestSigner, Role, system_time,
-};
+use sealshare::{Client, Collection, MemoryRemote, Remote, RequestSigner, Role};
 use support::{Server, blob_path};
 
 /// False, with a note, on the SQLite run.
@@ -34,13 +32,7 @@ fn on_postgres(test: &str) -> bool {
 
 /// alice's collection, shared with bob, on an in-memory store.
 fn notes() -> (Arc<MemoryRemote>, Client, Client, Collection) {
-    let memory = Arc::new(MemoryRemote::new());
-    let remote: Arc<dyn Remote> = memory.clone();
-    let now = system_time();
-    let mut alice = Client::new(Account::create("alice", now).unwrap(), remote.clone());
-    let mut bob = Client::new(Account::create("bob", now).unwrap(), remote);
-    alice.observe(bob.account().identity()).unwrap();
-    bob.observe(alice.account().identity()).unwrap();
+    let (memory, mut alice, bob) = support::alice_and_bob();
     let mut notes = Collection::create(&mut alice, "Notes", "").unwrap();
     notes
         .add_file(&mut alice, None, "a.txt", "text/plain", b"hello")
@@ -362,43 +354,32 @@ fn with_sslmode_require_every_connection_is_tls_to_the_certificate_trusted_for_t
     assert!(connections.iter().all(|(_, ssl)| *ssl), "{connections:?}");
     server.stop();
 
-    // A certificate that is not the cluster's is not trusted.
+    // Refused at start, with the reason: a certificate that is not the
+    // cluster's; the cluster's own for a host it does not name; roots that
+    // are no certificate.
     let other = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
     let other_ca = data.path().join("other.pem");
     std::fs::write(&other_ca, other.cert.pem()).unwrap();
-    let stderr = failed_start(&[
-        "--data".as_ref(),
-        data.path().as_os_str(),
-        "--postgres".as_ref(),
-        tls_url.as_ref(),
-        "--postgres-roots".as_ref(),
-        other_ca.as_os_str(),
-    ]);
-    assert!(
-        stderr.contains("cannot open the PostgreSQL store") && stderr.contains("UnknownIssuer"),
-        "{stderr}"
-    );
-    // Nor is the cluster's own certificate for a host it does not name.
-    let by_name = tls_url.replace("127.0.0.1", "localhost");
-    let stderr = failed_start(&[
-        "--data".as_ref(),
-        data.path().as_os_str(),
-        "--postgres".as_ref(),
-        by_name.as_ref(),
-        "--postgres-roots".as_ref(),
-        ca.as_ref(),
-    ]);
-    assert!(stderr.contains("not valid for name"), "{stderr}");
-    // Roots that are not certificates are refused as such.
     let junk = data.path().join("junk.pem");
     std::fs::write(&junk, "not a certificate").unwrap();
-    let stderr = failed_start(&[
-        "--data".as_ref(),
-        data.path().as_os_str(),
-        "--postgres".as_ref(),
-        tls_url.as_ref(),
-        "--postgres-roots".as_ref(),
-        junk.as_os_str(),
-    ]);
-    assert!(stderr.contains("TLS to PostgreSQL"), "{stderr}");
+    let by_name = tls_url.replace("127.0.0.1", "localhost");
+    let ca = std::path::PathBuf::from(ca);
+    for (url, roots, reason) in [
+        (&tls_url, &other_ca, "UnknownIssuer"),
+        (&by_name, &ca, "not valid for name"),
+        (&tls_url, &junk, "TLS to PostgreSQL"),
+    ] {
+        let stderr = failed_start(&[
+            "--data".as_ref(),
+            data.path().as_os_str(),
+            "--postgres".as_ref(),
+            url.as_ref(),
+            "--postgres-roots".as_ref(),
+            roots.as_os_str(),
+        ]);
+        assert!(
+            stderr.contains("cannot open the PostgreSQL store") && stderr.contains(reason),
+            "{stderr}"
+        );
+    }
 }

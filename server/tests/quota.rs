@@ -11,11 +11,8 @@
 
 mod support;
 
-use std::sync::Arc;
-
 use sealshare::{
-    Account, Client, Collection, CollectionId, MemoryRemote, Operation, Remote, Role,
-    ciphertext_hash, system_time,
+    Client, Collection, CollectionId, MemoryRemote, Operation, Remote, Role, ciphertext_hash,
 };
 use support::{Server, blob_path};
 
@@ -43,13 +40,7 @@ fn blob_exists(data: &std::path::Path, id: &CollectionId, bytes: &[u8]) -> bool 
 
 #[test]
 fn an_account_over_its_quota_adds_nothing_but_still_removes_and_rotates() {
-    let memory = Arc::new(MemoryRemote::new());
-    let remote: Arc<dyn Remote> = memory.clone();
-    let now = system_time();
-    let mut alice = Client::new(Account::create("alice", now).unwrap(), remote.clone());
-    let mut bob = Client::new(Account::create("bob", now).unwrap(), remote);
-    alice.observe(bob.account().identity()).unwrap();
-    bob.observe(alice.account().identity()).unwrap();
+    let (memory, mut alice, mut bob) = support::alice_and_bob();
     let mut notes = Collection::create(&mut alice, "Notes", "").unwrap();
     notes
         .share(&mut alice, bob.account().identity(), Role::Editor)

@@ -21,9 +21,22 @@ use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::time::Duration;
 
 use sealshare::{
-    Account, CollectionId, Operation, Principal, Remote, RequestSigner, RequestTarget, ServerId,
-    body_digest, system_time,
+    Account, Client, CollectionId, MemoryRemote, Operation, Principal, Remote, RequestSigner,
+    RequestTarget, ServerId, body_digest, system_time,
 };
+
+/// alice and bob as clients of one in-memory server, each knowing the
+/// other's card: where tests make the logs they then send to a real server.
+pub fn alice_and_bob() -> (Arc<MemoryRemote>, Client, Client) {
+    let memory = Arc::new(MemoryRemote::new());
+    let remote: Arc<dyn Remote> = memory.clone();
+    let now = system_time();
+    let mut alice = Client::new(Account::create("alice", now).unwrap(), remote.clone());
+    let mut bob = Client::new(Account::create("bob", now).unwrap(), remote);
+    alice.observe(bob.account().identity()).unwrap();
+    bob.observe(alice.account().identity()).unwrap();
+    (memory, alice, bob)
+}
 
 /// How long a server may take to say it listens.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
