@@ -8,8 +8,8 @@
 use axum::http::{HeaderMap, Method, Uri, header};
 use sealshare::{CollectionId, Principal, RequestAuth, RequestTarget};
 
-use crate::api::{AppState, blocking};
 use crate::error::ApiError;
+use crate::state::{AppState, blocking};
 use crate::store::Who;
 
 /// A caller whose request's signature verified and whose nonce was new.

@@ -12,8 +12,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use sealshare::{LinkId, body_digest};
 
-use super::{Answer, ApiError, AppState, blocking, collection_id, json};
 use crate::auth::authenticate;
+use crate::error::ApiError;
+use crate::state::{Answer, AppState, blocking, collection_id, json};
 use crate::store::Who;
 use crate::store::devices::Registered;
 

@@ -12,6 +12,7 @@ mod auth;
 mod error;
 pub mod limits;
 pub mod signin;
+mod state;
 pub mod store;
 pub mod tls;
 

@@ -20,9 +20,9 @@ use opaque_ke::{
 use rand_core::{OsRng, RngCore};
 use sealshare::body_digest;
 
-use crate::api::{AppState, blocking, json_answer, octets};
 use crate::auth::{authenticate, require_card};
 use crate::error::ApiError;
+use crate::state::{AppState, blocking, json, octets};
 pub use crate::store::signin::{ATTEMPT_WINDOW, MAX_LOGIN_ATTEMPTS};
 
 /// The OPAQUE configuration, the same as the client's (`sealshare-http`):
@@ -150,7 +150,7 @@ pub(crate) async fn register_finish(
         .to_vec();
     let locker = locker.to_vec();
     blocking(move || app.store.put_signin(&handle, kind, &record, &locker)).await?;
-    json_answer(
+    json(
         StatusCode::CREATED,
         &serde_json::json!({ "registered": true }),
     )

@@ -14,9 +14,11 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use sealshare::{CollectionId, body_digest};
 use serde::Serialize;
 
-use super::{Answer, ApiError, AppState, blocking, collection_id, json, require_reader};
+use super::require_reader;
 use crate::Store;
 use crate::auth::authenticate;
+use crate::error::ApiError;
+use crate::state::{Answer, AppState, blocking, collection_id, json};
 use crate::store::Wake;
 
 /// The most collections one wait names (`c=` parameters).

@@ -84,6 +84,38 @@ const SCHEMA: &str = "
     );
 ";
 
+/// The sign-in and link-device tables (`signin.rs`, `devices.rs`).
+const SIGNIN_SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS signin (
+        handle TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        record BYTEA NOT NULL,
+        locker BYTEA NOT NULL,
+        PRIMARY KEY (handle, kind)
+    );
+    CREATE TABLE IF NOT EXISTS signin_pending (
+        id BYTEA PRIMARY KEY,
+        handle TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        state BYTEA NOT NULL,
+        expires BIGINT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS link_devices (
+        collection BYTEA NOT NULL,
+        link BYTEA NOT NULL,
+        device BYTEA NOT NULL,
+        registered_at BIGINT NOT NULL,
+        PRIMARY KEY (collection, link, device)
+    );
+    CREATE TABLE IF NOT EXISTS signin_attempts (
+        handle TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        win BIGINT NOT NULL,
+        count BIGINT NOT NULL,
+        PRIMARY KEY (handle, kind)
+    );
+";
+
 /// How many connections the pool opens at most, besides the writer's.
 const POOL_SIZE: usize = 8;
 
@@ -181,7 +213,7 @@ impl Postgres {
         let mut tx = client.transaction()?;
         lock(&mut tx, lock_key(Lock::Schema, b""))?;
         tx.batch_execute(SCHEMA)?;
-        tx.batch_execute(super::signin_postgres::SCHEMA)?;
+        tx.batch_execute(SIGNIN_SCHEMA)?;
         let stored = tx.query_opt("SELECT value FROM meta WHERE name = 'server_id'", &[])?;
         let server_id = match stored {
             Some(row) => super::server_id_from(&row.try_get::<_, Vec<u8>>(0)?)?,

@@ -1,5 +1,5 @@
-//! The sign-in tables on PostgreSQL (`signin.rs` says what they keep),
-//! shared by every server process on the database.
+//! The sign-in tables on PostgreSQL, shared by every server process on the
+//! database (`signin.rs` says what they keep; `postgres.rs` makes them).
 
 use sealshare::{CollectionId, LinkId};
 
@@ -8,37 +8,6 @@ use super::devices::{DevicesDb, Registered};
 use super::postgres::Postgres;
 use super::postgres::{Lock, lock_key};
 use super::signin::{Pending, Registration, SigninDb};
-
-pub(super) const SCHEMA: &str = "
-    CREATE TABLE IF NOT EXISTS signin (
-        handle TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        record BYTEA NOT NULL,
-        locker BYTEA NOT NULL,
-        PRIMARY KEY (handle, kind)
-    );
-    CREATE TABLE IF NOT EXISTS signin_pending (
-        id BYTEA PRIMARY KEY,
-        handle TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        state BYTEA NOT NULL,
-        expires BIGINT NOT NULL
-    );
-    CREATE TABLE IF NOT EXISTS link_devices (
-        collection BYTEA NOT NULL,
-        link BYTEA NOT NULL,
-        device BYTEA NOT NULL,
-        registered_at BIGINT NOT NULL,
-        PRIMARY KEY (collection, link, device)
-    );
-    CREATE TABLE IF NOT EXISTS signin_attempts (
-        handle TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        win BIGINT NOT NULL,
-        count BIGINT NOT NULL,
-        PRIMARY KEY (handle, kind)
-    );
-";
 
 /// Whether `text` can be stored as PostgreSQL text (no NUL).
 fn storable(text: &str) -> bool {

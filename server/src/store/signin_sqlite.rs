@@ -1,4 +1,5 @@
-//! The sign-in tables on SQLite (`signin.rs` says what they keep).
+//! The sign-in tables on SQLite (`signin.rs` says what they keep;
+//! `sqlite.rs` makes them).
 
 use rusqlite::{OptionalExtension, params};
 
@@ -9,37 +10,6 @@ use super::StoreError;
 use super::devices::{DevicesDb, Registered};
 use super::signin::{Pending, Registration, SigninDb};
 use super::sqlite::Sqlite;
-
-pub(super) const SCHEMA: &str = "
-    CREATE TABLE IF NOT EXISTS signin (
-        handle TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        record BLOB NOT NULL,
-        locker BLOB NOT NULL,
-        PRIMARY KEY (handle, kind)
-    ) WITHOUT ROWID;
-    CREATE TABLE IF NOT EXISTS signin_pending (
-        id BLOB PRIMARY KEY NOT NULL,
-        handle TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        state BLOB NOT NULL,
-        expires INTEGER NOT NULL
-    ) WITHOUT ROWID;
-    CREATE TABLE IF NOT EXISTS link_devices (
-        collection BLOB NOT NULL,
-        link BLOB NOT NULL,
-        device BLOB NOT NULL,
-        registered_at INTEGER NOT NULL,
-        PRIMARY KEY (collection, link, device)
-    ) WITHOUT ROWID;
-    CREATE TABLE IF NOT EXISTS signin_attempts (
-        handle TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        win INTEGER NOT NULL,
-        count INTEGER NOT NULL,
-        PRIMARY KEY (handle, kind)
-    ) WITHOUT ROWID;
-";
 
 impl SigninDb for Sqlite {
     fn meta_or_insert(

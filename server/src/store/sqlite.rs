@@ -60,6 +60,38 @@ const SCHEMA: &str = "
     ) WITHOUT ROWID;
 ";
 
+/// The sign-in and link-device tables (`signin.rs`, `devices.rs`).
+const SIGNIN_SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS signin (
+        handle TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        record BLOB NOT NULL,
+        locker BLOB NOT NULL,
+        PRIMARY KEY (handle, kind)
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS signin_pending (
+        id BLOB PRIMARY KEY NOT NULL,
+        handle TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        state BLOB NOT NULL,
+        expires INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS link_devices (
+        collection BLOB NOT NULL,
+        link BLOB NOT NULL,
+        device BLOB NOT NULL,
+        registered_at INTEGER NOT NULL,
+        PRIMARY KEY (collection, link, device)
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS signin_attempts (
+        handle TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        win INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (handle, kind)
+    ) WITHOUT ROWID;
+";
+
 /// The writer's side: the one connection that writes, and the verified
 /// state of each collection it has seen. Kept under one lock, so the cache
 /// and the database change together.
@@ -91,7 +123,7 @@ impl Sqlite {
         let conn = open_connection(&db)?;
         conn.execute_batch(SCHEMA)?;
         migrate(&conn)?;
-        conn.execute_batch(super::signin_sqlite::SCHEMA)?;
+        conn.execute_batch(SIGNIN_SCHEMA)?;
         let server_id = server_id(&conn)?;
         let reader = open_connection(&db)?;
         let nonces = Nonces::open(&dir.join("nonces.db"))?;
