@@ -18,7 +18,7 @@ use crate::auth::authenticate;
 use crate::error::ApiError;
 use crate::state::{Answer, AppState, blob_id, blocking, collection_id, json, no_body};
 use crate::store::devices::ContentAccess;
-use crate::store::{BlobUpload, MAX_BLOB_LEN, Put, StoreError, Stored, Who, hex};
+use crate::store::{BlobUpload, MAX_BLOB_LEN, Put, QuotaRoom, StoreError, Stored, Who, hex};
 
 pub(super) async fn put_blob(
     State(app): State<AppState>,
@@ -116,7 +116,8 @@ fn declared_length(headers: &HeaderMap) -> Option<u64> {
 
 /// The checks of a blob's upload into `id` before its body: the signature
 /// (over `digest`), the caller's right to write, and the caller's quota
-/// (with the declared length). Answers the uploader's handle.
+/// (with the declared length). Answers who uploads, and the room left under
+/// their quota.
 async fn admit_blob(
     app: &AppState,
     method: &Method,
@@ -124,7 +125,7 @@ async fn admit_blob(
     headers: &HeaderMap,
     id: CollectionId,
     digest: [u8; 32],
-) -> Result<String, ApiError> {
+) -> Result<Uploader, ApiError> {
     let caller = authenticate(app, method, uri, headers, digest).await?;
     let who = caller.who(&id)?;
     let refused = || {
@@ -141,33 +142,50 @@ async fn admit_blob(
         if !store.may_put_blob(&id, &who)? {
             return Ok(None);
         }
-        store.admit_upload(&handle, declared)?;
-        Ok(Some(handle))
+        let room = store.admit_upload(&handle, declared)?;
+        Ok(Some(Uploader { handle, room }))
     })
     .await?
     .ok_or_else(refused)
 }
 
-/// Stores `body` through `upload` for `uploader`, and charges a blob stored
-/// now to its usage.
+/// Who uploads a blob, admitted.
+struct Uploader {
+    handle: String,
+    /// The room left under their quota, if they have one.
+    room: Option<QuotaRoom>,
+}
+
+/// Stores `body` through `upload` for `uploader` (refused once it passes
+/// the room left under their quota), and charges a blob stored now to
+/// their usage.
 async fn store_blob(
     app: &AppState,
-    uploader: String,
-    upload: BlobUpload,
+    uploader: Uploader,
+    mut upload: BlobUpload,
     body: Body,
 ) -> Result<Stored, ApiError> {
+    if let Some(room) = uploader.room {
+        upload.limit_to(room);
+    }
     let stored = stream_blob(upload, body).await?;
     if stored.put == Put::Created {
         let store = app.store.clone();
-        blocking(move || store.charge_blob(&uploader, stored.len)).await?;
+        let handle = uploader.handle;
+        blocking(move || store.charge_blob(&handle, stored.len)).await?;
     }
     Ok(stored)
 }
 
 /// Reads `body` to its end, or to [`MAX_BLOB_LEN`] bytes, dropping it.
 async fn drain(body: Body) {
-    let mut stream = body.into_data_stream();
-    let mut read = 0usize;
+    drain_rest(&mut body.into_data_stream(), 0).await;
+}
+
+/// Reads what is left of `stream`, `read` bytes into it, to its end or to
+/// [`MAX_BLOB_LEN`] bytes in all, dropping it: so that a client still
+/// sending gets the refusal rather than a broken connection.
+async fn drain_rest(stream: &mut axum::body::BodyDataStream, mut read: usize) {
     while let Some(Ok(chunk)) = stream.next().await {
         read = read.saturating_add(chunk.len());
         if read > MAX_BLOB_LEN {
@@ -184,13 +202,30 @@ const UPLOAD_PIECE: usize = 1 << 20;
 /// pool) and uploaded a piece at a time, in constant memory.
 async fn stream_blob(mut upload: BlobUpload, body: Body) -> Result<Stored, ApiError> {
     let mut stream = body.into_data_stream();
+    let mut read = 0usize;
+    match write_body(&mut upload, &mut stream, &mut read).await {
+        Ok(()) => Ok(upload.finish().await?),
+        Err(e @ StoreError::QuotaExceeded { .. }) => {
+            drain_rest(&mut stream, read).await;
+            Err(e.into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Writes `stream` through `upload` to its end, counting what is `read`.
+async fn write_body(
+    upload: &mut BlobUpload,
+    stream: &mut axum::body::BodyDataStream,
+    read: &mut usize,
+) -> Result<(), StoreError> {
     let mut piece: Vec<u8> = Vec::with_capacity(UPLOAD_PIECE);
     loop {
         let next = stream.next().await;
         let done = next.is_none();
         if let Some(chunk) = next {
-            let chunk =
-                chunk.map_err(|e| ApiError::malformed(format!("the upload broke off: {e}")))?;
+            let chunk = chunk.map_err(|e| StoreError::BrokenUpload(e.to_string()))?;
+            *read = read.saturating_add(chunk.len());
             if piece.is_empty() && chunk.len() >= UPLOAD_PIECE / 4 {
                 // Large enough as it came: no copy.
                 upload.write(chunk).await?;
@@ -203,10 +238,9 @@ async fn stream_blob(mut upload: BlobUpload, body: Body) -> Result<Stored, ApiEr
             upload.write(Bytes::from(full)).await?;
         }
         if done {
-            break;
+            return Ok(());
         }
     }
-    Ok(upload.finish().await?)
 }
 
 pub(super) async fn get_blob(

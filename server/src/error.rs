@@ -137,7 +137,7 @@ impl From<StoreError> for ApiError {
             StoreError::Refused(_) => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "refused", message)
             }
-            StoreError::BadCard(_) => Self::malformed(message),
+            StoreError::BadCard(_) | StoreError::BrokenUpload(_) => Self::malformed(message),
             StoreError::CardHandle { .. } => {
                 Self::new(StatusCode::BAD_REQUEST, "handle_mismatch", message)
             }

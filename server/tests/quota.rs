@@ -14,6 +14,8 @@ mod support;
 use sealshare::{
     Client, Collection, CollectionId, MemoryRemote, Operation, Remote, Role, ciphertext_hash,
 };
+use std::io::Write as _;
+
 use support::{Server, blob_path};
 
 /// Appends `memory`'s operations of `id` from `from` on, each answered 200.
@@ -139,4 +141,88 @@ fn an_account_over_its_quota_adds_nothing_but_still_removes_and_rotates() {
     server.stop();
     let server = start([&alice, &bob], &[]);
     assert_eq!(server.append(&id, len as u64, &put_item).status, 200);
+}
+
+#[test]
+fn past_its_quota_an_account_goes_only_so_far_with_operations_that_add_no_content() {
+    let (memory, mut alice, _) = support::alice_and_bob();
+    let mut notes = Collection::create(&mut alice, "Notes", "").unwrap();
+    let item = notes
+        .add_file(&mut alice, None, "a.txt", "text/plain", b"hello")
+        .unwrap();
+    let id = notes.id();
+    // Exactly what alice's operations take: she is at her quota, and may go
+    // as far again (the quota is under 16 MiB) with the others.
+    let quota: usize = memory.fetch(&id, 0).unwrap().iter().map(Vec::len).sum();
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start_with(data.path(), &["--quota", &quota.to_string()]);
+    server.register(alice.account());
+    replay(&server, &memory, &id, 0);
+
+    // Trashing and restoring again and again is stored until the grace is
+    // spent, then refused: the log stops growing.
+    let mut past = 0usize;
+    let mut refused = None;
+    for round in 0..1_000 {
+        if round % 2 == 0 {
+            notes.trash(&mut alice, item).unwrap();
+        } else {
+            notes.restore(&mut alice, item).unwrap();
+        }
+        let seq = memory.fetch(&id, 0).unwrap().len() - 1;
+        let op = memory.fetch(&id, seq as u64).unwrap().remove(0);
+        let answer = server.append(&id, seq as u64, &op);
+        if answer.status == 200 {
+            past += op.len();
+        } else {
+            answer.assert_error(507, "quota_exceeded");
+            refused = Some(seq);
+            break;
+        }
+    }
+    let seq = refused.expect("the grace ran out");
+    assert!(
+        past > 0 && past <= quota,
+        "{past} bytes past a quota of {quota}"
+    );
+    assert_eq!(server.fetch(&id, 0).len(), seq);
+}
+
+#[test]
+fn a_streamed_upload_is_refused_once_it_passes_the_room_left_and_stores_nothing() {
+    let (memory, mut alice, _) = support::alice_and_bob();
+    let notes = Collection::create(&mut alice, "Notes", "").unwrap();
+    let id = notes.id();
+    let ops: usize = memory.fetch(&id, 0).unwrap().iter().map(Vec::len).sum();
+    let quota = (ops + (4 << 20)).to_string();
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start_with(data.path(), &["--quota", &quota]);
+    server.register(alice.account());
+    replay(&server, &memory, &id, 0);
+    let remote = server.remote_for(alice.account());
+
+    // 12 MiB, streamed as sealshare-http streams what passes 8 MiB: no
+    // length is declared, so the server stops it once it passes 4 MiB, and
+    // still answers with the reason.
+    let large = blob(12 << 20, 7);
+    let mut upload = remote.upload_blob(&id).unwrap();
+    let written = upload.write_all(&large);
+    let err = match written {
+        Ok(()) => upload.finish(&ciphertext_hash(&large)).unwrap_err(),
+        Err(e) => sealshare::Error::from(e),
+    };
+    assert!(
+        matches!(&err, sealshare::Error::Remote(m) if m.contains("507 quota_exceeded")),
+        "{err}"
+    );
+    assert!(!blob_exists(data.path(), &id, &large));
+    assert_eq!(
+        support::temporary_blobs(data.path()),
+        Vec::<std::path::PathBuf>::new()
+    );
+    // What fits is stored.
+    let small = blob(1 << 20, 8);
+    remote
+        .put_blob(&id, &ciphertext_hash(&small), &small)
+        .unwrap();
 }

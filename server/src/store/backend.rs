@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use sealshare::{CollectionId, Identity, LogState, Operation};
 
-use super::{Appended, Page, Put, Reset, StoreError};
+use super::{Appended, Page, Put, QUOTA_GRACE, Reset, StoreError};
 
 /// Each collection's verified state, as long as the stored log when it was
 /// last used; re-checked against the stored length before every use, since
@@ -103,6 +103,33 @@ pub(super) trait Database:
     ) -> Result<bool, StoreError>;
 }
 
+/// What a charge to an account's usage is for: that decides the limit it is
+/// held to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Charge {
+    /// An operation that adds content (`Operation::adds_content`): held to
+    /// the quota.
+    Content,
+    /// Any other operation: held to the quota and as much again, at most
+    /// [`QUOTA_GRACE`] more, so that removing a member and rotating the key
+    /// still go through over the quota, and what an account stores is
+    /// bounded all the same.
+    Other,
+    /// A blob admitted under the quota and stored since: held to nothing.
+    Admitted,
+}
+
+impl Charge {
+    /// The most the account may store once charged, under `quota`.
+    pub(super) fn limit(self, quota: Option<u64>) -> Option<u64> {
+        match self {
+            Charge::Content => quota,
+            Charge::Other => quota.map(|q| q.saturating_add(q.min(QUOTA_GRACE))),
+            Charge::Admitted => None,
+        }
+    }
+}
+
 /// The reads the shared logic makes, on a connection or in a transaction.
 pub(super) trait Reads {
     /// The length of `collection`'s log: its last position plus one, or 0.
@@ -153,10 +180,10 @@ pub(super) trait WriteTx: Reads {
     /// Deletes `handle`'s sign-in records and lockers (every kind) and its
     /// pending logins; how many records and lockers were deleted.
     fn delete_signin(&mut self, handle: &str) -> Result<u64, StoreError>;
-    /// Adds `bytes` to what `handle` stores. With `enforce`, if that would
-    /// pass the quota, adds nothing and fails with
-    /// [`StoreError::QuotaExceeded`].
-    fn charge(&mut self, handle: &str, bytes: u64, enforce: bool) -> Result<(), StoreError>;
+    /// Adds `bytes` to what `handle` stores. If that would pass the limit
+    /// of `what` ([`Charge::limit`] of the quota), adds nothing and fails
+    /// with [`StoreError::QuotaExceeded`].
+    fn charge(&mut self, handle: &str, bytes: u64, what: Charge) -> Result<(), StoreError>;
     /// Commits every write of the transaction.
     fn commit(self) -> Result<(), StoreError>;
 }
@@ -204,7 +231,12 @@ pub(super) fn append_in(
     // leaves the cached state as it is.
     if let Some(op) = &op {
         let len = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
-        if let Err(e) = tx.charge(op.author(), len, op.adds_content()) {
+        let what = if op.adds_content() {
+            Charge::Content
+        } else {
+            Charge::Other
+        };
+        if let Err(e) = tx.charge(op.author(), len, what) {
             states.insert(*collection, state);
             return Err(e);
         }

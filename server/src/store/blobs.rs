@@ -39,7 +39,7 @@ use sealshare::{CiphertextHasher, CollectionId};
 
 use super::blob_file::{TmpFile, read_pieces};
 use super::objects::BlobStorage;
-use super::{MAX_BLOB_LEN, Put, StoreError, hex};
+use super::{MAX_BLOB_LEN, Put, QuotaRoom, StoreError, hex};
 
 /// The parts of a multipart upload: S3's smallest but for the last.
 const PART_LEN: usize = 5 << 20;
@@ -219,6 +219,7 @@ impl Blobs {
             id: id.copied(),
             hashing: Hashing::Idle(Box::new(CiphertextHasher::new())),
             len: 0,
+            room: None,
         })
     }
 }
@@ -304,6 +305,8 @@ pub struct BlobUpload {
     id: Option<[u8; 32]>,
     hashing: Hashing,
     len: usize,
+    /// The room left under the uploader's quota, if it has one.
+    room: Option<QuotaRoom>,
 }
 
 /// A failure to read a blob's file, as `object_store` reports one.
@@ -339,6 +342,13 @@ impl BlobUpload {
             self.abort().await;
             return Err(StoreError::BlobTooLarge);
         }
+        if let Some(room) = &self.room
+            && u64::try_from(self.len).unwrap_or(u64::MAX) > room.left()
+        {
+            let refused = room.exceeded();
+            self.abort().await;
+            return Err(refused);
+        }
         // The piece is hashed on the blocking pool while it is written and
         // the next one arrives; only the hash of the one before is awaited.
         let mut hasher = self.hashed().await?;
@@ -360,6 +370,12 @@ impl BlobUpload {
             Hashing::Busy(job) => job.await.map_err(pool_failed),
             Hashing::Lost => Err(StoreError::Damaged("an upload lost its hasher".to_owned())),
         }
+    }
+
+    /// Refuses ([`StoreError::QuotaExceeded`], the temporary upload
+    /// aborted) a blob longer than the room left under its uploader's quota.
+    pub fn limit_to(&mut self, room: QuotaRoom) {
+        self.room = Some(room);
     }
 
     /// Aborts the temporary upload, if any (best effort).

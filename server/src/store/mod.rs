@@ -132,6 +132,9 @@ pub enum StoreError {
         /// The quota.
         quota: u64,
     },
+    /// The body of an upload broke off before its end: nothing is stored.
+    #[error("the upload broke off: {0}")]
+    BrokenUpload(String),
     /// The blob is larger than [`MAX_BLOB_LEN`].
     #[error("a blob is at most {MAX_BLOB_LEN} bytes")]
     BlobTooLarge,
@@ -205,6 +208,40 @@ pub enum Appended {
         /// The log's next position (its length).
         head: u64,
     },
+}
+
+/// How far past its quota an account may go, at most, with operations that
+/// add no content (removing a member, rotating the key, leaving, trash): as
+/// much again as the quota, up to this. Enough for hundreds of removals and
+/// rotations in large collections, and a bound all the same on what one
+/// account makes the server store.
+pub const QUOTA_GRACE: u64 = 16 * 1024 * 1024;
+
+/// What an account may still store under its quota, as an upload began.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotaRoom {
+    /// The account.
+    pub handle: String,
+    /// What it stored then.
+    pub used: u64,
+    /// Its quota.
+    pub quota: u64,
+}
+
+impl QuotaRoom {
+    /// How many bytes fit.
+    pub fn left(&self) -> u64 {
+        self.quota.saturating_sub(self.used)
+    }
+
+    /// The refusal of what does not fit.
+    pub fn exceeded(&self) -> StoreError {
+        StoreError::QuotaExceeded {
+            handle: self.handle.clone(),
+            used: self.used,
+            quota: self.quota,
+        }
+    }
 }
 
 /// Whether a card or blob was stored by this request or already there.
@@ -429,22 +466,28 @@ impl Store {
 
     /// Whether `handle` may start uploading a blob, of `declared` bytes if
     /// the length is known: refused if its usage already reaches the quota,
-    /// or would pass it with them. An upload admitted is charged in full
-    /// once stored ([`Store::charge_blob`]), so uploads running at once may
-    /// pass the quota by what they hold.
-    pub fn admit_upload(&self, handle: &str, declared: Option<u64>) -> Result<(), StoreError> {
+    /// or would pass it with them. Answers the room left under the quota,
+    /// if there is one, for [`BlobUpload::limit_to`]. An upload admitted is
+    /// charged in full once stored ([`Store::charge_blob`]), so uploads
+    /// running at once may pass the quota by what they hold.
+    pub fn admit_upload(
+        &self,
+        handle: &str,
+        declared: Option<u64>,
+    ) -> Result<Option<QuotaRoom>, StoreError> {
         let Some(quota) = self.db.quota() else {
-            return Ok(());
+            return Ok(None);
         };
         let used = self.db.usage(handle)?;
+        let room = QuotaRoom {
+            handle: handle.to_owned(),
+            used,
+            quota,
+        };
         if used >= quota || used.saturating_add(declared.unwrap_or(0)) > quota {
-            return Err(StoreError::QuotaExceeded {
-                handle: handle.to_owned(),
-                used,
-                quota,
-            });
+            return Err(room.exceeded());
         }
-        Ok(())
+        Ok(Some(room))
     }
 
     /// Adds a blob of `bytes` that `handle` uploaded, newly stored, to what

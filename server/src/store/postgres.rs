@@ -36,7 +36,7 @@ use postgres::{Client, Config, GenericClient, Transaction};
 use sealshare::{CollectionId, LogState, ServerId};
 
 use super::backend::{
-    Database, PageBuilder, Reads, States, WriteTx, append_in, put_card_in, reset_card_in,
+    Charge, Database, PageBuilder, Reads, States, WriteTx, append_in, put_card_in, reset_card_in,
     with_state_in,
 };
 use super::nonces::SWEEP_EVERY;
@@ -636,12 +636,12 @@ impl WriteTx for Tx<'_> {
         Ok(deleted)
     }
 
-    fn charge(&mut self, handle: &str, bytes: u64, enforce: bool) -> Result<(), StoreError> {
-        if enforce && let Some(quota) = self.1 {
+    fn charge(&mut self, handle: &str, bytes: u64, what: Charge) -> Result<(), StoreError> {
+        if let (Some(quota), Some(limit)) = (self.1, what.limit(self.1)) {
             // Locked to the end of the transaction: a charge elsewhere for
             // the same handle waits, so the check holds when this commits.
             let used = usage(&mut self.0, handle, true)?;
-            if used.saturating_add(bytes) > quota {
+            if used.saturating_add(bytes) > limit {
                 return Err(StoreError::QuotaExceeded {
                     handle: handle.to_owned(),
                     used,

@@ -21,7 +21,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use sealshare::{CollectionId, LogState, ServerId};
 
 use super::backend::{
-    Database, PageBuilder, Reads, States, WriteTx, append_in, put_card_in, reset_card_in,
+    Charge, Database, PageBuilder, Reads, States, WriteTx, append_in, put_card_in, reset_card_in,
     with_state_in,
 };
 use super::nonces::Nonces;
@@ -280,7 +280,7 @@ impl Database for Sqlite {
 
     fn charge(&self, handle: &str, bytes: u64) -> Result<(), StoreError> {
         self.write(|mut tx, _| {
-            tx.charge(handle, bytes, false)?;
+            tx.charge(handle, bytes, Charge::Admitted)?;
             tx.commit()
         })
     }
@@ -412,13 +412,12 @@ impl WriteTx for Tx<'_> {
         Ok(u64::try_from(deleted).unwrap_or(0))
     }
 
-    fn charge(&mut self, handle: &str, bytes: u64, enforce: bool) -> Result<(), StoreError> {
+    fn charge(&mut self, handle: &str, bytes: u64, what: Charge) -> Result<(), StoreError> {
         // The writer's transactions are serialized: read, check, write.
         let used = usage(&self.0, handle)?;
         let total = used.saturating_add(bytes);
-        if enforce
-            && let Some(quota) = self.1
-            && total > quota
+        if let (Some(quota), Some(limit)) = (self.1, what.limit(self.1))
+            && total > limit
         {
             return Err(StoreError::QuotaExceeded {
                 handle: handle.to_owned(),
