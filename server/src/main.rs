@@ -118,7 +118,8 @@ struct Args {
     /// 1024), for example `10G`. Over it, appends that add content (items,
     /// renames, links, new collections) and blob uploads answer `507
     /// quota_exceeded`; removing members, rotating, leaving and trashing
-    /// still work. Unlimited by default.
+    /// still work, up to as much again as the quota (at most 16 MiB more).
+    /// Unlimited by default.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     quota: Option<u64>,
     /// Hold loopback addresses to `--rate-limit` too (by default they are

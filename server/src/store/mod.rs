@@ -451,9 +451,10 @@ impl Store {
     /// Limits what each account stores to `quota` bytes (`None`: no limit,
     /// the default): the operations it authors and the blobs it uploads
     /// count. Over it, appends that add content and blob uploads are
-    /// refused with [`StoreError::QuotaExceeded`]; everything else still
-    /// goes through, so a member over the quota can still remove someone
-    /// and rotate the key.
+    /// refused with [`StoreError::QuotaExceeded`]; every other operation
+    /// goes through up to [`QUOTA_GRACE`] past it (as much again as the
+    /// quota, if that is less), so a member over the quota can still
+    /// remove someone and rotate the key.
     pub fn set_quota(&mut self, quota: Option<u64>) {
         self.db.set_quota(quota);
     }
