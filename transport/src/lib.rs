@@ -151,8 +151,9 @@ impl Builder {
         self
     }
 
-    /// How long the server may take to start answering, and how long each
-    /// read of an answer's body may wait (default 60 s).
+    /// How long the server may take to start answering, how long each read
+    /// of an answer's body may wait, and how long each write of a request's
+    /// body may wait for the server to take it (default 60 s).
     pub fn read_timeout(mut self, timeout: Duration) -> Self {
         self.read_timeout = timeout;
         self
@@ -188,6 +189,9 @@ impl Builder {
             .timeout_connect(Some(self.connect_timeout))
             .timeout_recv_response(Some(self.read_timeout))
             .timeout_per_read(Some(self.read_timeout))
+            // A server that stops reading an upload fails it, rather than
+            // holding the caller (and a streamed upload's thread) forever.
+            .timeout_per_write(Some(self.read_timeout))
             // Answers are read 512 KiB at a time rather than ureq's default
             // 128 KiB: a blob downloads about a tenth faster over loopback
             // (`cargo bench -p sealshare-server --bench server -- blobs`),

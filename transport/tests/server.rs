@@ -655,3 +655,97 @@ fn a_large_blob_streams_to_the_server_as_it_is_written_and_one_given_up_stores_n
         .unwrap();
     assert!(notes.read(&alice, item).unwrap() == content);
 }
+
+/// A server that answers `GET /v1/server`, then reads the head of any other
+/// request and never a byte of its body, holding the connection open.
+fn stalling_server() -> std::net::SocketAddr {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                loop {
+                    let mut first = String::new();
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if first.is_empty() {
+                            first = line.clone();
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                    }
+                    if !first.starts_with("GET /v1/server ") {
+                        std::thread::sleep(Duration::from_secs(120));
+                        return;
+                    }
+                    let body = format!(
+                        "{{\"id\":\"AAAAAAAAAAAAAAAAAAAAAA\",\"time\":{}}}",
+                        system_time()
+                    );
+                    let answer = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if stream.write_all(answer.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// `f`'s result, or a failed test if it takes longer than `limit` (rather
+/// than a test run that hangs).
+fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (done, result) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(f());
+    });
+    result
+        .recv_timeout(limit)
+        .unwrap_or_else(|_| panic!("still waiting after {limit:?}"))
+}
+
+#[test]
+fn a_server_that_stops_reading_an_upload_fails_it_within_the_timeout() {
+    let addr = stalling_server();
+    let account = Account::create("alice", system_time()).unwrap();
+    let remote = Arc::new(
+        HttpRemote::builder(&format!("http://{addr}"))
+            .account(&account)
+            .read_timeout(Duration::from_secs(1))
+            .retries(0)
+            .build()
+            .unwrap(),
+    );
+    let id = sealshare::CollectionId([3; 16]);
+    let blob = Arc::new(vec![5u8; 64 << 20]);
+    let offline = |err: &Error| matches!(err, Error::Remote(m) if m.starts_with("server unreachable (offline)"));
+
+    // Whole, under its id.
+    let (r, b) = (remote.clone(), blob.clone());
+    let err = within(Duration::from_secs(30), move || {
+        r.put_blob(&id, &ciphertext_hash(&b), &b).unwrap_err()
+    });
+    assert!(offline(&err), "{err}");
+
+    // Streamed as it is written: a write fails, or the finish does.
+    let err = within(Duration::from_secs(30), move || {
+        let mut upload = remote.upload_blob(&id).unwrap();
+        match upload.write_all(&blob) {
+            Ok(()) => upload.finish(&ciphertext_hash(&blob)).unwrap_err(),
+            Err(e) => Error::from(e),
+        }
+    });
+    assert!(offline(&err), "{err}");
+}
