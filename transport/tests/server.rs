@@ -246,32 +246,50 @@ fn a_refusal_surfaces_with_the_servers_code_and_message() {
 }
 
 /// A server that tells its id and hangs up on every other request.
+/// The first line of the next request's head on `reader`, the rest of the
+/// head read and dropped; `None` once the connection is closed.
+fn request_line(reader: &mut impl std::io::BufRead) -> Option<String> {
+    let mut first = String::new();
+    if reader.read_line(&mut first).unwrap_or(0) == 0 {
+        return None;
+    }
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return None;
+        }
+        if line == "\r\n" {
+            return Some(first);
+        }
+    }
+}
+
+/// The answer to `GET /v1/server` of a fake server, with `extra` headers.
+fn server_info_answer(extra: &str) -> String {
+    let body = format!(
+        "{{\"id\":\"AAAAAAAAAAAAAAAAAAAAAA\",\"time\":{}}}",
+        system_time()
+    );
+    format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n{extra}content-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
 fn hang_up_server() -> std::net::SocketAddr {
-    use std::io::{BufRead, BufReader, Write};
+    use std::io::{BufReader, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { return };
             let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut first = String::new();
-            if reader.read_line(&mut first).unwrap_or(0) == 0 {
+            let Some(first) = request_line(&mut reader) else {
                 continue;
-            }
-            let mut line = String::new();
-            while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
-                line.clear();
-            }
+            };
             if first.starts_with("GET /v1/server ") {
-                let body = format!(
-                    "{{\"id\":\"AAAAAAAAAAAAAAAAAAAAAA\",\"time\":{}}}",
-                    system_time()
-                );
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
-                    body.len()
-                );
+                let _ = stream.write_all(server_info_answer("connection: close\r\n").as_bytes());
             }
         }
     });
@@ -281,7 +299,7 @@ fn hang_up_server() -> std::net::SocketAddr {
 /// A lying server: every fetch answers one 64 KiB operation and says there
 /// is more, forever.
 fn endless_server() -> std::net::SocketAddr {
-    use std::io::{BufRead, BufReader, Write};
+    use std::io::{BufReader, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
@@ -289,34 +307,10 @@ fn endless_server() -> std::net::SocketAddr {
             let Ok(mut stream) = stream else { return };
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
-                loop {
-                    // Read one request's head (GETs have no body).
-                    let mut line = String::new();
-                    let mut first = String::new();
-                    loop {
-                        line.clear();
-                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                            return;
-                        }
-                        if first.is_empty() {
-                            first = line.clone();
-                        }
-                        if line == "\r\n" {
-                            break;
-                        }
-                    }
+                // Each request's head (GETs have no body).
+                while let Some(first) = request_line(&mut reader) {
                     if first.starts_with("GET /v1/server ") {
-                        let body = format!(
-                            "{{\"id\":\"AAAAAAAAAAAAAAAAAAAAAA\",\"time\":{}}}",
-                            system_time()
-                        );
-                        let head = format!(
-                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
-                            body.len()
-                        );
-                        if stream.write_all(head.as_bytes()).is_err()
-                            || stream.write_all(body.as_bytes()).is_err()
-                        {
+                        if stream.write_all(server_info_answer("").as_bytes()).is_err() {
                             return;
                         }
                         continue;
@@ -659,7 +653,7 @@ fn a_large_blob_streams_to_the_server_as_it_is_written_and_one_given_up_stores_n
 /// A server that answers `GET /v1/server`, then reads the head of any other
 /// request and never a byte of its body, holding the connection open.
 fn stalling_server() -> std::net::SocketAddr {
-    use std::io::{BufRead, BufReader, Write};
+    use std::io::{BufReader, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
@@ -667,34 +661,12 @@ fn stalling_server() -> std::net::SocketAddr {
             let Ok(mut stream) = stream else { return };
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
-                loop {
-                    let mut first = String::new();
-                    let mut line = String::new();
-                    loop {
-                        line.clear();
-                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                            return;
-                        }
-                        if first.is_empty() {
-                            first = line.clone();
-                        }
-                        if line == "\r\n" {
-                            break;
-                        }
-                    }
+                while let Some(first) = request_line(&mut reader) {
                     if !first.starts_with("GET /v1/server ") {
                         std::thread::sleep(Duration::from_secs(120));
                         return;
                     }
-                    let body = format!(
-                        "{{\"id\":\"AAAAAAAAAAAAAAAAAAAAAA\",\"time\":{}}}",
-                        system_time()
-                    );
-                    let answer = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-                        body.len()
-                    );
-                    if stream.write_all(answer.as_bytes()).is_err() {
+                    if stream.write_all(server_info_answer("").as_bytes()).is_err() {
                         return;
                     }
                 }
