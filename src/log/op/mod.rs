@@ -246,8 +246,9 @@ impl Operation {
     /// creation, a rename, an item or a new version of one, a link) rather
     /// than changing who holds it or where items are (sharing, roles,
     /// removal and rotation, leaving, joining, trash and purge). A server's
-    /// storage quota refuses only these, so a member over the quota can
-    /// still remove someone and rotate the key.
+    /// storage quota refuses these first: the others may still go a bounded
+    /// way past it, so a member at the quota can still remove someone and
+    /// rotate the key.
     pub fn adds_content(&self) -> bool {
         matches!(
             self.body,
