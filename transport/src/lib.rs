@@ -25,7 +25,8 @@
 //! the server's error code and its message) or `malformed answer`.
 //!
 //! Idempotent requests (every GET, and the PUT of a blob) are retried on
-//! connection errors and 5xx answers, with a doubling pause from 100 ms. An
+//! connection errors and 500, 502, 503 and 504 answers, each attempt signed
+//! anew (a fresh nonce), with a doubling pause from 100 ms. An
 //! append (a POST that may have been stored) is never retried: a transport
 //! failure during one is an error saying so, and the core, on its next sync,
 //! fetches and sees whether it landed. Content written through
@@ -160,7 +161,8 @@ impl Builder {
     }
 
     /// How many times an idempotent request is tried again after a
-    /// connection error or a 5xx answer (default 2: three attempts, pausing
+    /// connection error or a 500, 502, 503 or 504 answer, signed anew each
+    /// time (default 2: three attempts, pausing
     /// 100 ms then 200 ms). Appends are never retried.
     pub fn retries(mut self, retries: u32) -> Self {
         self.retries = retries.min(10);

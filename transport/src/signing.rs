@@ -123,8 +123,9 @@ impl HttpRemote {
         expect(response, &[200, 201]).map(|_| ())
     }
 
-    /// Sends one request, signed; GET and PUT are retried on connection
-    /// errors and 5xx answers, POST never. A request refused as expired is
+    /// Sends one request, signed; GET and PUT are retried (each attempt
+    /// signed anew) on connection errors and 500, 502, 503 and 504
+    /// answers, POST never. A request refused as expired is
     /// signed again by the server's time, once. Reading a collection
     /// (`who` is [`As::Link`]) that the account may not read is tried again
     /// with the collection's link, if one was given.
@@ -154,9 +155,15 @@ impl HttpRemote {
                     body_digest: digest,
                     server,
                 };
-                let auth = signer.sign(&target, self.server_now().saturating_add(LIFETIME))?;
-                let header = auth.to_header();
-                let response = self.send_signed(method, path, body, Some(&header))?;
+                // Each attempt is signed anew: a retry after a server error
+                // or a broken connection must not reuse a nonce that the
+                // server may have claimed (it would be refused as replayed,
+                // hiding the first failure).
+                let sign = || {
+                    let expiry = self.server_now().saturating_add(LIFETIME);
+                    Ok(Some(signer.sign(&target, expiry)?.to_header()))
+                };
+                let response = self.send_attempts(method, path, body, &sign)?;
                 let status = response.status().as_u16();
                 if status == 401 && !resigned {
                     let (response, time) = refusal_time(response)?;
@@ -189,13 +196,29 @@ impl HttpRemote {
     }
 
     /// Sends one request with its `authorization` (none only for `GET
-    /// /v1/server`), with the retries of its method.
+    /// /v1/server` and sign-in), with the retries of its method: only
+    /// unsigned requests and POSTs, which are never retried, come here with
+    /// a header made beforehand.
     pub(crate) fn send_signed(
         &self,
         method: Method,
         path: &str,
         body: &[u8],
         authorization: Option<&str>,
+    ) -> Result<Response> {
+        debug_assert!(authorization.is_none() || method == Method::Post);
+        self.send_attempts(method, path, body, &|| Ok(authorization.map(str::to_owned)))
+    }
+
+    /// Sends one request, with the `authorization` that `sign` makes for
+    /// each attempt; GET and PUT are retried on connection errors and on
+    /// 500, 502, 503 and 504 answers, with backoff, POST never.
+    fn send_attempts(
+        &self,
+        method: Method,
+        path: &str,
+        body: &[u8],
+        sign: &dyn Fn() -> Result<Option<String>>,
     ) -> Result<Response> {
         let url = format!("{}{path}", self.base);
         let attempts = if method == Method::Post {
@@ -206,6 +229,8 @@ impl HttpRemote {
         let mut pause = FIRST_BACKOFF;
         let mut attempt = 1;
         loop {
+            let authorization = sign()?;
+            let authorization = authorization.as_deref();
             let sent = match method {
                 Method::Get => {
                     let mut request = self.agent.get(&url);
@@ -227,7 +252,9 @@ impl HttpRemote {
                 }
             };
             let retry = match &sent {
-                Ok(response) => response.status().is_server_error(),
+                // Only the failures that pass: not a 501, nor a 507 (a
+                // quota, a full disk), which an attempt more only repeats.
+                Ok(response) => matches!(response.status().as_u16(), 500 | 502 | 503 | 504),
                 Err(e) => is_connection_error(e),
             };
             if !retry || attempt >= attempts {

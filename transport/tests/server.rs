@@ -18,8 +18,11 @@ use sealshare::{
 };
 use sealshare_http::HttpRemote;
 
+mod fake_server;
 #[path = "../../tests/support/server_process.rs"]
 mod server_process;
+
+use fake_server::{request_line, server_info_answer};
 
 /// The server process, and accounts on it.
 struct Server(server_process::ServerProcess);
@@ -246,37 +249,6 @@ fn a_refusal_surfaces_with_the_servers_code_and_message() {
 }
 
 /// A server that tells its id and hangs up on every other request.
-/// The first line of the next request's head on `reader`, the rest of the
-/// head read and dropped; `None` once the connection is closed.
-fn request_line(reader: &mut impl std::io::BufRead) -> Option<String> {
-    let mut first = String::new();
-    if reader.read_line(&mut first).unwrap_or(0) == 0 {
-        return None;
-    }
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return None;
-        }
-        if line == "\r\n" {
-            return Some(first);
-        }
-    }
-}
-
-/// The answer to `GET /v1/server` of a fake server, with `extra` headers.
-fn server_info_answer(extra: &str) -> String {
-    let body = format!(
-        "{{\"id\":\"AAAAAAAAAAAAAAAAAAAAAA\",\"time\":{}}}",
-        system_time()
-    );
-    format!(
-        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n{extra}content-length: {}\r\n\r\n{body}",
-        body.len()
-    )
-}
-
 fn hang_up_server() -> std::net::SocketAddr {
     use std::io::{BufReader, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
