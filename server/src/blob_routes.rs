@@ -205,11 +205,14 @@ async fn stream_blob(mut upload: BlobUpload, body: Body) -> Result<Stored, ApiEr
     let mut read = 0usize;
     match write_body(&mut upload, &mut stream, &mut read).await {
         Ok(()) => Ok(upload.finish().await?),
-        Err(e @ StoreError::QuotaExceeded { .. }) => {
+        Err(e @ StoreError::BrokenUpload(_)) => Err(e.into()),
+        Err(e) => {
+            // Refused midway (quota, a full disk, a failed write): the rest
+            // is read and dropped, so that the client, still sending, gets
+            // this answer rather than a broken connection.
             drain_rest(&mut stream, read).await;
             Err(e.into())
         }
-        Err(e) => Err(e.into()),
     }
 }
 

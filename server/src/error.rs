@@ -156,6 +156,11 @@ impl From<StoreError> for ApiError {
             StoreError::BlobTooLarge => {
                 Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message)
             }
+            StoreError::Io(e) if e.kind() == std::io::ErrorKind::StorageFull => Self::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "storage_full",
+                "the server's storage is full: nothing was stored",
+            ),
             StoreError::Damaged(_)
             | StoreError::InUse(_)
             | StoreError::Database(_)
@@ -185,5 +190,20 @@ impl From<BytesRejection> for ApiError {
         } else {
             Self::malformed(e.body_text())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_a_507_that_says_so_and_other_io_errors_stay_internal() {
+        let full = ApiError::from(StoreError::Io(std::io::ErrorKind::StorageFull.into()));
+        assert_eq!(full.status, StatusCode::INSUFFICIENT_STORAGE);
+        assert_eq!(full.code, "storage_full");
+        let other = ApiError::from(StoreError::Io(std::io::Error::other("disk on fire")));
+        assert_eq!(other.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(other.message, "internal server error");
     }
 }
