@@ -5,10 +5,12 @@
 //!   committed with `synchronous = FULL`);
 //! - fetching and verifying a 100,000-operation log (`HttpRemote::fetch`,
 //!   then `LogState::extend_from_bytes`);
-//! - blob upload and download throughput for a 256 MiB blob (best of 7
+//! - blob upload and download throughput for a 256 MiB blob (best of 15
 //!   rounds), against curl moving the same file to and from nginx (a plain
 //!   static file server, `sendfile on`, PUT through WebDAV) in the same run,
-//!   and curl downloading it from sealshare-server (the server's part);
+//!   and curl downloading it from sealshare-server (the server's part). The
+//!   upload streamed as it is written (length unknown, so chunked) is set
+//!   beside curl uploading from a pipe, which sends chunked too;
 //! - notification latency, p50 and p99, from an append to a client waiting
 //!   on `GET /v1/wait`;
 //! - the server's peak memory (`VmHWM`) under 50 clients at once, each
@@ -214,10 +216,16 @@ fn is_root() -> bool {
 }
 
 fn curl(args: &[&str]) -> Duration {
+    curl_reading(args, Stdio::null())
+}
+
+/// [`curl`] with `stdin` as its standard input.
+fn curl_reading(args: &[&str], stdin: Stdio) -> Duration {
     let started = Instant::now();
     let status = Command::new("curl")
         .args(["-sS", "-o", "/dev/null", "--fail"])
         .args(args)
+        .stdin(stdin)
         .status()
         .unwrap();
     assert!(status.success(), "curl {args:?}");
@@ -236,6 +244,9 @@ fn blobs(size: usize, rounds: usize) {
     let file = files.path().join("source.bin");
     let mut ours = (Duration::MAX, Duration::MAX);
     let mut theirs = (Duration::MAX, Duration::MAX);
+    // curl uploading from a pipe: it does not know the length either, and
+    // sends the body chunked, as a streamed upload is.
+    let mut theirs_streamed = Duration::MAX;
     // A blob streamed as it is sealed (`Remote::upload_blob`, 1 MiB writes).
     let mut streamed = Duration::MAX;
     // curl from sealshare-server, to tell the server's part from the
@@ -280,6 +291,13 @@ fn blobs(size: usize, rounds: usize) {
         theirs.0 = theirs.0.min(curl(&["-T", file.to_str().unwrap(), &url]));
         settle();
         theirs.1 = theirs.1.min(curl(&[&url]));
+        let piped = format!("http://127.0.0.1:{}/up/{round}-piped.bin", nginx.port);
+        settle();
+        let source = std::fs::File::open(&file).unwrap();
+        theirs_streamed = theirs_streamed.min(curl_reading(&["-T", "-", &piped], source.into()));
+        // nginx's copies are not needed again (15 rounds of them would be
+        // 7.5 GiB on top of the server's).
+        std::fs::remove_dir_all(files.path().join("up")).unwrap();
         let path = format!(
             "/v1/collections/{}/blobs/{}",
             id.to_text(),
@@ -299,8 +317,11 @@ fn blobs(size: usize, rounds: usize) {
         rate(ours.0) / rate(theirs.0)
     );
     println!(
-        "blob upload {mib:.0} MiB, streamed as written: sealshare-http {:.0} MiB/s: {:.2}x",
+        "blob upload {mib:.0} MiB, streamed as written: sealshare-http {:.0} MiB/s, \
+         curl to nginx from a pipe {:.0} MiB/s: {:.2}x ({:.2}x of curl from the file)",
         rate(streamed),
+        rate(theirs_streamed),
+        rate(streamed) / rate(theirs_streamed),
         rate(streamed) / rate(theirs.0)
     );
     println!(
