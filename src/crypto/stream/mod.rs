@@ -148,8 +148,9 @@ pub fn seal_parallel(key: &ContentKey, plaintext: &[u8], chunk_size: u32) -> Res
 }
 
 /// Opens a sealed content on this thread. The key commitment, the length and the
-/// hash are checked against `digest` before anything is decrypted; any mismatch,
-/// alteration, truncation or extension fails with [`Error::DecryptionFailed`].
+/// hash are checked against `digest`, and every chunk's tag, before any plaintext
+/// is returned; any mismatch, alteration, truncation or extension fails with
+/// [`Error::DecryptionFailed`] (what was decrypted so far is zeroized).
 pub fn open(key: &ContentKey, ciphertext: &[u8], digest: &ContentDigest) -> Result<Vec<u8>> {
     open_impl(key, ciphertext, digest, false)
 }
@@ -224,15 +225,26 @@ impl StreamKeys {
         Nonce::assume_unique_for_key([0, 0, 0, 0, 0, 0, 0, a, b, c, d, u8::from(last)])
     }
 
-    /// Seals `plain` into `slot` (`plain.len() + TAG_LEN` bytes).
+    /// Seals `plain` into `slot` (`plain.len() + TAG_LEN` bytes), reading
+    /// the plaintext once: no copy of it is made first.
     fn seal_chunk(&self, index: usize, last: bool, plain: &[u8], slot: &mut [u8]) -> Result<()> {
         let misfit = || Error::Bug("a chunk's slot is not its plaintext's length plus a tag");
         let (ct, tag_out) = slot.split_at_mut_checked(plain.len()).ok_or_else(misfit)?;
         if tag_out.len() != TAG_LEN {
             return Err(misfit());
         }
-        ct.copy_from_slice(plain);
-        self.seal_chunk_in_place(index, last, slot)
+        let position = u32::try_from(index)
+            .map_err(|_| Error::Bug("a chunk position past 2^32 - 1 reached sealing"))?;
+        self.aead
+            .seal_out_of_place_scatter(
+                Self::nonce(position, last),
+                Aad::from(&self.header[..]),
+                plain,
+                ct,
+                &[],
+                tag_out,
+            )
+            .map_err(|_| Error::Bug("ChaCha20-Poly1305 refused to seal a chunk of at most 4 MiB"))
     }
 
     /// Seals in place the plaintext at the front of `slot`, whose last
@@ -410,34 +422,91 @@ fn seal_with_salt(
     salt: [u8; SALT_LEN],
     parallel: bool,
 ) -> Result<SealedContent> {
+    let total =
+        usize::try_from(sealed_len(plaintext.len() as u64, chunk_size)?).map_err(|_| too_long())?;
+    let mut out = vec![0u8; total];
+    let digest = seal_into_with_salt(key, plaintext, chunk_size, salt, &mut out, parallel)?;
+    Ok(SealedContent {
+        ciphertext: out,
+        digest,
+    })
+}
+
+/// The length of `plaintext_len` bytes sealed in chunks of `chunk_size`:
+/// what [`seal_into`] fills. Fails as [`seal`] does on a chunk size out of
+/// range or a content of more than 2^32 - 1 chunks.
+pub fn sealed_len(plaintext_len: u64, chunk_size: u32) -> Result<u64> {
     check_chunk_size(chunk_size)?;
+    let chunks = plaintext_len.div_ceil(u64::from(chunk_size)).max(1);
+    if chunks > u64::from(u32::MAX) {
+        return Err(too_long());
+    }
+    chunks
+        .checked_mul(TAG_LEN as u64)
+        .and_then(|t| t.checked_add(HEADER_LEN as u64))
+        .and_then(|t| t.checked_add(plaintext_len))
+        .ok_or_else(too_long)
+}
+
+/// Like [`seal`], into `out`, a buffer the caller provides of exactly
+/// [`sealed_len`] bytes (else [`Error::InvalidArgument`], `out`
+/// untouched): the same format, and nothing allocated for the content.
+/// Each sealed chunk is hashed while it is still in cache.
+pub fn seal_into(
+    key: &ContentKey,
+    plaintext: &[u8],
+    chunk_size: u32,
+    out: &mut [u8],
+) -> Result<ContentDigest> {
+    seal_into_with_salt(key, plaintext, chunk_size, random::array()?, out, false)
+}
+
+/// Like [`seal_into`], using all cores.
+pub fn seal_into_parallel(
+    key: &ContentKey,
+    plaintext: &[u8],
+    chunk_size: u32,
+    out: &mut [u8],
+) -> Result<ContentDigest> {
+    seal_into_with_salt(key, plaintext, chunk_size, random::array()?, out, true)
+}
+
+/// [`seal_into`] and [`seal_into_parallel`] with an explicit salt.
+fn seal_into_with_salt(
+    key: &ContentKey,
+    plaintext: &[u8],
+    chunk_size: u32,
+    salt: [u8; SALT_LEN],
+    out: &mut [u8],
+    parallel: bool,
+) -> Result<ContentDigest> {
+    let total = sealed_len(plaintext.len() as u64, chunk_size)?;
+    if out.len() as u64 != total {
+        return Err(Error::InvalidArgument(format!(
+            "the output buffer holds {} bytes; this content sealed is {total}",
+            out.len()
+        )));
+    }
     let keys = StreamKeys::new(key, chunk_size, &salt)?;
     let cs = keys.chunk_size;
     let chunks = plaintext.len().div_ceil(cs).max(1);
-    if chunks > u32::MAX as usize {
-        return Err(too_long());
-    }
-    let total = chunks
-        .checked_mul(TAG_LEN)
-        .and_then(|t| t.checked_add(HEADER_LEN))
-        .and_then(|t| t.checked_add(plaintext.len()))
-        .ok_or_else(too_long)?;
-    let mut out = vec![0u8; total];
     let (header, body) = out.split_at_mut(HEADER_LEN);
     header.copy_from_slice(&keys.header);
     let mut hasher = hasher();
+    hasher.update(&keys.header);
     if chunks == 1 {
         keys.seal_chunk(0, true, plaintext, body)?;
-        hasher.update(&out);
+        hasher.update(body);
     } else if parallel {
+        // Each thread seals a run of chunks and hashes none: BLAKE3's tree
+        // is then hashed on all cores in one pass.
         body.par_chunks_mut(cs + TAG_LEN)
             .zip(plaintext.par_chunks(cs))
             .enumerate()
             .try_for_each(|(i, (slot, plain))| keys.seal_chunk(i, i + 1 == chunks, plain, slot))?;
-        hasher.update_rayon(&out);
+        hasher.update_rayon(body);
     } else {
         // Hash each sealed chunk while it is still in cache.
-        hasher.update(&keys.header);
         for (i, (slot, plain)) in body
             .chunks_mut(cs + TAG_LEN)
             .zip(plaintext.chunks(cs))
@@ -447,11 +516,7 @@ fn seal_with_salt(
             hasher.update(slot);
         }
     }
-    let digest = keys.digest(&hasher, total as u64);
-    Ok(SealedContent {
-        ciphertext: out,
-        digest,
-    })
+    Ok(keys.digest(&hasher, total))
 }
 
 fn open_impl(
@@ -460,47 +525,137 @@ fn open_impl(
     digest: &ContentDigest,
     parallel: bool,
 ) -> Result<Vec<u8>> {
+    let len = opened_len(ciphertext, digest)?;
+    // Zeroized if opening fails.
+    let mut out = Zeroizing::new(vec![0u8; len]);
+    open_into_impl(key, ciphertext, digest, &mut out, parallel)?;
+    Ok(std::mem::take(&mut *out))
+}
+
+/// The plaintext length of the sealed content `ciphertext`, whose length
+/// must be `digest`'s and split into whole chunks (else
+/// [`Error::DecryptionFailed`]); a malformed header is [`Error::Decode`].
+pub fn opened_len(ciphertext: &[u8], digest: &ContentDigest) -> Result<usize> {
     let header = ciphertext.get(..HEADER_LEN).unwrap_or(ciphertext);
-    let keys = StreamKeys::for_opening(key, header, digest)?;
+    let mut r = Reader::new(header, Kind::ContentStream)?;
+    let chunk_size = r.u32()?;
+    r.array::<SALT_LEN>()?;
+    if !(MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE).contains(&chunk_size) {
+        return Err(DecodeError::invalid("content chunk size", "outside 4 KiB ..= 4 MiB").into());
+    }
     if ciphertext.len() as u64 != digest.ciphertext_len {
         return Err(Error::DecryptionFailed);
     }
-    let mut hasher = hasher();
-    if parallel {
-        hasher.update_rayon(ciphertext);
-    } else {
-        hasher.update(ciphertext);
+    let body = (ciphertext.len() as u64).saturating_sub(HEADER_LEN as u64);
+    let (chunks, _) = body_layout(body, chunk_size as usize).ok_or(Error::DecryptionFailed)?;
+    usize::try_from(body - chunks * TAG_LEN as u64).map_err(|_| Error::DecryptionFailed)
+}
+
+/// Like [`open`], into `out`, a buffer the caller provides of exactly
+/// [`opened_len`] bytes (else [`Error::InvalidArgument`]); returns the
+/// plaintext's length. Each sealed chunk is hashed while it is still in
+/// cache, and opened right after. The checks are those of [`open`]: on any
+/// failure, the key commitment, the length, the hash or a chunk's tag, the
+/// call returns [`Error::DecryptionFailed`] with `out` zeroed, so no
+/// plaintext of a content that does not match `digest` is ever released.
+pub fn open_into(
+    key: &ContentKey,
+    ciphertext: &[u8],
+    digest: &ContentDigest,
+    out: &mut [u8],
+) -> Result<usize> {
+    open_into_impl(key, ciphertext, digest, out, false)
+}
+
+/// Like [`open_into`], using all cores (the hash is checked, on all cores,
+/// before anything is decrypted).
+pub fn open_into_parallel(
+    key: &ContentKey,
+    ciphertext: &[u8],
+    digest: &ContentDigest,
+    out: &mut [u8],
+) -> Result<usize> {
+    open_into_impl(key, ciphertext, digest, out, true)
+}
+
+fn open_into_impl(
+    key: &ContentKey,
+    ciphertext: &[u8],
+    digest: &ContentDigest,
+    out: &mut [u8],
+    parallel: bool,
+) -> Result<usize> {
+    let header = ciphertext.get(..HEADER_LEN).unwrap_or(ciphertext);
+    let keys = StreamKeys::for_opening(key, header, digest)?;
+    let len = opened_len(ciphertext, digest)?;
+    if out.len() != len {
+        return Err(Error::InvalidArgument(format!(
+            "the output buffer holds {} bytes; this content opened is {len}",
+            out.len()
+        )));
     }
-    if !bool::from(hasher.finalize().as_bytes().ct_eq(&digest.ciphertext_hash)) {
-        return Err(Error::DecryptionFailed);
+    let opened = open_body(&keys, ciphertext, digest, out, parallel);
+    if opened.is_err() {
+        out.fill(0);
     }
-    let body = ciphertext
-        .get(HEADER_LEN..)
+    opened.map(|()| len)
+}
+
+/// Checks the hash of `ciphertext` against `digest` and opens its chunks
+/// into `out` (of their plaintext's length); on failure `out` may hold
+/// plaintext, for the caller to zero.
+fn open_body(
+    keys: &StreamKeys,
+    ciphertext: &[u8],
+    digest: &ContentDigest,
+    out: &mut [u8],
+    parallel: bool,
+) -> Result<()> {
+    let (header, body) = ciphertext
+        .split_at_checked(HEADER_LEN)
         .ok_or(Error::DecryptionFailed)?;
     let cs = keys.chunk_size;
-    let (chunks, _) = body_layout(body.len() as u64, cs).ok_or(Error::DecryptionFailed)?;
-    let chunks = chunks as usize;
-    // Zeroized if a chunk fails (only possible for a stream sealed wrongly on purpose).
-    let mut out = Zeroizing::new(vec![0u8; body.len() - chunks * TAG_LEN]);
+    let chunks = body.len().div_ceil(cs + TAG_LEN).max(1);
+    let hash_matches = |hasher: &blake3::Hasher| {
+        bool::from(hasher.finalize().as_bytes().ct_eq(&digest.ciphertext_hash))
+    };
+    let mut hasher = hasher();
+    hasher.update(header);
+    // One chunk (which may be empty: `par_chunks_mut` would then open
+    // nothing) is opened whole, on this thread.
     if chunks == 1 {
-        keys.open_chunk(0, true, body, &mut out)?;
-    } else if parallel {
-        out.par_chunks_mut(cs)
+        hasher.update(body);
+        if !hash_matches(&hasher) {
+            return Err(Error::DecryptionFailed);
+        }
+        return keys.open_chunk(0, true, body, out);
+    }
+    if parallel {
+        hasher.update_rayon(body);
+        if !hash_matches(&hasher) {
+            return Err(Error::DecryptionFailed);
+        }
+        return out
+            .par_chunks_mut(cs)
             .zip(body.par_chunks(cs + TAG_LEN))
             .enumerate()
             .try_for_each(|(i, (plain, sealed))| {
                 keys.open_chunk(i, i + 1 == chunks, sealed, plain)
-            })?;
-    } else {
-        for (i, (plain, sealed)) in out
-            .chunks_mut(cs)
-            .zip(body.chunks(cs + TAG_LEN))
-            .enumerate()
-        {
-            keys.open_chunk(i, i + 1 == chunks, sealed, plain)?;
-        }
+            });
     }
-    Ok(std::mem::take(&mut *out))
+    for (i, (plain, sealed)) in out
+        .chunks_mut(cs)
+        .zip(body.chunks(cs + TAG_LEN))
+        .enumerate()
+    {
+        hasher.update(sealed);
+        keys.open_chunk(i, i + 1 == chunks, sealed, plain)?;
+    }
+    if hash_matches(&hasher) {
+        Ok(())
+    } else {
+        Err(Error::DecryptionFailed)
+    }
 }
 
 #[cfg(test)]

@@ -223,3 +223,83 @@ fn the_ciphertext_hash_in_pieces_is_the_hash_of_the_whole() {
     assert_ne!(CiphertextHasher::new().finalize(), whole);
     assert_eq!(CiphertextHasher::new().finalize(), ciphertext_hash(b""));
 }
+
+#[test]
+fn sealing_into_a_buffer_agrees_with_seal_and_opening_into_one_with_open() {
+    let data: Vec<u8> = (0..5 * 4096 + 17).map(|i| (i % 251) as u8).collect();
+    for len in [0, 1, 4096, 4097, data.len()] {
+        let plain = &data[..len];
+        let want = seal_with_salt(&key(), plain, 4096, [3; 16], false).unwrap();
+        assert_eq!(
+            sealed_len(len as u64, 4096).unwrap(),
+            want.ciphertext.len() as u64
+        );
+        for parallel in [false, true] {
+            let mut out = vec![0xaa; want.ciphertext.len()];
+            let digest =
+                seal_into_with_salt(&key(), plain, 4096, [3; 16], &mut out, parallel).unwrap();
+            assert_eq!(
+                (&out, &digest),
+                (&want.ciphertext, &want.digest),
+                "len {len}"
+            );
+            assert_eq!(opened_len(&out, &digest).unwrap(), len);
+            let mut opened = vec![0xaa; len];
+            let n = if parallel {
+                open_into_parallel(&key(), &out, &digest, &mut opened).unwrap()
+            } else {
+                open_into(&key(), &out, &digest, &mut opened).unwrap()
+            };
+            assert_eq!((n, opened.as_slice()), (len, plain));
+        }
+    }
+}
+
+#[test]
+fn a_buffer_of_the_wrong_size_is_refused_and_left_untouched() {
+    let plain = vec![9u8; 3 * 4096];
+    let sealed = seal(&key(), &plain, 4096).unwrap();
+    let len = sealed.ciphertext.len();
+    for wrong in [0, len - 1, len + 1] {
+        let mut out = vec![0xaa; wrong];
+        let err = seal_into(&key(), &plain, 4096, &mut out).unwrap_err();
+        assert!(matches!(err, Error::InvalidArgument(_)), "{err}");
+        assert!(out.iter().all(|&b| b == 0xaa));
+    }
+    for wrong in [0, plain.len() - 1, plain.len() + 1] {
+        let mut out = vec![0xaa; wrong];
+        let err = open_into(&key(), &sealed.ciphertext, &sealed.digest, &mut out).unwrap_err();
+        assert!(matches!(err, Error::InvalidArgument(_)), "{err}");
+        assert!(out.iter().all(|&b| b == 0xaa));
+    }
+}
+
+#[test]
+fn opening_into_a_buffer_a_content_its_digest_does_not_name_leaves_no_plaintext_there() {
+    // Chunks are opened as they are hashed, so when the hash (or the last
+    // chunk) fails at the end, the chunks before it were decrypted into the
+    // caller's buffer: they must be gone when the error returns.
+    let plain: Vec<u8> = (0..4 * 4096).map(|i| (i % 251) as u8 | 1).collect();
+    let sealed = seal(&key(), &plain, 4096).unwrap();
+    let mut last_chunk_altered = sealed.ciphertext.clone();
+    *last_chunk_altered.last_mut().unwrap() ^= 1;
+    let mut other_hash = sealed.digest.clone();
+    other_hash.ciphertext_hash[0] ^= 1;
+    for (ciphertext, digest) in [
+        (&last_chunk_altered, &sealed.digest),
+        // Every chunk is authentic; only the hash the header signed differs.
+        (&sealed.ciphertext, &other_hash),
+    ] {
+        for parallel in [false, true] {
+            let mut out = vec![0xaa; plain.len()];
+            let err = if parallel {
+                open_into_parallel(&key(), ciphertext, digest, &mut out)
+            } else {
+                open_into(&key(), ciphertext, digest, &mut out)
+            }
+            .unwrap_err();
+            assert!(matches!(err, Error::DecryptionFailed), "{err}");
+            assert!(out.iter().all(|&b| b == 0), "plaintext left behind");
+        }
+    }
+}
