@@ -6,7 +6,7 @@ use rayon::prelude::*;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use super::writer::{BATCH_BYTES, write_pieces};
+use super::writer::{batch_bytes, write_pieces};
 use super::{
     ContentDigest, ContentKey, HEADER_LEN, StreamKeys, TAG_LEN, WHAT, body_layout, hasher,
 };
@@ -87,7 +87,7 @@ impl<R: Read + Send> ContentReader<R> {
         hasher.update(&header);
         Ok(Self {
             inner,
-            batch: (BATCH_BYTES / keys.chunk_size).max(1) as u64,
+            batch: (batch_bytes() / keys.chunk_size).max(1) as u64,
             keys,
             expected_hash: digest.ciphertext_hash,
             hasher,
@@ -122,7 +122,7 @@ impl<R: Read + Send> ContentReader<R> {
                 self.pos = self.buf.len();
                 break;
             }
-            let (w, f) = rayon::join(|| write_pieces(out, pending), || self.fill());
+            let (w, f) = rayon::join(|| write_pieces(out, pending), || self.fill(None));
             w?;
             f?;
             written += pending.len() as u64;
@@ -185,15 +185,18 @@ impl<R: Read + Send> ContentReader<R> {
         })
     }
 
-    /// Opens the batch read ahead into `buf` while the batch after it is read.
-    fn fill(&mut self) -> io::Result<()> {
+    /// Opens the next batch (read ahead, or read now) while the one after it
+    /// is read and hashed. Into `out` when it is given and holds the whole
+    /// batch's plaintext, which is then not copied again: answers how much
+    /// went there (0 when the batch went to the buffer instead).
+    fn fill(&mut self, out: Option<&mut [u8]>) -> io::Result<usize> {
         let current = match self.ahead.take() {
             Some(sealed) => sealed,
             None => {
                 let bytes = std::mem::take(&mut self.spare);
                 let Some(plan) = self.plan(bytes) else {
                     self.done = true;
-                    return Ok(());
+                    return Ok(0);
                 };
                 self.read += plan.count as u64;
                 Self::read_batch(&mut self.inner, &mut self.hasher, &self.expected_hash, plan)?
@@ -204,11 +207,24 @@ impl<R: Read + Send> ContentReader<R> {
         if let Some(plan) = &next {
             self.read += plan.count as u64;
         }
+        let plain_len = current
+            .bytes
+            .len()
+            .checked_sub(current.count * TAG_LEN)
+            .ok_or_else(refused)?;
+        let direct = out.and_then(|out| out.get_mut(..plain_len));
+        let straight = direct.is_some();
         let mut plain = std::mem::take(&mut self.spare_plain);
         let (inner, hasher, expected) = (&mut self.inner, &mut self.hasher, &self.expected_hash);
         let keys = &self.keys;
         let (opened, ahead) = rayon::join(
-            || open_batch(keys, &current, &mut plain),
+            || match direct {
+                Some(dest) => open_batch(keys, &current, dest),
+                None => {
+                    plain.resize(plain_len, 0);
+                    open_batch(keys, &current, &mut plain)
+                }
+            },
             || {
                 next.map(|plan| Self::read_batch(inner, hasher, expected, plan))
                     .transpose()
@@ -216,24 +232,30 @@ impl<R: Read + Send> ContentReader<R> {
         );
         opened?;
         self.ahead = ahead?;
-        self.spare_plain = std::mem::replace(&mut self.buf, plain);
-        self.pos = 0;
+        if straight {
+            self.spare_plain = plain;
+        } else {
+            self.spare_plain = std::mem::replace(&mut self.buf, plain);
+            self.pos = 0;
+        }
         self.spare = current.bytes;
         self.done = current.last;
-        Ok(())
+        Ok(if straight { plain_len } else { 0 })
     }
 }
 
-/// Opens every chunk of `sealed` into `plain`, on all cores.
-fn open_batch(keys: &StreamKeys, sealed: &Sealed, plain: &mut Vec<u8>) -> io::Result<()> {
+/// Opens the chunks of `sealed` into `plain`, their plaintext's length; on
+/// failure `plain` is zeroed.
+fn open_batch(keys: &StreamKeys, sealed: &Sealed, plain: &mut [u8]) -> io::Result<()> {
     let full = keys.chunk_size + TAG_LEN;
-    plain.resize(sealed.bytes.len() - sealed.count * TAG_LEN, 0);
     let first = usize::try_from(sealed.first).map_err(|_| refused())?;
     let cs = keys.chunk_size;
-    if plain.len().div_ceil(cs).max(1) != sealed.count {
+    if plain.len().div_ceil(cs).max(1) != sealed.count
+        || plain.len() + sealed.count * TAG_LEN != sealed.bytes.len()
+    {
         return Err(refused());
     }
-    if plain.is_empty() {
+    let opened = if plain.is_empty() {
         // The empty final chunk of an empty content: its tag is still checked.
         keys.open_chunk(first, sealed.last, &sealed.bytes, &mut [])
     } else {
@@ -244,8 +266,11 @@ fn open_batch(keys: &StreamKeys, sealed: &Sealed, plain: &mut Vec<u8>) -> io::Re
             .try_for_each(|(i, (out, chunk))| {
                 keys.open_chunk(first + i, sealed.last && i + 1 == sealed.count, chunk, out)
             })
+    };
+    if opened.is_err() {
+        plain.fill(0);
+        return Err(refused());
     }
-    .map_err(|_| refused())?;
     Ok(())
 }
 
@@ -263,8 +288,11 @@ impl<R: Read + Send> Read for ContentReader<R> {
                 return Ok(0);
             }
             self.failed = true;
-            self.fill()?;
+            let straight = self.fill(Some(&mut *out))?;
             self.failed = false;
+            if straight > 0 {
+                return Ok(straight);
+            }
         }
         let pending = self.buf.get(self.pos..).unwrap_or_default();
         let n = pending.len().min(out.len());

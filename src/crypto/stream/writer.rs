@@ -12,8 +12,23 @@ use super::{
 use crate::crypto::random;
 use crate::crypto::{Error, Result};
 
-/// About how many plaintext bytes are sealed together (at least two chunks).
+/// About how many plaintext bytes are sealed together (at least two chunks)
+/// when several threads share the work.
 pub(super) const BATCH_BYTES: usize = 2 << 20;
+
+/// About how many are sealed together on one thread: a batch small enough
+/// to stay in the core's cache between sealing, hashing and writing it.
+pub(super) const BATCH_BYTES_ONE_THREAD: usize = 256 << 10;
+
+/// The bytes a batch holds for the pool this runs in ([`BATCH_BYTES`], or
+/// [`BATCH_BYTES_ONE_THREAD`] in a pool of one thread).
+pub(super) fn batch_bytes() -> usize {
+    if rayon::current_num_threads() > 1 {
+        BATCH_BYTES
+    } else {
+        BATCH_BYTES_ONE_THREAD
+    }
+}
 
 /// The largest piece handed to one `write` call: Linux 6.x page-cache writes of
 /// whole megabytes ran several times slower than 256 KiB ones on the machines
@@ -84,7 +99,7 @@ impl<W: Write + Send> ContentWriter<W> {
         inner.write_all(&keys.header)?;
         let mut hasher = hasher();
         hasher.update(&keys.header);
-        let batch = (BATCH_BYTES / keys.chunk_size).max(2);
+        let batch = (batch_bytes() / keys.chunk_size).max(2);
         // Buffers grow as data comes, so a small content costs little.
         let empty = || Batch {
             slots: Zeroizing::new(Vec::new()),
@@ -187,6 +202,53 @@ impl<W: Write + Send> ContentWriter<W> {
         self.position += n as u32;
         self.poisoned = false;
         Ok(read)
+    }
+
+    /// Seals whole chunks of `data` straight from it, out of place, with no
+    /// copy into a batch first: up to a batch of them, each followed by at
+    /// least one more byte of `data` (so none is the final chunk), while the
+    /// batch before is hashed and written. Answers how much of `data` it took.
+    fn seal_straight(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.poisoned = true;
+        let cs = self.keys.chunk_size;
+        let slot = cs + TAG_LEN;
+        let n = (data.len().saturating_sub(1) / cs).min(self.batch);
+        let first = self.position as usize;
+        // Keep a position for the final chunk: at most 2^32 - 1 chunks in all.
+        if first + n >= (u32::MAX - 1) as usize {
+            return Err(into_io(too_long()));
+        }
+        let plain = data.get(..n * cs).unwrap_or_default();
+        let mut sealed = std::mem::take(&mut self.spare.slots);
+        sealed.resize(n * slot, 0);
+        let keys = &self.keys;
+        let pending = self.pending.get(..self.pending_len).unwrap_or_default();
+        let (inner, hasher) = (&mut self.inner, &mut self.hasher);
+        let seal = || {
+            sealed
+                .par_chunks_mut(slot)
+                .zip(plain.par_chunks(cs))
+                .enumerate()
+                .try_for_each(|(i, (s, p))| keys.seal_chunk(first + i, false, p, s))
+                .map_err(into_io)
+        };
+        let flush = || {
+            let (_, written) =
+                rayon::join(|| hasher.update(pending), || write_pieces(inner, pending));
+            written
+        };
+        let (sealed_ok, flushed) = rayon::join(seal, flush);
+        sealed_ok?;
+        flushed?;
+        self.written += self.pending_len as u64;
+        self.spare = Batch {
+            slots: std::mem::replace(&mut self.pending, sealed),
+            filled: 0,
+        };
+        self.pending_len = n * slot;
+        self.position += n as u32;
+        self.poisoned = false;
+        Ok(n * cs)
     }
 
     /// Reads `reader` to its end and seals everything read, overlapping the
@@ -312,6 +374,9 @@ impl<W: Write + Send> Write for ContentWriter<W> {
             return Ok(0);
         }
         let (cs, capacity) = (self.keys.chunk_size, self.capacity());
+        if self.current.filled == 0 && data.len() > cs {
+            return self.seal_straight(data);
+        }
         // A full batch is sealed only once more data arrives: its last chunk
         // may be the final one.
         if self.current.filled >= capacity {
