@@ -146,7 +146,11 @@ impl<R: Read + Send> ContentReader<R> {
                 io::ErrorKind::UnexpectedEof => refused(),
                 _ => e,
             })?;
-        hasher.update(&sealed.bytes);
+        if rayon::current_num_threads() > 1 {
+            hasher.update_rayon(&sealed.bytes);
+        } else {
+            hasher.update(&sealed.bytes);
+        }
         if sealed.last {
             let mut extra = [0u8; 1];
             let more = loop {

@@ -178,8 +178,71 @@ fn batches_of_the_pipelined_adapters_agree_with_one_shot_sealing() {
             let mut out = head[..n].to_vec();
             assert_eq!(r.copy_to(&mut out).unwrap(), (len - n) as u64);
             assert_eq!(out, plain, "copy_to, chunk size {cs}, length {len}");
+            // Written in one call and read into one buffer of the whole
+            // length: whole batches go straight between the caller's bytes
+            // and the stream, uncopied.
+            let mut w = ContentWriter::with_salt(&key(), Vec::new(), cs as u32, [5; 16]).unwrap();
+            w.write_all(plain).unwrap();
+            assert_eq!(
+                w.finish().unwrap(),
+                (want.ciphertext.clone(), want.digest.clone())
+            );
+            let mut r = ContentReader::new(&key(), &want.ciphertext[..], &want.digest).unwrap();
+            let mut out = vec![0u8; len];
+            r.read_exact(&mut out).unwrap();
+            assert_eq!(r.read(&mut [0u8; 1]).unwrap(), 0);
+            assert_eq!(out, plain, "read whole, chunk size {cs}, length {len}");
         }
     }
+}
+
+#[test]
+fn on_one_thread_the_adapters_agree_with_one_shot_sealing_too() {
+    // A pool of one thread uses smaller batches.
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let batch = writer::BATCH_BYTES_ONE_THREAD;
+    let data: Vec<u8> = (0..3 * batch + 9000).map(|i| (i % 253) as u8).collect();
+    one.install(|| {
+        for len in [
+            0,
+            1,
+            batch - 1,
+            batch,
+            batch + 1,
+            2 * batch + 4096,
+            data.len(),
+        ] {
+            let plain = &data[..len];
+            let want = seal_with_salt(&key(), plain, 4096, [5; 16], false).unwrap();
+            for piece in [plain.len().max(1), 100_003, 4097] {
+                let mut w = ContentWriter::with_salt(&key(), Vec::new(), 4096, [5; 16]).unwrap();
+                for part in plain.chunks(piece) {
+                    w.write_all(part).unwrap();
+                }
+                assert_eq!(
+                    w.finish().unwrap(),
+                    (want.ciphertext.clone(), want.digest.clone()),
+                    "length {len}, pieces of {piece}"
+                );
+            }
+            for piece in [len.max(1), 70_001] {
+                let mut r = ContentReader::new(&key(), &want.ciphertext[..], &want.digest).unwrap();
+                let mut out = Vec::new();
+                let mut buf = vec![0u8; piece];
+                loop {
+                    let n = r.read(&mut buf).unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    out.extend_from_slice(&buf[..n]);
+                }
+                assert_eq!(out, plain, "length {len}, reads of {piece}");
+            }
+        }
+    });
 }
 
 #[test]
@@ -198,6 +261,20 @@ fn the_pipelined_reader_refuses_a_change_in_any_batch() {
         assert!(out.len() < data.len(), "the final chunk is never released");
         // Every later call fails.
         assert!(r.read(&mut [0u8; 10]).is_err());
+    }
+    // Read straight into one buffer of the whole length.
+    for at in [HEADER_LEN + 1, batch + 4096 * 3, n - 2] {
+        let mut bad = sealed.ciphertext.clone();
+        bad[at] ^= 1;
+        let mut r = ContentReader::new(&key(), &bad[..], &sealed.digest).unwrap();
+        let mut out = vec![0u8; data.len()];
+        let err = r.read_exact(&mut out).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData, "at {at}");
+        let tail = &out[2 * batch..];
+        assert!(
+            tail.iter().all(|&b| b == 0),
+            "the final chunk is never released"
+        );
     }
     // Truncated at a batch boundary, and extended.
     for bad in [
