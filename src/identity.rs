@@ -10,7 +10,7 @@ use std::fmt;
 use sha2::{Digest, Sha256, Sha512};
 use subtle::ConstantTimeEq;
 
-use crate::crypto::sign::{Domain, Signature, SigningKey, VerifyingKey};
+use crate::crypto::sign::{BatchItem, Domain, Signature, SigningKey, VerifyingKey};
 use crate::crypto::x25519::{KemPublicKey, is_low_order};
 use crate::crypto::{Error, Result};
 use crate::wire::{self, DecodeError, Kind, Reader, Writer};
@@ -108,7 +108,7 @@ impl Identity {
         SafetyNumber::new(&self.fingerprint(), &other.fingerprint())
     }
 
-    fn signed_bytes(&self) -> Vec<u8> {
+    pub(crate) fn signed_bytes(&self) -> Vec<u8> {
         let mut w = Writer::new(Kind::IdentityCard);
         w.str(&self.handle)
             .fixed(self.signing_key.as_bytes())
@@ -136,6 +136,16 @@ impl Identity {
     /// holding it would block every rotation). Keys made by [`crate::Account`]
     /// always pass.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let card = Self::from_bytes_keys_checked(bytes)?;
+        card.signing_key
+            .verify(Domain::IdentityCard, &card.signed_bytes(), &card.signature)?;
+        Ok(card)
+    }
+
+    /// [`Identity::from_bytes`] but for the self-signature, which the caller
+    /// must check ([`Identity::self_signature`]): for verifying many cards'
+    /// signatures in one batch.
+    pub(crate) fn from_bytes_keys_checked(bytes: &[u8]) -> Result<Self> {
         if bytes.len() > MAX_CARD_LEN {
             return Err(DecodeError::TooLong {
                 what: "identity card",
@@ -158,16 +168,24 @@ impl Identity {
         let created_at = r.u64()?;
         let signature = Signature::from_bytes(r.array()?);
         r.finish()?;
-        let card = Self {
+        Ok(Self {
             handle: handle.to_owned(),
             signing_key,
             kem_key,
             created_at,
             signature,
-        };
-        card.signing_key
-            .verify(Domain::IdentityCard, &card.signed_bytes(), &card.signature)?;
-        Ok(card)
+        })
+    }
+
+    /// The card's self-signature as an item of a batch verification, over
+    /// `signed`, which must be [`Identity::signed_bytes`].
+    pub(crate) fn self_signature<'a>(&'a self, signed: &'a [u8]) -> BatchItem<'a> {
+        BatchItem {
+            key: &self.signing_key,
+            domain: Domain::IdentityCard,
+            msg: signed,
+            signature: &self.signature,
+        }
     }
 
     /// The card as unpadded base64url text (for sharing, QR codes, files).
