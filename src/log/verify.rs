@@ -13,6 +13,9 @@ use crate::log::state::{LogState, signer_rule};
 
 /// Below this many operations, signatures are checked one by one.
 const BATCH_THRESHOLD: usize = 16;
+/// How many operations [`LogState::extend_from_bytes`] decodes, verifies and
+/// applies at a time.
+const DECODE_RUN: usize = 16_384;
 
 /// The error for `op`, served at position `at` of the log (which is what the
 /// error names: a replayed or misplaced operation carries another number).
@@ -65,23 +68,31 @@ impl LogState {
         now: u64,
         introduced: &mut dyn FnMut(u64, &str, &Identity),
     ) -> Result<(), VerifyError> {
-        let mut decoded = Vec::with_capacity(ops.len());
-        let mut failure = None;
-        for (i, bytes) in ops.iter().enumerate() {
-            match Operation::from_bytes(bytes.as_ref()) {
-                Ok(op) => decoded.push(op),
-                Err(e) => {
-                    failure = Some(VerifyError::InvalidOperation {
-                        seq: self.len() + i as u64,
-                        op: "unreadable operation",
-                        violation: Violation::Malformed(e),
-                    });
-                    break;
+        // A run at a time: only one run's decoded operations are held at
+        // once (a log of a million holds gigabytes decoded), and each run is
+        // still long enough for a batch verification on all cores.
+        for run in ops.chunks(DECODE_RUN) {
+            let mut decoded = Vec::with_capacity(run.len());
+            let mut failure = None;
+            for bytes in run {
+                match Operation::from_bytes(bytes.as_ref()) {
+                    Ok(op) => decoded.push(op),
+                    Err(e) => {
+                        failure = Some(VerifyError::InvalidOperation {
+                            seq: self.len() + decoded.len() as u64,
+                            op: "unreadable operation",
+                            violation: Violation::Malformed(e),
+                        });
+                        break;
+                    }
                 }
             }
+            self.extend_observing(&decoded, now, introduced)?;
+            if let Some(failure) = failure {
+                return Err(failure);
+            }
         }
-        self.extend_observing(&decoded, now, introduced)?;
-        failure.map_or(Ok(()), Err)
+        Ok(())
     }
 
     /// Verifies decoded operations in order, applying each that passes. Stops at
