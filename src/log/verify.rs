@@ -14,8 +14,8 @@ use crate::log::state::{LogState, signer_rule};
 /// Below this many operations, signatures are checked one by one.
 const BATCH_THRESHOLD: usize = 16;
 /// How many operations [`LogState::extend_from_bytes`] decodes, verifies and
-/// applies at a time.
-const DECODE_RUN: usize = 16_384;
+/// applies at a time (a few in the unit tests, so that they cross runs).
+const DECODE_RUN: usize = if cfg!(test) { 4 } else { 16_384 };
 
 /// The error for `op`, served at position `at` of the log (which is what the
 /// error names: a replayed or misplaced operation carries another number).
@@ -315,4 +315,38 @@ fn bad_signature(at: u64, op: &Operation) -> VerifyError {
             author: op.author.clone(),
         },
     )
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::{Account, Client, Collection, LogState, MemoryRemote, Remote, VerifyError};
+
+    #[test]
+    fn an_unreadable_operation_in_a_later_run_keeps_the_verified_prefix_and_says_where() {
+        let remote: Arc<dyn Remote> = Arc::new(MemoryRemote::new());
+        let mut owner = Client::new(Account::create("owner", 1).unwrap(), remote.clone());
+        let mut coll = Collection::create(&mut owner, "Runs", "").unwrap();
+        for i in 0..10 {
+            coll.add_folder(&mut owner, None, &format!("f{i}")).unwrap();
+        }
+        let mut ops = remote.fetch(&coll.id(), 0).unwrap();
+        let whole = ops.clone();
+        for bad in [0usize, 3, 4, 9, 10] {
+            ops.clone_from(&whole);
+            ops[bad].truncate(10);
+            let mut state = LogState::empty(coll.id());
+            let err = state.extend_from_bytes(&ops, u64::MAX).unwrap_err();
+            assert!(
+                matches!(err, VerifyError::InvalidOperation { seq, op: "unreadable operation", .. } if seq == bad as u64),
+                "bad {bad}: {err}"
+            );
+            assert_eq!(state.len(), bad as u64, "the verified prefix is kept");
+        }
+        let mut state = LogState::empty(coll.id());
+        state.extend_from_bytes(&whole, u64::MAX).unwrap();
+        assert_eq!(state.len(), whole.len() as u64);
+    }
 }
