@@ -32,10 +32,14 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 use sealshare::internal::crypto::aead::SealedBox;
 use sealshare::internal::crypto::secret::SecretKey;
-use sealshare::internal::crypto::sign::{BatchItem, Domain, Signature, SigningKey, verify_batch};
+use sealshare::internal::crypto::sign::{Domain, SigningKey, verify_batch};
 use sealshare::internal::crypto::wrap::{WrapContext, WrappedSecret};
 use sealshare::internal::crypto::x25519::KemSecretKey;
 use sealshare::{Account, Client, Collection, Identity, LogState, MemoryRemote, Remote, Role};
+
+#[path = "support/signatures.rs"]
+mod signatures;
+use signatures::Signed;
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
@@ -66,29 +70,8 @@ fn report_ratio(what: &str, figure_ms: f64, floor_ms: f64, bar: f64) {
 /// the time of one batch verification of all of them on all cores (best
 /// of 3): the floor of verifying a log of `n` operations.
 fn bare_batch_verification(n: usize) -> f64 {
-    let signers: Vec<SigningKey> = (0..32).map(|_| SigningKey::generate().unwrap()).collect();
-    let keys: Vec<_> = signers.iter().map(SigningKey::verifying_key).collect();
-    let domain = Domain::IdentityCard;
-    let msgs: Vec<Vec<u8>> = (0..n)
-        .into_par_iter()
-        .map(|i| format!("operation {i:08} {:>180}", "of a typical size").into_bytes())
-        .collect();
-    let sigs: Vec<Signature> = msgs
-        .par_iter()
-        .enumerate()
-        .map(|(i, m)| signers[i % 32].sign(domain, m))
-        .collect();
-    let items: Vec<BatchItem<'_>> = msgs
-        .iter()
-        .zip(&sigs)
-        .enumerate()
-        .map(|(i, (msg, signature))| BatchItem {
-            key: &keys[i % 32],
-            domain,
-            msg,
-            signature,
-        })
-        .collect();
+    let signed = Signed::new(n);
+    let items = signed.items();
     (0..3)
         .map(|_| {
             let t = Instant::now();

@@ -12,11 +12,13 @@
 use std::time::Instant;
 
 use sealshare::internal::crypto::secret::SecretKey;
-use sealshare::internal::crypto::sign::{
-    BatchItem, Domain, Signature, SigningKey, VerifyingKey, verify_batch,
-};
+use sealshare::internal::crypto::sign::verify_batch;
 use sealshare::internal::crypto::wrap::{WrapContext, WrappedSecret};
 use sealshare::internal::crypto::x25519::KemSecretKey;
+
+#[path = "support/signatures.rs"]
+mod signatures;
+use signatures::Signed;
 
 fn per_second(n: usize, f: impl FnMut(usize)) -> f64 {
     let mut f = f;
@@ -54,28 +56,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("HPKE unwrap:                        {unwraps:>10.0} /s");
 
     let n = 10_000;
-    let signers: Vec<SigningKey> = (0..32)
-        .map(|_| SigningKey::generate())
-        .collect::<Result<_, _>>()?;
-    let keys: Vec<VerifyingKey> = signers.iter().map(|s| s.verifying_key()).collect();
-    let domain = Domain::IdentityCard;
-    let msgs: Vec<Vec<u8>> = (0..n).map(|i| format!("operation {i:08} with a body of typical size .......................................").into_bytes()).collect();
-    let sigs: Vec<Signature> = msgs
-        .iter()
-        .enumerate()
-        .map(|(i, m)| signers[i % 32].sign(domain, m))
-        .collect();
-    let items: Vec<BatchItem<'_>> = msgs
-        .iter()
-        .zip(&sigs)
-        .enumerate()
-        .map(|(i, (msg, signature))| BatchItem {
-            key: &keys[i % 32],
-            domain,
-            msg,
-            signature,
-        })
-        .collect();
+    let signed = Signed::new(n);
+    let items = signed.items();
 
     let t = Instant::now();
     for it in &items {
