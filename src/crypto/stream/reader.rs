@@ -146,11 +146,7 @@ impl<R: Read + Send> ContentReader<R> {
                 io::ErrorKind::UnexpectedEof => refused(),
                 _ => e,
             })?;
-        if rayon::current_num_threads() > 1 {
-            hasher.update_rayon(&sealed.bytes);
-        } else {
-            hasher.update(&sealed.bytes);
-        }
+        hasher.update(&sealed.bytes);
         if sealed.last {
             let mut extra = [0u8; 1];
             let more = loop {
