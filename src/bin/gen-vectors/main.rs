@@ -208,12 +208,24 @@ fn unhex(s: &str) -> sealshare::Result<Vec<u8>> {
 }
 
 fn main() -> ExitCode {
+    // Anything but no argument or `--check` is refused before anything is
+    // written: an unknown flag (even `--help`) used to rewrite the file.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let check = match args.as_slice() {
+        [] => false,
+        [flag] if flag == "--check" => true,
+        _ => {
+            return fail(&format!(
+                "unexpected arguments {args:?}: run with none to write {PATH}, or with --check"
+            ));
+        }
+    };
     let text = match generate().map(|v| serde_json::to_string_pretty(&v)) {
         Ok(Ok(t)) => t + "\n",
         Ok(Err(e)) => return fail(&e.to_string()),
         Err(e) => return fail(&e.to_string()),
     };
-    if std::env::args().any(|a| a == "--check") {
+    if check {
         match std::fs::read_to_string(PATH) {
             Ok(existing) if existing == text => {
                 println!("tests/vectors/sealshare_v1.json matches the generator");
