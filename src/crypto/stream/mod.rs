@@ -204,14 +204,7 @@ impl StreamKeys {
 
     /// Parses a header, checks the key commitment, and derives the keys.
     fn for_opening(key: &ContentKey, header: &[u8], digest: &ContentDigest) -> Result<Self> {
-        let mut r = Reader::new(header, Kind::ContentStream)?;
-        let chunk_size = r.u32()?;
-        let salt = r.array::<SALT_LEN>()?;
-        if !(MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE).contains(&chunk_size) {
-            return Err(
-                DecodeError::invalid("content chunk size", "outside 4 KiB ..= 4 MiB").into(),
-            );
-        }
+        let (chunk_size, salt) = parse_header(header)?;
         let keys = Self::new(key, chunk_size, &salt)?;
         if !bool::from(keys.key_commitment.ct_eq(&digest.key_commitment)) {
             return Err(Error::DecryptionFailed);
@@ -532,17 +525,22 @@ fn open_impl(
     Ok(std::mem::take(&mut *out))
 }
 
+/// The chunk size and salt of a stream header, the chunk size in range.
+fn parse_header(header: &[u8]) -> Result<(u32, [u8; SALT_LEN])> {
+    let mut r = Reader::new(header, Kind::ContentStream)?;
+    let chunk_size = r.u32()?;
+    let salt = r.array::<SALT_LEN>()?;
+    if !(MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE).contains(&chunk_size) {
+        return Err(DecodeError::invalid("content chunk size", "outside 4 KiB ..= 4 MiB").into());
+    }
+    Ok((chunk_size, salt))
+}
+
 /// The plaintext length of the sealed content `ciphertext`, whose length
 /// must be `digest`'s and split into whole chunks (else
 /// [`Error::DecryptionFailed`]); a malformed header is [`Error::Decode`].
 pub fn opened_len(ciphertext: &[u8], digest: &ContentDigest) -> Result<usize> {
-    let header = ciphertext.get(..HEADER_LEN).unwrap_or(ciphertext);
-    let mut r = Reader::new(header, Kind::ContentStream)?;
-    let chunk_size = r.u32()?;
-    r.array::<SALT_LEN>()?;
-    if !(MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE).contains(&chunk_size) {
-        return Err(DecodeError::invalid("content chunk size", "outside 4 KiB ..= 4 MiB").into());
-    }
+    let (chunk_size, _) = parse_header(ciphertext.get(..HEADER_LEN).unwrap_or(ciphertext))?;
     if ciphertext.len() as u64 != digest.ciphertext_len {
         return Err(Error::DecryptionFailed);
     }
