@@ -18,7 +18,7 @@ use sealshare_http::HttpRemote;
 
 mod fake_server;
 
-use fake_server::{request_head, server_info_answer};
+use fake_server::{request_head, serve, server_info_answer};
 
 /// Every `authorization` header the fake server saw, by request line.
 type Seen = Arc<Mutex<Vec<(String, String)>>>;
@@ -27,63 +27,52 @@ type Seen = Arc<Mutex<Vec<(String, String)>>>;
 /// other request (`503` for a GET; a reset connection, its body half read,
 /// for a PUT) and answers the second with `answer`.
 fn fail_once_server(answer: &'static [u8]) -> (std::net::SocketAddr, Seen) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
     let seen: Seen = Arc::default();
     let log = seen.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { return };
-            let log = log.clone();
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                while let Some((first, headers)) = request_head(&mut reader) {
-                    if first.starts_with("GET /v1/server ") {
-                        if stream.write_all(server_info_answer("").as_bytes()).is_err() {
-                            return;
-                        }
-                        continue;
-                    }
-                    let header = |name: &str| {
-                        headers.iter().find_map(|h| {
-                            let (n, v) = h.split_once(':')?;
-                            n.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
-                        })
-                    };
-                    let auth = header("authorization").unwrap_or_default();
-                    let len: usize = header("content-length").map_or(0, |v| v.parse().unwrap());
-                    let attempt = {
-                        let mut log = log.lock().unwrap();
-                        log.push((first.clone(), auth));
-                        log.iter().filter(|(line, _)| *line == first).count()
-                    };
-                    if attempt == 1 {
-                        if first.starts_with("PUT ") {
-                            // Half the body, then the connection is gone.
-                            let mut half = vec![0u8; len / 2];
-                            let _ = reader.read_exact(&mut half);
-                            return;
-                        }
-                        let _ = stream.write_all(
-                            b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n",
-                        );
-                        continue;
-                    }
-                    let mut body = vec![0u8; len];
-                    if reader.read_exact(&mut body).is_err() {
-                        return;
-                    }
-                    let head = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: {}\r\n\r\n",
-                        answer.len()
-                    );
-                    if stream.write_all(head.as_bytes()).is_err()
-                        || stream.write_all(answer).is_err()
-                    {
-                        return;
-                    }
+    let addr = serve(move |mut stream| {
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        while let Some((first, headers)) = request_head(&mut reader) {
+            if first.starts_with("GET /v1/server ") {
+                if stream.write_all(server_info_answer("").as_bytes()).is_err() {
+                    return;
                 }
-            });
+                continue;
+            }
+            let header = |name: &str| {
+                headers.iter().find_map(|h| {
+                    let (n, v) = h.split_once(':')?;
+                    n.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+                })
+            };
+            let auth = header("authorization").unwrap_or_default();
+            let len: usize = header("content-length").map_or(0, |v| v.parse().unwrap());
+            let attempt = {
+                let mut log = log.lock().unwrap();
+                log.push((first.clone(), auth));
+                log.iter().filter(|(line, _)| *line == first).count()
+            };
+            if attempt == 1 {
+                if first.starts_with("PUT ") {
+                    // Half the body, then the connection is gone.
+                    let mut half = vec![0u8; len / 2];
+                    let _ = reader.read_exact(&mut half);
+                    return;
+                }
+                let _ = stream
+                    .write_all(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n");
+                continue;
+            }
+            let mut body = vec![0u8; len];
+            if reader.read_exact(&mut body).is_err() {
+                return;
+            }
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: {}\r\n\r\n",
+                answer.len()
+            );
+            if stream.write_all(head.as_bytes()).is_err() || stream.write_all(answer).is_err() {
+                return;
+            }
         }
     });
     (addr, seen)
@@ -137,32 +126,24 @@ fn a_retried_request_is_signed_anew_never_sent_again_with_a_nonce_the_server_may
 /// A server that answers `GET /v1/server`, and `status` to every other
 /// request; how many of those it saw.
 fn always_server(status: &'static str) -> (std::net::SocketAddr, Arc<Mutex<usize>>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
     let seen = Arc::new(Mutex::new(0));
     let count = seen.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { return };
-            let count = count.clone();
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                while let Some((first, _)) = request_head(&mut reader) {
-                    let answer = if first.starts_with("GET /v1/server ") {
-                        server_info_answer("")
-                    } else {
-                        *count.lock().unwrap() += 1;
-                        let body = r#"{"error":"storage_full","message":"full"}"#;
-                        format!(
-                            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-                            body.len()
-                        )
-                    };
-                    if stream.write_all(answer.as_bytes()).is_err() {
-                        return;
-                    }
-                }
-            });
+    let addr = serve(move |mut stream| {
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        while let Some((first, _)) = request_head(&mut reader) {
+            let answer = if first.starts_with("GET /v1/server ") {
+                server_info_answer("")
+            } else {
+                *count.lock().unwrap() += 1;
+                let body = r#"{"error":"storage_full","message":"full"}"#;
+                format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                    body.len()
+                )
+            };
+            if stream.write_all(answer.as_bytes()).is_err() {
+                return;
+            }
         }
     });
     (addr, seen)

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::io::BufRead;
+use std::net::{SocketAddr, TcpListener, TcpStream};
 
 use sealshare::system_time;
 
@@ -42,4 +43,20 @@ pub(crate) fn server_info_answer(extra: &str) -> String {
         "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n{extra}content-length: {}\r\n\r\n{body}",
         body.len()
     )
+}
+
+/// A server on a free loopback port that runs `connection` on each
+/// connection, on a thread of its own.
+pub(crate) fn serve(connection: impl Fn(TcpStream) + Send + Sync + 'static) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let connection = std::sync::Arc::new(connection);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let connection = connection.clone();
+            std::thread::spawn(move || connection(stream));
+        }
+    });
+    addr
 }
