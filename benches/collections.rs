@@ -87,23 +87,26 @@ const VERIFY_FILE: &str = "SEALSHARE_BENCH_VERIFY_FILE";
 
 /// In the child: reads the operations (each a u32 big-endian length and its
 /// bytes; the collection id first, 16 bytes), verifies them from scratch,
-/// and prints the time and the process's peak memory (`VmHWM`, KiB).
+/// and prints the time, the process's peak memory (`VmHWM`, KiB), and then
+/// the floor measured right after, in the same process (so that a machine
+/// whose speed drifts between runs still pairs each figure with its floor).
 fn verify_child(path: &str) {
     let mut bytes = Vec::new();
     std::fs::File::open(path)
         .unwrap()
         .read_to_end(&mut bytes)
         .unwrap();
+    // The operations stay where they were read, as a client holds a
+    // fetched log: the peak counts them once.
     let (id, mut rest) = bytes.split_at(16);
     let id = sealshare::CollectionId(id.try_into().unwrap());
-    let mut ops = Vec::new();
+    let mut ops: Vec<&[u8]> = Vec::new();
     while !rest.is_empty() {
         let (len, tail) = rest.split_at(4);
         let len = u32::from_be_bytes(len.try_into().unwrap()) as usize;
-        ops.push(tail[..len].to_vec());
+        ops.push(&tail[..len]);
         rest = &tail[len..];
     }
-    drop(bytes);
     let t = Instant::now();
     let mut state = LogState::empty(id);
     state.extend_from_bytes(&ops, u64::MAX).unwrap();
@@ -114,13 +117,16 @@ fn verify_child(path: &str) {
         .lines()
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.split_whitespace().next())
-        .unwrap();
-    println!("{took} {hwm}");
+        .unwrap()
+        .to_owned();
+    drop(state);
+    let floor = bare_batch_verification(ops.len());
+    println!("{took} {hwm} {floor}");
 }
 
-/// Verifies `ops` from scratch in a child process: its time (ms) and peak
-/// memory (KiB).
-fn verify_in_child(id: sealshare::CollectionId, ops: &[Vec<u8>]) -> (f64, u64) {
+/// Verifies `ops` from scratch in a child process: its time (ms), peak
+/// memory (KiB), and the floor beside it (ms).
+fn verify_in_child(id: sealshare::CollectionId, ops: &[Vec<u8>]) -> (f64, u64, f64) {
     let path = std::env::temp_dir().join(format!("sealshare-bench-ops-{}", std::process::id()));
     let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
     file.write_all(&id.0).unwrap();
@@ -134,7 +140,13 @@ fn verify_in_child(id: sealshare::CollectionId, ops: &[Vec<u8>]) -> (f64, u64) {
         .env(VERIFY_FILE, &path)
         .output()
         .unwrap();
-    let _ = std::fs::remove_file(&path);
+    // SEALSHARE_BENCH_KEEP_OPS keeps the file, to run the child alone
+    // (under a profiler, say) with SEALSHARE_BENCH_VERIFY_FILE naming it.
+    if std::env::var_os("SEALSHARE_BENCH_KEEP_OPS").is_some() {
+        eprintln!("  (operations kept in {})", path.display());
+    } else {
+        let _ = std::fs::remove_file(&path);
+    }
     assert!(
         out.status.success(),
         "{}",
@@ -144,7 +156,8 @@ fn verify_in_child(id: sealshare::CollectionId, ops: &[Vec<u8>]) -> (f64, u64) {
     let mut words = text.split_whitespace();
     let took: f64 = words.next().unwrap().parse().unwrap();
     let hwm: u64 = words.next().unwrap().parse().unwrap();
-    (took, hwm)
+    let floor: f64 = words.next().unwrap().parse().unwrap();
+    (took, hwm, floor)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -303,12 +316,12 @@ fn main() {
             .unwrap();
     }
     let ops = remote.fetch(&coll.id(), 0).unwrap();
-    let floor = bare_batch_verification(ops.len());
-    let mut runs = Vec::new();
+    let (mut runs, mut floors) = (Vec::new(), Vec::new());
     let mut peak = 0;
     for _ in 0..3 {
-        let (took, hwm) = verify_in_child(coll.id(), &ops);
+        let (took, hwm, floor) = verify_in_child(coll.id(), &ops);
         runs.push(took);
+        floors.push(floor);
         peak = peak.max(hwm);
     }
     report_ratio(
@@ -317,7 +330,7 @@ fn main() {
             ops.len()
         ),
         median(runs),
-        floor,
+        median(floors),
         1.3,
     );
     let peak_mib = peak as f64 / 1024.0;

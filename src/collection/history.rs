@@ -29,7 +29,7 @@ impl Collection {
             .map(|e| HistoryEntry {
                 seq: e.seq,
                 time: e.time,
-                author: e.author.clone(),
+                author: e.author.to_string(),
                 event: e.what.clone(),
                 text: self.describe(e),
             })

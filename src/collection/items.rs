@@ -196,6 +196,7 @@ impl Collection {
         self.state
             .items()
             .get(&item)
+            .map(|rec| &**rec)
             .ok_or_else(|| Error::NotFound(format!("item {item}")))
     }
 
@@ -319,13 +320,13 @@ pub(crate) fn item_view(
         kind: rec.kind(),
         parent: shown.header.parent,
         metadata,
-        creator: rec.creator.clone(),
+        creator: rec.creator.to_string(),
         versions: rec
             .versions()
             .take_while(|v| v.header.version <= shown.header.version)
             .map(|v| VersionInfo {
                 version: v.header.version,
-                author: v.author.clone(),
+                author: v.author.to_string(),
                 time: v.time,
                 seq: v.seq,
             })

@@ -374,7 +374,7 @@ fn epoch_author(state: &LogState, epoch: u64) -> String {
         .epochs()
         .get(epoch as usize)
         .and_then(|e| state.history().get(e.started_seq as usize))
-        .map(|event| event.author.clone())
+        .map(|event| event.author.to_string())
         .unwrap_or_default()
 }
 
@@ -395,10 +395,10 @@ fn wrap_author(state: &LogState, handle: &str, epoch: u64) -> String {
         .find(|event| match &event.what {
             EventKind::Shared(added) => added.iter().any(|(h, _)| h == handle),
             EventKind::Approved(h) | EventKind::InvitationCompleted(h) => h == handle,
-            EventKind::Joined { .. } => event.author == handle,
+            EventKind::Joined { .. } => *event.author == *handle,
             _ => false,
         })
-        .map_or_else(|| epoch_author(state, epoch), |e| e.author.clone())
+        .map_or_else(|| epoch_author(state, epoch), |e| e.author.to_string())
 }
 
 /// The newest epoch started by a recovery, if any: every epoch before it was

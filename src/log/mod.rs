@@ -3,6 +3,7 @@
 //! key: a server can verify appends with this module alone.
 
 pub mod authority;
+mod batch;
 mod error;
 pub mod link_terms;
 pub mod op;

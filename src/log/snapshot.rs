@@ -13,6 +13,7 @@ use crate::log::op::{
     read_card, read_handle,
 };
 use crate::log::rules::Role;
+use crate::log::state::names::Names;
 use crate::log::state::{
     Epoch, Event, EventKind, FolderTree, GROWTH_HEADROOM, Invitation, ItemRecord, ItemVersion,
     LinkRecord, LogState, MAX_ITEMS, Member,
@@ -256,9 +257,10 @@ impl LogState {
         };
         let n = r.count("items", MAX_ITEMS, 30)?;
         let mut items = HashMap::with_capacity(n + GROWTH_HEADROOM);
+        let mut names = Names::default();
         for _ in 0..n {
             let id = ItemId(r.array()?);
-            let creator = read_handle(r)?;
+            let creator = names.get(&read_handle(r)?);
             let children = r.u32()?;
             let trashed = if flag(r)? {
                 Some((read_handle(r)?, r.u64()?))
@@ -270,7 +272,7 @@ impl LogState {
             for _ in 0..nv {
                 versions.push(ItemVersion {
                     header: ItemHeader::read(r)?,
-                    author: read_handle(r)?,
+                    author: names.get(&read_handle(r)?),
                     time: r.u64()?,
                     seq: r.u64()?,
                 });
@@ -280,13 +282,13 @@ impl LogState {
                 .ok_or(DecodeError::invalid("checkpoint item", "no version"))?;
             items.insert(
                 id,
-                ItemRecord {
+                Box::new(ItemRecord {
                     latest,
                     older: versions,
                     creator,
                     trashed,
                     children,
-                },
+                }),
             );
         }
         let n = r.count("purged items", MAX_OPS, 16)?;
@@ -300,7 +302,7 @@ impl LogState {
             history.push(Event {
                 seq: r.u64()?,
                 time: r.u64()?,
-                author: read_handle(r)?,
+                author: names.get(&read_handle(r)?),
                 what: read_event(r)?,
             });
         }
@@ -363,6 +365,7 @@ impl LogState {
             links,
             open_links,
             key_links,
+            names,
             invitations,
             collection,
             next_seq,

@@ -2,20 +2,12 @@
 //! chain, times and the roles table. Needs no secret key, so a server can run it
 //! to refuse a bad append early.
 
-use std::collections::HashMap;
-
-use crate::crypto::sign::{BatchItem, VerifyingKey, verify_batch};
 use crate::identity::Identity;
+use crate::log::batch::{BATCH_THRESHOLD, Introduced, Predictor, check_decoded};
 use crate::log::error::VerifyError;
-use crate::log::op::{Body, OP_DOMAIN, Operation};
+use crate::log::op::{Body, Operation};
 use crate::log::rules::Violation;
-use crate::log::state::{LogState, signer_rule};
-
-/// Below this many operations, signatures are checked one by one.
-const BATCH_THRESHOLD: usize = 16;
-/// How many operations [`LogState::extend_from_bytes`] decodes, verifies and
-/// applies at a time (a few in the unit tests, so that they cross runs).
-const DECODE_RUN: usize = if cfg!(test) { 4 } else { 16_384 };
+use crate::log::state::LogState;
 
 /// The error for `op`, served at position `at` of the log (which is what the
 /// error names: a replayed or misplaced operation carries another number).
@@ -51,7 +43,7 @@ impl LogState {
     /// and the error names the operation and the rule it broke, or says it is
     /// not yet valid ([`VerifyError::NotYetValid`]: claimed more than
     /// [`MAX_CLOCK_SKEW`] ahead of `now`).
-    pub fn extend_from_bytes<B: AsRef<[u8]>>(
+    pub fn extend_from_bytes<B: AsRef<[u8]> + Sync>(
         &mut self,
         ops: &[B],
         now: u64,
@@ -62,37 +54,13 @@ impl LogState {
     /// As [`LogState::extend_from_bytes`], telling `introduced` of every card an
     /// operation that verified and was applied introduced: its position, its
     /// signer, the card. A refused operation introduces nothing.
-    pub fn extend_from_bytes_observing<B: AsRef<[u8]>>(
+    pub fn extend_from_bytes_observing<B: AsRef<[u8]> + Sync>(
         &mut self,
         ops: &[B],
         now: u64,
-        introduced: &mut dyn FnMut(u64, &str, &Identity),
+        introduced: &mut (dyn FnMut(u64, &str, &Identity) + Send),
     ) -> Result<(), VerifyError> {
-        // A run at a time: only one run's decoded operations are held at
-        // once (a log of a million holds gigabytes decoded), and each run is
-        // still long enough for a batch verification on all cores.
-        for run in ops.chunks(DECODE_RUN) {
-            let mut decoded = Vec::with_capacity(run.len());
-            let mut failure = None;
-            for bytes in run {
-                match Operation::from_bytes(bytes.as_ref()) {
-                    Ok(op) => decoded.push(op),
-                    Err(e) => {
-                        failure = Some(VerifyError::InvalidOperation {
-                            seq: self.len() + decoded.len() as u64,
-                            op: "unreadable operation",
-                            violation: Violation::Malformed(e),
-                        });
-                        break;
-                    }
-                }
-            }
-            self.extend_observing(&decoded, now, introduced)?;
-            if let Some(failure) = failure {
-                return Err(failure);
-            }
-        }
-        Ok(())
+        self.extend_in_runs(ops, now, introduced)
     }
 
     /// Verifies decoded operations in order, applying each that passes. Stops at
@@ -171,48 +139,19 @@ impl LogState {
         &mut self,
         ops: &[Operation],
         now: u64,
-        introduced: &mut dyn FnMut(u64, &str, &Identity),
+        introduced: &mut (dyn FnMut(u64, &str, &Identity) + Send),
     ) -> Result<(), VerifyError> {
         if ops.len() <= BATCH_THRESHOLD {
-            for op in ops {
-                let key = self.signer_of(op).ok_or_else(|| self.not_member(op))?;
-                op.verify_signature(&key)
-                    .map_err(|_| bad_signature(self.len(), op))?;
-                self.apply_observed(op, now, introduced)?;
-            }
-            return Ok(());
+            return self.apply_vouched(ops, &[], 0, now, introduced);
         }
-        // Long runs: find each operation's signer by following membership alone,
-        // check all signatures in one batch, then apply with the full rules up to
-        // the first failure of either kind.
-        let keys = self.predict_signers(ops);
-        let items: Vec<BatchItem<'_>> = keys
-            .iter()
-            .zip(ops)
-            .map(|(key, op)| BatchItem {
-                key,
-                domain: OP_DOMAIN,
-                msg: op.signed_bytes(),
-                signature: op.signature(),
-            })
-            .collect();
-        let bad_sig = verify_batch(&items).err().map(|(i, _)| i);
-        let good = bad_sig.unwrap_or(keys.len());
-        for (i, op) in ops.iter().enumerate() {
-            let key = self.signer_of(op).ok_or_else(|| self.not_member(op))?;
-            let checked = i < good && keys.get(i).is_some_and(|k| *k == key);
-            if !checked {
-                // The prediction stopped or differed here, or the batch failed:
-                // decide this one on its own.
-                op.verify_signature(&key)
-                    .map_err(|_| bad_signature(self.len(), op))?;
-            }
-            self.apply_observed(op, now, introduced)?;
-        }
-        Ok(())
+        // Long runs: find each operation's signer by following membership
+        // alone, check all signatures in one batch, then apply with the full
+        // rules up to the first failure of either kind.
+        let (keys, good) = check_decoded(ops, &mut Predictor::new(self));
+        self.apply_vouched(ops, &keys, good, now, introduced)
     }
 
-    fn not_member(&self, op: &Operation) -> VerifyError {
+    pub(super) fn not_member(&self, op: &Operation) -> VerifyError {
         let violation = if matches!(op.body, Body::Create { .. }) || self.is_empty() {
             Violation::Genesis
         } else {
@@ -223,11 +162,11 @@ impl LogState {
         refused(self.len(), op, violation)
     }
 
-    fn apply_observed(
+    pub(super) fn apply_observed(
         &mut self,
         op: &Operation,
         now: u64,
-        introduced: &mut dyn FnMut(u64, &str, &Identity),
+        introduced: &mut Introduced<'_>,
     ) -> Result<(), VerifyError> {
         if op.time > now.saturating_add(MAX_CLOCK_SKEW) {
             return Err(VerifyError::NotYetValid {
@@ -254,67 +193,12 @@ impl LogState {
         Ok(())
     }
 
-    /// The signer of each operation in turn, by [`signer_rule`], following
-    /// only membership changes; stops at the first operation whose author
-    /// would not be a member. Only a hint for the batch: each predicted key
-    /// counts only if it equals [`LogState::signer_of`] on the real state
-    /// when the operation is applied, so a wrong prediction costs one
-    /// signature check, never a forged operation.
-    fn predict_signers(&self, ops: &[Operation]) -> Vec<VerifyingKey> {
-        let mut members: HashMap<&str, VerifyingKey> = self
-            .members
-            .iter()
-            .map(|(h, m)| (h.as_str(), *m.card.signing_key()))
-            .collect();
-        let mut owner = self.owner.as_str();
-        let mut keys = Vec::with_capacity(ops.len());
-        for op in ops {
-            let member = members.get(op.author.as_str()).copied();
-            let Some(key) = signer_rule(op, members.is_empty(), member) else {
-                break;
-            };
-            keys.push(key);
-            match &op.body {
-                Body::Create { owner: card, .. } => {
-                    owner = card.handle();
-                    members.insert(card.handle(), *card.signing_key());
-                }
-                Body::Share { grants, .. } => {
-                    for g in grants {
-                        members.insert(g.card.handle(), *g.card.signing_key());
-                    }
-                }
-                Body::Remove { members: gone, .. } => {
-                    for m in gone {
-                        members.remove(m.as_str());
-                    }
-                }
-                Body::Join { card, .. } => {
-                    members.insert(card.handle(), *card.signing_key());
-                }
-                Body::CompleteInvite { card, .. } => {
-                    members.insert(card.handle(), *card.signing_key());
-                }
-                Body::Leave => {
-                    members.remove(op.author.as_str());
-                }
-                Body::Unshare { .. } => members.retain(|h, _| *h == owner),
-                Body::Transfer { to } => owner = to.as_str(),
-                _ => {}
-            }
-        }
-        keys
-    }
-}
-
-fn bad_signature(at: u64, op: &Operation) -> VerifyError {
-    refused(
-        at,
-        op,
-        Violation::BadSignature {
+    pub(super) fn bad_signature(&self, op: &Operation) -> VerifyError {
+        let violation = Violation::BadSignature {
             author: op.author.clone(),
-        },
-    )
+        };
+        refused(self.len(), op, violation)
+    }
 }
 
 #[cfg(test)]

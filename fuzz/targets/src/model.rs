@@ -757,7 +757,12 @@ impl Model {
                 let h = &r.latest.header;
                 (
                     *id,
-                    (r.creator.clone(), h.version, r.trashed.is_some(), h.parent),
+                    (
+                        r.creator.to_string(),
+                        h.version,
+                        r.trashed.is_some(),
+                        h.parent,
+                    ),
                 )
             })
             .collect();

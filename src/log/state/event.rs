@@ -1,5 +1,7 @@
 //! The verified history: one event per applied operation.
 
+use std::sync::Arc;
+
 use crate::log::op::{ItemId, ItemKind, LinkId};
 use crate::log::rules::Role;
 
@@ -11,7 +13,7 @@ pub struct Event {
     /// Its claimed time.
     pub time: u64,
     /// Its author.
-    pub author: String,
+    pub author: Arc<str>,
     /// What happened.
     pub what: EventKind,
 }

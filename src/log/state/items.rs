@@ -194,7 +194,7 @@ impl LogState {
     ) -> EventKind {
         let version = ItemVersion {
             header: header.clone(),
-            author: op.author.to_owned(),
+            author: self.names.get(op.author),
             time: op.time,
             seq: op.seq,
         };
@@ -202,13 +202,13 @@ impl LogState {
             None => {
                 self.items.insert(
                     header.item,
-                    ItemRecord {
+                    Box::new(ItemRecord {
                         creator: version.author.clone(),
                         latest: version,
                         older: Vec::new(),
                         trashed: None,
                         children: 0,
-                    },
+                    }),
                 );
                 self.adjust_children(header.parent, 1);
                 if header.kind == ItemKind::Folder {

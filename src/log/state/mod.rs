@@ -25,6 +25,7 @@ mod genesis;
 mod items;
 mod links;
 mod members;
+pub(crate) mod names;
 mod plan;
 mod records;
 mod standing;
@@ -56,7 +57,7 @@ pub struct LogState {
     pub(crate) epochs: Vec<Epoch>,
     pub(crate) stale: bool,
     pub(crate) info: Option<(u64, SealedBox)>,
-    pub(crate) items: HashMap<ItemId, ItemRecord>,
+    pub(crate) items: HashMap<ItemId, Box<ItemRecord>>,
     /// Every item id ever purged: never used again (items.rs).
     pub(crate) purged: HashSet<ItemId>,
     /// The folders as a link-cut tree, for O(log n) cycle checks (tree.rs).
@@ -69,6 +70,8 @@ pub struct LogState {
     /// lapsed since the epoch began (they make it stale until it rotates).
     pub(crate) key_links: BTreeSet<LinkId>,
     pub(crate) invitations: BTreeMap<String, Invitation>,
+    /// The handles the records above name, each held once.
+    pub(crate) names: names::Names,
 }
 
 /// The indexes of `links`: those not revoked, and those holding the current
@@ -118,6 +121,7 @@ impl Clone for LogState {
             links: self.links.clone(),
             open_links: self.open_links.clone(),
             key_links: self.key_links.clone(),
+            names: self.names.clone(),
             invitations: self.invitations.clone(),
         }
     }
@@ -145,6 +149,7 @@ impl LogState {
             links: BTreeMap::new(),
             open_links: BTreeSet::new(),
             key_links: BTreeSet::new(),
+            names: names::Names::default(),
             invitations: BTreeMap::new(),
         }
     }
@@ -202,8 +207,9 @@ impl LogState {
     pub fn info(&self) -> Option<&(u64, SealedBox)> {
         self.info.as_ref()
     }
-    /// Every item, trashed ones included (purged ones are gone).
-    pub fn items(&self) -> &HashMap<ItemId, ItemRecord> {
+    /// Every item, trashed ones included (purged ones are gone). Each record
+    /// is boxed, so that the map of a large collection stays small as it grows.
+    pub fn items(&self) -> &HashMap<ItemId, Box<ItemRecord>> {
         &self.items
     }
     /// Every item id that was purged. A purge is final: no operation can put
@@ -299,10 +305,11 @@ impl LogState {
         ) {
             self.end_lapsed_links(op);
         }
+        let author = self.names.get(&op.author);
         self.history.push(Event {
             seq: op.seq,
             time: op.time,
-            author: op.author.clone(),
+            author,
             what,
         });
         self.next_seq += 1;

@@ -1,6 +1,8 @@
 //! What the replayed state holds about members, links, invitations, epochs and
 //! items: plain records, built only from verified operations.
 
+use std::sync::Arc;
+
 use crate::crypto::aead::SealedBox;
 use crate::crypto::wrap::WrappedSecret;
 use crate::identity::Identity;
@@ -103,7 +105,7 @@ pub struct ItemVersion {
     /// The signed header.
     pub header: ItemHeader,
     /// The author (verified: the operation's signer).
-    pub author: String,
+    pub author: Arc<str>,
     /// The claimed time of the operation.
     pub time: u64,
     /// The operation's sequence number.
@@ -118,7 +120,7 @@ pub struct ItemRecord {
     /// The versions before it, oldest first.
     pub older: Vec<ItemVersion>,
     /// Who created the item (the author of version 1).
-    pub creator: String,
+    pub creator: Arc<str>,
     /// Who trashed it and when, if it is in the trash.
     pub trashed: Option<(String, u64)>,
     /// How many items name this one as their parent.

@@ -161,7 +161,7 @@ impl LogState {
     /// is O(1).
     fn item_action(&self, item: &ItemId, author: &str, on_contents: bool) -> Action {
         match self.items.get(item) {
-            Some(rec) if rec.creator != author => Action::EditAnyItem,
+            Some(rec) if *rec.creator != *author => Action::EditAnyItem,
             Some(rec) if on_contents && rec.children > 0 => Action::EditAnyItem,
             Some(_) | None => Action::EditOwnItem,
         }

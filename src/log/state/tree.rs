@@ -299,7 +299,7 @@ impl FolderTree {
     /// The tree of `items` (as restored from a checkpoint): every folder under
     /// its parent, in O(n log n). Fails if an item's parent is not a folder
     /// among them or the parents form a cycle.
-    pub(crate) fn build(items: &HashMap<ItemId, ItemRecord>) -> Result<Self, &'static str> {
+    pub(crate) fn build(items: &HashMap<ItemId, Box<ItemRecord>>) -> Result<Self, &'static str> {
         let mut t = Self::default();
         t.nodes.reserve(items.len());
         for (id, rec) in items {

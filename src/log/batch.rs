@@ -1,0 +1,384 @@
+//! Verifying long runs of encoded operations at the speed of a batch
+//! signature check: each run is decoded on all cores, its signers are
+//! predicted from membership alone, its signatures are checked in one batch,
+//! and it is applied with the full rules while the next run is decoded and
+//! checked beside it.
+//!
+//! A prediction is only a hint: an operation's batch verdict counts only if
+//! its predicted key equals [`LogState::signer_of`] on the real state when
+//! it is applied. Otherwise (or past a failed batch) its signature is
+//! checked on its own, so a wrong prediction costs one check, never a
+//! forged operation.
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+
+use crate::crypto::sign::{BatchItem, VerifyingKey, verify_batch};
+use crate::identity::Identity;
+use crate::log::error::VerifyError;
+use crate::log::op::{Body, OP_DOMAIN, Operation};
+use crate::log::rules::Violation;
+use crate::log::state::{LogState, signer_rule};
+
+/// Up to this many operations, signatures are checked one by one (a
+/// batch draws randomness and saves nothing on so few). Two in the unit
+/// tests, so that their short runs are checked in batches.
+pub(super) const BATCH_THRESHOLD: usize = if cfg!(test) { 2 } else { 16 };
+/// How many operations are decoded, checked and applied at a time: two runs
+/// are held decoded at once (a log of a million holds gigabytes decoded),
+/// and each is long enough for a batch check on all cores. A few in the
+/// unit tests, so that they cross runs.
+pub(super) const DECODE_RUN: usize = if cfg!(test) { 4 } else { 16_384 };
+
+/// What is told of every card an applied operation introduced.
+pub(super) type Introduced<'a> = dyn FnMut(u64, &str, &Identity) + Send + 'a;
+
+/// A run decoded and batch-checked, waiting to be applied.
+pub(super) struct Checked {
+    ops: Vec<Operation>,
+    /// The predicted signer of each of the first operations.
+    keys: Vec<VerifyingKey>,
+    /// How many of the first operations passed the batch under `keys`.
+    good: usize,
+    /// Why the operation after `ops` could not be decoded, if one could not.
+    unreadable: Option<VerifyError>,
+}
+
+/// The signers of operations in turn, following only membership changes,
+/// across runs. Stops for good at the first operation whose author would
+/// not be a member.
+pub(super) struct Predictor {
+    members: HashMap<String, VerifyingKey>,
+    owner: String,
+    genesis: bool,
+    stopped: bool,
+}
+
+impl Predictor {
+    /// Predicts from `state` on.
+    pub(super) fn new(state: &LogState) -> Self {
+        Self {
+            members: state
+                .members
+                .iter()
+                .map(|(h, m)| (h.clone(), *m.card.signing_key()))
+                .collect(),
+            owner: state.owner.clone(),
+            genesis: state.is_empty(),
+            stopped: false,
+        }
+    }
+
+    fn predict(&mut self, ops: &[Operation]) -> Vec<VerifyingKey> {
+        let mut keys = Vec::with_capacity(ops.len());
+        for op in ops {
+            if self.stopped {
+                break;
+            }
+            let member = self.members.get(op.author.as_str()).copied();
+            let Some(key) = signer_rule(op, self.genesis, member) else {
+                self.stopped = true;
+                break;
+            };
+            keys.push(key);
+            self.follow(op);
+        }
+        keys
+    }
+
+    fn follow(&mut self, op: &Operation) {
+        let mut add = |card: &Identity| {
+            self.members
+                .insert(card.handle().to_owned(), *card.signing_key());
+        };
+        match &op.body {
+            Body::Create { owner: card, .. } => {
+                add(card);
+                self.owner = card.handle().to_owned();
+            }
+            Body::Share { grants, .. } => grants.iter().for_each(|g| add(&g.card)),
+            Body::Join { card, .. } | Body::CompleteInvite { card, .. } => add(card),
+            Body::Remove { members: gone, .. } => {
+                for m in gone {
+                    self.members.remove(m.as_str());
+                }
+            }
+            Body::Leave => {
+                self.members.remove(op.author.as_str());
+            }
+            Body::Unshare { .. } => {
+                let owner = &self.owner;
+                self.members.retain(|h, _| h == owner);
+            }
+            Body::Transfer { to } => self.owner.clone_from(to),
+            _ => {}
+        }
+        self.genesis = false;
+    }
+}
+
+/// Decodes `run` on all cores (`first` is the log position of its first
+/// operation), up to the first that does not decode; predicts the signers;
+/// checks their signatures in one batch.
+pub(super) fn check_run<B: AsRef<[u8]> + Sync>(
+    run: &[B],
+    first: u64,
+    predictor: &mut Predictor,
+) -> Checked {
+    let decoded: Vec<_> = run
+        .par_iter()
+        .with_min_len(64)
+        .map(|b| Operation::from_bytes(b.as_ref()))
+        .collect();
+    let mut ops = Vec::with_capacity(decoded.len());
+    let mut unreadable = None;
+    for (i, op) in decoded.into_iter().enumerate() {
+        match op {
+            Ok(op) => ops.push(op),
+            Err(e) => {
+                unreadable = Some(VerifyError::InvalidOperation {
+                    seq: first + i as u64,
+                    op: "unreadable operation",
+                    violation: Violation::Malformed(e),
+                });
+                break;
+            }
+        }
+    }
+    let (keys, good) = check_decoded(&ops, predictor);
+    Checked {
+        ops,
+        keys,
+        good,
+        unreadable,
+    }
+}
+
+/// The predicted signers of `ops`, and how many of the first passed one
+/// batch check under them (none, in a run too short to batch).
+pub(super) fn check_decoded(
+    ops: &[Operation],
+    predictor: &mut Predictor,
+) -> (Vec<VerifyingKey>, usize) {
+    let keys = predictor.predict(ops);
+    if ops.len() <= BATCH_THRESHOLD {
+        return (keys, 0);
+    }
+    let items: Vec<BatchItem<'_>> = keys
+        .iter()
+        .zip(ops)
+        .map(|(key, op)| BatchItem {
+            key,
+            domain: OP_DOMAIN,
+            msg: op.signed_bytes(),
+            signature: op.signature(),
+        })
+        .collect();
+    let good = verify_batch(&items).err().map_or(keys.len(), |(i, _)| i);
+    (keys, good)
+}
+
+impl LogState {
+    /// Verifies and applies encoded operations a run at a time, each run
+    /// applied while the next is decoded and checked (see the module
+    /// documentation). Stops at the first failure, keeping the verified
+    /// prefix.
+    pub(super) fn extend_in_runs<B: AsRef<[u8]> + Sync>(
+        &mut self,
+        ops: &[B],
+        now: u64,
+        introduced: &mut Introduced<'_>,
+    ) -> Result<(), VerifyError> {
+        let mut predictor = Predictor::new(self);
+        let base = self.len();
+        let mut runs = ops.chunks(DECODE_RUN);
+        let mut pending = match runs.next() {
+            Some(run) => check_run(run, base, &mut predictor),
+            None => return Ok(()),
+        };
+        let mut first = base;
+        for run in runs {
+            first += DECODE_RUN as u64;
+            let (applied, next) = rayon::join(
+                || self.apply_checked(pending, now, introduced),
+                || check_run(run, first, &mut predictor),
+            );
+            applied?;
+            pending = next;
+        }
+        self.apply_checked(pending, now, introduced)
+    }
+
+    /// Applies a checked run with the full rules, deciding on its own the
+    /// signature of every operation the batch did not vouch for.
+    pub(super) fn apply_checked(
+        &mut self,
+        run: Checked,
+        now: u64,
+        introduced: &mut Introduced<'_>,
+    ) -> Result<(), VerifyError> {
+        self.apply_vouched(&run.ops, &run.keys, run.good, now, introduced)?;
+        match run.unreadable {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Applies `ops` in order, where the first `good` passed a batch check
+    /// under the signers `keys` predicted.
+    pub(super) fn apply_vouched(
+        &mut self,
+        ops: &[Operation],
+        keys: &[VerifyingKey],
+        good: usize,
+        now: u64,
+        introduced: &mut Introduced<'_>,
+    ) -> Result<(), VerifyError> {
+        for (i, op) in ops.iter().enumerate() {
+            let key = self.signer_of(op).ok_or_else(|| self.not_member(op))?;
+            let vouched = i < good && keys.get(i).is_some_and(|k| *k == key);
+            if !vouched {
+                // The prediction stopped or differed here, or the batch
+                // failed: decide this one on its own.
+                op.verify_signature(&key)
+                    .map_err(|_| self.bad_signature(op))?;
+            }
+            self.apply_observed(op, now, introduced)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::log::rules::Violation;
+    use crate::{
+        Account, Client, Collection, CollectionId, LogState, MemoryRemote, Operation, Remote, Role,
+        VerifyError,
+    };
+
+    /// A log of several runs: alice creates and shares with bob, both add
+    /// folders, alice removes bob and adds more. Returns the log, its
+    /// collection, bob (to sign what he no longer may) and alice.
+    fn log_of_several_runs() -> (CollectionId, Vec<Vec<u8>>, Client, Client) {
+        let remote: Arc<dyn Remote> = Arc::new(MemoryRemote::new());
+        let mut alice = Client::new(Account::create("alice", 1).unwrap(), remote.clone());
+        let mut bob = Client::new(Account::create("bob", 1).unwrap(), remote.clone());
+        let mut coll = Collection::create(&mut alice, "Runs", "").unwrap();
+        coll.share(&mut alice, bob.account().identity(), Role::Collaborator)
+            .unwrap();
+        let mut bobs = Collection::open(&mut bob, coll.id()).unwrap();
+        bobs.accept(&mut bob).unwrap();
+        for i in 0..6 {
+            bobs.add_folder(&mut bob, None, &format!("b{i}")).unwrap();
+        }
+        coll.sync(&mut alice).unwrap();
+        for i in 0..6 {
+            coll.add_folder(&mut alice, None, &format!("a{i}")).unwrap();
+        }
+        coll.remove(&mut alice, "bob").unwrap();
+        for i in 0..6 {
+            coll.add_folder(&mut alice, None, &format!("c{i}")).unwrap();
+        }
+        let log = remote.fetch(&coll.id(), 0).unwrap();
+        assert!(log.len() > 4 * super::DECODE_RUN, "crosses runs");
+        (coll.id(), log, bob, alice)
+    }
+
+    fn refusal(err: &VerifyError) -> (u64, &Violation) {
+        match err {
+            VerifyError::InvalidOperation { seq, violation, .. } => (*seq, violation),
+            other => panic!("not a refusal: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_bad_signature_in_any_run_stops_exactly_there_and_keeps_the_prefix() {
+        let (id, log, _, _) = log_of_several_runs();
+        let mut whole = LogState::empty(id);
+        whole.extend_from_bytes(&log, u64::MAX).unwrap();
+        assert_eq!(whole.len(), log.len() as u64);
+        for bad in 0..log.len() {
+            let mut ops = log.clone();
+            // The low byte of `s`: the signature stays canonical, so the
+            // batch equation itself must catch it.
+            let at = ops[bad].len() - 32;
+            ops[bad][at] ^= 1;
+            let mut state = LogState::empty(id);
+            let err = state.extend_from_bytes(&ops, u64::MAX).unwrap_err();
+            let (seq, violation) = refusal(&err);
+            assert_eq!(seq, bad as u64, "{err}");
+            assert!(matches!(violation, Violation::BadSignature { .. }), "{err}");
+            assert_eq!(state.len(), bad as u64, "the verified prefix is kept");
+        }
+    }
+
+    #[test]
+    fn an_operation_by_a_member_removed_in_an_earlier_run_is_refused() {
+        let (id, log, bob, _) = log_of_several_runs();
+        let last = Operation::from_bytes(log.last().unwrap()).unwrap();
+        let bobs = log
+            .iter()
+            .map(|b| Operation::from_bytes(b).unwrap())
+            .find(|op| op.author() == "bob")
+            .unwrap();
+        let late = bob
+            .account()
+            .sign_operation(
+                id,
+                last.seq() + 1,
+                last.hash(),
+                last.time(),
+                bobs.body().clone(),
+            )
+            .unwrap();
+        let mut ops = log.clone();
+        ops.push(late.to_bytes().to_vec());
+        let mut state = LogState::empty(id);
+        let err = state.extend_from_bytes(&ops, u64::MAX).unwrap_err();
+        let (seq, violation) = refusal(&err);
+        assert_eq!(seq, log.len() as u64, "{err}");
+        assert!(matches!(violation, Violation::NotAMember { .. }), "{err}");
+        assert_eq!(state.len(), log.len() as u64);
+    }
+
+    #[test]
+    fn a_rule_broken_in_one_run_applies_nothing_of_the_next() {
+        let (id, log, _, alice) = log_of_several_runs();
+        let decoded: Vec<Operation> = log
+            .iter()
+            .map(|b| Operation::from_bytes(b).unwrap())
+            .collect();
+        for bad in [9usize, 12, 16, log.len() - 1] {
+            let (op, prev) = (&decoded[bad], &decoded[bad - 1]);
+            assert_eq!(op.author(), "alice", "op {bad}");
+            // Well signed by a member, but claiming a time before the
+            // previous operation's.
+            let early = alice
+                .account()
+                .sign_operation(
+                    id,
+                    op.seq(),
+                    prev.hash(),
+                    prev.time() - 1,
+                    op.body().clone(),
+                )
+                .unwrap();
+            let mut ops = log.clone();
+            ops[bad] = early.to_bytes().to_vec();
+            let mut state = LogState::empty(id);
+            let err = state.extend_from_bytes(&ops, u64::MAX).unwrap_err();
+            let (seq, violation) = refusal(&err);
+            assert_eq!(seq, bad as u64, "{err}");
+            assert!(
+                matches!(violation, Violation::TimeWentBackwards { .. }),
+                "{err}"
+            );
+            assert_eq!(state.len(), bad as u64, "nothing after it is applied");
+        }
+    }
+}
