@@ -4,8 +4,10 @@
 //! A [`SealedBox`] opened with other associated data, another key, or after any
 //! change to its bytes fails with [`Error::DecryptionFailed`].
 
+use aws_lc_rs::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
+use chacha20poly1305::ChaCha20Poly1305;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{ChaCha20Poly1305, XChaCha20Poly1305};
+use zeroize::Zeroize;
 
 use crate::crypto::random;
 use crate::crypto::secret::{SecretBytes, SecretKey};
@@ -25,7 +27,7 @@ pub const MAX_BOX_PLAINTEXT: usize = 16 << 20;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SealedBox {
     nonce: [u8; NONCE_LEN],
-    ciphertext: Vec<u8>,
+    ciphertext: Box<[u8]>,
 }
 
 impl SealedBox {
@@ -39,7 +41,10 @@ impl SealedBox {
         }
         let nonce = random::array::<NONCE_LEN>()?;
         let ciphertext = xchacha_seal(key, &nonce, plaintext, aad)?;
-        Ok(Self { nonce, ciphertext })
+        Ok(Self {
+            nonce,
+            ciphertext: ciphertext.into_boxed_slice(),
+        })
     }
 
     /// Opens the box; fails unless `key` and `aad` are the ones it was sealed with.
@@ -73,7 +78,7 @@ impl SealedBox {
         }
         Ok(Self {
             nonce,
-            ciphertext: ciphertext.to_vec(),
+            ciphertext: ciphertext.into(),
         })
     }
 
@@ -119,7 +124,12 @@ pub fn xchacha_seal(
     plaintext: &[u8],
     aad: &[u8],
 ) -> Result<Vec<u8>> {
-    apply::<XChaCha20Poly1305, 24>(key, nonce, plaintext, aad, true)
+    let (key, nonce) = xchacha_subkey(key, nonce)?;
+    let mut out = Vec::with_capacity(plaintext.len() + TAG_LEN);
+    out.extend_from_slice(plaintext);
+    key.seal_in_place_append_tag(nonce, Aad::from(aad), &mut out)
+        .map_err(|_| Error::InvalidArgument("plaintext too long for the AEAD".into()))?;
+    Ok(out)
 }
 
 /// XChaCha20-Poly1305 decryption with an explicit nonce.
@@ -129,7 +139,52 @@ pub fn xchacha_open(
     ciphertext: &[u8],
     aad: &[u8],
 ) -> Result<Vec<u8>> {
-    apply::<XChaCha20Poly1305, 24>(key, nonce, ciphertext, aad, false)
+    if ciphertext.len() < TAG_LEN {
+        return Err(Error::DecryptionFailed);
+    }
+    let (key, nonce) = xchacha_subkey(key, nonce)?;
+    let mut buf = ciphertext.to_vec();
+    let opened = key
+        .open_in_place(nonce, Aad::from(aad), &mut buf)
+        .map(|p| p.len());
+    match opened {
+        Ok(len) => {
+            buf.truncate(len);
+            Ok(buf)
+        }
+        Err(_) => {
+            buf.zeroize();
+            Err(Error::DecryptionFailed)
+        }
+    }
+}
+
+/// XChaCha20-Poly1305 (draft-irtf-cfrg-xchacha-03, §2.3) is ChaCha20-Poly1305
+/// (RFC 8439) under the subkey HChaCha20(key, nonce[..16]), with the nonce
+/// `0^4 || nonce[16..]`. Composed here from HChaCha20 (`chacha20`) and
+/// AWS-LC's ChaCha20-Poly1305, because aws-lc-rs offers no XChaCha and the
+/// pure-Rust AEAD takes about 1.7 us to open a 48-byte box against 0.35 us
+/// this way (listing a collection opens two boxes per item). The subkey
+/// lives in AWS-LC's key context, freed zeroized; its copy here is zeroized
+/// at once. Checked against Wycheproof's XChaCha20-Poly1305 vectors
+/// (tests/external_vectors.rs) and against the `chacha20poly1305` crate
+/// (tests below).
+fn xchacha_subkey(key: &SecretKey, nonce: &[u8; 24]) -> Result<(LessSafeKey, Nonce)> {
+    let (head, tail) = nonce.split_at(16);
+    let chacha_key: &chacha20::Key = key.expose().into();
+    let head: &chacha20::cipher::Array<u8, _> = head
+        .try_into()
+        .map_err(|_| Error::Bug("a 24-byte nonce splits at 16"))?;
+    let mut subkey = chacha20::hchacha::<chacha20::R20>(chacha_key, head);
+    let unbound = UnboundKey::new(&CHACHA20_POLY1305, subkey.as_slice());
+    subkey.as_mut_slice().zeroize();
+    let unbound = unbound.map_err(|_| Error::Bug("AWS-LC refused a 32-byte key"))?;
+    let mut short = [0u8; 12];
+    short[4..].copy_from_slice(tail);
+    Ok((
+        LessSafeKey::new(unbound),
+        Nonce::assume_unique_for_key(short),
+    ))
 }
 
 /// ChaCha20-Poly1305 (RFC 8439) encryption with an explicit 12-byte nonce, the
@@ -176,6 +231,47 @@ mod tests {
             decoded.open(&other, b"collection 1"),
             Err(Error::DecryptionFailed)
         ));
+    }
+
+    #[test]
+    fn xchacha_agrees_with_the_chacha20poly1305_crate_both_ways() {
+        use chacha20poly1305::XChaCha20Poly1305;
+        for len in [0usize, 1, 15, 16, 17, 48, 63, 64, 65, 255, 256, 1000, 4096] {
+            let key = SecretKey::random().unwrap();
+            let nonce = random::array::<NONCE_LEN>().unwrap();
+            let plain: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let aad = vec![0xa5; len % 37];
+            let other = XChaCha20Poly1305::new_from_slice(key.expose()).unwrap();
+            let theirs = other
+                .encrypt(
+                    &nonce.into(),
+                    Payload {
+                        msg: &plain,
+                        aad: &aad,
+                    },
+                )
+                .unwrap();
+            let ours = xchacha_seal(&key, &nonce, &plain, &aad).unwrap();
+            assert_eq!(ours, theirs, "len {len}");
+            assert_eq!(xchacha_open(&key, &nonce, &theirs, &aad).unwrap(), plain);
+            let back = other
+                .decrypt(
+                    &nonce.into(),
+                    Payload {
+                        msg: &ours,
+                        aad: &aad,
+                    },
+                )
+                .unwrap();
+            assert_eq!(back, plain);
+        }
+        let key = SecretKey::random().unwrap();
+        for short in 0..TAG_LEN {
+            assert!(matches!(
+                xchacha_open(&key, &[0; 24], &vec![0; short], b""),
+                Err(Error::DecryptionFailed)
+            ));
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! checked on its own, so a wrong prediction costs one check, never a
 //! forged operation.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use rayon::prelude::*;
@@ -29,7 +30,7 @@ pub(super) const BATCH_THRESHOLD: usize = if cfg!(test) { 2 } else { 16 };
 /// are held decoded at once (a log of a million holds gigabytes decoded),
 /// and each is long enough for a batch check on all cores. A few in the
 /// unit tests, so that they cross runs.
-pub(super) const DECODE_RUN: usize = if cfg!(test) { 4 } else { 16_384 };
+pub(super) const DECODE_RUN: usize = if cfg!(test) { 4 } else { 8_192 };
 
 /// What is told of every card an applied operation introduced.
 pub(super) type Introduced<'a> = dyn FnMut(u64, &str, &Identity) + Send + 'a;
@@ -47,24 +48,39 @@ pub(super) struct Checked {
 
 /// The signers of operations in turn, following only membership changes,
 /// across runs. Stops for good at the first operation whose author would
-/// not be a member.
-pub(super) struct Predictor {
-    members: HashMap<String, VerifyingKey>,
-    owner: String,
+/// not be a member, and at a run too short to batch.
+pub(super) struct Predictor<'a> {
+    members: HashMap<Cow<'a, str>, VerifyingKey>,
+    owner: Cow<'a, str>,
     genesis: bool,
     stopped: bool,
 }
 
-impl Predictor {
-    /// Predicts from `state` on.
-    pub(super) fn new(state: &LogState) -> Self {
+impl<'a> Predictor<'a> {
+    /// Predicts from `state` on, borrowing its handles (for one run).
+    pub(super) fn borrowing(state: &'a LogState) -> Self {
         Self {
             members: state
                 .members
                 .iter()
-                .map(|(h, m)| (h.clone(), *m.card.signing_key()))
+                .map(|(h, m)| (Cow::Borrowed(h.as_str()), *m.card.signing_key()))
                 .collect(),
-            owner: state.owner.clone(),
+            owner: Cow::Borrowed(&state.owner),
+            genesis: state.is_empty(),
+            stopped: false,
+        }
+    }
+
+    /// Predicts from `state` on, holding its own copy (for runs checked
+    /// while `state` changes).
+    pub(super) fn owning(state: &LogState) -> Predictor<'static> {
+        Predictor {
+            members: state
+                .members
+                .iter()
+                .map(|(h, m)| (Cow::Owned(h.clone()), *m.card.signing_key()))
+                .collect(),
+            owner: Cow::Owned(state.owner.clone()),
             genesis: state.is_empty(),
             stopped: false,
         }
@@ -90,12 +106,12 @@ impl Predictor {
     fn follow(&mut self, op: &Operation) {
         let mut add = |card: &Identity| {
             self.members
-                .insert(card.handle().to_owned(), *card.signing_key());
+                .insert(Cow::Owned(card.handle().to_owned()), *card.signing_key());
         };
         match &op.body {
             Body::Create { owner: card, .. } => {
                 add(card);
-                self.owner = card.handle().to_owned();
+                self.owner = Cow::Owned(card.handle().to_owned());
             }
             Body::Share { grants, .. } => grants.iter().for_each(|g| add(&g.card)),
             Body::Join { card, .. } | Body::CompleteInvite { card, .. } => add(card),
@@ -111,7 +127,7 @@ impl Predictor {
                 let owner = &self.owner;
                 self.members.retain(|h, _| h == owner);
             }
-            Body::Transfer { to } => self.owner.clone_from(to),
+            Body::Transfer { to } => self.owner = Cow::Owned(to.clone()),
             _ => {}
         }
         self.genesis = false;
@@ -124,24 +140,22 @@ impl Predictor {
 pub(super) fn check_run<B: AsRef<[u8]> + Sync>(
     run: &[B],
     first: u64,
-    predictor: &mut Predictor,
+    predictor: &mut Predictor<'_>,
 ) -> Checked {
-    let decoded: Vec<_> = run
-        .par_iter()
-        .with_min_len(64)
-        .map(|b| Operation::from_bytes(b.as_ref()))
-        .collect();
+    let decode = |b: &B| Operation::from_bytes(b.as_ref());
+    // A few are decoded here: handing them to the thread pool costs more.
+    let decoded: Vec<_> = if run.len() < 64 {
+        run.iter().map(decode).collect()
+    } else {
+        run.par_iter().with_min_len(64).map(decode).collect()
+    };
     let mut ops = Vec::with_capacity(decoded.len());
     let mut unreadable = None;
     for (i, op) in decoded.into_iter().enumerate() {
         match op {
             Ok(op) => ops.push(op),
             Err(e) => {
-                unreadable = Some(VerifyError::InvalidOperation {
-                    seq: first + i as u64,
-                    op: "unreadable operation",
-                    violation: Violation::Malformed(e),
-                });
+                unreadable = Some(self::unreadable(first + i as u64, e));
                 break;
             }
         }
@@ -155,16 +169,27 @@ pub(super) fn check_run<B: AsRef<[u8]> + Sync>(
     }
 }
 
+/// The refusal of an operation at `seq` that does not decode.
+fn unreadable(seq: u64, e: crate::wire::DecodeError) -> VerifyError {
+    VerifyError::InvalidOperation {
+        seq,
+        op: "unreadable operation",
+        violation: Violation::Malformed(e),
+    }
+}
+
 /// The predicted signers of `ops`, and how many of the first passed one
 /// batch check under them (none, in a run too short to batch).
 pub(super) fn check_decoded(
     ops: &[Operation],
-    predictor: &mut Predictor,
+    predictor: &mut Predictor<'_>,
 ) -> (Vec<VerifyingKey>, usize) {
-    let keys = predictor.predict(ops);
     if ops.len() <= BATCH_THRESHOLD {
-        return (keys, 0);
+        // Checked one by one; nothing after this run is predicted.
+        predictor.stopped = true;
+        return (Vec::new(), 0);
     }
+    let keys = predictor.predict(ops);
     let items: Vec<BatchItem<'_>> = keys
         .iter()
         .zip(ops)
@@ -190,8 +215,26 @@ impl LogState {
         now: u64,
         introduced: &mut Introduced<'_>,
     ) -> Result<(), VerifyError> {
-        let mut predictor = Predictor::new(self);
         let base = self.len();
+        if ops.len() <= BATCH_THRESHOLD {
+            // Checked one by one: no prediction, no batch, no thread pool.
+            let mut decoded = Vec::with_capacity(ops.len());
+            for (i, bytes) in ops.iter().enumerate() {
+                match Operation::from_bytes(bytes.as_ref()) {
+                    Ok(op) => decoded.push(op),
+                    Err(e) => {
+                        self.apply_vouched(&decoded, &[], 0, now, introduced)?;
+                        return Err(unreadable(base + i as u64, e));
+                    }
+                }
+            }
+            return self.apply_vouched(&decoded, &[], 0, now, introduced);
+        }
+        if ops.len() <= DECODE_RUN {
+            let run = check_run(ops, base, &mut Predictor::borrowing(self));
+            return self.apply_checked(run, now, introduced);
+        }
+        let mut predictor = Predictor::owning(self);
         let mut runs = ops.chunks(DECODE_RUN);
         let mut pending = match runs.next() {
             Some(run) => check_run(run, base, &mut predictor),

@@ -147,7 +147,7 @@ impl LogState {
         // Long runs: find each operation's signer by following membership
         // alone, check all signatures in one batch, then apply with the full
         // rules up to the first failure of either kind.
-        let (keys, good) = check_decoded(ops, &mut Predictor::new(self));
+        let (keys, good) = check_decoded(ops, &mut Predictor::borrowing(self));
         self.apply_vouched(ops, &keys, good, now, introduced)
     }
 
