@@ -17,7 +17,9 @@
 //!   XChaCha20-Poly1305 opens of a name-sized box, on all cores).
 //!
 //! Run: `cargo bench --bench collections` (set `SEALSHARE_BENCH_ITEMS` to build
-//! a smaller collection for a quick look).
+//! a smaller collection for a quick look; set `SEALSHARE_BENCH_KEEP_OPS` to
+//! keep the log's file and profile its verification alone, running this
+//! bench's executable with `SEALSHARE_BENCH_VERIFY_FILE` naming the file).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
