@@ -30,7 +30,7 @@ pub(super) const BATCH_THRESHOLD: usize = if cfg!(test) { 2 } else { 16 };
 /// are held decoded at once (a log of a million holds gigabytes decoded),
 /// and each is long enough for a batch check on all cores. A few in the
 /// unit tests, so that they cross runs.
-pub(super) const DECODE_RUN: usize = if cfg!(test) { 4 } else { 8_192 };
+pub(super) const DECODE_RUN: usize = if cfg!(test) { 4 } else { 4_096 };
 
 /// What is told of every card an applied operation introduced.
 pub(super) type Introduced<'a> = dyn FnMut(u64, &str, &Identity) + Send + 'a;
