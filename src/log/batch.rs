@@ -57,6 +57,16 @@ pub(super) struct Predictor<'a> {
 }
 
 impl<'a> Predictor<'a> {
+    /// Predicts nothing (for a run checked one by one).
+    pub(super) fn none() -> Self {
+        Self {
+            members: HashMap::new(),
+            owner: Cow::Borrowed(""),
+            genesis: false,
+            stopped: true,
+        }
+    }
+
     /// Predicts from `state` on, borrowing its handles (for one run).
     pub(super) fn borrowing(state: &'a LogState) -> Self {
         Self {
@@ -216,22 +226,15 @@ impl LogState {
         introduced: &mut Introduced<'_>,
     ) -> Result<(), VerifyError> {
         let base = self.len();
-        if ops.len() <= BATCH_THRESHOLD {
-            // Checked one by one: no prediction, no batch, no thread pool.
-            let mut decoded = Vec::with_capacity(ops.len());
-            for (i, bytes) in ops.iter().enumerate() {
-                match Operation::from_bytes(bytes.as_ref()) {
-                    Ok(op) => decoded.push(op),
-                    Err(e) => {
-                        self.apply_vouched(&decoded, &[], 0, now, introduced)?;
-                        return Err(unreadable(base + i as u64, e));
-                    }
-                }
-            }
-            return self.apply_vouched(&decoded, &[], 0, now, introduced);
-        }
         if ops.len() <= DECODE_RUN {
-            let run = check_run(ops, base, &mut Predictor::borrowing(self));
+            // One run, nothing to overlap. So few that they are checked one
+            // by one need no prediction at all.
+            let mut predictor = if ops.len() <= BATCH_THRESHOLD {
+                Predictor::none()
+            } else {
+                Predictor::borrowing(self)
+            };
+            let run = check_run(ops, base, &mut predictor);
             return self.apply_checked(run, now, introduced);
         }
         let mut predictor = Predictor::owning(self);
@@ -387,6 +390,34 @@ mod tests {
         assert_eq!(seq, log.len() as u64, "{err}");
         assert!(matches!(violation, Violation::NotAMember { .. }), "{err}");
         assert_eq!(state.len(), log.len() as u64);
+    }
+
+    #[test]
+    fn an_operation_from_the_far_future_in_a_later_run_is_held_and_nothing_after_it_applies() {
+        let (id, log, _, alice) = log_of_several_runs();
+        let decoded: Vec<Operation> = log
+            .iter()
+            .map(|b| Operation::from_bytes(b).unwrap())
+            .collect();
+        let now = decoded.last().unwrap().time();
+        let late = now + crate::log::MAX_CLOCK_SKEW + 1;
+        for bad in [9usize, 16, log.len() - 1] {
+            let (op, prev) = (&decoded[bad], &decoded[bad - 1]);
+            let ahead = alice
+                .account()
+                .sign_operation(id, op.seq(), prev.hash(), late, op.body().clone())
+                .unwrap();
+            let mut ops = log.clone();
+            ops[bad] = ahead.to_bytes().to_vec();
+            let mut state = LogState::empty(id);
+            let err = state.extend_from_bytes(&ops, now).unwrap_err();
+            assert!(
+                matches!(err, VerifyError::NotYetValid { seq, claimed, .. }
+                    if seq == bad as u64 && claimed == late),
+                "{err}"
+            );
+            assert_eq!(state.len(), bad as u64, "nothing from it on is applied");
+        }
     }
 
     #[test]
