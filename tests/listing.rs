@@ -88,6 +88,54 @@ fn each_appends_listing_change_keeps_an_exact_index() {
     }
 }
 
+/// `LogState::verify_appends_listing` over a whole log gives the verdict
+/// appending each operation alone would: every log of the scenario accepted
+/// now, with a change naming exactly who appears; and by a clock past every
+/// link's expiry, the join through a link refused at the same operation with
+/// the same prefix kept.
+#[test]
+fn appends_verified_together_agree_with_one_at_a_time() {
+    let remote: Arc<dyn Remote> = Arc::new(MemoryRemote::new());
+    let (s, _) = scenario::play(&remote);
+    let mut refused = 0;
+    for now in [sealshare::system_time(), u64::MAX / 2] {
+        for id in s.alices().union(&s.not_alices()) {
+            let log = remote.fetch(id, 0).unwrap();
+            let mut alone = LogState::empty(*id);
+            let alone_err = log
+                .iter()
+                .find_map(|op| alone.verify_append_listing(op, now).err());
+            let mut together = LogState::empty(*id);
+            let mut change = sealshare::ListingChange::default();
+            let err = together
+                .verify_appends_listing(&log, now, &mut change)
+                .err();
+            assert_eq!(
+                err.as_ref().map(ToString::to_string),
+                alone_err.as_ref().map(ToString::to_string),
+                "collection {id} at {now}"
+            );
+            assert_eq!(together.len(), alone.len());
+            let appearing: BTreeSet<String> = together.appearing().map(str::to_owned).collect();
+            let added: BTreeSet<String> = change.added.iter().cloned().collect();
+            assert_eq!(added, appearing, "collection {id} at {now}");
+            assert_eq!(added.len(), change.added.len(), "each handle once");
+            assert!(change.dropped.is_empty());
+            refused += usize::from(matches!(
+                err,
+                Some(sealshare::VerifyError::InvalidOperation {
+                    violation: sealshare::Violation::LinkExpired { .. },
+                    ..
+                })
+            ));
+        }
+    }
+    assert!(
+        refused > 0,
+        "the scenario's link join is refused past expiry"
+    );
+}
+
 #[test]
 fn the_listing_separates_mine_shared_and_pending() {
     let remote: Arc<dyn Remote> = Arc::new(MemoryRemote::new());

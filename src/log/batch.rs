@@ -37,13 +37,13 @@ pub(super) type Introduced<'a> = dyn FnMut(u64, &str, &Identity) + Send + 'a;
 
 /// A run decoded and batch-checked, waiting to be applied.
 pub(super) struct Checked {
-    ops: Vec<Operation>,
+    pub(super) ops: Vec<Operation>,
     /// The predicted signer of each of the first operations.
-    keys: Vec<VerifyingKey>,
+    pub(super) keys: Vec<VerifyingKey>,
     /// How many of the first operations passed the batch under `keys`.
-    good: usize,
+    pub(super) good: usize,
     /// Why the operation after `ops` could not be decoded, if one could not.
-    unreadable: Option<VerifyError>,
+    pub(super) unreadable: Option<VerifyError>,
 }
 
 /// The signers of operations in turn, following only membership changes,
@@ -454,5 +454,110 @@ mod tests {
             );
             assert_eq!(state.len(), bad as u64, "nothing after it is applied");
         }
+    }
+
+    /// Appends verified together, their signatures in batches across runs,
+    /// get the verdict each would get appended alone: a bad signature
+    /// anywhere stops exactly there, the prefix verified and kept, and the
+    /// listing change names whose standing the prefix changed.
+    #[test]
+    fn appends_verified_together_stop_where_one_at_a_time_would() {
+        let (id, log, _, _) = log_of_several_runs();
+        let now = crate::system_time();
+        for bad in 0..log.len() {
+            let mut ops = log.clone();
+            let at = ops[bad].len() - 32;
+            ops[bad][at] ^= 1;
+            let mut alone = LogState::empty(id);
+            let one_err = ops
+                .iter()
+                .find_map(|op| alone.verify_append_listing(op, now).err())
+                .unwrap();
+            let mut together = LogState::empty(id);
+            let mut change = crate::ListingChange::default();
+            let err = together
+                .verify_appends_listing(&ops, now, &mut change)
+                .unwrap_err();
+            assert_eq!(refusal(&err), refusal(&one_err), "{err}");
+            assert_eq!(together.len(), bad as u64, "the verified prefix is kept");
+            assert_eq!(together.head(), alone.head());
+            let mut listed: Vec<String> = together.appearing().map(str::to_owned).collect();
+            listed.sort();
+            change.added.sort();
+            assert_eq!(change.added, listed, "op {bad}");
+            assert!(change.dropped.is_empty());
+        }
+    }
+
+    /// The listing change of a run that removes a member drops them, and one
+    /// that only adds folders changes nothing, whatever the run boundaries.
+    #[test]
+    fn appends_verified_together_report_each_change_of_standing_once() {
+        let (id, log, _, _) = log_of_several_runs();
+        let now = crate::system_time();
+        for split in 1..log.len() {
+            let mut state = LogState::empty(id);
+            let mut first = crate::ListingChange::default();
+            state
+                .verify_appends_listing(&log[..split], now, &mut first)
+                .unwrap();
+            let had: Vec<String> = state.appearing().map(str::to_owned).collect();
+            let mut rest = crate::ListingChange::default();
+            state
+                .verify_appends_listing(&log[split..], now, &mut rest)
+                .unwrap();
+            let has: Vec<String> = state.appearing().map(str::to_owned).collect();
+            for h in &rest.added {
+                assert!(!had.contains(h) && has.contains(h), "{h} at {split}");
+            }
+            for h in &rest.dropped {
+                assert!(had.contains(h) && !has.contains(h), "{h} at {split}");
+            }
+            let changed = had.iter().filter(|h| !has.contains(h)).count()
+                + has.iter().filter(|h| !had.contains(h)).count();
+            assert_eq!(rest.added.len() + rest.dropped.len(), changed, "at {split}");
+        }
+    }
+
+    /// An operation this device signed is applied under every rule without
+    /// its signature checked again only when the key given is its author's:
+    /// any other key, and a forged operation is refused as it would be.
+    #[test]
+    fn an_own_operation_under_the_wrong_key_is_verified_like_any_other() {
+        let (id, log, bob, alice) = log_of_several_runs();
+        let mut state = LogState::empty(id);
+        state.extend_from_bytes(&log, u64::MAX).unwrap();
+        let last = Operation::from_bytes(log.last().unwrap()).unwrap();
+        let crate::log::op::Body::Create { info, .. } =
+            Operation::from_bytes(&log[0]).unwrap().body().clone()
+        else {
+            panic!("the log starts with its creation")
+        };
+        let rename = crate::log::op::Body::Rename {
+            epoch: state.epoch(),
+            info,
+        };
+        let op = alice
+            .account()
+            .sign_operation(id, last.seq() + 1, last.hash(), last.time(), rename)
+            .unwrap();
+        let mut forged = op.to_bytes().to_vec();
+        let at = forged.len() - 32;
+        forged[at] ^= 1;
+        let forged = Operation::from_bytes(&forged).unwrap();
+        let bobs_key = *bob.account().identity().signing_key();
+        let err = state
+            .extend_own(&forged, &bobs_key, u64::MAX, &mut |_, _, _| {})
+            .unwrap_err();
+        assert!(
+            matches!(refusal(&err).1, Violation::BadSignature { .. }),
+            "{err}"
+        );
+        assert_eq!(state.len(), log.len() as u64, "nothing applied");
+        let alices_key = *alice.account().identity().signing_key();
+        state
+            .extend_own(&op, &alices_key, u64::MAX, &mut |_, _, _| {})
+            .unwrap();
+        assert_eq!(state.len(), log.len() as u64 + 1);
     }
 }

@@ -2,8 +2,13 @@
 //! chain, times and the roles table. Needs no secret key, so a server can run it
 //! to refuse a bad append early.
 
+use crate::crypto::sign::VerifyingKey;
 use crate::identity::Identity;
-use crate::log::batch::{BATCH_THRESHOLD, Introduced, Predictor, check_decoded};
+use std::collections::BTreeMap;
+
+use crate::log::batch::{
+    BATCH_THRESHOLD, DECODE_RUN, Introduced, Predictor, check_decoded, check_run,
+};
 use crate::log::error::VerifyError;
 use crate::log::op::{Body, Operation};
 use crate::log::rules::Violation;
@@ -93,19 +98,80 @@ impl LogState {
         bytes: &[u8],
         now: u64,
     ) -> Result<ListingChange, VerifyError> {
-        let op = self.decode_append(bytes)?;
-        let candidates = self.appearance_candidates(&op);
-        let before: Vec<bool> = candidates.iter().map(|h| self.appears(h)).collect();
-        self.verify_append_op(&op, now)?;
         let mut change = ListingChange::default();
-        for (handle, was) in candidates.into_iter().zip(before) {
+        self.verify_appends_listing(&[bytes], now, &mut change)?;
+        Ok(change)
+    }
+
+    /// As [`LogState::verify_append_listing`] on each of `ops` in turn, as
+    /// appended at the next positions one after another, with their
+    /// signatures checked in batches: each gets the verdict appending it
+    /// alone would give. Stops at the first refused, keeping the verified
+    /// prefix; `change` then says whose standing that prefix changed (each
+    /// handle once), so a server can store the prefix and its index change,
+    /// or drop this state and store none of the run.
+    pub fn verify_appends_listing<B: AsRef<[u8]> + Sync>(
+        &mut self,
+        ops: &[B],
+        now: u64,
+        change: &mut ListingChange,
+    ) -> Result<(), VerifyError> {
+        let mut before = BTreeMap::new();
+        let verdict = self.verify_appends(ops, now, &mut before);
+        change.added.clear();
+        change.dropped.clear();
+        for (handle, was) in before {
             match (was, self.appears(&handle)) {
                 (false, true) => change.added.push(handle),
                 (true, false) => change.dropped.push(handle),
                 _ => {}
             }
         }
-        Ok(change)
+        verdict
+    }
+
+    /// Verifies `ops` as appends a run at a time, noting in `before` whether
+    /// each handle an operation may change the standing of appeared before
+    /// the first operation that names it (none earlier changed it, so that is
+    /// whether it appeared before the run).
+    fn verify_appends<B: AsRef<[u8]> + Sync>(
+        &mut self,
+        ops: &[B],
+        now: u64,
+        before: &mut BTreeMap<String, bool>,
+    ) -> Result<(), VerifyError> {
+        for run in ops.chunks(DECODE_RUN) {
+            let first = self.len();
+            let checked = {
+                let mut predictor = if run.len() <= BATCH_THRESHOLD {
+                    Predictor::none()
+                } else {
+                    Predictor::borrowing(self)
+                };
+                check_run(run, first, &mut predictor)
+            };
+            for (i, op) in checked.ops.iter().enumerate() {
+                for handle in self.appearance_candidates(op) {
+                    if let std::collections::btree_map::Entry::Vacant(entry) = before.entry(handle)
+                    {
+                        let was = self.appears(entry.key());
+                        entry.insert(was);
+                    }
+                }
+                self.refuse_expired_join(op, now)?;
+                self.apply_vouched(
+                    std::slice::from_ref(op),
+                    checked.keys.get(i..).unwrap_or_default(),
+                    usize::from(i < checked.good),
+                    now,
+                    &mut |_, _, _| {},
+                )?;
+            }
+            if let Some(unreadable) = checked.unreadable {
+                return Err(unreadable);
+            }
+        }
+        Ok(())
     }
 
     fn decode_append(&self, bytes: &[u8]) -> Result<Operation, VerifyError> {
@@ -116,7 +182,9 @@ impl LogState {
         })
     }
 
-    fn verify_append_op(&mut self, op: &Operation, now: u64) -> Result<(), VerifyError> {
+    /// A verifying server's own rule: a join through a link that expired by
+    /// its clock `now` is refused whatever time the join claims.
+    fn refuse_expired_join(&self, op: &Operation, now: u64) -> Result<(), VerifyError> {
         if let Body::Join { link, .. } = op.body()
             && let Some(rec) = self.links.get(link)
             && now > rec.terms.expires_at
@@ -130,6 +198,11 @@ impl LogState {
                 },
             ));
         }
+        Ok(())
+    }
+
+    fn verify_append_op(&mut self, op: &Operation, now: u64) -> Result<(), VerifyError> {
+        self.refuse_expired_join(op, now)?;
         self.extend(std::slice::from_ref(op), now)
     }
 
@@ -149,6 +222,29 @@ impl LogState {
         // rules up to the first failure of either kind.
         let (keys, good) = check_decoded(ops, &mut Predictor::borrowing(self));
         self.apply_vouched(ops, &keys, good, now, introduced)
+    }
+
+    /// Applies `op`, which this device has just signed with the key whose
+    /// public half is `signed_with`, under every rule as [`LogState::extend`]
+    /// would, without checking its signature again: the one check skipped is
+    /// of a signature made here a moment ago. `signed_with` must be the key
+    /// this state holds for the operation's author (the signer the rules
+    /// name), or the operation is verified as any other, so a wrong key here
+    /// can make a bad operation refused, never a forged one accepted.
+    pub(crate) fn extend_own(
+        &mut self,
+        op: &Operation,
+        signed_with: &VerifyingKey,
+        now: u64,
+        introduced: &mut (dyn FnMut(u64, &str, &Identity) + Send),
+    ) -> Result<(), VerifyError> {
+        self.apply_vouched(
+            std::slice::from_ref(op),
+            std::slice::from_ref(signed_with),
+            1,
+            now,
+            introduced,
+        )
     }
 
     pub(super) fn not_member(&self, op: &Operation) -> VerifyError {
