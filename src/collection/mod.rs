@@ -204,8 +204,10 @@ impl Collection {
         let mut found = Vec::new();
         {
             let mut introduced = introductions_into(&mut found, self.id());
-            self.state
-                .extend_observing(std::slice::from_ref(op), now, &mut introduced)?;
+            // Signed here a moment ago: the rules run, the signature check
+            // is the store's and every other reader's.
+            let key = *client.account.identity().signing_key();
+            self.state.extend_own(op, &key, now, &mut introduced)?;
         }
         self.note_introductions(client, found);
         self.hashes.push(op.hash());
