@@ -326,7 +326,13 @@ fn grow(batch: &mut Batch, len: usize, max: usize) {
     }
 }
 
-/// The room left in `batch` for plaintext: the rest of the chunk being filled.
+/// The least room [`room`] offers (unless the chunk ends sooner): a batch
+/// grows from this, doubling, so a small content costs a small buffer.
+const MIN_ROOM: usize = 8 << 10;
+
+/// The room left in `batch` for plaintext: the rest of the chunk being
+/// filled, or as much of it as the buffer holds after growing it to at least
+/// [`MIN_ROOM`] more.
 fn room(batch: &mut Batch, cs: usize, capacity: usize) -> Option<&mut [u8]> {
     if batch.filled >= capacity {
         return None;
@@ -334,9 +340,11 @@ fn room(batch: &mut Batch, cs: usize, capacity: usize) -> Option<&mut [u8]> {
     let (chunk, offset) = (batch.filled / cs, batch.filled % cs);
     let slot = cs + TAG_LEN;
     let batch_len = capacity / cs * slot;
-    grow(batch, (chunk + 1) * slot, batch_len);
     let start = chunk * slot + offset;
-    batch.slots.get_mut(start..start + cs - offset)
+    let chunk_end = chunk * slot + cs;
+    grow(batch, (start + MIN_ROOM).min(chunk_end), batch_len);
+    let end = batch.slots.len().min(chunk_end);
+    batch.slots.get_mut(start..end)
 }
 
 /// Reads from `reader` into `batch` until it is full or the reader ends.
