@@ -61,6 +61,16 @@ impl Backend {
         }
     }
 
+    /// Runs `work`, whose appends the store folder commits and verifies
+    /// together (see `Store::batch`: if that fails, the caller's view must
+    /// not be saved); a server gets each append as it comes.
+    pub(crate) fn batch<T>(&self, work: impl FnOnce() -> Result<T>) -> Result<T> {
+        match self {
+            Backend::Store(store) => store.batch(work),
+            Backend::Server(_) => work(),
+        }
+    }
+
     /// Publishes the account's card in the directory.
     pub(crate) fn publish_card(&self, card: &Identity) -> Result<()> {
         match self {

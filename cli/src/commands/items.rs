@@ -16,7 +16,10 @@ pub(super) fn put(cli: &Cli, collection: &str, path: &Path, into: Option<&str>) 
     let mut c = p.resolve(collection)?;
     let parent = into.map(|r| item_ref(&c, r)).transpose()?;
     let mut added = Vec::new();
-    put_path(&mut p, &mut c, parent, path, &mut added)?;
+    // One commit for the whole tree: a file costs what sealing it does, not a
+    // flush to disk.
+    let backend = p.backend.clone();
+    backend.batch(|| put_path(&mut p, &mut c, parent, path, &mut added))?;
     p.save_collection(&c)?;
     if cli.json {
         let list: Vec<_> = added
