@@ -61,7 +61,12 @@ fn db_err(e: rusqlite::Error) -> Error {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    let mut out = String::with_capacity(2 * bytes.len());
+    for nibble in bytes.iter().flat_map(|b| [b >> 4, b & 0xf]) {
+        // A nibble is always a hexadecimal digit.
+        out.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+    }
+    out
 }
 
 impl Store {
@@ -472,6 +477,16 @@ mod tests {
     use sealshare::{Account, Client, Collection, Role, Violation};
 
     use super::*;
+
+    /// A blob's file is named by its id in lowercase hexadecimal, two digits
+    /// a byte, as stores written before this one named them.
+    #[test]
+    fn a_blob_file_is_named_by_its_id_in_hex() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xa0, 0xff, 0x5c]), "000fa0ff5c");
+        let id: [u8; 32] = std::array::from_fn(|i| (i * 37) as u8);
+        let spelled: String = id.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex(&id), spelled);
+    }
 
     /// The store refuses what the rules refuse, storing nothing, and honest
     /// appends go on after it: one member cannot wedge the log.

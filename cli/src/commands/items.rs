@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use sealshare::{Collection, Error, ItemId, ItemKind, Result};
 use serde_json::json;
 
-use super::{bar, done, item_ref, report_unreadable, say, unlock};
+use super::{PROGRESS_FROM, bar, done, item_ref, report_unreadable, say, unlock};
 use crate::Cli;
 use crate::profile::Profile;
 
@@ -167,14 +167,20 @@ fn put_path(
         }
         Ok(())
     } else {
-        let file = std::fs::File::open(path)?;
+        let mut file = std::fs::File::open(path)?;
         let len = file.metadata()?.len();
-        let pb = bar(len, "put");
-        // Unbuffered: the library reads in batches of megabytes.
-        let mut reader = pb.wrap_read(file);
-        let id =
-            c.add_file_from_reader(&mut p.client, parent, &name, media_type(&name), &mut reader)?;
-        pb.finish_and_clear();
+        let kind = media_type(&name);
+        // Unbuffered: the library reads in batches of megabytes. A file too
+        // small for a progress bar is read as it is, without one.
+        let id = if len < PROGRESS_FROM {
+            c.add_file_from_reader(&mut p.client, parent, &name, kind, &mut file)?
+        } else {
+            let pb = bar(len, "put");
+            let mut reader = pb.wrap_read(file);
+            let id = c.add_file_from_reader(&mut p.client, parent, &name, kind, &mut reader)?;
+            pb.finish_and_clear();
+            id
+        };
         added.push((path.to_owned(), id));
         Ok(())
     }

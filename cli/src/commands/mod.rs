@@ -28,7 +28,7 @@ macro_rules! say {
 pub(crate) use say;
 
 /// Content above this size gets a progress bar.
-const PROGRESS_FROM: u64 = 4 << 20;
+pub(super) const PROGRESS_FROM: u64 = 4 << 20;
 
 /// The error as a sentence for a person.
 pub(crate) fn explain(e: &Error) -> String {
